@@ -1,0 +1,58 @@
+# One way to declare a target: every layer library, test and benchmark of
+# faultline goes through one of the functions below, so flags, include roots
+# and sanitizers are set in one place.
+
+function(_faultline_common target)
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+  if(FAULTLINE_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(FAULTLINE_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+# faultline_library(NAME <layer> SOURCES ... [DEPS ...] [PRIVATE_DEPS ...])
+# Declares the target faultline_<layer> (alias faultline::<layer>), whose
+# headers are included from the repository root: "runtime/task.h".
+function(faultline_library)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  set(target faultline_${ARG_NAME})
+  add_library(${target} STATIC ${ARG_SOURCES})
+  add_library(faultline::${ARG_NAME} ALIAS ${target})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${target} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  _faultline_common(${target})
+endfunction()
+
+# faultline_executable(NAME <name> SOURCES ... [DEPS ...])
+function(faultline_executable)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SOURCES})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+  _faultline_common(${ARG_NAME})
+endfunction()
+
+# faultline_test(NAME <name> LAYER <layer> SOURCES ... [DEPS ...])
+# One GoogleTest executable; every TEST in it becomes a CTest test labelled
+# with its layer, so `ctest -L resilience` runs one layer.
+function(faultline_test)
+  cmake_parse_arguments(ARG "" "NAME;LAYER" "SOURCES;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SOURCES})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  _faultline_common(${ARG_NAME})
+  gtest_discover_tests(${ARG_NAME}
+    DISCOVERY_MODE PRE_TEST
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    PROPERTIES LABELS "${ARG_LAYER}" ENVIRONMENT "FAULTLINE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+# faultline_benchmark(NAME <name> SOURCES ... [DEPS ...])
+function(faultline_benchmark)
+  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SOURCES})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} benchmark::benchmark)
+  _faultline_common(${ARG_NAME})
+endfunction()

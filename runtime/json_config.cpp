@@ -1,0 +1,211 @@
+#include "runtime/json_config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace faultline::runtime {
+
+namespace {
+
+std::string describe(const nlohmann::json& value) {
+  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  const char* type = value.type_name();
+  if (value.is_object() || value.is_array()) return std::string("an ") + type;
+  return text + " (" + type + ")";
+}
+
+bool is_identifier(std::string_view key) {
+  if (key.empty()) return false;
+  return std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::string member_path(const std::string& base, std::string_view key) {
+  if (is_identifier(key)) return base + "." + std::string(key);
+  return base + "[" + nlohmann::json(std::string(key)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "]";
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::string file, std::string path, std::string message)
+    : std::runtime_error(file + ": " + path + ": " + message),
+      file_(std::move(file)),
+      path_(std::move(path)),
+      message_(std::move(message)) {}
+
+nlohmann::json parse_json_text(std::string_view text, const std::string& file) {
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    // Turn the byte offset into a line and column a person can jump to.
+    const std::size_t offset = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
+    std::size_t line = 1;
+    std::size_t column = 1;
+    for (std::size_t i = 0; i < offset; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string reason = e.what();
+    if (auto pos = reason.find("parse error"); pos != std::string::npos) reason = reason.substr(pos);
+    throw ConfigError(file, "line " + std::to_string(line) + ", column " + std::to_string(column),
+                      "invalid JSON: " + reason);
+  }
+}
+
+nlohmann::json load_json_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(file, "$", "cannot open the file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_json_text(text.str(), file);
+}
+
+JsonView::JsonView(const nlohmann::json& node, std::string file, std::string path)
+    : node_(&node), file_(std::make_shared<const std::string>(std::move(file))), path_(std::move(path)) {}
+
+bool JsonView::has(std::string_view key) const {
+  return node_->is_object() && node_->contains(std::string(key));
+}
+
+JsonView JsonView::child(std::string_view key) const {
+  return JsonView(&node_->at(std::string(key)), file_, member_path(path_, key));
+}
+
+JsonView JsonView::operator[](std::string_view key) const {
+  if (!node_->is_object()) fail("an object");
+  if (!has(key)) fail_with("missing required field \"" + std::string(key) + "\"");
+  return child(key);
+}
+
+std::optional<JsonView> JsonView::find(std::string_view key) const {
+  if (!node_->is_object()) fail("an object");
+  if (!has(key)) return std::nullopt;
+  return child(key);
+}
+
+std::vector<JsonView> JsonView::elements() const {
+  if (!node_->is_array()) fail("an array");
+  std::vector<JsonView> out;
+  out.reserve(node_->size());
+  for (std::size_t i = 0; i < node_->size(); ++i) {
+    out.push_back(JsonView(&(*node_)[i], file_, path_ + "[" + std::to_string(i) + "]"));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, JsonView>> JsonView::members() const {
+  if (!node_->is_object()) fail("an object");
+  std::vector<std::pair<std::string, JsonView>> out;
+  for (auto it = node_->begin(); it != node_->end(); ++it) out.emplace_back(it.key(), child(it.key()));
+  return out;
+}
+
+void JsonView::expect_keys(std::initializer_list<std::string_view> allowed) const {
+  expect_keys(std::vector<std::string>(allowed.begin(), allowed.end()));
+}
+
+void JsonView::expect_keys(const std::vector<std::string>& allowed) const {
+  if (!node_->is_object()) fail("an object");
+  for (auto it = node_->begin(); it != node_->end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
+    std::string list;
+    for (const auto& k : allowed) list += (list.empty() ? "" : ", ") + k;
+    throw ConfigError(*file_, member_path(path_, it.key()),
+                      "unknown field \"" + it.key() + "\" (expected one of: " + list + ")");
+  }
+}
+
+std::string JsonView::as_string() const {
+  if (!node_->is_string()) fail("a string");
+  return node_->get<std::string>();
+}
+
+bool JsonView::as_bool() const {
+  if (!node_->is_boolean()) fail("true or false");
+  return node_->get<bool>();
+}
+
+double JsonView::as_number() const {
+  if (!node_->is_number()) fail("a number");
+  return node_->get<double>();
+}
+
+std::int64_t JsonView::as_integer() const {
+  if (node_->is_number_integer()) return node_->get<std::int64_t>();
+  if (node_->is_number_float()) {
+    const double v = node_->get<double>();
+    if (v == static_cast<double>(static_cast<std::int64_t>(v))) return static_cast<std::int64_t>(v);
+  }
+  fail("an integer");
+}
+
+Duration JsonView::as_duration() const {
+  Duration d{};
+  if (!node_->is_string() || !parse_duration(node_->get<std::string>(), d)) {
+    fail("a non-negative duration such as \"250ms\", \"30s\", \"5m\" or \"2h\"");
+  }
+  return d;
+}
+
+double JsonView::number(std::string_view key, double lo, double hi) const {
+  const JsonView v = (*this)[key];
+  const double x = v.as_number();
+  if (x < lo || x > hi) {
+    std::ostringstream expected;
+    expected << "a number from " << lo << " to " << hi;
+    v.fail(expected.str());
+  }
+  return x;
+}
+
+std::int64_t JsonView::integer(std::string_view key, std::int64_t lo, std::int64_t hi) const {
+  const JsonView v = (*this)[key];
+  const std::int64_t x = v.as_integer();
+  if (x < lo || x > hi) v.fail("an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return x;
+}
+
+std::string JsonView::choice(std::string_view key, std::initializer_list<std::string_view> choices) const {
+  const JsonView v = (*this)[key];
+  const std::string s = v.as_string();
+  if (std::find(choices.begin(), choices.end(), s) != choices.end()) return s;
+  std::string list;
+  for (auto c : choices) list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
+  v.fail("one of " + list);
+}
+
+std::string JsonView::string_or(std::string_view key, std::string fallback) const {
+  return has(key) ? string(key) : std::move(fallback);
+}
+bool JsonView::boolean_or(std::string_view key, bool fallback) const {
+  return has(key) ? boolean(key) : fallback;
+}
+double JsonView::number_or(std::string_view key, double fallback, double lo, double hi) const {
+  return has(key) ? number(key, lo, hi) : fallback;
+}
+std::int64_t JsonView::integer_or(std::string_view key, std::int64_t fallback, std::int64_t lo,
+                                  std::int64_t hi) const {
+  return has(key) ? integer(key, lo, hi) : fallback;
+}
+Duration JsonView::duration_or(std::string_view key, Duration fallback) const {
+  return has(key) ? duration(key) : fallback;
+}
+std::string JsonView::choice_or(std::string_view key, std::string fallback,
+                                std::initializer_list<std::string_view> choices) const {
+  return has(key) ? choice(key, choices) : std::move(fallback);
+}
+
+void JsonView::fail(std::string_view expected) const {
+  throw ConfigError(*file_, path_, "expected " + std::string(expected) + ", got " + describe(*node_));
+}
+
+void JsonView::fail_with(std::string message) const { throw ConfigError(*file_, path_, std::move(message)); }
+
+}  // namespace faultline::runtime

@@ -1,0 +1,41 @@
+# Shared by scripts/run and scripts/test: installs what is missing from
+# Debian's packages (quietly, and only when something is missing) and builds
+# one CMake preset.
+
+FAULTLINE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Packages the build and the tests need. Each line: package name.
+FAULTLINE_PACKAGES=(
+  cmake g++ ninja-build pkg-config
+  libboost-dev nlohmann-json3-dev libfmt-dev libcli11-dev libsqlite3-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+faultline_log() { printf '[faultline] %s\n' "$*" >&2; }
+
+faultline_install() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  faultline_log "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >/dev/null
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+faultline_build() {
+  local preset="$1"
+  shift
+  cd "$FAULTLINE_ROOT"
+  if [ ! -f "build/$preset/build.ninja" ]; then
+    faultline_log "configuring preset $preset"
+    cmake --preset "$preset" >/dev/null
+  fi
+  faultline_log "building preset $preset $*"
+  cmake --build "build/$preset" "$@"
+}

@@ -1,0 +1,61 @@
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "runtime/json_config.h"
+
+namespace faultline::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+
+nlohmann::json doc(std::string_view text) { return parse_json_text(text, "t.json"); }
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(JsonConfig, SyntaxErrorsNameLineAndColumn) {
+  const auto msg = error_of([] { (void)doc("{\n  \"a\": 1,\n  \"b\": ]\n}"); });
+  EXPECT_NE(msg.find("t.json: line 3, column 8"), std::string::npos) << msg;
+}
+
+TEST(JsonConfig, MissingFileIsAClearError) {
+  const auto msg = error_of([] { (void)load_json_file("/nonexistent/x.json"); });
+  EXPECT_NE(msg.find("/nonexistent/x.json: $: cannot open"), std::string::npos) << msg;
+}
+
+TEST(JsonConfig, ReadsTypedValuesWithPaths) {
+  const auto j = doc(R"({"faults": [{"duration": "30s", "rate": 0.5}], "name": "x"})");
+  JsonView root(j, "t.json");
+  auto faults = root["faults"].elements();
+  ASSERT_EQ(faults.size(), 1u);
+  EXPECT_EQ(faults[0].duration("duration"), 30s);
+  EXPECT_DOUBLE_EQ(faults[0].number("rate", 0, 1), 0.5);
+  EXPECT_EQ(faults[0].path(), "$.faults[0]");
+  EXPECT_EQ(root.string_or("missing", "d"), "d");
+}
+
+TEST(JsonConfig, BadValuesNameThePathAndTheExpectation) {
+  const auto j = doc(R"({"faults": [{"duration": "-5s", "rate": 2, "kind": "boom", "extra": 1}]})");
+  JsonView f = JsonView(j, "t.json")["faults"].elements()[0];
+  EXPECT_NE(error_of([&] { (void)f.duration("duration"); }).find("t.json: $.faults[0].duration: expected a non-negative duration"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { (void)f.number("rate", 0, 1); }).find("$.faults[0].rate: expected a number from 0 to 1, got 2"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { (void)f.choice("kind", {"latency", "hang"}); }).find("expected one of \"latency\", \"hang\""),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { f.expect_keys({"duration", "rate", "kind"}); }).find("$.faults[0].extra: unknown field \"extra\""),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { (void)f["target"]; }).find("$.faults[0]: missing required field \"target\""),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { (void)f["rate"].as_string(); }).find("expected a string, got 2 (number)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace faultline::runtime
