@@ -1,0 +1,178 @@
+#include "harness/scenario.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/core.h>
+
+#include "runtime/json_config.h"
+#include "runtime/random.h"
+
+namespace faultline::harness {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& invariant_ids() {
+  static const std::vector<std::string> ids = {
+      "conservation", "exactly_once", "bounded_retries", "timeouts",   "circuit_breaker", "resumption",
+      "degradation",  "validation",   "visibility",      "saturation", "recovery_time"};
+  return ids;
+}
+
+namespace {
+
+const std::vector<std::string> kServiceNames = {"ocr_engine",     "backup_ocr", "po_database",
+                                                "budget_service", "ledger",     "notifier"};
+
+WorkloadSpec parse_workload(const runtime::JsonView& w) {
+  w.expect_keys({"rate_per_hour", "scan_quality", "corrupted_share", "unmatched_po_share", "max_invoices"});
+  WorkloadSpec spec;
+  spec.rate_per_hour = w.number("rate_per_hour", 0.001, 1e7);
+  if (auto q = w.find("scan_quality")) {
+    q->expect_keys({"good", "fair", "poor"});
+    spec.quality_good = q->number_or("good", 0.0, 0.0, 1.0);
+    spec.quality_fair = q->number_or("fair", 0.0, 0.0, 1.0);
+    spec.quality_poor = q->number_or("poor", 0.0, 0.0, 1.0);
+    const double sum = spec.quality_good + spec.quality_fair + spec.quality_poor;
+    if (std::abs(sum - 1.0) > 1e-6) q->fail_with(fmt::format("expected shares that sum to 1, got {:.4g}", sum));
+  }
+  spec.corrupted_share = w.number_or("corrupted_share", 0.0, 0.0, 1.0);
+  spec.unmatched_po_share = w.number_or("unmatched_po_share", spec.unmatched_po_share, 0.0, 1.0);
+  spec.max_invoices = static_cast<std::uint64_t>(w.integer_or("max_invoices", 200'000, 1, 10'000'000));
+  return spec;
+}
+
+Expectations parse_expect(const runtime::JsonView& e) {
+  e.expect_keys({"invariants", "slo", "success_rate_min", "recovery_time_max", "recovered_throughput_share"});
+  Expectations x;
+  if (auto inv = e.find("invariants")) {
+    for (const auto& item : inv->elements()) {
+      const auto id = item.as_string();
+      if (id == "all") {
+        x.invariants = invariant_ids();
+        continue;
+      }
+      if (std::find(invariant_ids().begin(), invariant_ids().end(), id) == invariant_ids().end()) {
+        std::string list;
+        for (const auto& known : invariant_ids()) list += (list.empty() ? "" : ", ") + known;
+        item.fail("an invariant id (\"all\" or one of " + list + ")");
+      }
+      if (std::find(x.invariants.begin(), x.invariants.end(), id) == x.invariants.end()) x.invariants.push_back(id);
+    }
+  } else {
+    x.invariants = invariant_ids();
+  }
+  if (auto slo = e.find("slo")) {
+    slo->expect_keys({"enabled", "agent_error_rate_max", "p99_ratio_max", "open_circuits_max", "dlq_max",
+                      "retries_per_minute_max"});
+    x.slo.enabled = slo->boolean_or("enabled", true);
+    x.slo.agent_error_rate_max = slo->number_or("agent_error_rate_max", x.slo.agent_error_rate_max, 0.0, 1.0);
+    x.slo.p99_ratio_max = slo->number_or("p99_ratio_max", x.slo.p99_ratio_max, 1.0, 1e6);
+    x.slo.open_circuits_max =
+        static_cast<std::uint32_t>(slo->integer_or("open_circuits_max", x.slo.open_circuits_max, 0, 100));
+    x.slo.dlq_max = static_cast<std::uint64_t>(slo->integer_or("dlq_max", 100, 0, 100'000'000));
+    x.slo.retries_per_minute_max =
+        slo->number_or("retries_per_minute_max", x.slo.retries_per_minute_max, 0.0, 1e9);
+  }
+  x.success_rate_min = e.number_or("success_rate_min", 0.0, 0.0, 1.0);
+  x.recovery_time_max = e.duration_or("recovery_time_max", x.recovery_time_max);
+  x.recovered_throughput_share = e.number_or("recovered_throughput_share", 0.8, 0.0, 1.0);
+  return x;
+}
+
+std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
+
+}  // namespace
+
+Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
+  runtime::JsonView root(doc, file);
+  if (!root.is_object()) root.fail("a scenario object");
+  root.expect_keys({"$schema", "name", "description", "seed", "duration", "drain", "workload", "policy", "models",
+                    "faults", "expect"});
+  Scenario s;
+  s.file = file;
+  s.name = root.string("name");
+  if (s.name.empty()) root["name"].fail("a non-empty name");
+  s.description = root.string_or("description", "");
+  s.seed = static_cast<std::uint64_t>(root.integer_or("seed", 1, 0, INT64_MAX));
+  s.duration = root.duration("duration");
+  if (s.duration <= Duration::zero()) root["duration"].fail("a positive duration such as \"30m\"");
+  s.drain = root.duration_or("drain", s.drain);
+  s.workload = parse_workload(root["workload"]);
+
+  const auto policy = root["policy"];
+  const auto policy_text = policy.as_string();
+  if (policy_text.empty()) policy.fail("a policy file path");
+  const fs::path base = fs::path(file).parent_path();
+  s.policy_file = fs::path(policy_text).is_absolute() ? policy_text : (base / policy_text).lexically_normal().string();
+
+  if (auto models = root.find("models")) {
+    for (const auto& [service, params] : models->members()) {
+      if (std::find(kServiceNames.begin(), kServiceNames.end(), service) == kServiceNames.end()) {
+        std::string list;
+        for (const auto& known : kServiceNames) list += (list.empty() ? "" : ", ") + known;
+        params.fail_with("unknown service \"" + service + "\" (expected one of: " + list + ")");
+      }
+      if (!params.is_object()) params.fail("an object of model parameters");
+    }
+    s.model_overrides = models->raw();
+  }
+
+  if (auto faults = root.find("faults")) {
+    std::size_t index = 0;
+    for (const auto& f : faults->elements()) {
+      auto spec = faults::parse_fault(f, index++);
+      if (spec.start >= s.duration) {
+        f["start"].fail("a start inside the scenario's duration (" + runtime::format_duration(s.duration) + ")");
+      }
+      s.faults.push_back(std::move(spec));
+    }
+  }
+  if (auto expect = root.find("expect")) s.expect = parse_expect(*expect);
+  else s.expect.invariants = invariant_ids();
+  return s;
+}
+
+Scenario load_scenario(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw runtime::ConfigError(file, "$", "cannot open the scenario file");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string text = bytes.str();
+  auto s = parse_scenario(runtime::parse_json_text(text, file), file);
+  s.digest = hex64(runtime::fnv1a64(text));
+  return s;
+}
+
+std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(p)) {
+        if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
+        if (entry.path().filename().string().find(".schema.") != std::string::npos) continue;
+        found.push_back(entry.path().string());
+      }
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(p, ec)) {
+      out.push_back(p);
+    } else {
+      throw runtime::ConfigError(p, "$", "no such scenario file or folder");
+    }
+  }
+  return out;
+}
+
+Scenario without_faults(const Scenario& s) {
+  Scenario copy = s;
+  copy.faults.clear();
+  return copy;
+}
+
+}  // namespace faultline::harness

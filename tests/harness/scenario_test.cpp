@@ -1,0 +1,163 @@
+// Scenario files: a good file reads back every field, and every kind of bad
+// file is refused with a message naming the file, the JSON path and what was
+// expected (never a crash).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "harness/scenario.h"
+#include "runtime/json_config.h"
+
+namespace faultline::harness {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* kGood = R"({
+  "name": "ocr-delay",
+  "description": "a 30-second delay",
+  "seed": 7,
+  "duration": "20m",
+  "drain": "5m",
+  "workload": {"rate_per_hour": 600, "scan_quality": {"good": 0.7, "fair": 0.2, "poor": 0.1},
+               "corrupted_share": 0.01, "unmatched_po_share": 0.1},
+  "policy": "policies/recommended.json",
+  "models": {"ocr_engine": {"latency_median": "2s"}},
+  "faults": [
+    {"kind": "latency", "target": "ocr_engine", "start": "5m", "duration": "5m", "delay": "30s"},
+    {"kind": "error", "target": "po_database", "start": "1m", "duration": "2m", "probability": 0.5, "class": "rate_limited"},
+    {"kind": "crash", "target": "accounting", "start": "3m", "duration": "5m"},
+    {"kind": "corrupted_input", "target": "workload", "start": "0", "duration": "10m", "modes": ["markup", "injection"]}
+  ],
+  "expect": {"invariants": ["conservation", "exactly_once"], "success_rate_min": 0.9,
+             "recovery_time_max": "3m", "slo": {"dlq_max": 5}}
+})";
+
+std::string error_of(std::string_view text) {
+  try {
+    (void)parse_scenario(runtime::parse_json_text(text, "s.json"), "dir/s.json");
+  } catch (const runtime::ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// Replaces the first occurrence of `from` in the good file.
+std::string good_with(std::string_view from, std::string_view to) {
+  std::string text = kGood;
+  const auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  text.replace(pos, from.size(), to);
+  return text;
+}
+
+TEST(Scenario, ReadsEveryField) {
+  const auto s = parse_scenario(runtime::parse_json_text(kGood, "s.json"), "dir/s.json");
+  EXPECT_EQ(s.name, "ocr-delay");
+  EXPECT_EQ(s.seed, 7u);
+  EXPECT_EQ(s.duration, 20min);
+  EXPECT_EQ(s.drain, 5min);
+  EXPECT_DOUBLE_EQ(s.workload.rate_per_hour, 600);
+  EXPECT_DOUBLE_EQ(s.workload.quality_poor, 0.1);
+  EXPECT_DOUBLE_EQ(s.workload.unmatched_po_share, 0.1);
+  EXPECT_EQ(s.policy_file, "dir/policies/recommended.json");
+  EXPECT_EQ(s.model_overrides["ocr_engine"]["latency_median"], "2s");
+  ASSERT_EQ(s.faults.size(), 4u);
+  EXPECT_EQ(s.faults[0].kind, faults::FaultKind::latency);
+  EXPECT_EQ(s.faults[0].delay, 30s);
+  EXPECT_EQ(s.faults[0].start, 5min);
+  EXPECT_EQ(s.faults[0].label, "fault/0/latency");
+  EXPECT_EQ(s.faults[1].error_class, faults::ErrorClass::rate_limited);
+  EXPECT_DOUBLE_EQ(s.faults[1].probability, 0.5);
+  EXPECT_EQ(s.faults[2].kind, faults::FaultKind::crash);
+  ASSERT_EQ(s.faults[3].corruptions.size(), 2u);
+  EXPECT_EQ(s.faults[3].corruptions[1], faults::Corruption::injection);
+  EXPECT_EQ(s.expect.invariants.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.expect.success_rate_min, 0.9);
+  EXPECT_EQ(s.expect.recovery_time_max, 3min);
+  EXPECT_EQ(s.expect.slo.dlq_max, 5u);
+  EXPECT_EQ(without_faults(s).faults.size(), 0u);
+}
+
+std::string with_member(const std::string& key, nlohmann::json value) {
+  auto doc = nlohmann::json::parse(kGood);
+  doc[key] = std::move(value);
+  return doc.dump();
+}
+
+struct BadCase {
+  const char* what;
+  std::string text;
+  const char* expected;  // a substring of the message
+};
+
+TEST(Scenario, EveryKindOfBadFileNamesFileAndPath) {
+  const std::vector<BadCase> cases = {
+      {"syntax error", "{\n  \"name\": \"x\",\n  \"seed\": ]\n}", "s.json: line 3, column 11: invalid JSON"},
+      {"unknown top-level key", good_with("\"seed\": 7", "\"sede\": 7"), "dir/s.json: $.sede: unknown field \"sede\""},
+      {"wrong type", good_with("\"seed\": 7", "\"seed\": \"seven\""), "dir/s.json: $.seed: expected an integer"},
+      {"negative duration", good_with("\"drain\": \"5m\"", "\"drain\": \"-5m\""),
+       "dir/s.json: $.drain: expected a non-negative duration"},
+      {"unparseable duration", good_with("\"duration\": \"20m\"", "\"duration\": \"twenty\""),
+       "dir/s.json: $.duration: expected a non-negative duration"},
+      {"unknown fault kind", good_with("\"kind\": \"latency\"", "\"kind\": \"slowness\""),
+       "dir/s.json: $.faults[0].kind: expected a fault kind"},
+      {"unknown target", good_with("\"target\": \"ocr_engine\"", "\"target\": \"ocr_engin\""),
+       "dir/s.json: $.faults[0].target: expected a target for a latency fault (one of ocr_engine"},
+      {"target of the wrong family", good_with("\"target\": \"accounting\"", "\"target\": \"ledger\""),
+       "$.faults[2].target: expected a target for a crash fault (one of ocr, validation, matching, accounting)"},
+      {"unknown fault key", good_with("\"delay\": \"30s\"", "\"delay\": \"30s\", \"dealy\": 1"),
+       "$.faults[0].dealy: unknown field \"dealy\""},
+      {"missing fault parameter", good_with(", \"delay\": \"30s\"", ""), "$.faults[0]: missing required field \"delay\""},
+      {"probability out of range", good_with("\"probability\": 0.5", "\"probability\": 1.5"),
+       "$.faults[1].probability: expected a number from 0 to 1"},
+      {"unknown error class", good_with("\"class\": \"rate_limited\"", "\"class\": \"flaky\""),
+       "$.faults[1].class: expected one of"},
+      {"unknown corruption mode", good_with("\"injection\"", "\"sql\""), "$.faults[3].modes[1]: expected a corruption mode"},
+      {"fault after the end", good_with("\"start\": \"5m\"", "\"start\": \"25m\""),
+       "$.faults[0].start: expected a start inside the scenario's duration (20m)"},
+      {"zero fault duration", good_with("\"duration\": \"5m\", \"delay\"", "\"duration\": \"0\", \"delay\""),
+       "$.faults[0].duration: expected a positive duration"},
+      {"mix that does not sum to one", good_with("\"poor\": 0.1", "\"poor\": 0.3"),
+       "$.workload.scan_quality: expected shares that sum to 1"},
+      {"unknown service model", good_with("\"models\": {\"ocr_engine\"", "\"models\": {\"ocr\""),
+       "$.models.ocr: unknown service \"ocr\""},
+      {"unknown invariant", good_with("\"exactly_once\"", "\"exactly_twice\""),
+       "$.expect.invariants[1]: expected an invariant id"},
+      {"missing workload", good_with("\"workload\"", "\"workloads\""), "unknown field \"workloads\""},
+      {"faults not an array", with_member("faults", "none"), "dir/s.json: $.faults: expected an array"},
+      {"fault not an object", with_member("faults", nlohmann::json::array({1})),
+       "dir/s.json: $.faults[0]: expected an object describing one fault"},
+      {"policy of the wrong type", with_member("policy", 3), "dir/s.json: $.policy: expected a string"},
+      {"not an object", "[1, 2]", "dir/s.json: $: expected a scenario object"},
+  };
+  for (const auto& c : cases) {
+    const auto msg = error_of(c.text);
+    EXPECT_NE(msg, "no error") << c.what;
+    EXPECT_NE(msg.find(c.expected), std::string::npos) << c.what << ": " << msg;
+  }
+}
+
+TEST(Scenario, MissingFileAndFolderExpansion) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "faultline-scenario-test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  { std::ofstream(dir / "b.json") << kGood; }
+  { std::ofstream(dir / "a.json") << kGood; }
+  { std::ofstream(dir / "scenario.schema.json") << "{}"; }
+  { std::ofstream(dir / "notes.md") << "x"; }
+  const auto paths = expand_scenario_paths({dir.string()});
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_EQ(fs::path(paths[0]).filename(), "a.json");
+  const auto s = load_scenario(paths[0]);
+  EXPECT_EQ(s.digest.size(), 16u);
+  EXPECT_THROW((void)expand_scenario_paths({(dir / "nope.json").string()}), runtime::ConfigError);
+  EXPECT_THROW((void)load_scenario((dir / "nope.json").string()), runtime::ConfigError);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace faultline::harness
