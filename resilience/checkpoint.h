@@ -1,0 +1,126 @@
+// Checkpointing: the CheckpointStore port and the in-memory store. A
+// workflow saves its last completed step and its state after every step, and
+// on restart resumes from what load() gives back instead of starting over.
+//
+//   InMemoryCheckpointStore store;            // or SqliteCheckpointStore::open(path)
+//   auto cp = co_await store.load("inv-42");  // Outcome<std::optional<Checkpoint>>
+//   std::uint64_t version = cp && *cp ? (*cp)->version : 0;
+//   ... run the next step ...
+//   auto saved = co_await store.save("inv-42", version, "ocr", state_json);
+//   if (!saved && saved.error_class() == ErrorClass::conflict) {
+//     // someone newer owns this workflow now: stop, do not overwrite
+//   }
+//   version = saved.value();
+//
+// Contract (tests/resilience/checkpoint_contract_test.cpp runs it against
+// every store):
+// - Versions make writes atomic compare-and-set. save(id, expected, ...)
+//   succeeds only if the stored version equals `expected` (0: no checkpoint
+//   exists) and then stores expected + 1 and returns it; otherwise it
+//   changes nothing and fails with ErrorClass::conflict. A stale writer -
+//   one that read version v while another has since written v + 1 - can
+//   therefore never overwrite the newer checkpoint.
+// - A save is all or nothing: after any failure, load() gives the previous
+//   checkpoint unchanged.
+// - remove(id, expected) deletes only at that version (conflict otherwise);
+//   removing what does not exist is a success.
+// - list(prefix, limit) gives checkpoints whose id starts with prefix, in
+//   byte order of id, at most `limit` of them.
+// - State and step are opaque bytes to the store (the workflow's JSON).
+// - An unavailable store gives ErrorClass::transient.
+//
+// Calls are coroutines (Task<Outcome<...>>), so a networked store (Redis,
+// PostgreSQL) can wait on I/O, and a fault injector can wrap a store and add
+// latency or outages in virtual time. The two stores here finish without
+// suspending. Arguments are taken by value so a call's task owns them.
+#pragma once
+
+#include <cassert>
+#include <coroutine>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "resilience/events.h"
+#include "resilience/outcome.h"
+#include "runtime/task.h"
+
+namespace faultline::resilience {
+
+struct Checkpoint {
+  std::string workflow_id;
+  std::uint64_t version = 0;  // 1 for the first save, +1 for each after it
+  std::string step;           // the last completed step
+  std::string state;          // the workflow's state after it
+
+  friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
+};
+
+class CheckpointStore {
+ public:
+  virtual ~CheckpointStore() = default;
+
+  // "memory", "sqlite", ...
+  virtual std::string_view kind() const noexcept = 0;
+
+  // Compare-and-set write: the new version, or conflict if the stored version
+  // is not `expected_version`.
+  virtual runtime::Task<Outcome<std::uint64_t>> save(std::string workflow_id,
+                                                     std::uint64_t expected_version,
+                                                     std::string step, std::string state) = 0;
+  // The checkpoint, or nullopt if there is none.
+  virtual runtime::Task<Outcome<std::optional<Checkpoint>>> load(std::string workflow_id) = 0;
+  virtual runtime::Task<Outcome<>> remove(std::string workflow_id,
+                                          std::uint64_t expected_version) = 0;
+  virtual runtime::Task<Outcome<std::vector<Checkpoint>>> list(std::string prefix,
+                                                               std::size_t limit) = 0;
+};
+
+// The store for tests and simulations: a sorted map. Optionally bounded in
+// the number of checkpoints it holds; a save that would exceed the bound is
+// refused with capacity_exceeded (and counted).
+class InMemoryCheckpointStore final : public CheckpointStore {
+ public:
+  explicit InMemoryCheckpointStore(Observer observer = {},
+                                   std::size_t max_checkpoints = SIZE_MAX) noexcept
+      : observer_(observer), max_checkpoints_(max_checkpoints) {}
+
+  std::string_view kind() const noexcept override { return "memory"; }
+  runtime::Task<Outcome<std::uint64_t>> save(std::string workflow_id,
+                                             std::uint64_t expected_version, std::string step,
+                                             std::string state) override;
+  runtime::Task<Outcome<std::optional<Checkpoint>>> load(std::string workflow_id) override;
+  runtime::Task<Outcome<>> remove(std::string workflow_id,
+                                  std::uint64_t expected_version) override;
+  runtime::Task<Outcome<std::vector<Checkpoint>>> list(std::string prefix,
+                                                       std::size_t limit) override;
+
+  std::size_t size() const noexcept { return checkpoints_.size(); }
+  std::uint64_t saves() const noexcept { return saves_; }
+  std::uint64_t conflicts() const noexcept { return conflicts_; }
+  std::uint64_t refused_full() const noexcept { return refused_full_; }
+
+ private:
+  Observer observer_;
+  std::size_t max_checkpoints_;
+  std::map<std::string, Checkpoint, std::less<>> checkpoints_;
+  std::uint64_t saves_ = 0;
+  std::uint64_t conflicts_ = 0;
+  std::uint64_t refused_full_ = 0;
+};
+
+// Runs a store call to completion when the caller is not a coroutine (tools,
+// tests, start-up code). Only for stores that finish without waiting on the
+// runtime, such as the two in this layer; asserts that the task finished.
+template <class T>
+T run_now(runtime::Task<T> task) {
+  auto handle = task.start(std::noop_coroutine());
+  handle.resume();
+  assert(task.done() && "run_now: the store call suspended; await it on a runtime instead");
+  return task.result();
+}
+
+}  // namespace faultline::resilience
