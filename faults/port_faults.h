@@ -1,0 +1,185 @@
+// Faults by decoration: each class here wraps one port of the reference
+// system and injects the scheduled faults aimed at it, so business code never
+// asks "is a fault on?". The harness builds the wrappers around the
+// simulated services and hands the wrappers to the system.
+//
+// Fault model per port:
+//   service ports (OCR engines, PO database, budget, ledger, notifier)
+//     latency         the call is held for delay (+ uniform jitter) before it
+//                     reaches the service
+//     hang            the call never answers (it sleeps far past any timeout;
+//                     only a caller's timeout frees it)
+//     error           the call fails at once with the fault's error class
+//                     (rate_limited carries a 1 s retry-after)
+//     outage          the service is down: every call struck fails at once
+//                     with a transient "unavailable" error
+//     invalid_output  (OCR engines) the engine answers, with a refusal or
+//                     garbage instead of a document
+//   checkpoint store  checkpoint_outage: save, load and remove fail transient
+//   message bus       duplicate_delivery: a published message is published
+//                     `copies` more times; reordering: a published message is
+//                     held back up to `window` so later ones overtake it;
+//                     bus_partition: a received message is not handed to its
+//                     consumer until the partition heals
+//
+// Every wrapper consults its faults in schedule order; the first one that
+// strikes a call decides it (a latency strike delays and then lets the next
+// faults have their say).
+//
+//   std::vector<ActiveFault*> mine = ...;            // faults aimed at "ledger"
+//   FaultyLedger ledger(rt, inner_ledger, mine);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "faults/injector.h"
+#include "reference_system/ports.h"
+#include "resilience/checkpoint.h"
+
+namespace faultline::faults {
+
+namespace rs = reference_system;
+using resilience::Failure;
+using resilience::Outcome;
+using runtime::Task;
+
+// How long a hung call sleeps: beyond any scenario, so only a timeout ends it.
+inline constexpr runtime::Duration kHangDuration = std::chrono::hours(24 * 365);
+
+// What the service-port faults decided for one call.
+struct ServiceVerdict {
+  runtime::Duration delay{};
+  std::optional<Failure> failure;  // fail instead of calling the service
+  bool hang = false;
+  std::optional<InvalidOutput> invalid;  // OCR engines only
+};
+
+// The faults aimed at one service, applied in schedule order.
+class ServiceFaults {
+ public:
+  ServiceFaults(runtime::Runtime& rt, std::vector<ActiveFault*> faults) : rt_(&rt), faults_(std::move(faults)) {}
+  ServiceVerdict decide(std::uint64_t invoice_id);
+  // Sleeps for the verdict's delay / hang; returns the failure to give back, if any.
+  Task<std::optional<Failure>> apply(const ServiceVerdict& verdict);
+  runtime::Runtime& rt() noexcept { return *rt_; }
+  bool empty() const noexcept { return faults_.empty(); }
+  ActiveFault* invalid_output_fault() const noexcept;
+
+ private:
+  runtime::Runtime* rt_;
+  std::vector<ActiveFault*> faults_;
+};
+
+class FaultyOcrEngine final : public rs::OcrEngine {
+ public:
+  FaultyOcrEngine(runtime::Runtime& rt, rs::OcrEngine& inner, std::vector<ActiveFault*> faults)
+      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  Task<Outcome<std::string>> recognize(rs::OcrRequest request) override;
+
+ private:
+  rs::OcrEngine* inner_;
+  ServiceFaults faults_;
+};
+
+class FaultyPoDatabase final : public rs::PoDatabase {
+ public:
+  FaultyPoDatabase(runtime::Runtime& rt, rs::PoDatabase& inner, std::vector<ActiveFault*> faults)
+      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  Task<Outcome<std::optional<rs::PurchaseOrder>>> lookup(std::uint64_t invoice_id, std::string reference) override;
+  Task<Outcome<std::vector<std::uint64_t>>> candidates(std::uint64_t invoice_id, std::string vendor,
+                                                       std::int64_t amount_cents) override;
+
+ private:
+  rs::PoDatabase* inner_;
+  ServiceFaults faults_;
+};
+
+class FaultyBudgetService final : public rs::BudgetService {
+ public:
+  FaultyBudgetService(runtime::Runtime& rt, rs::BudgetService& inner, std::vector<ActiveFault*> faults)
+      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  Task<Outcome<>> reserve(std::uint64_t invoice_id, std::int64_t amount_cents) override;
+  Task<Outcome<>> release(std::uint64_t invoice_id) override;
+
+ private:
+  rs::BudgetService* inner_;
+  ServiceFaults faults_;
+};
+
+class FaultyLedger final : public rs::Ledger {
+ public:
+  FaultyLedger(runtime::Runtime& rt, rs::Ledger& inner, std::vector<ActiveFault*> faults)
+      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  Task<Outcome<rs::LedgerReceipt>> post(rs::LedgerPost entry) override;
+  Task<Outcome<>> reverse(std::uint64_t invoice_id) override;
+
+ private:
+  rs::Ledger* inner_;
+  ServiceFaults faults_;
+};
+
+class FaultyNotifier final : public rs::Notifier {
+ public:
+  FaultyNotifier(runtime::Runtime& rt, rs::Notifier& inner, std::vector<ActiveFault*> faults)
+      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  Task<Outcome<>> notify(std::uint64_t invoice_id, std::int64_t amount_cents) override;
+
+ private:
+  rs::Notifier* inner_;
+  ServiceFaults faults_;
+};
+
+class FaultyCheckpointStore final : public resilience::CheckpointStore {
+ public:
+  FaultyCheckpointStore(resilience::CheckpointStore& inner, std::vector<ActiveFault*> faults)
+      : inner_(&inner), faults_(std::move(faults)) {}
+  std::string_view kind() const noexcept override { return inner_->kind(); }
+  Task<Outcome<std::uint64_t>> save(std::string workflow_id, std::uint64_t expected_version, std::string step,
+                                    std::string state) override;
+  Task<Outcome<std::optional<resilience::Checkpoint>>> load(std::string workflow_id) override;
+  Task<Outcome<>> remove(std::string workflow_id, std::uint64_t expected_version) override;
+  Task<Outcome<std::vector<resilience::Checkpoint>>> list(std::string prefix, std::size_t limit) override;
+
+ private:
+  bool down(const std::string& workflow_id);
+  resilience::CheckpointStore* inner_;
+  std::vector<ActiveFault*> faults_;
+};
+
+class FaultyMessageBus final : public rs::MessageBus {
+ public:
+  FaultyMessageBus(runtime::Runtime& rt, rs::MessageBus& inner, std::vector<ActiveFault*> faults);
+  [[nodiscard]] bool publish(rs::Message message) override;
+  Task<std::optional<rs::Message>> receive(rs::Topic topic) override;
+  void ack(rs::Topic topic, std::uint64_t delivery_id) override { inner_->ack(topic, delivery_id); }
+  std::size_t reclaim(rs::Topic topic) override { return inner_->reclaim(topic); }
+  std::size_t depth(rs::Topic topic) const override { return inner_->depth(topic); }
+  std::size_t pending(rs::Topic topic) const override { return inner_->pending(topic); }
+  void close() override;
+
+  // Held-back messages not yet handed to the bus, and those the bus refused
+  // when they were finally published (its queue was full for too long).
+  std::size_t held() const noexcept { return held_; }
+  std::uint64_t held_dropped() const noexcept { return held_dropped_; }
+
+ private:
+  Task<void> publish_later(rs::Message message, runtime::Duration delay, ActiveFault* fault);
+
+  runtime::Runtime* rt_;
+  rs::MessageBus* inner_;
+  std::vector<ActiveFault*> duplicate_;
+  std::vector<ActiveFault*> reorder_;
+  std::vector<ActiveFault*> partition_;
+  std::size_t held_ = 0;
+  std::uint64_t held_dropped_ = 0;
+  bool closed_ = false;
+};
+
+// The text a refusing model gives, and garbage for a seed.
+std::string refusal_text(std::size_t index);
+std::string garbage_text(runtime::Rng& rng);
+
+}  // namespace faultline::faults
