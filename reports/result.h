@@ -79,6 +79,8 @@ struct OutcomeCounts {
   }
   // Invoices that made it into the ledger: "invoices processed".
   std::uint64_t processed() const { return posted + posted_degraded; }
+
+  bool operator==(const OutcomeCounts&) const = default;
 };
 
 // (posted + posted_degraded) / submitted, 0 when nothing was submitted.
@@ -91,6 +93,8 @@ struct LatencySummary {
   Duration p99{};
   Duration max{};
   Duration mean{};
+
+  bool operator==(const LatencySummary&) const = default;
 };
 
 struct AgentResult {
@@ -100,6 +104,8 @@ struct AgentResult {
   std::uint64_t errors = 0;
   double error_rate = 0;  // errors / calls
   std::uint64_t retries = 0;
+
+  bool operator==(const AgentResult&) const = default;
 };
 
 enum class BreakerState { kClosed, kOpen, kHalfOpen };
@@ -110,12 +116,16 @@ struct BreakerTransition {
   Duration at{};  // since scenario start
   BreakerState from = BreakerState::kClosed;
   BreakerState to = BreakerState::kClosed;
+
+  bool operator==(const BreakerTransition&) const = default;
 };
 
 struct ServiceBreaker {
   std::string service;  // "ocr_engine", "po_database", "ledger", ...
   std::vector<BreakerTransition> transitions;  // in time order
   std::uint64_t transitions_dropped = 0;
+
+  bool operator==(const ServiceBreaker&) const = default;
 };
 
 // One time bucket, for charts. Counts are of events inside the bucket; the
@@ -127,12 +137,16 @@ struct TimeBucket {
   std::uint64_t succeeded = 0;  // of those, posted or posted_degraded
   std::uint64_t dlq_size = 0;
   std::map<std::string, BreakerState> breaker_states;  // service -> state
+
+  bool operator==(const TimeBucket&) const = default;
 };
 
 struct TimeSeries {
   Duration bucket_width{};
   std::vector<TimeBucket> buckets;  // consecutive, in time order
   std::uint64_t buckets_dropped = 0;
+
+  bool operator==(const TimeSeries&) const = default;
 };
 
 // A scheduled fault as it played out.
@@ -148,6 +162,8 @@ struct FaultWindow {
   // From `end` until throughput was back at its fault-free level; empty if it
   // was not back before the run ended.
   std::optional<Duration> time_to_recover;
+
+  bool operator==(const FaultWindow&) const = default;
 };
 
 struct InvariantResult {
@@ -157,6 +173,8 @@ struct InvariantResult {
   std::string message;                // why it failed, or what was checked
   std::vector<std::string> evidence;  // event-log lines that show it
   std::uint64_t evidence_dropped = 0;
+
+  bool operator==(const InvariantResult&) const = default;
 };
 
 enum class Comparison {
@@ -174,6 +192,8 @@ struct SloResult {
   std::string unit;  // "ratio", "ms", "count", "per_minute"
   bool passed = false;
   std::string message;
+
+  bool operator==(const SloResult&) const = default;
 };
 
 // The fault-free run (same seed, faults removed) that the SLOs compared
@@ -182,6 +202,8 @@ struct Baseline {
   double success_rate = 0;
   Duration p99{};
   double throughput_per_s = 0;  // completed invoices per second of scenario time
+
+  bool operator==(const Baseline&) const = default;
 };
 
 struct ScenarioResult {
@@ -213,6 +235,8 @@ struct ScenarioResult {
   std::vector<InvariantResult> invariants;
   std::vector<SloResult> slos;
   std::optional<Baseline> baseline;
+
+  bool operator==(const ScenarioResult&) const = default;
 };
 
 struct RunResult {
@@ -221,6 +245,8 @@ struct RunResult {
   std::string started_at;                 // ISO 8601 UTC, given by the caller
   std::string runtime;                    // "sim" or "live"
   std::vector<ScenarioResult> scenarios;
+
+  bool operator==(const RunResult&) const = default;
 };
 
 // The most severe scenario verdict; kPass for a run without scenarios.

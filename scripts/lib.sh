@@ -9,6 +9,7 @@ FAULTLINE_PACKAGES=(
   cmake g++ ninja-build pkg-config
   libboost-dev nlohmann-json3-dev libfmt-dev libcli11-dev libsqlite3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  libxml2-utils prometheus chromium python3-jsonschema fonts-dejavu-core
 )
 
 faultline_log() { printf '[faultline] %s\n' "$*" >&2; }
