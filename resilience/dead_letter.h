@@ -40,7 +40,8 @@ struct DeadLetterConfig {
 std::optional<ConfigProblem> check(const DeadLetterConfig& config);
 
 struct DeadLetter {
-  std::uint64_t sequence = 0;   // increasing in push order, never reused in one store
+  std::uint64_t sequence = 0;   // increasing in push order; after open(), continues past the
+                                // highest one still stored
   std::string key;              // what it is (an invoice id)
   std::string payload;          // the message itself, opaque
   Failure reason;               // the last failure
@@ -67,8 +68,10 @@ class DeadLetterQueue {
   runtime::Task<Outcome<>> open();
 
   // Appends an entry stamped `at`; its sequence number on success.
+  // `subject` goes into the dead_lettered event (an invoice id).
   runtime::Task<Outcome<std::uint64_t>> push(std::string key, std::string payload, Failure reason,
-                                             std::uint32_t attempts, Instant at);
+                                             std::uint32_t attempts, Instant at,
+                                             std::uint64_t subject = 0);
   // Removes and returns the oldest entry (nullopt when empty).
   runtime::Task<Outcome<std::optional<DeadLetter>>> pop();
 

@@ -1,0 +1,97 @@
+// Saga execution and compensation. An action or compensation that throws is
+// treated as a failed one (class permanent, the exception's message), so a
+// bug in one compensation cannot stop the others from running.
+#include "resilience/saga.h"
+
+#include <exception>
+
+namespace faultline::resilience {
+
+namespace {
+
+runtime::Task<Outcome<>> guarded(const SagaAction& action) {
+  std::exception_ptr error;
+  try {
+    co_return co_await action();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    co_return Failure{ErrorClass::permanent, std::string("threw: ") + e.what()};
+  } catch (...) {
+    co_return Failure{ErrorClass::permanent, "threw a non-standard exception"};
+  }
+}
+
+}  // namespace
+
+Saga& Saga::step(std::string name, SagaAction action, SagaAction compensation) {
+  steps_.push_back(Step{std::move(name), std::move(action), std::move(compensation)});
+  return *this;
+}
+
+Saga& Saga::after_step(std::function<runtime::Task<Outcome<>>(std::size_t)> hook) {
+  after_step_ = std::move(hook);
+  return *this;
+}
+
+runtime::Task<SagaOutcome> Saga::run(runtime::Runtime& rt, std::uint64_t subject,
+                                     std::size_t already_completed) {
+  (void)rt;  // events are stamped through the observer's log
+  SagaOutcome out;
+  out.steps_completed = already_completed < steps_.size() ? already_completed : steps_.size();
+  for (std::size_t i = out.steps_completed; i < steps_.size(); ++i) {
+    Outcome<> result = co_await guarded(steps_[i].action);
+    if (result.ok()) {
+      ++out.steps_completed;
+      if (after_step_) {
+        result = co_await after_step_(out.steps_completed);
+      }
+    }
+    if (!result.ok()) {
+      out.failed_step = steps_[i].name;
+      out.failure = std::move(result).failure();
+      observer_.record(Kind::saga_aborted, subject, static_cast<std::int64_t>(i), 0,
+                       static_cast<std::uint16_t>(out.failure->error_class));
+      co_await compensate_into(out, subject, out.steps_completed);
+      co_return out;
+    }
+  }
+  out.committed = true;
+  observer_.record(Kind::saga_committed, subject, static_cast<std::int64_t>(steps_.size()));
+  co_return out;
+}
+
+runtime::Task<SagaOutcome> Saga::compensate(runtime::Runtime& rt, std::uint64_t subject,
+                                            std::size_t completed) {
+  (void)rt;
+  SagaOutcome out;
+  out.steps_completed = completed < steps_.size() ? completed : steps_.size();
+  co_await compensate_into(out, subject, out.steps_completed);
+  co_return out;
+}
+
+runtime::Task<void> Saga::compensate_into(SagaOutcome& out, std::uint64_t subject,
+                                          std::size_t completed) {
+  for (std::size_t i = completed; i-- > 0;) {
+    const Step& step = steps_[i];
+    if (!step.compensation) {
+      out.without_compensation.push_back(step.name);
+      continue;
+    }
+    observer_.record(Kind::compensation_started, subject, static_cast<std::int64_t>(i));
+    Outcome<> result = co_await guarded(step.compensation);
+    if (result.ok()) {
+      out.compensated.push_back(step.name);
+      observer_.record(Kind::compensation_succeeded, subject, static_cast<std::int64_t>(i));
+    } else {
+      observer_.record(Kind::compensation_failed, subject, static_cast<std::int64_t>(i), 0,
+                       static_cast<std::uint16_t>(result.failure().error_class));
+      out.not_compensated.push_back(SagaCompensationFailure{step.name, std::move(result).failure()});
+    }
+  }
+}
+
+}  // namespace faultline::resilience
