@@ -83,9 +83,9 @@ void scenario_suite(std::string& out, const ScenarioResult& s) {
     if (!slo.passed) {
       const std::string message =
           slo.message.empty()
-              ? fmt::format("observed {} {}, {} {}", internal::format_real(slo.observed), slo.unit,
+              ? fmt::format("observed {} {}, {} {} {}", internal::format_real(slo.observed), slo.unit,
                             slo.comparison == Comparison::kAtMost ? "allowed at most" : "required at least",
-                            internal::format_real(slo.threshold))
+                            internal::format_real(slo.threshold), slo.unit)
               : slo.message;
       const std::string body = fmt::format("{}\nobserved: {} {}\nthreshold ({}): {} {}\nreplay: {}\n", message,
                                            internal::format_real(slo.observed), slo.unit, to_string(slo.comparison),

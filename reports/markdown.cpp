@@ -30,8 +30,8 @@ std::vector<std::string> failed_checks(const ScenarioResult& s) {
   }
   for (const auto& slo : s.slos) {
     if (!slo.passed) {
-      failed.push_back(fmt::format("slo {}: observed {} {} ({} {}){}", slo.name, internal::format_real(slo.observed),
-                                   slo.unit, to_string(slo.comparison), internal::format_real(slo.threshold),
+      failed.push_back(fmt::format("slo {}: observed {} {} ({} {}){}", slo.name, internal::format_short(slo.observed),
+                                   slo.unit, to_string(slo.comparison), internal::format_short(slo.threshold),
                                    slo.message.empty() ? "" : ": " + slo.message));
     }
   }

@@ -162,6 +162,12 @@ std::string format_real(double value) {
   return fmt::format("{}", value);
 }
 
+std::string format_short(double value) {
+  if (!std::isfinite(value)) return format_real(value);
+  if (value == 0) return "0";
+  return fmt::format("{:.4g}", value);
+}
+
 std::string format_fixed(double value, int decimals) {
   if (!std::isfinite(value)) return format_real(value);
   std::string s = fmt::format("{:.{}f}", value, decimals);

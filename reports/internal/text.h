@@ -42,6 +42,8 @@ std::string escape_prometheus_label(std::string_view text);
 // Shortest form that reads back to the same double; "NaN", "+Inf", "-Inf"
 // for the non-finite ones (Prometheus spells them so).
 std::string format_real(double value);
+// Four significant digits, for people: format_short(0.0615384) == "0.06154".
+std::string format_short(double value);
 // Fixed decimals, for people: format_fixed(0.96123, 2) == "0.96".
 std::string format_fixed(double value, int decimals);
 // "96.1%" from 0.961.
