@@ -171,7 +171,7 @@ std::string breaker_chart(const ScenarioResult& s) {
   if (s.breakers.empty()) return out + "<p>No circuit breakers were recorded.</p></div>\n";
   Frame f;
   f.left = 120;
-  f.right = 16;
+  f.right = 40;
   constexpr double kRow = 22;
   f.height = f.top + f.bottom + kRow * static_cast<double>(s.breakers.size());
   const double end_s = series_end_s(s);
@@ -388,9 +388,9 @@ std::string scenario_section(const ScenarioResult& s, std::size_t index) {
     for (const auto& slo : s.slos) {
       out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"n\">{} {}</td><td class=\"n\">{} {} {}</td><td>{}</td>"
                          "</tr>\n",
-                         pass_mark(slo.passed), esc(slo.name), esc(internal::format_real(slo.observed)), esc(slo.unit),
+                         pass_mark(slo.passed), esc(slo.name), esc(internal::format_short(slo.observed)), esc(slo.unit),
                          slo.comparison == Comparison::kAtMost ? "&le;" : "&ge;",
-                         esc(internal::format_real(slo.threshold)), esc(slo.unit), esc(slo.message));
+                         esc(internal::format_short(slo.threshold)), esc(slo.unit), esc(slo.message));
     }
     out += "</tbody></table>\n";
   }

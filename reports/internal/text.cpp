@@ -182,6 +182,7 @@ std::string format_percent(double fraction, int decimals) {
 double to_ms(runtime::Duration d) { return static_cast<double>(d.count()) / 1e6; }
 
 std::string format_duration_human(runtime::Duration d) {
+  if (d == runtime::Duration::zero()) return "0";
   const double ms = to_ms(d);
   const double magnitude = std::fabs(ms);
   if (magnitude < 1.0) return format_fixed(ms * 1000.0, 0) + " µs";
