@@ -1,0 +1,341 @@
+// The agents, their service clients and the agent host (agents.h).
+#include "reference_system/agents.h"
+
+#include <string>
+
+#include "resilience/saga.h"
+
+namespace faultline::reference_system {
+
+using resilience::Observer;
+
+namespace {
+
+Observer observer_for(const AgentContext& ctx, std::string_view name) {
+  return ctx.observe_patterns ? Observer::named(ctx.rt->log(), name) : Observer{};
+}
+
+StepReply failed(ErrorClass error) {
+  StepReply r;
+  r.status = StepStatus::failed;
+  r.error = error;
+  return r;
+}
+
+StepReply needs_review(ReviewReason reason) {
+  StepReply r;
+  r.status = StepStatus::needs_review;
+  r.review_reason = static_cast<std::uint8_t>(reason);
+  return r;
+}
+
+std::string saga_key(std::uint64_t id) { return "saga/" + std::to_string(id); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+ServiceClient::ServiceClient(const AgentContext& ctx, ServiceId id)
+    : rt_(ctx.rt),
+      id_(id),
+      source_(ctx.rt->log().intern(to_string(id))),
+      limit_(ctx.policy->service(id).timeout),
+      timeout_(ctx.policy->service(id).timeout, observer_for(ctx, to_string(id))),
+      retry_(ctx.policy->service(id).retry, observer_for(ctx, to_string(id))),
+      rng_(ctx.rt->stream("retry/" + std::string(to_string(id)))),
+      metrics_(&ctx.metrics->service(id)) {
+  if (const auto& b = ctx.policy->service(id).breaker) breaker_.emplace(*b, observer_for(ctx, to_string(id)));
+}
+
+void ServiceClient::started(std::uint64_t invoice_id, ServiceOp op, std::uint32_t number) {
+  ++metrics_->attempts;
+  if (number > 1) ++metrics_->retries;
+  rt_->log().record(Kind::call_attempt, source_, invoice_id, number, static_cast<std::int64_t>(op));
+}
+
+void ServiceClient::finished(std::uint64_t invoice_id, ServiceOp op, runtime::Duration latency,
+                             const Failure* failure) {
+  metrics_->latency.record(latency);
+  std::uint16_t detail = 0;
+  if (failure != nullptr) {
+    ++metrics_->errors;
+    ++metrics_->errors_by_class[static_cast<std::size_t>(failure->error_class)];
+    detail = static_cast<std::uint16_t>(1 + static_cast<unsigned>(failure->error_class));
+  }
+  if (breaker_) {
+    metrics_->breaker_state = breaker_->last_state();
+    metrics_->breaker_opened = breaker_->counters().opened;
+  }
+  rt_->log().record(Kind::call_result, source_, invoice_id, latency.count(), static_cast<std::int64_t>(op), detail);
+}
+
+ServiceClients make_service_clients(const AgentContext& ctx) {
+  ServiceClients c;
+  c.ocr_engine = std::make_unique<ServiceClient>(ctx, ServiceId::ocr_engine);
+  c.backup_ocr = std::make_unique<ServiceClient>(ctx, ServiceId::backup_ocr);
+  c.po_database = std::make_unique<ServiceClient>(ctx, ServiceId::po_database);
+  c.budget_service = std::make_unique<ServiceClient>(ctx, ServiceId::budget_service);
+  c.ledger = std::make_unique<ServiceClient>(ctx, ServiceId::ledger);
+  c.notifier = std::make_unique<ServiceClient>(ctx, ServiceId::notifier);
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+
+OcrAgent::OcrAgent(const AgentContext& ctx, ServiceClient& primary_client, ServiceClient& backup_client,
+                   std::shared_ptr<OcrEngine> primary, std::shared_ptr<OcrEngine> backup)
+    : ctx_(ctx),
+      primary_client_(&primary_client),
+      backup_client_(&backup_client),
+      primary_(std::move(primary)),
+      backup_(std::move(backup)),
+      source_(ctx.rt->log().intern("ocr")) {}
+
+Task<Outcome<std::string>> OcrAgent::recognize_checked(OcrEngine& engine, const Invoice& invoice) {
+  auto text = co_await engine.recognize(OcrRequest{invoice.id, invoice.document, invoice.scan_quality});
+  if (text.ok() && !looks_like_document(text.value())) {
+    co_return Failure{ErrorClass::permanent, "ocr: output is not a document"};
+  }
+  co_return text;
+}
+
+Task<StepReply> OcrAgent::handle(const Message& request) {
+  const std::shared_ptr<const Invoice> invoice = request.work->invoice;
+  const std::uint64_t id = invoice->id;
+  auto primary = [&] { return recognize_checked(*primary_, *invoice); };
+  auto text = co_await primary_client_->call(id, ServiceOp::recognize, primary);
+  if (!text.ok() && ctx_.policy->agent(AgentId::ocr).fallback) {
+    ++ctx_.metrics->ocr_fallbacks;
+    ctx_.rt->log().record(Kind::ocr_fallback, source_, id, 0, 0,
+                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(text.error_class())));
+    auto backup = [&] { return backup_->recognize(OcrRequest{id, invoice->document, invoice->scan_quality}); };
+    auto second = co_await backup_client_->call(id, ServiceOp::recognize, backup);
+    if (!second.ok()) co_return failed(second.error_class());
+    // The sturdier engine could not make a document of it either: a person must read it.
+    if (!looks_like_document(second.value())) co_return needs_review(ReviewReason::unreadable_document);
+    text = std::move(second);
+  }
+  if (!text.ok()) co_return failed(text.error_class());
+  StepReply reply;
+  reply.text = std::move(text).value();
+  reply.extracted = parse_document(reply.text);
+  co_return reply;
+}
+
+// ---------------------------------------------------------------------------
+
+Task<StepReply> ValidationAgent::handle(const Message& request) {
+  StepReply reply;
+  reply.problems = validate(request.work->extracted, request.invoice_id);
+  if (reply.problems != 0) reply.status = StepStatus::rejected;
+  co_return reply;
+}
+
+// ---------------------------------------------------------------------------
+
+MatchingAgent::MatchingAgent(const AgentContext& ctx, ServiceClient& client, std::shared_ptr<PoDatabase> po)
+    : ctx_(ctx), client_(&client), po_(std::move(po)) {}
+
+Task<std::vector<std::uint64_t>> MatchingAgent::suggest(const Invoice& invoice, const ExtractedInvoice& extracted) {
+  auto make = [&] { return po_->candidates(invoice.id, extracted.vendor, extracted.total_cents); };
+  auto found = co_await client_->call(invoice.id, ServiceOp::po_candidates, make);
+  if (!found.ok()) co_return std::vector<std::uint64_t>{};
+  co_return std::move(found).value();
+}
+
+Task<StepReply> MatchingAgent::handle(const Message& request) {
+  const std::shared_ptr<const WorkItem> work = request.work;
+  const ExtractedInvoice& ex = work->extracted;
+  const std::uint64_t id = request.invoice_id;
+  StepReply reply;
+  auto lookup = [&] { return po_->lookup(id, ex.po_reference); };
+  auto found = co_await client_->call(id, ServiceOp::po_lookup, lookup);
+  if (found.ok()) {
+    const auto& order = found.value();
+    if (order && order->vendor == ex.vendor) {
+      reply.match.po_number = order->number;
+      co_return reply;
+    }
+  } else if (!ctx_.policy->agent(AgentId::matching).degrade) {
+    co_return failed(found.error_class());
+  }
+  // No exact match, or the database failed and the policy degrades: the
+  // neutral default (no match) with candidates for a person to confirm.
+  reply.status = StepStatus::degraded;
+  reply.match.degraded = true;
+  reply.match.failed = !found.ok();
+  reply.match.suggestions = co_await suggest(*work->invoice, ex);
+  co_return reply;
+}
+
+// ---------------------------------------------------------------------------
+
+AccountingAgent::AccountingAgent(const AgentContext& ctx, ServiceClients& clients,
+                                 std::shared_ptr<BudgetService> budget, std::shared_ptr<Ledger> ledger,
+                                 std::shared_ptr<Notifier> notifier)
+    : ctx_(ctx),
+      budget_client_(clients.budget_service.get()),
+      ledger_client_(clients.ledger.get()),
+      notifier_client_(clients.notifier.get()),
+      budget_(std::move(budget)),
+      ledger_(std::move(ledger)),
+      notifier_(std::move(notifier)),
+      source_(ctx.rt->log().intern("accounting")) {}
+
+Task<Outcome<>> AccountingAgent::reserve(std::uint64_t id, std::int64_t amount) {
+  auto make = [&] { return budget_->reserve(id, amount); };
+  co_return co_await budget_client_->call(id, ServiceOp::budget_reserve, make);
+}
+
+Task<Outcome<>> AccountingAgent::release(std::uint64_t id) {
+  auto make = [&] { return budget_->release(id); };
+  auto r = co_await budget_client_->call(id, ServiceOp::budget_release, make);
+  ++ctx_.metrics->compensations;
+  if (!r.ok()) ++ctx_.metrics->compensation_failures;
+  ctx_.rt->log().record(Kind::compensation, source_, id, 0, 0, r.ok() ? 0 : 1);
+  co_return r;
+}
+
+Task<Outcome<>> AccountingAgent::post(std::uint64_t id, std::int64_t amount, std::uint64_t po_number) {
+  LedgerPost entry;
+  entry.invoice_id = id;
+  if (ctx_.policy->agent(AgentId::accounting).idempotency_key) entry.idempotency_key = "inv-" + std::to_string(id);
+  entry.po_number = po_number;
+  entry.amount_cents = amount;
+  auto make = [&] { return ledger_->post(entry); };
+  auto r = co_await ledger_client_->call(id, ServiceOp::ledger_post, make);
+  if (!r.ok()) co_return std::move(r).failure();
+  co_return resilience::ok();
+}
+
+Task<Outcome<>> AccountingAgent::reverse(std::uint64_t id) {
+  auto make = [&] { return ledger_->reverse(id); };
+  auto r = co_await ledger_client_->call(id, ServiceOp::ledger_reverse, make);
+  ++ctx_.metrics->compensations;
+  if (!r.ok()) ++ctx_.metrics->compensation_failures;
+  ctx_.rt->log().record(Kind::compensation, source_, id, 1, 0, r.ok() ? 0 : 1);
+  co_return r;
+}
+
+Task<Outcome<>> AccountingAgent::notify(std::uint64_t id, std::int64_t amount) {
+  auto make = [&] { return notifier_->notify(id, amount); };
+  co_return co_await notifier_client_->call(id, ServiceOp::notify, make);
+}
+
+Task<Outcome<>> AccountingAgent::save_progress(std::uint64_t id, std::uint64_t& version, std::size_t completed) {
+  if (ctx_.checkpoints == nullptr) co_return resilience::ok();
+  std::string state = std::to_string(completed);
+  const auto bytes = static_cast<std::int64_t>(state.size());
+  auto saved = co_await ctx_.checkpoints->save(saga_key(id), version, "accounting", std::move(state));
+  if (saved.ok()) {
+    version = saved.value();
+    ++ctx_.metrics->checkpoint_saves;
+    ctx_.rt->log().record(Kind::checkpoint_saved, source_, id, static_cast<std::int64_t>(completed), bytes);
+  } else {
+    // Progress not saved: a crash now would redo completed steps, which
+    // the budget's and ledger's idempotency absorb. The step itself succeeded.
+    ++ctx_.metrics->checkpoint_failures;
+    ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, static_cast<std::int64_t>(completed), 0,
+                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
+  }
+  co_return resilience::ok();
+}
+
+Task<StepReply> AccountingAgent::handle(const Message& request) {
+  const std::shared_ptr<const WorkItem> work = request.work;
+  const std::uint64_t id = request.invoice_id;
+  const std::int64_t amount = work->extracted.total_cents;
+  const std::uint64_t po_number = work->match.po_number;
+  const AgentPolicy& policy = ctx_.policy->agent(AgentId::accounting);
+
+  std::size_t completed = 0;
+  std::uint64_t version = 0;
+  if (ctx_.checkpoints != nullptr) {
+    auto loaded = co_await ctx_.checkpoints->load(saga_key(id));
+    if (loaded.ok() && loaded.value()) {
+      const auto& cp = *loaded.value();
+      version = cp.version;
+      completed = static_cast<std::size_t>(std::stoul(cp.state.empty() ? std::string("0") : cp.state));
+      ctx_.rt->log().record(Kind::checkpoint_loaded, source_, id, static_cast<std::int64_t>(completed));
+    } else if (!loaded.ok()) {
+      ++ctx_.metrics->checkpoint_failures;
+      ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, 0, 0,
+                            static_cast<std::uint16_t>(1 + static_cast<unsigned>(loaded.error_class())));
+    }
+  }
+
+  resilience::Saga saga("accounting", observer_for(ctx_, "accounting"));
+  const bool compensate = policy.compensation;
+  saga.step("reserve", [&] { return reserve(id, amount); },
+            compensate ? resilience::SagaAction([&] { return release(id); }) : resilience::SagaAction{});
+  saga.step("post", [&] { return post(id, amount, po_number); },
+            compensate ? resilience::SagaAction([&] { return reverse(id); }) : resilience::SagaAction{});
+  saga.step("notify", [&] { return notify(id, amount); }, resilience::SagaAction{});
+  saga.after_step([&](std::size_t done) { return save_progress(id, version, done); });
+
+  const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));
+  if (ctx_.checkpoints != nullptr && version != 0 && (out.committed || out.not_compensated.empty())) {
+    // Done (or fully undone): the next delivery starts afresh, which the
+    // ledger's idempotency key makes harmless.
+    (void)co_await ctx_.checkpoints->remove(saga_key(id), version);
+  }
+  if (out.committed) co_return StepReply{};
+  if (!out.not_compensated.empty()) co_return needs_review(ReviewReason::compensation_failed);
+  co_return failed(out.failure ? out.failure->error_class : ErrorClass::transient);
+}
+
+// ---------------------------------------------------------------------------
+
+Task<StepReply> ArchiveAgent::handle(const Message&) {
+  ++archived_;
+  co_return StepReply{};
+}
+
+// ---------------------------------------------------------------------------
+
+AgentHost::AgentHost(runtime::Runtime& rt, MessageBus& bus, Topic topic, std::shared_ptr<Agent> agent,
+                     std::uint32_t workers, AgentMetrics& metrics)
+    : rt_(&rt), bus_(&bus), topic_(topic), agent_(std::move(agent)), workers_(workers), metrics_(&metrics) {}
+
+std::size_t AgentHost::start() {
+  if (running_) return 0;
+  running_ = true;
+  const std::size_t reclaimed = bus_->reclaim(topic_);
+  tasks_.clear();
+  for (std::uint32_t i = 0; i < workers_; ++i) tasks_.push_back(rt_->spawn(worker()));
+  return reclaimed;
+}
+
+std::size_t AgentHost::stop() {
+  if (!running_) return 0;
+  running_ = false;
+  for (const auto id : tasks_) rt_->cancel(id);
+  tasks_.clear();
+  return std::exchange(in_flight_, 0);
+}
+
+Task<void> AgentHost::worker() {
+  for (;;) {
+    std::optional<Message> request = co_await bus_->receive(topic_);
+    if (!request) co_return;
+    ++in_flight_;
+    const std::size_t depth = bus_->depth(topic_);
+    if (depth > metrics_->queue_depth_max) metrics_->queue_depth_max = depth;
+    StepReply reply = co_await agent_->handle(*request);
+    ++metrics_->handled;
+    Message out;
+    out.topic = Topic::replies;
+    out.invoice_id = request->invoice_id;
+    out.request_id = request->request_id;
+    out.step = request->step;
+    out.attempt = request->attempt;
+    out.reply = std::make_shared<const StepReply>(std::move(reply));
+    // A refused reply is lost like a crashed worker's: the orchestrator's
+    // wait for it times out and its retry policy decides.
+    (void)bus_->publish(std::move(out));
+    bus_->ack(topic_, request->delivery_id);
+    --in_flight_;
+  }
+}
+
+}  // namespace faultline::reference_system

@@ -1,0 +1,232 @@
+// The four agents of the invoice pipeline (and the optional fifth stage),
+// and the host that runs an agent's workers on the message bus.
+//
+//   OCR extraction    critical. Calls the OCR engine through its service
+//                     pipeline (timeout, retry, breaker per policy); output
+//                     that is not a document counts as a permanent failure
+//                     (an LLM-style refusal or garbage is not fixed by
+//                     asking again). With "fallback" it then asks the backup
+//                     engine; a scan the backup cannot read either needs a
+//                     human (manual review).
+//   amount validation critical, no external service: an invalid document is
+//                     a business error, rejected, never retried.
+//   PO matching       exact lookup of the PO reference. No exact match (or a
+//                     PO database failure, when the policy degrades) gives
+//                     the neutral default "no match" with suggested
+//                     candidate orders, marked degraded; never an invented match.
+//   accounting        saga reserve budget -> post entry -> notify, compensated
+//                     in reverse (when the policy says so); idempotent by
+//                     invoice id: the saga's progress is checkpointed under
+//                     "saga/<id>" and the ledger post carries the key
+//                     "inv-<id>" (when the policy says so).
+//   archive           the optional fifth stage: records that the invoice's
+//                     processing is complete; no external service.
+//
+// Agents are stateless between requests apart from what they checkpoint, so
+// a crash (AgentHost::stop) loses only the work in flight.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "reference_system/events.h"
+#include "reference_system/metrics.h"
+#include "reference_system/policy.h"
+#include "reference_system/ports.h"
+#include "resilience/checkpoint.h"
+#include "resilience/circuit_breaker.h"
+#include "resilience/retry.h"
+#include "resilience/timeout.h"
+#include "runtime/runtime.h"
+
+namespace faultline::reference_system {
+
+class Agent {
+ public:
+  virtual ~Agent() = default;
+  virtual AgentId id() const noexcept = 0;
+  virtual Task<StepReply> handle(const Message& request) = 0;
+};
+
+struct AgentContext {
+  runtime::Runtime* rt = nullptr;
+  const Policy* policy = nullptr;
+  SystemMetrics* metrics = nullptr;
+  resilience::CheckpointStore* checkpoints = nullptr;  // null: the policy keeps none
+  bool observe_patterns = true;  // patterns record their resilience events
+};
+
+// Calls one external service under its policy: per-attempt timeout, circuit
+// breaker and retry, recording call_attempt / call_result events and the
+// service's metrics. One per service, shared by every agent calling it, as a
+// breaker belongs to the dependency.
+class ServiceClient {
+ public:
+  ServiceClient(const AgentContext& ctx, ServiceId id);
+
+  // `make()` returns the service's Task<Outcome<T>>; it must outlive the call.
+  template <class Make>
+  auto call(std::uint64_t invoice_id, ServiceOp op, Make& make)
+      -> Task<resilience::detail::OpOutcome<Make>>;
+
+  ServiceId id() const noexcept { return id_; }
+  const resilience::CircuitBreaker* breaker() const noexcept { return breaker_ ? &*breaker_ : nullptr; }
+
+ private:
+  template <class Make>
+  auto attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, std::uint32_t& number)
+      -> Task<resilience::detail::OpOutcome<Make>>;
+  void started(std::uint64_t invoice_id, ServiceOp op, std::uint32_t number);
+  void finished(std::uint64_t invoice_id, ServiceOp op, runtime::Duration latency, const Failure* failure);
+
+  runtime::Runtime* rt_;
+  ServiceId id_;
+  std::uint32_t source_;
+  runtime::Duration limit_;
+  std::optional<resilience::CircuitBreaker> breaker_;
+  resilience::Timeout timeout_;
+  resilience::Retry retry_;
+  runtime::Rng rng_;
+  ServiceMetrics* metrics_;
+};
+
+struct ServiceClients {
+  std::unique_ptr<ServiceClient> ocr_engine, backup_ocr, po_database, budget_service, ledger, notifier;
+};
+ServiceClients make_service_clients(const AgentContext& ctx);
+
+class OcrAgent final : public Agent {
+ public:
+  OcrAgent(const AgentContext& ctx, ServiceClient& primary_client, ServiceClient& backup_client,
+           std::shared_ptr<OcrEngine> primary, std::shared_ptr<OcrEngine> backup);
+  AgentId id() const noexcept override { return AgentId::ocr; }
+  Task<StepReply> handle(const Message& request) override;
+
+ private:
+  Task<Outcome<std::string>> recognize_checked(OcrEngine& engine, const Invoice& invoice);
+  AgentContext ctx_;
+  ServiceClient* primary_client_;
+  ServiceClient* backup_client_;
+  std::shared_ptr<OcrEngine> primary_;
+  std::shared_ptr<OcrEngine> backup_;
+  std::uint32_t source_;
+};
+
+class ValidationAgent final : public Agent {
+ public:
+  explicit ValidationAgent(const AgentContext& ctx) : ctx_(ctx) {}
+  AgentId id() const noexcept override { return AgentId::validation; }
+  Task<StepReply> handle(const Message& request) override;
+
+ private:
+  AgentContext ctx_;
+};
+
+class MatchingAgent final : public Agent {
+ public:
+  MatchingAgent(const AgentContext& ctx, ServiceClient& client, std::shared_ptr<PoDatabase> po);
+  AgentId id() const noexcept override { return AgentId::matching; }
+  Task<StepReply> handle(const Message& request) override;
+
+ private:
+  Task<std::vector<std::uint64_t>> suggest(const Invoice& invoice, const ExtractedInvoice& extracted);
+  AgentContext ctx_;
+  ServiceClient* client_;
+  std::shared_ptr<PoDatabase> po_;
+};
+
+class AccountingAgent final : public Agent {
+ public:
+  AccountingAgent(const AgentContext& ctx, ServiceClients& clients, std::shared_ptr<BudgetService> budget,
+                  std::shared_ptr<Ledger> ledger, std::shared_ptr<Notifier> notifier);
+  AgentId id() const noexcept override { return AgentId::accounting; }
+  Task<StepReply> handle(const Message& request) override;
+
+ private:
+  Task<Outcome<>> reserve(std::uint64_t id, std::int64_t amount);
+  Task<Outcome<>> release(std::uint64_t id);
+  Task<Outcome<>> post(std::uint64_t id, std::int64_t amount, std::uint64_t po_number);
+  Task<Outcome<>> reverse(std::uint64_t id);
+  Task<Outcome<>> notify(std::uint64_t id, std::int64_t amount);
+  Task<Outcome<>> save_progress(std::uint64_t id, std::uint64_t& version, std::size_t completed);
+
+  AgentContext ctx_;
+  ServiceClient* budget_client_;
+  ServiceClient* ledger_client_;
+  ServiceClient* notifier_client_;
+  std::shared_ptr<BudgetService> budget_;
+  std::shared_ptr<Ledger> ledger_;
+  std::shared_ptr<Notifier> notifier_;
+  std::uint32_t source_;
+};
+
+class ArchiveAgent final : public Agent {
+ public:
+  explicit ArchiveAgent(const AgentContext&) {}
+  AgentId id() const noexcept override { return AgentId::archive; }
+  Task<StepReply> handle(const Message& request) override;
+  std::uint64_t archived() const noexcept { return archived_; }
+
+ private:
+  std::uint64_t archived_ = 0;
+};
+
+// Runs an agent's workers on its topic: receive, handle, publish the reply,
+// ack. stop() is a crash: the workers' frames are destroyed at once, their
+// in-flight messages stay pending on the bus; start() reclaims them.
+class AgentHost {
+ public:
+  AgentHost(runtime::Runtime& rt, MessageBus& bus, Topic topic, std::shared_ptr<Agent> agent, std::uint32_t workers,
+            AgentMetrics& metrics);
+  ~AgentHost() { stop(); }
+  AgentHost(const AgentHost&) = delete;
+  AgentHost& operator=(const AgentHost&) = delete;
+
+  // Returns how many pending messages were reclaimed.
+  std::size_t start();
+  // Returns how many messages were in flight (lost).
+  std::size_t stop();
+  bool running() const noexcept { return running_; }
+  Agent& agent() noexcept { return *agent_; }
+  Topic topic() const noexcept { return topic_; }
+
+ private:
+  Task<void> worker();
+
+  runtime::Runtime* rt_;
+  MessageBus* bus_;
+  Topic topic_;
+  std::shared_ptr<Agent> agent_;
+  std::uint32_t workers_;
+  AgentMetrics* metrics_;
+  std::vector<runtime::TaskId> tasks_;
+  bool running_ = false;
+  std::size_t in_flight_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+
+template <class Make>
+auto ServiceClient::attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, std::uint32_t& number)
+    -> Task<resilience::detail::OpOutcome<Make>> {
+  started(invoice_id, op, ++number);
+  const runtime::Instant start = rt_->now();
+  auto result = breaker_ ? co_await breaker_->call_within(*rt_, std::ref(make), limit_, &timeout_, invoice_id)
+                         : co_await timeout_.call_within(*rt_, std::ref(make), limit_, invoice_id);
+  finished(invoice_id, op, rt_->now() - start, result.ok() ? nullptr : &result.failure());
+  co_return result;
+}
+
+template <class Make>
+auto ServiceClient::call(std::uint64_t invoice_id, ServiceOp op, Make& make)
+    -> Task<resilience::detail::OpOutcome<Make>> {
+  ++metrics_->calls;
+  std::uint32_t number = 0;
+  if (retry_.policy().max_attempts == 1) co_return co_await attempt(invoice_id, op, make, number);
+  co_return co_await retry_.run(
+      *rt_, rng_, [&] { return attempt(invoice_id, op, make, number); }, invoice_id);
+}
+
+}  // namespace faultline::reference_system

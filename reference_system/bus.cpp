@@ -1,0 +1,89 @@
+// The in-process bus (bus.h).
+#include "reference_system/bus.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "reference_system/events.h"
+
+namespace faultline::reference_system {
+
+std::string_view to_string(Topic t) noexcept {
+  switch (t) {
+    case Topic::ocr: return "topic/ocr";
+    case Topic::validation: return "topic/validation";
+    case Topic::matching: return "topic/matching";
+    case Topic::accounting: return "topic/accounting";
+    case Topic::archive: return "topic/archive";
+    case Topic::replies: return "topic/replies";
+  }
+  return "topic/?";
+}
+
+InProcessBus::InProcessBus(runtime::Runtime& rt, std::array<std::size_t, kTopicCount> capacity) : rt_(&rt) {
+  for (std::size_t i = 0; i < kTopicCount; ++i) {
+    queues_[i].channel = std::make_unique<runtime::Channel<Message>>(rt, std::max<std::size_t>(capacity[i], 1));
+    queues_[i].source = rt.log().intern(to_string(static_cast<Topic>(i)));
+  }
+}
+
+bool InProcessBus::publish(Message message) {
+  Queue& q = queues_[index(message.topic)];
+  message.delivery_id = next_delivery_++;
+  const auto delivery = message.delivery_id;
+  const auto invoice = message.invoice_id;
+  if (!q.channel->try_send(message)) {
+    ++rejected_;
+    rt_->log().record(Kind::message_rejected, q.source, invoice, static_cast<std::int64_t>(q.channel->capacity()));
+    return false;
+  }
+  ++published_;
+  const std::size_t depth = q.channel->size() + q.redeliver.size();
+  q.max_depth = std::max(q.max_depth, depth);
+  rt_->log().record(Kind::message_published, q.source, invoice, static_cast<std::int64_t>(depth),
+                    static_cast<std::int64_t>(delivery));
+  return true;
+}
+
+Task<std::optional<Message>> InProcessBus::receive(Topic topic) {
+  Queue& q = queues_[index(topic)];
+  std::optional<Message> m;
+  if (!q.redeliver.empty()) {
+    m.emplace(std::move(q.redeliver.front()));
+    q.redeliver.pop_front();
+  } else {
+    m = co_await q.channel->receive();
+  }
+  if (m) q.pending.emplace(m->delivery_id, *m);
+  co_return m;
+}
+
+void InProcessBus::ack(Topic topic, std::uint64_t delivery_id) { queues_[index(topic)].pending.erase(delivery_id); }
+
+std::size_t InProcessBus::reclaim(Topic topic) {
+  Queue& q = queues_[index(topic)];
+  std::vector<std::uint64_t> ids;
+  ids.reserve(q.pending.size());
+  for (const auto& [id, m] : q.pending) ids.push_back(id);
+  std::sort(ids.begin(), ids.end(), std::greater<>());
+  for (const auto id : ids) {
+    auto node = q.pending.extract(id);
+    rt_->log().record(Kind::message_redelivered, q.source, node.mapped().invoice_id, 0, static_cast<std::int64_t>(id));
+    q.redeliver.push_front(std::move(node.mapped()));
+    ++redelivered_;
+  }
+  return ids.size();
+}
+
+std::size_t InProcessBus::depth(Topic topic) const {
+  const Queue& q = queues_[index(topic)];
+  return q.channel->size() + q.redeliver.size();
+}
+
+std::size_t InProcessBus::pending(Topic topic) const { return queues_[index(topic)].pending.size(); }
+
+void InProcessBus::close() {
+  for (auto& q : queues_) q.channel->close();
+}
+
+}  // namespace faultline::reference_system

@@ -1,0 +1,370 @@
+// The orchestrator's workflows (orchestrator.h).
+#include "reference_system/orchestrator.h"
+
+#include <cassert>
+#include <charconv>
+#include <string>
+
+namespace faultline::reference_system {
+
+using resilience::Observer;
+
+namespace {
+
+Topic topic_of(AgentId a) {
+  switch (a) {
+    case AgentId::ocr: return Topic::ocr;
+    case AgentId::validation: return Topic::validation;
+    case AgentId::matching: return Topic::matching;
+    case AgentId::accounting: return Topic::accounting;
+    case AgentId::archive: return Topic::archive;
+  }
+  return Topic::ocr;
+}
+
+std::string workflow_key(std::uint64_t id) { return "wf/" + std::to_string(id); }
+
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  out.append(buf, end);
+  out.push_back(' ');
+}
+
+// "<next_step> <po> <degraded> <failed> <n> <suggestion>... \n<ocr text>"
+std::string encode_state(std::size_t next_step, const WorkItem& work) {
+  std::string out;
+  out.reserve(48 + work.ocr_text.size());
+  append_uint(out, next_step);
+  append_uint(out, work.match.po_number);
+  append_uint(out, work.match.degraded ? 1 : 0);
+  append_uint(out, work.match.failed ? 1 : 0);
+  append_uint(out, work.match.suggestions.size());
+  for (const auto s : work.match.suggestions) append_uint(out, s);
+  out.push_back('\n');
+  out += work.ocr_text;
+  return out;
+}
+
+bool decode_state(std::string_view state, std::size_t& next_step, WorkItem& work) {
+  const auto newline = state.find('\n');
+  if (newline == std::string_view::npos) return false;
+  std::string_view head = state.substr(0, newline);
+  std::vector<std::uint64_t> numbers;
+  while (!head.empty()) {
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(head.data(), head.data() + head.size(), v);
+    if (ec != std::errc{}) return false;
+    numbers.push_back(v);
+    head.remove_prefix(static_cast<std::size_t>(end - head.data()));
+    while (!head.empty() && head.front() == ' ') head.remove_prefix(1);
+  }
+  if (numbers.size() < 5 || numbers.size() != 5 + numbers[4]) return false;
+  next_step = static_cast<std::size_t>(numbers[0]);
+  work.match.po_number = numbers[1];
+  work.match.degraded = numbers[2] != 0;
+  work.match.failed = numbers[3] != 0;
+  work.match.suggestions.assign(numbers.begin() + 5, numbers.end());
+  work.ocr_text.assign(state.substr(newline + 1));
+  if (!work.ocr_text.empty()) work.extracted = parse_document(work.ocr_text);
+  return true;
+}
+
+}  // namespace
+
+Orchestrator::Orchestrator(const AgentContext& ctx, MessageBus& bus, std::vector<AgentId> steps,
+                           resilience::CheckpointStore* dlq_store)
+    : ctx_(ctx),
+      bus_(&bus),
+      steps_(std::move(steps)),
+      source_(ctx.rt->log().intern("orchestrator")),
+      retry_rng_(ctx.rt->stream("retry/orchestrator")),
+      dlq_(dlq_store != nullptr ? *dlq_store : fallback_dlq_store_, ctx.policy->dead_letter,
+           ctx.observe_patterns ? Observer::named(ctx.rt->log(), "dlq") : Observer{}) {
+  for (std::size_t i = 0; i < kAgentCount; ++i) {
+    agent_sources_[i] = ctx.rt->log().intern(to_string(static_cast<AgentId>(i)));
+  }
+  for (const auto agent : steps_) {
+    step_retries_.push_back(std::make_unique<resilience::Retry>(
+        ctx.policy->agent(agent).retry,
+        ctx.observe_patterns ? Observer::named(ctx.rt->log(), "step/" + std::string(to_string(agent)))
+                             : Observer{}));
+  }
+}
+
+bool Orchestrator::submit(Invoice invoice) {
+  const std::uint64_t id = invoice.id;
+  const std::int64_t total = invoice.total_cents;
+  const bool duplicate = inbox_.contains(id) || outcomes_.contains(id);
+  ++ctx_.metrics->submitted;
+  ctx_.rt->log().record(Kind::invoice_submitted, source_, id, total, duplicate ? 1 : 0,
+                        static_cast<std::uint16_t>(invoice.scan_quality * 100.0));
+  if (duplicate) {
+    // A second invoice under an id already taken: refused at the door, so
+    // the first one's workflow, checkpoints and ledger entry stay its own.
+    record_outcome(id, InvoiceOutcome::rejected_invalid, ctx_.rt->now(), total);
+    return true;
+  }
+  if (inbox_.size() >= ctx_.policy->max_in_flight) {
+    ++ctx_.metrics->shed;
+    ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
+                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(ErrorClass::capacity_exceeded)));
+    record_outcome(id, InvoiceOutcome::dead_lettered, ctx_.rt->now(), total);
+    return false;
+  }
+  Workflow& wf = inbox_[id];
+  wf.invoice = std::make_shared<const Invoice>(std::move(invoice));
+  wf.submitted_at = ctx_.rt->now();
+  if (running_) wf.task = ctx_.rt->spawn(run_workflow(id, false));
+  return true;
+}
+
+void Orchestrator::start() {
+  if (running_) return;
+  running_ = true;
+  bus_->reclaim(Topic::replies);
+  dispatcher_ = ctx_.rt->spawn(dispatch_replies());
+  // Resume every unfinished invoice, oldest first.
+  for (auto& [id, wf] : inbox_) wf.task = ctx_.rt->spawn(run_workflow(id, true));
+}
+
+void Orchestrator::stop() {
+  if (!running_) return;
+  running_ = false;
+  ctx_.rt->cancel(dispatcher_);
+  for (auto& [id, wf] : inbox_) ctx_.rt->cancel(wf.task);
+}
+
+Task<void> Orchestrator::wait_signal(runtime::Signal& signal) { co_await signal.wait(); }
+
+Task<void> Orchestrator::dispatch_replies() {
+  for (;;) {
+    std::optional<Message> m = co_await bus_->receive(Topic::replies);
+    if (!m) co_return;
+    const auto it = waiting_.find(m->invoice_id);
+    if (it != waiting_.end() && it->second->request_id == m->request_id && !it->second->reply) {
+      it->second->reply = m->reply;
+      it->second->signal.set();
+    } else {
+      ++ctx_.metrics->stale_replies;
+      ctx_.rt->log().record(Kind::stale_reply, source_, m->invoice_id, m->step,
+                            static_cast<std::int64_t>(m->request_id));
+    }
+    bus_->ack(Topic::replies, m->delivery_id);
+  }
+}
+
+Task<Outcome<StepReply>> Orchestrator::attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
+                                                    const std::shared_ptr<const WorkItem>& work) {
+  ++attempt;
+  const AgentId agent = steps_[step];
+  const AgentPolicy& policy = ctx_.policy->agent(agent);
+  AgentMetrics& metrics = ctx_.metrics->agent(agent);
+  const std::uint32_t source = agent_sources_[static_cast<std::size_t>(agent)];
+  ++metrics.step_attempts;
+  if (attempt > 1) ++metrics.step_retries;
+  ctx_.rt->log().record(Kind::step_started, source, id, static_cast<std::int64_t>(step), attempt);
+
+  Waiter waiter(*ctx_.rt);
+  waiter.request_id = next_request_++;
+  Message request;
+  request.topic = topic_of(agent);
+  request.invoice_id = id;
+  request.request_id = waiter.request_id;
+  request.step = static_cast<std::uint32_t>(step);
+  request.attempt = attempt;
+  request.work = work;
+  const runtime::Instant start = ctx_.rt->now();
+
+  std::optional<Failure> failure;
+  if (!bus_->publish(std::move(request))) {
+    ++metrics.queue_rejected;
+    failure = Failure{ErrorClass::transient, std::string(to_string(agent)) + ": queue full"};
+  } else {
+    waiting_[id] = &waiter;
+    // However this frame ends (reply, timeout, crash), the waiter goes.
+    struct Unregister {
+      std::unordered_map<std::uint64_t, Waiter*>* map;
+      std::uint64_t id;
+      Waiter* waiter;
+      ~Unregister() {
+        if (auto it = map->find(id); it != map->end() && it->second == waiter) map->erase(it);
+      }
+    } unregister{&waiting_, id, &waiter};
+    auto got = co_await ctx_.rt->with_timeout(wait_signal(waiter.signal), policy.timeout);
+    if (!got) failure = Failure{ErrorClass::timeout, std::string(to_string(agent)) + ": no reply in time"};
+  }
+  metrics.latency.record(ctx_.rt->now() - start);
+
+  StepStatus status = StepStatus::failed;
+  if (!failure) {
+    status = waiter.reply->status;
+    if (status == StepStatus::failed) failure = Failure{waiter.reply->error, std::string(to_string(agent)) + ": failed"};
+  }
+  std::uint16_t detail = static_cast<std::uint16_t>(status);
+  ctx_.rt->log().record(Kind::step_finished, source, id, static_cast<std::int64_t>(step), attempt, detail);
+  if (failure) {
+    ++metrics.step_failures;
+    ++metrics.errors_by_class[static_cast<std::size_t>(failure->error_class)];
+    co_return std::move(*failure);
+  }
+  if (status == StepStatus::rejected) ++metrics.rejected;
+  if (status == StepStatus::degraded) ++metrics.degraded;
+  co_return StepReply(*waiter.reply);
+}
+
+Task<void> Orchestrator::checkpoint(std::uint64_t id, State& state) {
+  if (ctx_.checkpoints == nullptr) co_return;
+  std::string encoded = encode_state(state.next_step, *state.work);
+  const auto bytes = static_cast<std::int64_t>(encoded.size());
+  const AgentId last = steps_[state.next_step - 1];
+  auto saved = co_await ctx_.checkpoints->save(workflow_key(id), state.version, std::string(to_string(last)),
+                                               std::move(encoded));
+  if (saved.ok()) {
+    state.version = saved.value();
+    ++ctx_.metrics->checkpoint_saves;
+    ctx_.rt->log().record(Kind::checkpoint_saved, source_, id, static_cast<std::int64_t>(state.next_step), bytes);
+  } else {
+    // The step's work is done either way; without this checkpoint a crash
+    // repeats it, which the agents' idempotency absorbs.
+    ++ctx_.metrics->checkpoint_failures;
+    ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, static_cast<std::int64_t>(state.next_step), 0,
+                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
+    if (saved.error_class() == ErrorClass::conflict) {
+      // Someone else saved since we loaded: learn the version so the next save can land.
+      auto loaded = co_await ctx_.checkpoints->load(workflow_key(id));
+      if (loaded.ok() && loaded.value()) state.version = loaded.value()->version;
+    }
+  }
+}
+
+void Orchestrator::record_outcome(std::uint64_t id, InvoiceOutcome outcome, runtime::Instant submitted_at,
+                                  std::int64_t total_cents) {
+  const runtime::Duration latency = ctx_.rt->now() - submitted_at;
+  ++ctx_.metrics->outcomes[static_cast<std::size_t>(outcome)];
+  ctx_.metrics->end_to_end.record(latency);
+  if (outcome == InvoiceOutcome::posted || outcome == InvoiceOutcome::posted_degraded) ctx_.metrics->end_to_end_success.record(latency);
+  outcomes_.emplace(id, outcome);
+  ctx_.rt->log().record(Kind::outcome, source_, id, latency.count(), total_cents, static_cast<std::uint16_t>(outcome));
+}
+
+Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const State& state,
+                                std::optional<ReviewReason> reason, ErrorClass error) {
+  const auto it = inbox_.find(id);
+  assert(it != inbox_.end());
+  const runtime::Instant submitted_at = it->second.submitted_at;
+  const std::int64_t total = it->second.invoice->total_cents;
+  if (outcome == InvoiceOutcome::dead_lettered) {
+    auto pushed = co_await dlq_.push(std::to_string(id), encode_state(state.next_step, *state.work),
+                                     Failure{error, "retries exhausted"}, 0, ctx_.rt->now(), id);
+    (void)pushed;  // a refused push is counted by the queue; the outcome stands
+    ctx_.metrics->dead_letter_size = dlq_.size();
+    ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
+                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
+  }
+  if (outcome == InvoiceOutcome::manual_review) {
+    assert(reason.has_value());
+    if (review_.size() < ctx_.policy->manual_review_capacity) {
+      review_.push_back(ReviewItem{id, *reason, state.work->match.suggestions, ctx_.rt->now()});
+    } else {
+      ++review_refused_;
+    }
+    ctx_.metrics->manual_review_size = review_.size();
+    ctx_.rt->log().record(Kind::manual_review, source_, id, static_cast<std::int64_t>(review_.size()), 0,
+                          static_cast<std::uint16_t>(*reason));
+  }
+  if (ctx_.checkpoints != nullptr && state.version != 0) {
+    (void)co_await ctx_.checkpoints->remove(workflow_key(id), state.version);
+  }
+  record_outcome(id, outcome, submitted_at, total);
+  inbox_.erase(id);
+}
+
+Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
+  State state;
+  {
+    auto work = std::make_shared<WorkItem>();
+    work->invoice = inbox_.at(id).invoice;
+    state.work = std::move(work);
+  }
+  if (resume && ctx_.checkpoints != nullptr) {
+    auto loaded = co_await ctx_.checkpoints->load(workflow_key(id));
+    if (loaded.ok() && loaded.value()) {
+      auto work = std::make_shared<WorkItem>(*state.work);
+      std::size_t next = 0;
+      if (decode_state(loaded.value()->state, next, *work) && next <= steps_.size()) {
+        state.next_step = next;
+        state.version = loaded.value()->version;
+        state.work = std::move(work);
+        ctx_.rt->log().record(Kind::checkpoint_loaded, source_, id, static_cast<std::int64_t>(next));
+      }
+    } else if (!loaded.ok()) {
+      ++ctx_.metrics->checkpoint_failures;
+      ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, 0, 0,
+                            static_cast<std::uint16_t>(1 + static_cast<unsigned>(loaded.error_class())));
+    }
+  }
+
+  while (state.next_step < steps_.size()) {
+    const std::size_t step = state.next_step;
+    const AgentId agent = steps_[step];
+    const AgentPolicy& policy = ctx_.policy->agent(agent);
+    std::uint32_t attempt = 0;
+    const std::shared_ptr<const WorkItem> work = state.work;
+    auto op = [&] { return attempt_step(id, step, attempt, work); };
+    Outcome<StepReply> result = policy.retry.max_attempts == 1
+                                    ? co_await op()
+                                    : co_await step_retries_[step]->run(*ctx_.rt, retry_rng_, op, id);
+    if (!result.ok()) {
+      if (policy.criticality == resilience::Criticality::critical) {
+        co_await finish(id, InvoiceOutcome::dead_lettered, state, {}, result.error_class());
+        co_return;
+      }
+      // A non-critical step that could not complete: its neutral default.
+      auto next = std::make_shared<WorkItem>(*state.work);
+      if (agent == AgentId::matching) next->match = MatchResult{0, {}, true, true};
+      state.work = std::move(next);
+      ++ctx_.metrics->agent(agent).degraded;
+      ctx_.rt->log().record(Kind::degraded, agent_sources_[static_cast<std::size_t>(agent)], id,
+                            static_cast<std::int64_t>(step), 0,
+                            static_cast<std::uint16_t>(1 + static_cast<unsigned>(result.error_class())));
+    } else {
+      StepReply& reply = result.value();
+      if (reply.status == StepStatus::rejected) {
+        co_await finish(id, InvoiceOutcome::rejected_invalid, state);
+        co_return;
+      }
+      if (reply.status == StepStatus::needs_review) {
+        co_await finish(id, InvoiceOutcome::manual_review, state, static_cast<ReviewReason>(reply.review_reason));
+        co_return;
+      }
+      if (agent == AgentId::ocr) {
+        auto next = std::make_shared<WorkItem>();
+        next->invoice = state.work->invoice;
+        next->ocr_text = std::move(reply.text);
+        next->extracted = std::move(reply.extracted);
+        state.work = std::move(next);
+      } else if (agent == AgentId::matching) {
+        auto next = std::make_shared<WorkItem>(*state.work);
+        next->match = std::move(reply.match);
+        if (next->match.degraded) {
+          ctx_.rt->log().record(Kind::degraded, agent_sources_[static_cast<std::size_t>(agent)], id,
+                                static_cast<std::int64_t>(step), 0,
+                                static_cast<std::uint16_t>(next->match.failed ? 1 + static_cast<unsigned>(ErrorClass::transient) : 0));
+        }
+        state.work = std::move(next);
+      }
+    }
+    if (agent == AgentId::matching && state.work->match.failed && policy.manual_review_above_cents > 0 &&
+        state.work->extracted.total_cents > policy.manual_review_above_cents) {
+      co_await finish(id, InvoiceOutcome::manual_review, state, ReviewReason::matching_failed_large_amount);
+      co_return;
+    }
+    ++state.next_step;
+    co_await checkpoint(id, state);
+  }
+  co_await finish(id, state.work->match.degraded ? InvoiceOutcome::posted_degraded : InvoiceOutcome::posted, state);
+}
+
+}  // namespace faultline::reference_system

@@ -1,0 +1,125 @@
+// The orchestrator: one workflow per invoice, step by step over the message
+// bus (OCR -> validation -> matching -> accounting [-> archive]). For each
+// step it publishes a request to the agent's topic and waits for the reply
+// up to the agent's timeout; failed attempts are retried per the agent's
+// retry policy; a critical step that exhausts its retries sends the invoice
+// to the dead-letter queue; a non-critical one yields its neutral default
+// (when the policy degrades). After every completed step the workflow's
+// state is checkpointed under "wf/<id>" (when the policy keeps checkpoints),
+// so a restarted orchestrator resumes each invoice at its next step.
+//
+// Every submitted invoice ends in exactly one terminal outcome, recorded as
+// Kind::outcome: posted, posted_degraded (matching gave no exact match),
+// rejected_invalid, dead_lettered (retries exhausted, or shed at intake when
+// max_in_flight workflows are running), manual_review (a human must look:
+// matching failed on an amount above the policy's threshold, a compensation
+// failed, or no engine could read the scan).
+//
+// The submitted invoices themselves are the durable inbox: stop() (a crash)
+// destroys every workflow coroutine but keeps the inbox, and start()
+// resumes each unfinished invoice from its checkpoint, or from the first
+// step when there is none.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "reference_system/agents.h"
+#include "reference_system/events.h"
+#include "reference_system/metrics.h"
+#include "reference_system/policy.h"
+#include "reference_system/ports.h"
+#include "resilience/checkpoint.h"
+#include "resilience/dead_letter.h"
+#include "resilience/retry.h"
+#include "runtime/runtime.h"
+
+namespace faultline::reference_system {
+
+struct ReviewItem {
+  std::uint64_t invoice_id = 0;
+  ReviewReason reason = ReviewReason::unreadable_document;
+  std::vector<std::uint64_t> suggestions;  // candidate POs, when matching failed
+  runtime::Instant at{};
+};
+
+class Orchestrator {
+ public:
+  Orchestrator(const AgentContext& ctx, MessageBus& bus, std::vector<AgentId> steps,
+               resilience::CheckpointStore* dlq_store);
+  ~Orchestrator() { stop(); }
+  Orchestrator(const Orchestrator&) = delete;
+  Orchestrator& operator=(const Orchestrator&) = delete;
+
+  // Hands an invoice to the system. Returns false if it was shed (too many
+  // in flight); it is dead-lettered then, which still is its one outcome.
+  bool submit(Invoice invoice);
+
+  void start();
+  // A crash: every workflow and the reply dispatcher stop where they are.
+  void stop();
+  bool running() const noexcept { return running_; }
+
+  std::size_t in_flight() const noexcept { return inbox_.size(); }
+  const std::vector<AgentId>& steps() const noexcept { return steps_; }
+  const std::deque<ReviewItem>& manual_review() const noexcept { return review_; }
+  std::uint64_t manual_review_refused() const noexcept { return review_refused_; }
+  const resilience::DeadLetterQueue& dead_letters() const noexcept { return dlq_; }
+  // Terminal outcome per invoice id, for invoices that reached one.
+  const std::unordered_map<std::uint64_t, InvoiceOutcome>& outcomes() const noexcept { return outcomes_; }
+
+ private:
+  struct Waiter {
+    explicit Waiter(runtime::Runtime& rt) : signal(rt) {}
+    runtime::Signal signal;
+    std::uint64_t request_id = 0;
+    std::shared_ptr<const StepReply> reply;
+  };
+  struct Workflow {
+    std::shared_ptr<const Invoice> invoice;
+    runtime::Instant submitted_at{};
+    runtime::TaskId task;
+  };
+  struct State {
+    std::size_t next_step = 0;
+    std::uint64_t version = 0;  // of the checkpoint
+    std::shared_ptr<WorkItem> work;
+  };
+
+  Task<void> run_workflow(std::uint64_t id, bool resume);
+  Task<void> dispatch_replies();
+  Task<void> wait_signal(runtime::Signal& signal);
+  Task<Outcome<StepReply>> attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
+                                        const std::shared_ptr<const WorkItem>& work);
+  Task<void> checkpoint(std::uint64_t id, State& state);
+  Task<void> finish(std::uint64_t id, InvoiceOutcome outcome, const State& state, std::optional<ReviewReason> reason = {},
+                    ErrorClass error = ErrorClass::transient);
+  void record_outcome(std::uint64_t id, InvoiceOutcome outcome, runtime::Instant submitted_at, std::int64_t total_cents);
+
+  AgentContext ctx_;
+  MessageBus* bus_;
+  std::vector<AgentId> steps_;
+  std::uint32_t source_;
+  std::array<std::uint32_t, kAgentCount> agent_sources_{};
+  std::vector<std::unique_ptr<resilience::Retry>> step_retries_;  // per step
+  runtime::Rng retry_rng_;
+  resilience::InMemoryCheckpointStore fallback_dlq_store_;
+  resilience::DeadLetterQueue dlq_;
+  std::deque<ReviewItem> review_;
+  std::uint64_t review_refused_ = 0;
+
+  std::map<std::uint64_t, Workflow> inbox_;  // ordered: restarts resume in id order
+  std::unordered_map<std::uint64_t, Waiter*> waiting_;
+  std::unordered_map<std::uint64_t, InvoiceOutcome> outcomes_;
+  std::uint64_t next_request_ = 1;
+  runtime::TaskId dispatcher_;
+  bool running_ = false;
+};
+
+}  // namespace faultline::reference_system

@@ -1,0 +1,199 @@
+// The simulated services (fault models in service_models.h).
+#include "reference_system/service_models.h"
+
+#include <cmath>
+
+#include "reference_system/events.h"
+
+namespace faultline::reference_system {
+
+namespace {
+std::string stream_name(std::string_view service) { return "service/" + std::string(service); }
+}  // namespace
+
+runtime::Duration draw_latency(runtime::Rng& rng, const LatencyModel& model, double slowdown_factor) {
+  const double median_ns = static_cast<double>(model.median.count()) * slowdown_factor;
+  const double ns = rng.lognormal(std::log(median_ns), model.sigma);
+  return runtime::Duration(static_cast<runtime::Duration::rep>(std::min(ns, 3.6e15)));
+}
+
+// ---------------------------------------------------------------------------
+
+SimOcrEngine::SimOcrEngine(runtime::Runtime& rt, std::string name, OcrEngineModel model)
+    : rt_(&rt), name_(std::move(name)), model_(model), rng_(rt.stream(stream_name(name_))) {}
+
+runtime::Duration SimOcrEngine::median_latency(double quality) const {
+  const double factor = std::exp(model_.quality_slowdown * (1.0 - quality));
+  return runtime::Duration(static_cast<runtime::Duration::rep>(static_cast<double>(model_.latency.median.count()) * factor));
+}
+
+Task<Outcome<std::string>> SimOcrEngine::recognize(OcrRequest request) {
+  const double q = request.scan_quality;
+  const runtime::Duration latency = draw_latency(rng_, model_.latency, std::exp(model_.quality_slowdown * (1.0 - q)));
+  const double threshold = model_.no_answer_below_quality;
+  if (q < threshold && rng_.bernoulli(model_.no_answer_probability_at_zero * (threshold - q) / threshold)) {
+    co_await rt_->sleep(model_.hang_duration);
+    co_return Failure{ErrorClass::timeout, name_ + ": no answer"};
+  }
+  if (rng_.bernoulli(model_.error_probability)) {
+    co_await rt_->sleep(latency / 4);
+    co_return Failure{ErrorClass::transient, name_ + ": engine error"};
+  }
+  co_await rt_->sleep(latency);
+  if (q < model_.unreadable_below_quality) co_return std::string("[unreadable scan: no text recognised]");
+  if (rng_.bernoulli(model_.invalid_output_probability)) {
+    co_return std::string("I'm sorry, I can't help with transcribing this document.");
+  }
+  co_return std::string(request.document);
+}
+
+// ---------------------------------------------------------------------------
+
+SimPoDatabase::SimPoDatabase(runtime::Runtime& rt, PoDatabaseModel model, const PoCatalogue& catalogue)
+    : rt_(&rt), model_(model), catalogue_(&catalogue), rng_(rt.stream(stream_name("po_database"))) {}
+
+Task<Outcome<std::optional<PurchaseOrder>>> SimPoDatabase::lookup(std::uint64_t, std::string reference) {
+  const runtime::Duration latency = draw_latency(rng_, model_.service.latency);
+  const bool error = rng_.bernoulli(model_.service.error_probability);
+  co_await rt_->sleep(latency);
+  if (error) co_return Failure{ErrorClass::transient, "po_database: unavailable"};
+  std::uint64_t number = 0;
+  if (!parse_po_number(reference, number)) {
+    if (rng_.bernoulli(model_.malformed_reference_error_probability)) {
+      co_return Failure{ErrorClass::permanent, "po_database: malformed order key"};
+    }
+    co_return std::optional<PurchaseOrder>{};
+  }
+  const PurchaseOrder* order = catalogue_->find(number);
+  if (order == nullptr) co_return std::optional<PurchaseOrder>{};
+  co_return std::optional<PurchaseOrder>{*order};
+}
+
+Task<Outcome<std::vector<std::uint64_t>>> SimPoDatabase::candidates(std::uint64_t, std::string vendor,
+                                                                    std::int64_t amount_cents) {
+  const runtime::Duration latency = draw_latency(rng_, model_.service.latency, 2.0);
+  const bool error = rng_.bernoulli(model_.service.error_probability);
+  co_await rt_->sleep(latency);
+  if (error) co_return Failure{ErrorClass::transient, "po_database: unavailable"};
+  co_return catalogue_->candidates(vendor, amount_cents, 0.05, model_.max_candidates);
+}
+
+// ---------------------------------------------------------------------------
+
+SimBudgetService::SimBudgetService(runtime::Runtime& rt, ServiceModel model)
+    : rt_(&rt), model_(model), rng_(rt.stream(stream_name("budget_service"))),
+      source_(rt.log().intern("budget_service")) {}
+
+Task<Outcome<>> SimBudgetService::reserve(std::uint64_t invoice_id, std::int64_t amount_cents) {
+  const runtime::Duration latency = draw_latency(rng_, model_.latency);
+  const bool error = rng_.bernoulli(model_.error_probability);
+  co_await rt_->sleep(latency);
+  if (error) co_return Failure{ErrorClass::transient, "budget_service: unavailable"};
+  if (reservations_.emplace(invoice_id, amount_cents).second) {
+    reserved_cents_ += amount_cents;
+    rt_->log().record(Kind::budget_reserved, source_, invoice_id, amount_cents);
+  }
+  co_return resilience::ok();
+}
+
+Task<Outcome<>> SimBudgetService::release(std::uint64_t invoice_id) {
+  const runtime::Duration latency = draw_latency(rng_, model_.latency);
+  const bool error = rng_.bernoulli(model_.error_probability);
+  co_await rt_->sleep(latency);
+  if (error) co_return Failure{ErrorClass::transient, "budget_service: unavailable"};
+  if (auto it = reservations_.find(invoice_id); it != reservations_.end()) {
+    reserved_cents_ -= it->second;
+    rt_->log().record(Kind::budget_released, source_, invoice_id, -it->second);
+    reservations_.erase(it);
+  }
+  co_return resilience::ok();
+}
+
+// ---------------------------------------------------------------------------
+
+SimLedger::SimLedger(runtime::Runtime& rt, ServiceModel model)
+    : rt_(&rt), model_(model), rng_(rt.stream(stream_name("ledger"))), source_(rt.log().intern("ledger")) {}
+
+Task<Outcome<LedgerReceipt>> SimLedger::post(LedgerPost entry) {
+  const runtime::Duration latency = draw_latency(rng_, model_.latency);
+  const bool error = rng_.bernoulli(model_.error_probability);
+  co_await rt_->sleep(latency / 2);
+  if (error) co_return Failure{ErrorClass::transient, "ledger: unavailable"};
+  LedgerReceipt receipt;
+  if (!entry.idempotency_key.empty()) {
+    if (auto it = by_key_.find(entry.idempotency_key); it != by_key_.end()) {
+      receipt = LedgerReceipt{it->second, true};
+      ++duplicates_refused_;
+      rt_->log().record(Kind::ledger_duplicate, source_, entry.invoice_id, static_cast<std::int64_t>(it->second));
+    }
+  }
+  if (!receipt.duplicate) {
+    const std::uint64_t sequence = entries_.size() + 1;
+    const bool keyed = !entry.idempotency_key.empty();
+    if (keyed) by_key_.emplace(entry.idempotency_key, sequence);
+    by_invoice_[entry.invoice_id].push_back(sequence);
+    live_total_cents_ += entry.amount_cents;
+    rt_->log().record(Kind::ledger_posted, source_, entry.invoice_id, entry.amount_cents,
+                      static_cast<std::int64_t>(sequence), keyed ? 1 : 0);
+    entries_.push_back(LedgerEntry{sequence, entry.invoice_id, std::move(entry.idempotency_key), entry.po_number,
+                                   entry.amount_cents, false, rt_->now()});
+    receipt = LedgerReceipt{sequence, false};
+  }
+  co_await rt_->sleep(latency - latency / 2);
+  co_return receipt;
+}
+
+Task<Outcome<>> SimLedger::reverse(std::uint64_t invoice_id) {
+  const runtime::Duration latency = draw_latency(rng_, model_.latency);
+  const bool error = rng_.bernoulli(model_.error_probability);
+  co_await rt_->sleep(latency);
+  if (error) co_return Failure{ErrorClass::transient, "ledger: unavailable"};
+  if (auto it = by_invoice_.find(invoice_id); it != by_invoice_.end()) {
+    for (const auto sequence : it->second) {
+      LedgerEntry& e = entries_[sequence - 1];
+      if (e.reversed) continue;
+      e.reversed = true;
+      live_total_cents_ -= e.amount_cents;
+      rt_->log().record(Kind::ledger_reversed, source_, invoice_id, e.amount_cents,
+                        static_cast<std::int64_t>(sequence));
+    }
+  }
+  co_return resilience::ok();
+}
+
+std::size_t SimLedger::live_entries(std::uint64_t invoice_id) const {
+  const auto it = by_invoice_.find(invoice_id);
+  if (it == by_invoice_.end()) return 0;
+  std::size_t n = 0;
+  for (const auto sequence : it->second) n += entries_[sequence - 1].reversed ? 0 : 1;
+  return n;
+}
+
+std::uint64_t SimLedger::digest() const {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const auto& e : entries_) {
+    const std::int64_t fields[] = {static_cast<std::int64_t>(e.sequence), static_cast<std::int64_t>(e.invoice_id),
+                                   static_cast<std::int64_t>(e.po_number), e.amount_cents, e.reversed ? 1 : 0,
+                                   e.posted_at.time_since_epoch().count()};
+    h = runtime::fnv1a64(std::string_view(reinterpret_cast<const char*>(fields), sizeof fields), h);
+    h = runtime::fnv1a64(e.idempotency_key, h);
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------------------
+
+SimNotifier::SimNotifier(runtime::Runtime& rt, ServiceModel model)
+    : rt_(&rt), model_(model), rng_(rt.stream(stream_name("notifier"))), source_(rt.log().intern("notifier")) {}
+
+Task<Outcome<>> SimNotifier::notify(std::uint64_t invoice_id, std::int64_t) {
+  const runtime::Duration latency = draw_latency(rng_, model_.latency);
+  const bool error = rng_.bernoulli(model_.error_probability);
+  co_await rt_->sleep(latency);
+  if (error) co_return Failure{ErrorClass::transient, "notifier: unavailable"};
+  ++delivered_;
+  rt_->log().record(Kind::notified, source_, invoice_id);
+  co_return resilience::ok();
+}
+
+}  // namespace faultline::reference_system

@@ -1,0 +1,137 @@
+// Simulated external services: port implementations whose behaviour comes
+// from a world model (world_model.h), drawing from their own random stream
+// "service/<name>". Their fault models, in short:
+//   OCR engine    lognormal latency growing as scan quality falls; poor scans
+//                 may go unanswered (the call hangs for hang_duration, then
+//                 reports a timeout); scans below the unreadable threshold
+//                 come back as text that is not a document; a small share of
+//                 answers is garbage; transient errors at a rate.
+//   backup OCR    the same model with its own (slower, sturdier) numbers.
+//   PO database   exact lookups by canonical reference; a non-canonical
+//                 reference may raise a permanent "malformed key" error;
+//                 candidate search by vendor and amount; transient errors.
+//   budget        reservations per invoice (idempotent), transient errors.
+//   ledger        entries with an optional idempotency key: a key seen before
+//                 gives back the first entry and adds nothing. The entry is
+//                 applied half way through the latency, so a caller that
+//                 times out may leave an applied entry behind, as a real
+//                 ledger would. The ledger's entries are what the
+//                 exactly-once invariant reads.
+//   notifier      fire-and-forget notice to accounts payable, transient errors.
+// None of these know about faults: injectors wrap them (faults/).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "reference_system/ports.h"
+#include "reference_system/world_model.h"
+#include "runtime/runtime.h"
+
+namespace faultline::reference_system {
+
+class SimOcrEngine final : public OcrEngine {
+ public:
+  SimOcrEngine(runtime::Runtime& rt, std::string name, OcrEngineModel model);
+  Task<Outcome<std::string>> recognize(OcrRequest request) override;
+  // The median latency the model gives a scan of quality q.
+  runtime::Duration median_latency(double quality) const;
+  const OcrEngineModel& model() const noexcept { return model_; }
+
+ private:
+  runtime::Runtime* rt_;
+  std::string name_;
+  OcrEngineModel model_;
+  runtime::Rng rng_;
+};
+
+class SimPoDatabase final : public PoDatabase {
+ public:
+  SimPoDatabase(runtime::Runtime& rt, PoDatabaseModel model, const PoCatalogue& catalogue);
+  Task<Outcome<std::optional<PurchaseOrder>>> lookup(std::uint64_t invoice_id, std::string reference) override;
+  Task<Outcome<std::vector<std::uint64_t>>> candidates(std::uint64_t invoice_id, std::string vendor,
+                                                       std::int64_t amount_cents) override;
+
+ private:
+  runtime::Runtime* rt_;
+  PoDatabaseModel model_;
+  const PoCatalogue* catalogue_;
+  runtime::Rng rng_;
+};
+
+class SimBudgetService final : public BudgetService {
+ public:
+  SimBudgetService(runtime::Runtime& rt, ServiceModel model);
+  Task<Outcome<>> reserve(std::uint64_t invoice_id, std::int64_t amount_cents) override;
+  Task<Outcome<>> release(std::uint64_t invoice_id) override;
+
+  std::int64_t reserved_cents() const noexcept { return reserved_cents_; }
+  std::size_t reservations() const noexcept { return reservations_.size(); }
+  bool has_reservation(std::uint64_t invoice_id) const { return reservations_.contains(invoice_id); }
+
+ private:
+  runtime::Runtime* rt_;
+  ServiceModel model_;
+  runtime::Rng rng_;
+  std::uint32_t source_;
+  std::unordered_map<std::uint64_t, std::int64_t> reservations_;
+  std::int64_t reserved_cents_ = 0;
+};
+
+struct LedgerEntry {
+  std::uint64_t sequence = 0;  // 1-based, in posting order
+  std::uint64_t invoice_id = 0;
+  std::string idempotency_key;
+  std::uint64_t po_number = 0;
+  std::int64_t amount_cents = 0;
+  bool reversed = false;
+  runtime::Instant posted_at{};
+};
+
+class SimLedger final : public Ledger {
+ public:
+  SimLedger(runtime::Runtime& rt, ServiceModel model);
+  Task<Outcome<LedgerReceipt>> post(LedgerPost entry) override;
+  Task<Outcome<>> reverse(std::uint64_t invoice_id) override;
+
+  // The store itself, for the invariant checkers.
+  const std::vector<LedgerEntry>& entries() const noexcept { return entries_; }
+  // Live (not reversed) entries of an invoice.
+  std::size_t live_entries(std::uint64_t invoice_id) const;
+  std::int64_t live_total_cents() const noexcept { return live_total_cents_; }
+  std::uint64_t duplicates_refused() const noexcept { return duplicates_refused_; }
+  // FNV-1a over the entries (for same-seed comparisons).
+  std::uint64_t digest() const;
+
+ private:
+  runtime::Runtime* rt_;
+  ServiceModel model_;
+  runtime::Rng rng_;
+  std::uint32_t source_;
+  std::vector<LedgerEntry> entries_;
+  std::unordered_map<std::string, std::uint64_t> by_key_;
+  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> by_invoice_;
+  std::int64_t live_total_cents_ = 0;
+  std::uint64_t duplicates_refused_ = 0;
+};
+
+class SimNotifier final : public Notifier {
+ public:
+  SimNotifier(runtime::Runtime& rt, ServiceModel model);
+  Task<Outcome<>> notify(std::uint64_t invoice_id, std::int64_t amount_cents) override;
+  std::uint64_t delivered() const noexcept { return delivered_; }
+
+ private:
+  runtime::Runtime* rt_;
+  ServiceModel model_;
+  runtime::Rng rng_;
+  std::uint32_t source_;
+  std::uint64_t delivered_ = 0;
+};
+
+// One draw of a lognormal latency model.
+runtime::Duration draw_latency(runtime::Rng& rng, const LatencyModel& model, double slowdown_factor = 1.0);
+
+}  // namespace faultline::reference_system

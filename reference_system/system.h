@@ -1,0 +1,157 @@
+// Composition: the one place the reference system is assembled from its
+// ports. The builder creates the simulated services of a world model and the
+// stores a policy asks for; before build(), the harness may replace any port
+// with its own (a fault injector wrapping the default, or a live client) and
+// wrap any agent. The system never learns what it was given.
+//
+//   SimRuntime rt(seed);
+//   SystemBuilder builder(rt, load_policy("scenarios/policies/recommended.json"),
+//                         load_world_model("scenarios/models/baseline.json"));
+//   builder.ports().ledger = std::make_shared<FaultyLedger>(builder.ports().ledger, ...);
+//   std::unique_ptr<System> system = builder.build();
+//   system->start();
+//   system->submit(generator.next().invoice);
+//   rt.run();
+//   system->supervisor().stop("ocr");   // a crash; start("ocr") restarts it
+//
+// The checkers read the stores through System: ledger(), budget(),
+// checkpoint_store(), orchestrator().dead_letters(), manual_review(), the
+// bus, and rt.log().
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "reference_system/agents.h"
+#include "reference_system/bus.h"
+#include "reference_system/metrics.h"
+#include "reference_system/orchestrator.h"
+#include "reference_system/policy.h"
+#include "reference_system/ports.h"
+#include "reference_system/service_models.h"
+#include "reference_system/workload.h"
+#include "reference_system/world_model.h"
+#include "resilience/checkpoint.h"
+#include "runtime/runtime.h"
+
+namespace faultline::reference_system {
+
+struct SystemPorts {
+  std::shared_ptr<OcrEngine> ocr_engine;
+  std::shared_ptr<OcrEngine> backup_ocr;
+  std::shared_ptr<PoDatabase> po_database;
+  std::shared_ptr<BudgetService> budget_service;
+  std::shared_ptr<Ledger> ledger;
+  std::shared_ptr<Notifier> notifier;
+  std::shared_ptr<MessageBus> bus;
+  // Null when the policy keeps no checkpoints (the dead-letter queue then
+  // keeps its entries in memory of its own).
+  std::shared_ptr<resilience::CheckpointStore> checkpoints;
+};
+
+// The concrete simulated services behind the default ports, for checkers and tests.
+struct SimServices {
+  std::shared_ptr<PoCatalogue> catalogue;
+  std::shared_ptr<SimOcrEngine> ocr_engine;
+  std::shared_ptr<SimOcrEngine> backup_ocr;
+  std::shared_ptr<SimPoDatabase> po_database;
+  std::shared_ptr<SimBudgetService> budget_service;
+  std::shared_ptr<SimLedger> ledger;
+  std::shared_ptr<SimNotifier> notifier;
+  std::shared_ptr<InProcessBus> bus;
+};
+
+using AgentWrapper = std::function<std::shared_ptr<Agent>(std::shared_ptr<Agent>)>;
+
+class System;
+
+// Stops and starts agents as a process supervisor would. Names: "ocr",
+// "validation", "matching", "accounting", "archive", "orchestrator".
+class Supervisor {
+ public:
+  explicit Supervisor(System& system) : system_(&system) {}
+  // False for an unknown name or an agent already in that state.
+  bool stop(std::string_view agent);
+  bool start(std::string_view agent);
+  bool running(std::string_view agent) const;
+  std::vector<std::string_view> names() const;
+
+ private:
+  System* system_;
+};
+
+class System {
+ public:
+  ~System();
+  System(const System&) = delete;
+  System& operator=(const System&) = delete;
+
+  void start();
+  void stop();
+  bool submit(Invoice invoice) { return orchestrator_->submit(std::move(invoice)); }
+
+  Supervisor& supervisor() noexcept { return supervisor_; }
+  Orchestrator& orchestrator() noexcept { return *orchestrator_; }
+  const Orchestrator& orchestrator() const noexcept { return *orchestrator_; }
+  const SystemMetrics& metrics() const noexcept { return metrics_; }
+  const Policy& policy() const noexcept { return policy_; }
+  const SystemPorts& ports() const noexcept { return ports_; }
+  const SimServices& services() const noexcept { return services_; }
+  PoCatalogue& catalogue() noexcept { return *services_.catalogue; }
+  resilience::CheckpointStore* checkpoint_store() const noexcept { return ports_.checkpoints.get(); }
+  AgentHost* host(AgentId agent) noexcept { return hosts_[static_cast<std::size_t>(agent)].get(); }
+  runtime::Runtime& runtime() noexcept { return *rt_; }
+  // Current queue depth per agent topic, into the metrics.
+  void sample_queue_depths();
+
+ private:
+  friend class SystemBuilder;
+  friend class Supervisor;
+  System(runtime::Runtime& rt, Policy policy, SystemPorts ports, SimServices services);
+
+  runtime::Runtime* rt_;
+  Policy policy_;
+  SystemPorts ports_;
+  SimServices services_;
+  SystemMetrics metrics_;
+  ServiceClients clients_;
+  std::array<std::unique_ptr<AgentHost>, kAgentCount> hosts_;
+  std::unique_ptr<Orchestrator> orchestrator_;
+  Supervisor supervisor_;
+};
+
+class SystemBuilder {
+ public:
+  SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel world);
+
+  // The ports build() will use; replace or wrap any of them.
+  SystemPorts& ports() noexcept { return ports_; }
+  const SimServices& services() const noexcept { return services_; }
+  PoCatalogue& catalogue() noexcept { return *services_.catalogue; }
+  Policy& policy() noexcept { return policy_; }
+  const WorldModel& world() const noexcept { return world_; }
+
+  // Wraps every agent (called once per agent at build()).
+  SystemBuilder& wrap_agents(AgentWrapper wrapper);
+  // Adds the archive agent as a fifth, critical stage.
+  SystemBuilder& with_archive_stage(bool on = true);
+  // Whether the resilience patterns record their events (on by default;
+  // the benchmark measures both).
+  SystemBuilder& observe_patterns(bool on);
+
+  std::unique_ptr<System> build();
+
+ private:
+  runtime::Runtime* rt_;
+  Policy policy_;
+  WorldModel world_;
+  SystemPorts ports_;
+  SimServices services_;
+  AgentWrapper wrapper_;
+  bool archive_stage_ = false;
+  bool observe_ = true;
+};
+
+}  // namespace faultline::reference_system

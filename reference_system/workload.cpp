@@ -1,0 +1,144 @@
+// The workload generator and the purchase-order catalogue (workload.h).
+#include "reference_system/workload.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace faultline::reference_system {
+
+void PoCatalogue::add(PurchaseOrder order) {
+  auto& ring = recent_[order.vendor];
+  if (ring.size() < kRecentPerVendor) {
+    ring.push_back(order.number);
+  } else {
+    auto& next = recent_next_[order.vendor];
+    ring[next] = order.number;
+    next = (next + 1) % kRecentPerVendor;
+    ++evicted_;
+  }
+  const auto number = order.number;
+  orders_.insert_or_assign(number, std::move(order));
+}
+
+const PurchaseOrder* PoCatalogue::find(std::uint64_t number) const {
+  const auto it = orders_.find(number);
+  return it == orders_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::uint64_t> PoCatalogue::candidates(const std::string& vendor, std::int64_t amount_cents,
+                                                   double tolerance, std::size_t max) const {
+  std::vector<std::pair<std::int64_t, std::uint64_t>> scored;
+  const auto it = recent_.find(vendor);
+  if (it == recent_.end()) return {};
+  for (const auto number : it->second) {
+    const auto* order = find(number);
+    if (order == nullptr) continue;
+    const std::int64_t diff = std::abs(order->amount_cents - amount_cents);
+    if (static_cast<double>(diff) <= tolerance * static_cast<double>(std::abs(amount_cents))) {
+      scored.emplace_back(diff, number);
+    }
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::uint64_t> out;
+  for (std::size_t i = 0; i < scored.size() && i < max; ++i) out.push_back(scored[i].second);
+  return out;
+}
+
+std::string vendor_name(std::uint32_t index) {
+  static constexpr std::string_view kNames[] = {"Northwind Freight", "Contoso Logistics", "Fabrikam Supplies",
+                                                "Tailspin Haulage",  "Litware Parts",     "Adatum Fuel",
+                                                "Proseware Tyres",   "Wingtip Storage"};
+  std::string digits = std::to_string(index);
+  std::string out = "V";
+  if (digits.size() < 4) out.append(4 - digits.size(), '0');
+  out += digits;
+  out.push_back(' ');
+  out += kNames[index % std::size(kNames)];
+  return out;
+}
+
+WorkloadGenerator::WorkloadGenerator(const runtime::Runtime& rt, WorkloadModel model, PoCatalogue& catalogue,
+                                     std::uint64_t first_id)
+    : model_(std::move(model)),
+      catalogue_(&catalogue),
+      next_id_(first_id),
+      arrivals_(rt.stream("workload/arrivals")),
+      quality_(rt.stream("workload/quality")),
+      po_(rt.stream("workload/po")),
+      vendor_(rt.stream("workload/vendor")),
+      amount_(rt.stream("workload/amount")),
+      validity_(rt.stream("workload/validity")) {
+  assert(!model_.quality_bands.empty());
+  assert(!model_.currencies.empty());
+}
+
+runtime::Duration WorkloadGenerator::next_interarrival(double per_hour) {
+  assert(per_hour > 0.0);
+  return runtime::from_seconds(arrivals_.exponential(per_hour / 3600.0));
+}
+
+GeneratedInvoice WorkloadGenerator::next() {
+  GeneratedInvoice g;
+  Invoice& inv = g.invoice;
+  inv.id = next_id_++;
+
+  // Quality: pick a band by share, then uniform within it.
+  double u = quality_.uniform01();
+  const QualityBand* band = &model_.quality_bands.back();
+  for (const auto& b : model_.quality_bands) {
+    if (u < b.share) {
+      band = &b;
+      break;
+    }
+    u -= b.share;
+  }
+  inv.scan_quality = quality_.uniform(band->min_quality, band->max_quality);
+  if (band->max_quality <= band->min_quality) inv.scan_quality = band->min_quality;
+
+  const auto vendor_index = static_cast<std::uint32_t>(vendor_.uniform_int(1, model_.vendors));
+  inv.vendor = vendor_name(vendor_index);
+  inv.currency = model_.currencies[vendor_index % model_.currencies.size()];
+
+  const auto lines = amount_.uniform_int(1, model_.max_lines);
+  static constexpr std::string_view kItems[] = {"Freight", "Handling", "Fuel surcharge", "Storage", "Customs"};
+  const double mu = std::log(model_.unit_price_median);
+  for (std::uint64_t i = 0; i < lines; ++i) {
+    LineItem item;
+    item.description = std::string(kItems[i % std::size(kItems)]);
+    item.quantity = static_cast<std::int64_t>(amount_.uniform_int(1, model_.max_quantity));
+    const double price = amount_.lognormal(mu, model_.unit_price_sigma);
+    item.unit_price_cents = std::max<std::int64_t>(1, std::llround(std::min(price, 1e8) * 100.0));
+    inv.total_cents += item.quantity * item.unit_price_cents;
+    inv.lines.push_back(std::move(item));
+  }
+  if (validity_.bernoulli(model_.invalid_share)) {
+    g.valid = false;
+    inv.total_cents += static_cast<std::int64_t>(validity_.uniform_int(1, 999));
+  }
+
+  const double p = po_.uniform01();
+  if (p < model_.missing_po_share) {
+    g.po_kind = PoKind::missing;
+    inv.po_reference = format_po_reference(900'000'000 + inv.id);
+  } else {
+    const std::uint64_t number = next_po_++;
+    catalogue_->add(PurchaseOrder{number, inv.vendor, inv.total_cents});
+    const std::string canonical = format_po_reference(number);
+    if (p < model_.missing_po_share + model_.inexact_po_share) {
+      g.po_kind = PoKind::inexact;
+      switch (po_.uniform_int(0, 3)) {
+        case 0: inv.po_reference = "PO " + canonical.substr(3); break;
+        case 1: inv.po_reference = "po-" + canonical.substr(3); break;
+        case 2: inv.po_reference = "PO" + canonical.substr(3); break;
+        default: inv.po_reference = "P0-" + canonical.substr(3); break;
+      }
+    } else {
+      inv.po_reference = canonical;
+    }
+  }
+  inv.document = render_document(inv);
+  return g;
+}
+
+}  // namespace faultline::reference_system
