@@ -1,0 +1,154 @@
+// Sagas: compensation runs in reverse over the completed steps only; a
+// failing compensation is recorded and the rest still run; resumption after
+// a crash; the after-step hook (checkpointing) aborting the saga.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "resilience/saga.h"
+#include "test_util.h"
+
+namespace faultline::resilience {
+namespace {
+
+using testing::run_task;
+using runtime::SimRuntime;
+using runtime::Task;
+
+struct Journal {
+  std::vector<std::string> entries;
+  SagaAction ok(std::string what) {
+    return [this, what]() -> Task<Outcome<>> {
+      entries.push_back(what);
+      co_return resilience::ok();
+    };
+  }
+  SagaAction failing(std::string what, ErrorClass c) {
+    return [this, what, c]() -> Task<Outcome<>> {
+      entries.push_back(what);
+      co_return Failure{c, what + " failed"};
+    };
+  }
+};
+
+TEST(Saga, AllStepsSucceedAndNothingIsCompensated) {
+  SimRuntime rt(1);
+  Journal j;
+  Saga saga("accounting", Observer::named(rt.log(), "accounting"));
+  saga.step("reserve", j.ok("reserve"), j.ok("release"))
+      .step("post", j.ok("post"), j.ok("reverse"))
+      .step("notify", j.ok("notify"), nullptr);
+  const SagaOutcome out = run_task(rt, saga.run(rt, 5));
+  EXPECT_TRUE(out.committed);
+  EXPECT_EQ(out.steps_completed, 3u);
+  EXPECT_EQ(j.entries, (std::vector<std::string>{"reserve", "post", "notify"}));
+  EXPECT_TRUE(out.compensated.empty());
+}
+
+TEST(Saga, CompensatesCompletedStepsInReverseAndRecordsAFailingCompensation) {
+  SimRuntime rt(1);
+  Journal j;
+  Saga saga("accounting", Observer::named(rt.log(), "accounting"));
+  saga.step("a", j.ok("a"), j.ok("undo a"))
+      .step("b", j.ok("b"), j.failing("undo b", ErrorClass::transient))
+      .step("c", j.ok("c"), j.ok("undo c"))
+      .step("d", j.failing("d", ErrorClass::permanent), j.ok("undo d"));
+  const SagaOutcome out = run_task(rt, saga.run(rt, 5));
+  EXPECT_FALSE(out.committed);
+  EXPECT_EQ(out.failed_step, "d");
+  ASSERT_TRUE(out.failure.has_value());
+  EXPECT_EQ(out.failure->error_class, ErrorClass::permanent);
+  EXPECT_EQ(out.steps_completed, 3u);
+  // d never completed, so it is not compensated; b's compensation fails and
+  // a's still runs after it.
+  EXPECT_EQ(j.entries, (std::vector<std::string>{"a", "b", "c", "d", "undo c", "undo b", "undo a"}));
+  EXPECT_EQ(out.compensated, (std::vector<std::string>{"c", "a"}));
+  ASSERT_EQ(out.not_compensated.size(), 1u);
+  EXPECT_EQ(out.not_compensated[0].step, "b");
+  EXPECT_EQ(out.not_compensated[0].failure.error_class, ErrorClass::transient);
+  EXPECT_FALSE(out.fully_compensated());
+
+  std::vector<std::pair<std::uint16_t, std::int64_t>> events;
+  for (const auto& e : rt.log().events()) events.emplace_back(e.kind, e.a);
+  auto k = [](Kind kind) { return static_cast<std::uint16_t>(kind); };
+  EXPECT_EQ(events, (std::vector<std::pair<std::uint16_t, std::int64_t>>{
+                        {k(Kind::saga_aborted), 3},
+                        {k(Kind::compensation_started), 2},
+                        {k(Kind::compensation_succeeded), 2},
+                        {k(Kind::compensation_started), 1},
+                        {k(Kind::compensation_failed), 1},
+                        {k(Kind::compensation_started), 0},
+                        {k(Kind::compensation_succeeded), 0}}));
+}
+
+TEST(Saga, AThrowingCompensationIsRecordedAndTheRestStillRun) {
+  SimRuntime rt(1);
+  Journal j;
+  Saga saga("s");
+  saga.step("a", j.ok("a"), j.ok("undo a"))
+      .step("b", j.ok("b"),
+            []() -> Task<Outcome<>> {
+              throw std::runtime_error("bug");
+              co_return ok();
+            })
+      .step("c", j.failing("c", ErrorClass::transient), nullptr);
+  const SagaOutcome out = run_task(rt, saga.run(rt));
+  EXPECT_EQ(out.compensated, (std::vector<std::string>{"a"}));
+  ASSERT_EQ(out.not_compensated.size(), 1u);
+  EXPECT_EQ(out.not_compensated[0].failure.message, "threw: bug");
+}
+
+TEST(Saga, StepsWithoutCompensationAreListed) {
+  SimRuntime rt(1);
+  Journal j;
+  Saga saga("s");
+  saga.step("a", j.ok("a"), nullptr).step("b", j.failing("b", ErrorClass::transient), nullptr);
+  const SagaOutcome out = run_task(rt, saga.run(rt));
+  EXPECT_EQ(out.without_compensation, (std::vector<std::string>{"a"}));
+  EXPECT_TRUE(out.fully_compensated());
+}
+
+TEST(Saga, ResumedSagaSkipsDoneStepsButCompensatesThem) {
+  SimRuntime rt(1);
+  Journal j;
+  Saga saga("s");
+  saga.step("a", j.ok("a"), j.ok("undo a"))
+      .step("b", j.ok("b"), j.ok("undo b"))
+      .step("c", j.failing("c", ErrorClass::transient), j.ok("undo c"));
+  const SagaOutcome out = run_task(rt, saga.run(rt, 0, /*already_completed=*/2));
+  EXPECT_EQ(j.entries, (std::vector<std::string>{"c", "undo b", "undo a"}));
+  EXPECT_EQ(out.compensated, (std::vector<std::string>{"b", "a"}));
+}
+
+TEST(Saga, AFailingAfterStepHookAbortsAndCompensatesThatStepToo) {
+  SimRuntime rt(1);
+  Journal j;
+  Saga saga("s");
+  saga.step("a", j.ok("a"), j.ok("undo a")).step("b", j.ok("b"), j.ok("undo b"));
+  std::vector<std::size_t> hooked;
+  saga.after_step([&](std::size_t completed) -> Task<Outcome<>> {
+    hooked.push_back(completed);
+    if (completed == 2) co_return Failure{ErrorClass::transient, "checkpoint store down"};
+    co_return ok();
+  });
+  const SagaOutcome out = run_task(rt, saga.run(rt));
+  EXPECT_FALSE(out.committed);
+  EXPECT_EQ(out.failed_step, "b");
+  EXPECT_EQ(hooked, (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(out.compensated, (std::vector<std::string>{"b", "a"}));
+}
+
+TEST(Saga, CompensateUndoesTheFirstStepsWithoutRunningAnything) {
+  SimRuntime rt(1);
+  Journal j;
+  Saga saga("s");
+  saga.step("a", j.ok("a"), j.ok("undo a")).step("b", j.ok("b"), j.ok("undo b"));
+  const SagaOutcome out = run_task(rt, saga.compensate(rt, 0, 1));
+  EXPECT_EQ(j.entries, (std::vector<std::string>{"undo a"}));
+  EXPECT_EQ(out.compensated, (std::vector<std::string>{"a"}));
+}
+
+}  // namespace
+}  // namespace faultline::resilience
