@@ -1,0 +1,41 @@
+// `faultline compare A B [--out DIR] [--max-regression BOUNDS]`, minus the
+// command-line parsing (harness/compare_command.cpp): loads two runs, prints
+// the side-by-side table, writes it as Markdown and HTML, and applies the
+// regression gate (bounds syntax in compare.h).
+//
+// A and B are each a report.json file or a run directory holding one (a
+// `latest` link works too). Exit codes follow the faultline command line:
+// 0 no regression beyond the bounds, 1 B regressed, 2 bad input (the message
+// names the file, the JSON path or the bound at fault).
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+
+#include "reports/result.h"
+
+namespace faultline::reports {
+
+inline constexpr std::string_view kComparisonTextFile = "comparison.txt";
+inline constexpr std::string_view kComparisonMarkdownFile = "comparison.md";
+inline constexpr std::string_view kComparisonHtmlFile = "comparison.html";
+
+struct CompareOptions {
+  std::string a;
+  std::string b;
+  std::string out_dir;         // empty: print only
+  std::string max_regression;  // empty: compare without a gate
+};
+
+inline constexpr int kCompareNoRegression = 0;
+inline constexpr int kCompareRegressed = 1;
+inline constexpr int kCompareInputError = 2;
+
+int run_compare(const CompareOptions& options, std::ostream& out, std::ostream& err);
+
+// The run in a report.json file or a run directory. Throws
+// runtime::ConfigError naming the file when it is missing or malformed.
+RunResult load_run(const std::filesystem::path& file_or_directory);
+
+}  // namespace faultline::reports
