@@ -100,8 +100,9 @@ std::vector<MetricDiff> diff(const Figures& a, const Figures& b, const Regressio
       }
       if (exceeded) {
         d.regressed = true;
-        regressions.push_back(fmt::format("{}: {} went from {} to {} {} (bound {})", where, spec.label,
-                                          internal::format_short(d.a), internal::format_short(d.b), spec.unit,
+        const std::string_view unit = spec.unit == "count" ? "" : spec.unit == "%" ? "%" : " ms";
+        regressions.push_back(fmt::format("{}: {} went from {}{} to {}{} (bound {})", where, spec.label,
+                                          internal::format_short(d.a), unit, internal::format_short(d.b), unit,
                                           bound.text));
       }
     }

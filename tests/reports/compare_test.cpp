@@ -77,7 +77,7 @@ TEST(Compare, GateTripsOnlyBeyondTheBound) {
   const auto back = compare_runs(b, a, bounds("success_rate=0.5, p99=10%"), "recommended", "naive");
   EXPECT_TRUE(back.regressed);
   ASSERT_EQ(back.regressions.size(), 2u) << "the scenario and the total";
-  EXPECT_NE(back.regressions[0].find("scenario case-study: success rate went from 96 to 78 %"), std::string::npos)
+  EXPECT_NE(back.regressions[0].find("scenario case-study: success rate went from 96% to 78%"), std::string::npos)
       << back.regressions[0];
   EXPECT_TRUE(metric(back.total, "success_rate").regressed);
   EXPECT_FALSE(metric(back.total, "p99").regressed);
