@@ -226,7 +226,9 @@ Task<Outcome<>> AccountingAgent::save_progress(std::uint64_t id, std::uint64_t& 
   if (ctx_.checkpoints == nullptr) co_return resilience::ok();
   std::string state = std::to_string(completed);
   const auto bytes = static_cast<std::int64_t>(state.size());
-  auto saved = co_await ctx_.checkpoints->save(saga_key(id), version, "accounting", std::move(state));
+  std::string key = saga_key(id);
+  std::string step = "accounting";
+  auto saved = co_await ctx_.checkpoints->save(std::move(key), version, std::move(step), std::move(state));
   if (saved.ok()) {
     version = saved.value();
     ++ctx_.metrics->checkpoint_saves;
@@ -251,7 +253,8 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   std::size_t completed = 0;
   std::uint64_t version = 0;
   if (ctx_.checkpoints != nullptr) {
-    auto loaded = co_await ctx_.checkpoints->load(saga_key(id));
+    std::string key = saga_key(id);
+    auto loaded = co_await ctx_.checkpoints->load(std::move(key));
     if (loaded.ok() && loaded.value()) {
       const auto& cp = *loaded.value();
       version = cp.version;
@@ -277,7 +280,8 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   if (ctx_.checkpoints != nullptr && version != 0 && (out.committed || out.not_compensated.empty())) {
     // Done (or fully undone): the next delivery starts afresh, which the
     // ledger's idempotency key makes harmless.
-    (void)co_await ctx_.checkpoints->remove(saga_key(id), version);
+    std::string key = saga_key(id);
+    (void)co_await ctx_.checkpoints->remove(std::move(key), version);
   }
   if (out.committed) co_return StepReply{};
   if (!out.not_compensated.empty()) co_return needs_review(ReviewReason::compensation_failed);

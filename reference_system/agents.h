@@ -213,10 +213,15 @@ auto ServiceClient::attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, 
     -> Task<resilience::detail::OpOutcome<Make>> {
   started(invoice_id, op, ++number);
   const runtime::Instant start = rt_->now();
-  auto result = breaker_ ? co_await breaker_->call_within(*rt_, std::ref(make), limit_, &timeout_, invoice_id)
-                         : co_await timeout_.call_within(*rt_, std::ref(make), limit_, invoice_id);
-  finished(invoice_id, op, rt_->now() - start, result.ok() ? nullptr : &result.failure());
-  co_return result;
+  // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
+  std::optional<resilience::detail::OpOutcome<Make>> result;
+  if (breaker_) {
+    result.emplace(co_await breaker_->call_within(*rt_, std::ref(make), limit_, &timeout_, invoice_id));
+  } else {
+    result.emplace(co_await timeout_.call_within(*rt_, std::ref(make), limit_, invoice_id));
+  }
+  finished(invoice_id, op, rt_->now() - start, result->ok() ? nullptr : &result->failure());
+  co_return std::move(*result);
 }
 
 template <class Make>

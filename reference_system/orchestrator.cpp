@@ -219,8 +219,11 @@ Task<void> Orchestrator::checkpoint(std::uint64_t id, State& state) {
   std::string encoded = encode_state(state.next_step, *state.work);
   const auto bytes = static_cast<std::int64_t>(encoded.size());
   const AgentId last = steps_[state.next_step - 1];
-  auto saved = co_await ctx_.checkpoints->save(workflow_key(id), state.version, std::string(to_string(last)),
-                                               std::move(encoded));
+  // Arguments as named locals: GCC 12 may destroy temporaries in a
+  // co_await operand twice.
+  std::string key = workflow_key(id);
+  std::string step = std::string(to_string(last));
+  auto saved = co_await ctx_.checkpoints->save(std::move(key), state.version, std::move(step), std::move(encoded));
   if (saved.ok()) {
     state.version = saved.value();
     ++ctx_.metrics->checkpoint_saves;
@@ -233,7 +236,8 @@ Task<void> Orchestrator::checkpoint(std::uint64_t id, State& state) {
                           static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
     if (saved.error_class() == ErrorClass::conflict) {
       // Someone else saved since we loaded: learn the version so the next save can land.
-      auto loaded = co_await ctx_.checkpoints->load(workflow_key(id));
+      std::string again = workflow_key(id);
+      auto loaded = co_await ctx_.checkpoints->load(std::move(again));
       if (loaded.ok() && loaded.value()) state.version = loaded.value()->version;
     }
   }
@@ -256,8 +260,10 @@ Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const 
   const runtime::Instant submitted_at = it->second.submitted_at;
   const std::int64_t total = it->second.invoice->total_cents;
   if (outcome == InvoiceOutcome::dead_lettered) {
-    auto pushed = co_await dlq_.push(std::to_string(id), encode_state(state.next_step, *state.work),
-                                     Failure{error, "retries exhausted"}, 0, ctx_.rt->now(), id);
+    std::string key = std::to_string(id);
+    std::string payload = encode_state(state.next_step, *state.work);
+    Failure reason{error, "retries exhausted", runtime::Duration::zero()};
+    auto pushed = co_await dlq_.push(std::move(key), std::move(payload), std::move(reason), 0, ctx_.rt->now(), id);
     (void)pushed;  // a refused push is counted by the queue; the outcome stands
     ctx_.metrics->dead_letter_size = dlq_.size();
     ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
@@ -275,7 +281,8 @@ Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const 
                           static_cast<std::uint16_t>(*reason));
   }
   if (ctx_.checkpoints != nullptr && state.version != 0) {
-    (void)co_await ctx_.checkpoints->remove(workflow_key(id), state.version);
+    std::string key = workflow_key(id);
+    (void)co_await ctx_.checkpoints->remove(std::move(key), state.version);
   }
   record_outcome(id, outcome, submitted_at, total);
   inbox_.erase(id);
@@ -289,7 +296,8 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     state.work = std::move(work);
   }
   if (resume && ctx_.checkpoints != nullptr) {
-    auto loaded = co_await ctx_.checkpoints->load(workflow_key(id));
+    std::string key = workflow_key(id);
+    auto loaded = co_await ctx_.checkpoints->load(std::move(key));
     if (loaded.ok() && loaded.value()) {
       auto work = std::make_shared<WorkItem>(*state.work);
       std::size_t next = 0;
@@ -313,9 +321,14 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     std::uint32_t attempt = 0;
     const std::shared_ptr<const WorkItem> work = state.work;
     auto op = [&] { return attempt_step(id, step, attempt, work); };
-    Outcome<StepReply> result = policy.retry.max_attempts == 1
-                                    ? co_await op()
-                                    : co_await step_retries_[step]->run(*ctx_.rt, retry_rng_, op, id);
+    // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
+    std::optional<Outcome<StepReply>> outcome;
+    if (policy.retry.max_attempts == 1) {
+      outcome.emplace(co_await op());
+    } else {
+      outcome.emplace(co_await step_retries_[step]->run(*ctx_.rt, retry_rng_, op, id));
+    }
+    Outcome<StepReply>& result = *outcome;
     if (!result.ok()) {
       if (policy.criticality == resilience::Criticality::critical) {
         co_await finish(id, InvoiceOutcome::dead_lettered, state, {}, result.error_class());

@@ -1,0 +1,237 @@
+// The whole system in simulation: one test per terminal outcome, the
+// fault-free guarantee, and same-seed determinism.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "reference_system/simulation.h"
+#include "reference_system/system.h"
+#include "runtime/sim_runtime.h"
+
+namespace faultline::reference_system {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string source_path(const std::string& relative) {
+  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
+  return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
+}
+
+Policy recommended() { return load_policy(source_path("scenarios/policies/recommended.json")); }
+Policy naive() { return load_policy(source_path("scenarios/policies/naive.json")); }
+WorldModel baseline() { return load_world_model(source_path("scenarios/models/baseline.json")); }
+
+// A small harness: one system on a sim runtime, invoices submitted by hand.
+struct Rig {
+  explicit Rig(Policy policy, WorldModel world = default_world_model(), std::uint64_t seed = 7)
+      : rt(seed), builder(rt, std::move(policy), std::move(world)), generator(rt, builder.world().workload,
+                                                                              builder.catalogue()) {}
+  System& build() {
+    system = builder.build();
+    system->start();
+    return *system;
+  }
+  GeneratedInvoice next() { return generator.next(); }
+  runtime::SimRuntime rt;
+  SystemBuilder builder;
+  WorkloadGenerator generator;
+  std::unique_ptr<System> system;
+};
+
+InvoiceOutcome outcome_of(const System& system, std::uint64_t id) {
+  const auto& outcomes = system.orchestrator().outcomes();
+  const auto it = outcomes.find(id);
+  EXPECT_NE(it, outcomes.end()) << "invoice " << id << " has no outcome";
+  return it == outcomes.end() ? InvoiceOutcome::dead_lettered : it->second;
+}
+
+GeneratedInvoice with_po(Rig& rig, PoKind kind, bool valid = true) {
+  for (int i = 0; i < 10'000; ++i) {
+    auto g = rig.next();
+    if (g.po_kind == kind && g.valid == valid && g.invoice.scan_quality > 0.5) return g;
+  }
+  ADD_FAILURE() << "workload never produced the invoice asked for";
+  return rig.next();
+}
+
+TEST(EndToEnd, ExactPoIsPosted) {
+  Rig rig(recommended());
+  System& system = rig.build();
+  auto g = with_po(rig, PoKind::exact);
+  const auto id = g.invoice.id;
+  const auto total = g.invoice.total_cents;
+  system.submit(std::move(g.invoice));
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted);
+  EXPECT_EQ(system.services().ledger->live_entries(id), 1u);
+  EXPECT_EQ(system.services().ledger->live_total_cents(), total);
+  EXPECT_EQ(system.services().notifier->delivered(), 1u);
+  EXPECT_EQ(system.orchestrator().in_flight(), 0u);
+}
+
+TEST(EndToEnd, MissingPoIsPostedDegradedWithNoInventedMatch) {
+  Rig rig(recommended());
+  System& system = rig.build();
+  auto g = with_po(rig, PoKind::missing);
+  const auto id = g.invoice.id;
+  system.submit(std::move(g.invoice));
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted_degraded);
+  ASSERT_EQ(system.services().ledger->entries().size(), 1u);
+  EXPECT_EQ(system.services().ledger->entries()[0].po_number, 0u);  // the neutral default
+}
+
+TEST(EndToEnd, TotalsThatDoNotAddUpAreRejectedWithoutRetry) {
+  Rig rig(recommended());
+  System& system = rig.build();
+  auto g = with_po(rig, PoKind::exact, /*valid=*/false);
+  const auto id = g.invoice.id;
+  system.submit(std::move(g.invoice));
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::rejected_invalid);
+  EXPECT_EQ(system.metrics().agent(AgentId::validation).step_attempts, 1u);
+  EXPECT_TRUE(system.services().ledger->entries().empty());
+}
+
+TEST(EndToEnd, CorruptedDocumentIsRejected) {
+  Rig rig(recommended());
+  System& system = rig.build();
+  auto g = with_po(rig, PoKind::exact);
+  const auto id = g.invoice.id;
+  g.invoice.document.replace(g.invoice.document.find("total: "), 7, "total: -");
+  system.submit(std::move(g.invoice));
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::rejected_invalid);
+}
+
+// A ledger that is always down: the accounting saga exhausts its retries.
+class DownLedger final : public Ledger {
+ public:
+  Task<Outcome<LedgerReceipt>> post(LedgerPost) override { co_return Failure{ErrorClass::transient, "down"}; }
+  Task<Outcome<>> reverse(std::uint64_t) override { co_return Failure{ErrorClass::transient, "down"}; }
+};
+
+TEST(EndToEnd, ExhaustedRetriesDeadLetterAndCompensateTheBudget) {
+  Rig rig(recommended());
+  rig.builder.ports().ledger = std::make_shared<DownLedger>();
+  System& system = rig.build();
+  auto g = with_po(rig, PoKind::exact);
+  const auto id = g.invoice.id;
+  system.submit(std::move(g.invoice));
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::dead_lettered);
+  EXPECT_EQ(system.orchestrator().dead_letters().size(), 1u);
+  // Three accounting attempts (the policy's), each reserving and then releasing.
+  EXPECT_EQ(system.metrics().agent(AgentId::accounting).step_attempts, 3u);
+  EXPECT_FALSE(system.services().budget_service->has_reservation(id));
+  EXPECT_EQ(system.services().budget_service->reserved_cents(), 0);
+}
+
+TEST(EndToEnd, NaivePolicyLeavesTheBudgetReservedWhenThePostFails) {
+  Rig rig(naive());
+  rig.builder.ports().ledger = std::make_shared<DownLedger>();
+  System& system = rig.build();
+  auto g = with_po(rig, PoKind::exact);
+  const auto id = g.invoice.id;
+  system.submit(std::move(g.invoice));
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::dead_lettered);
+  EXPECT_TRUE(system.services().budget_service->has_reservation(id));  // nobody compensated
+}
+
+// A PO database that refuses every lookup.
+class DownPoDatabase final : public PoDatabase {
+ public:
+  Task<Outcome<std::optional<PurchaseOrder>>> lookup(std::uint64_t, std::string) override {
+    co_return Failure{ErrorClass::transient, "down"};
+  }
+  Task<Outcome<std::vector<std::uint64_t>>> candidates(std::uint64_t, std::string, std::int64_t) override {
+    co_return Failure{ErrorClass::transient, "down"};
+  }
+};
+
+TEST(EndToEnd, FailedMatchOnALargeAmountGoesToManualReview) {
+  Rig rig(recommended());
+  rig.builder.ports().po_database = std::make_shared<DownPoDatabase>();
+  System& system = rig.build();
+  GeneratedInvoice large, small;
+  for (int i = 0; i < 10'000 && (large.invoice.id == 0 || small.invoice.id == 0); ++i) {
+    auto g = rig.next();
+    if (!g.valid || g.invoice.scan_quality < 0.5) continue;
+    if (g.invoice.total_cents > 500'000 && large.invoice.id == 0) large = std::move(g);
+    else if (g.invoice.total_cents < 400'000 && small.invoice.id == 0) small = std::move(g);
+  }
+  const auto large_id = large.invoice.id, small_id = small.invoice.id;
+  system.submit(std::move(large.invoice));
+  system.submit(std::move(small.invoice));
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, large_id), InvoiceOutcome::manual_review);
+  EXPECT_EQ(outcome_of(system, small_id), InvoiceOutcome::posted_degraded);
+  ASSERT_EQ(system.orchestrator().manual_review().size(), 1u);
+  EXPECT_EQ(system.orchestrator().manual_review().front().reason, ReviewReason::matching_failed_large_amount);
+  EXPECT_EQ(system.services().ledger->live_entries(large_id), 0u);
+  EXPECT_EQ(system.services().ledger->live_entries(small_id), 1u);
+}
+
+TEST(EndToEnd, UnreadableScanGoesToManualReview) {
+  WorldModel world = default_world_model();
+  world.ocr_engine.unreadable_below_quality = 1.01;
+  world.backup_ocr.unreadable_below_quality = 1.01;
+  Rig rig(recommended(), world);
+  System& system = rig.build();
+  auto g = with_po(rig, PoKind::exact);
+  const auto id = g.invoice.id;
+  system.submit(std::move(g.invoice));
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::manual_review);
+  EXPECT_EQ(system.metrics().ocr_fallbacks, 1u);
+}
+
+TEST(EndToEnd, WithoutFaultsEveryValidInvoiceIsPosted) {
+  for (const bool use_recommended : {false, true}) {
+    SCOPED_TRACE(use_recommended ? "recommended" : "naive");
+    SimulationConfig config;
+    config.invoices = 3'000;
+    config.policy = use_recommended ? recommended() : naive();
+    config.world = baseline();
+    std::uint64_t valid = 0, missing = 0;
+    const auto result = run_simulation(config, [&](SystemBuilder& b) {
+      // Count the ground truth of what the workload will generate, with a twin generator.
+      runtime::SimRuntime twin(config.seed);
+      PoCatalogue scratch;
+      WorkloadGenerator gen(twin, b.world().workload, scratch);
+      for (std::uint64_t i = 0; i < config.invoices; ++i) {
+        const auto g = gen.next();
+        valid += g.valid ? 1 : 0;
+        missing += g.valid && g.po_kind != PoKind::exact ? 1 : 0;
+      }
+    });
+    EXPECT_EQ(result.submitted, config.invoices);
+    EXPECT_EQ(result.unfinished, 0u);
+    EXPECT_EQ(result.metrics.terminal(), config.invoices);
+    EXPECT_EQ(result.outcome(InvoiceOutcome::rejected_invalid), config.invoices - valid);
+    EXPECT_EQ(result.outcome(InvoiceOutcome::posted) + result.outcome(InvoiceOutcome::posted_degraded), valid);
+    EXPECT_EQ(result.outcome(InvoiceOutcome::posted_degraded), missing);
+    EXPECT_EQ(result.ledger_live_entries, valid);
+  }
+}
+
+TEST(EndToEnd, SameSeedSameLedgerAndOutcomes) {
+  SimulationConfig config;
+  config.invoices = 2'000;
+  config.policy = recommended();
+  config.world = load_world_model(source_path("scenarios/models/case_study.json"));
+  const auto a = run_simulation(config);
+  const auto b = run_simulation(config);
+  EXPECT_EQ(a.ledger_digest, b.ledger_digest);
+  EXPECT_EQ(a.log_digest, b.log_digest);
+  EXPECT_EQ(a.metrics.outcomes, b.metrics.outcomes);
+  config.seed = 8;
+  const auto c = run_simulation(config);
+  EXPECT_NE(a.ledger_digest, c.ledger_digest);
+}
+
+}  // namespace
+}  // namespace faultline::reference_system
