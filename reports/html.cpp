@@ -25,6 +25,11 @@ double seconds(Duration d) { return internal::to_ms(d) / 1000.0; }
 
 // Evidence lines shown per invariant; the rest is counted.
 constexpr std::size_t kEvidenceLinesShownMax = 100;
+// Label length in charts, in code points; the full name is in its tooltip.
+constexpr std::size_t kChartLabelMax = 18;
+// Points per line in the throughput chart: longer series are drawn with
+// adjacent buckets merged, so a simulated day stays a small page.
+constexpr std::size_t kChartPointsMax = 400;
 
 constexpr std::string_view kStyle = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;padding:1.5rem 2rem;color:#1d2330;background:#f6f7f9}
@@ -109,16 +114,41 @@ double series_end_s(const ScenarioResult& s) {
   return end > 0 ? end : 1.0;
 }
 
+// One point of the throughput chart: `merged` consecutive buckets.
+struct ChartPoint {
+  double start_s = 0;
+  double width_s = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t succeeded = 0;
+};
+
+std::vector<ChartPoint> chart_points(const TimeSeries& series, std::size_t merged) {
+  std::vector<ChartPoint> points;
+  const double width_s = seconds(series.bucket_width);
+  for (std::size_t i = 0; i < series.buckets.size(); i += merged) {
+    ChartPoint p;
+    p.start_s = seconds(series.buckets[i].start);
+    for (std::size_t k = i; k < series.buckets.size() && k < i + merged; ++k) {
+      p.completed += series.buckets[k].completed;
+      p.succeeded += series.buckets[k].succeeded;
+      p.width_s += width_s;
+    }
+    points.push_back(p);
+  }
+  return points;
+}
+
 std::string throughput_chart(const ScenarioResult& s) {
   const Frame f;
   const double end_s = series_end_s(s);
-  const double width_s = seconds(s.series.bucket_width);
   std::string out = "<div class=\"chart\"><h4>Throughput and success rate over time</h4>\n";
-  if (s.series.buckets.empty() || width_s <= 0) {
+  if (s.series.buckets.empty() || s.series.bucket_width <= Duration::zero()) {
     return out + "<p>No time series was recorded.</p></div>\n";
   }
+  const std::size_t merged = (s.series.buckets.size() + kChartPointsMax - 1) / kChartPointsMax;
+  const std::vector<ChartPoint> points = chart_points(s.series, merged);
   double max_tp = 0;
-  for (const auto& b : s.series.buckets) max_tp = std::max(max_tp, static_cast<double>(b.completed) / width_s);
+  for (const auto& p : points) max_tp = std::max(max_tp, static_cast<double>(p.completed) / p.width_s);
   if (max_tp <= 0) max_tp = 1;
 
   out += svg_open(f, "throughput and success rate over time");
@@ -134,13 +164,13 @@ std::string throughput_chart(const ScenarioResult& s) {
 
   std::string throughput;
   std::string success;
-  for (const auto& b : s.series.buckets) {
-    const double mid = seconds(b.start) + width_s / 2;
+  for (const auto& p : points) {
+    const double mid = p.start_s + p.width_s / 2;
     const double x = f.left + f.plot_width() * std::clamp(mid / end_s, 0.0, 1.0);
-    const double tp = static_cast<double>(b.completed) / width_s;
+    const double tp = static_cast<double>(p.completed) / p.width_s;
     throughput += fmt::format("{},{} ", num(x), num(f.top + f.plot_height() * (1 - tp / max_tp)));
-    if (b.completed > 0) {
-      const double rate = static_cast<double>(b.succeeded) / static_cast<double>(b.completed);
+    if (p.completed > 0) {
+      const double rate = static_cast<double>(p.succeeded) / static_cast<double>(p.completed);
       success += fmt::format("{},{} ", num(x), num(f.top + f.plot_height() * (1 - std::clamp(rate, 0.0, 1.0))));
     }
   }
@@ -153,7 +183,10 @@ std::string throughput_chart(const ScenarioResult& s) {
         success);
   }
   out += "</svg>\n<div class=\"meta\">blue: completed per second (left); green dashed: success rate of completed "
-         "(right); red: fault windows</div></div>\n";
+         "(right); red: fault windows";
+  if (merged > 1) out += fmt::format("; {} buckets of {} per point", merged, esc(format_duration_human(s.series.bucket_width)));
+  if (s.series.buckets_dropped > 0) out += fmt::format("; {} buckets dropped by the harness", s.series.buckets_dropped);
+  out += "</div></div>\n";
   return out;
 }
 
@@ -178,8 +211,8 @@ std::string breaker_chart(const ScenarioResult& s) {
   out += svg_open(f, "circuit breaker state per service over time");
   double y = f.top;
   for (const auto& b : s.breakers) {
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", num(f.left - 6), num(y + 15),
-                       esc(b.service));
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}<title>{}</title></text>\n", num(f.left - 6),
+                       num(y + 15), esc(internal::truncate_utf8(b.service, kChartLabelMax)), esc(b.service));
     BreakerState state = b.transitions.empty() ? BreakerState::kClosed : b.transitions.front().from;
     double from_s = 0;
     const auto segment = [&](double to_s) {
@@ -225,8 +258,8 @@ std::string latency_chart(const ScenarioResult& s) {
   constexpr std::array<std::string_view, 4> kColours{"#90caf9", "#42a5f5", "#1565c0", "#0d2a5c"};
   double y = f.top;
   for (const auto& [name, l] : rows) {
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", num(f.left - 6), num(y + 2 * kBar + 4),
-                       esc(name));
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}<title>{}</title></text>\n", num(f.left - 6),
+                       num(y + 2 * kBar + 4), esc(internal::truncate_utf8(name, kChartLabelMax)), esc(name));
     const std::array<Duration, 4> values{l->p50, l->p95, l->p99, l->max};
     for (std::size_t i = 0; i < values.size(); ++i) {
       const double w = f.plot_width() * std::clamp(internal::to_ms(values[i]) / max_ms, 0.0, 1.0);

@@ -73,6 +73,17 @@ std::string sanitize_utf8(std::string_view text, bool drop_controls) {
   return out;
 }
 
+std::string truncate_utf8(std::string_view text, std::size_t max_code_points) {
+  const std::string clean = sanitize_utf8(text);
+  std::size_t points = 0;
+  for (std::size_t i = 0; i < clean.size(); ++i) {
+    if ((static_cast<unsigned char>(clean[i]) & 0xC0) == 0x80) continue;  // continuation byte
+    if (points == max_code_points) return clean.substr(0, i) + "\xE2\x80\xA6";
+    ++points;
+  }
+  return clean;
+}
+
 namespace {
 std::string escape_xml(std::string_view text, bool attribute) {
   const std::string clean = sanitize_utf8(text, true);

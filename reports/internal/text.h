@@ -20,6 +20,10 @@ namespace faultline::reports::internal {
 // C0 ones outright).
 std::string sanitize_utf8(std::string_view text, bool drop_controls = false);
 
+// At most `max_code_points` code points of valid UTF-8, with "…" appended
+// when cut (for chart labels; tooltips keep the whole string).
+std::string truncate_utf8(std::string_view text, std::size_t max_code_points);
+
 // For element text and attribute values in XML 1.0 and HTML: & < > " ' are
 // replaced by references, controls are replaced (see sanitize_utf8), and in
 // attributes tab, LF and CR become character references so they survive

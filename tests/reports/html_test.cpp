@@ -173,3 +173,31 @@ TEST_F(HtmlInChromium, ScenarioNamedScriptDoesNotRun) {
 
 }  // namespace
 }  // namespace faultline::reports
+
+namespace faultline::reports {
+namespace {
+
+TEST(Html, LongSeriesStayBounded) {
+  RunResult run = testing::sample_run();
+  auto& s = run.scenarios[0];
+  s.duration = std::chrono::hours(24);
+  s.series.bucket_width = std::chrono::seconds(1);
+  s.series.buckets.clear();
+  for (int i = 0; i < 86'400; ++i) {
+    TimeBucket b;
+    b.start = std::chrono::seconds(i);
+    b.submitted = b.completed = 3;
+    b.succeeded = i % 7 == 0 ? 2 : 3;
+    s.series.buckets.push_back(b);
+  }
+  const std::string html = to_report_html(run);
+  EXPECT_LT(html.size(), 200'000u) << "a simulated day of 1 s buckets";
+  const auto start = html.find("<polyline class=\"throughput\"");
+  ASSERT_NE(start, std::string::npos);
+  const std::string line = html.substr(start, html.find("/>", start) - start);
+  EXPECT_LE(occurrences(line, ","), 400u);
+  EXPECT_NE(html.find("216 buckets of 1.00 s per point"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace faultline::reports
