@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 
 #include "reports/internal/text.h"
 
@@ -199,39 +200,77 @@ std::string_view breaker_colour(BreakerState st) {
   return "#999";
 }
 
+// Where a service's breaker changed state: from its transitions when the
+// harness recorded them, else from the per-bucket states (each bucket's
+// end-state drawn over the whole bucket).
+struct BreakerTrack {
+  std::string service;
+  std::vector<std::pair<double, BreakerState>> changes;  // (since, state), first at 0
+};
+
+std::vector<BreakerTrack> breaker_tracks(const ScenarioResult& s) {
+  std::vector<BreakerTrack> tracks;
+  std::vector<bool> from_transitions;
+  std::map<std::string, std::size_t> index;
+  for (const auto& b : s.breakers) {
+    BreakerTrack track{b.service, {}};
+    if (!b.transitions.empty()) {
+      track.changes.emplace_back(0.0, b.transitions.front().from);
+      for (const auto& t : b.transitions) track.changes.emplace_back(seconds(t.at), t.to);
+    }
+    index.emplace(b.service, tracks.size());
+    from_transitions.push_back(!b.transitions.empty());
+    tracks.push_back(std::move(track));
+  }
+  for (const auto& bucket : s.series.buckets) {
+    for (const auto& [service, state] : bucket.breaker_states) {
+      auto it = index.find(service);
+      if (it == index.end()) {
+        it = index.emplace(service, tracks.size()).first;
+        tracks.push_back(BreakerTrack{service, {}});
+        from_transitions.push_back(false);
+      }
+      if (from_transitions[it->second]) continue;
+      BreakerTrack& track = tracks[it->second];
+      if (track.changes.empty() || track.changes.back().second != state) {
+        track.changes.emplace_back(track.changes.empty() ? 0.0 : seconds(bucket.start), state);
+      }
+    }
+  }
+  for (auto& track : tracks) {
+    if (track.changes.empty()) track.changes.emplace_back(0.0, BreakerState::kClosed);
+  }
+  return tracks;
+}
+
 std::string breaker_chart(const ScenarioResult& s) {
   std::string out = "<div class=\"chart\"><h4>Circuit breaker state per service</h4>\n";
-  if (s.breakers.empty()) return out + "<p>No circuit breakers were recorded.</p></div>\n";
+  const std::vector<BreakerTrack> tracks = breaker_tracks(s);
+  if (tracks.empty()) return out + "<p>No circuit breakers were recorded.</p></div>\n";
   Frame f;
   f.left = 120;
   f.right = 40;
   constexpr double kRow = 22;
-  f.height = f.top + f.bottom + kRow * static_cast<double>(s.breakers.size());
+  f.height = f.top + f.bottom + kRow * static_cast<double>(tracks.size());
   const double end_s = series_end_s(s);
   out += svg_open(f, "circuit breaker state per service over time");
   double y = f.top;
-  for (const auto& b : s.breakers) {
+  for (const auto& track : tracks) {
     out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}<title>{}</title></text>\n", num(f.left - 6),
-                       num(y + 15), esc(internal::truncate_utf8(b.service, kChartLabelMax)), esc(b.service));
-    BreakerState state = b.transitions.empty() ? BreakerState::kClosed : b.transitions.front().from;
-    double from_s = 0;
-    const auto segment = [&](double to_s) {
+                       num(y + 15), esc(internal::truncate_utf8(track.service, kChartLabelMax)), esc(track.service));
+    for (std::size_t i = 0; i < track.changes.size(); ++i) {
+      const auto [from_s, state] = track.changes[i];
+      const double to_s = i + 1 < track.changes.size() ? track.changes[i + 1].first : end_s;
       const double x0 = f.left + f.plot_width() * std::clamp(from_s / end_s, 0.0, 1.0);
       const double x1 = f.left + f.plot_width() * std::clamp(to_s / end_s, 0.0, 1.0);
-      if (x1 <= x0) return;
+      if (x1 <= x0) continue;
       out += fmt::format(
           "<rect class=\"breaker-{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}</title></rect>\n",
           to_string(state), num(x0), num(y + 2), num(x1 - x0), num(kRow - 4), breaker_colour(state),
-          esc(b.service + ": " + std::string(to_string(state)) + " from " +
+          esc(track.service + ": " + std::string(to_string(state)) + " from " +
               format_duration_human(runtime::from_seconds(from_s)) + " to " +
               format_duration_human(runtime::from_seconds(to_s))));
-    };
-    for (const auto& t : b.transitions) {
-      segment(seconds(t.at));
-      state = t.to;
-      from_s = seconds(t.at);
     }
-    segment(end_s);
     y += kRow;
   }
   out += time_axis(f, end_s);

@@ -201,3 +201,21 @@ TEST(Html, LongSeriesStayBounded) {
 
 }  // namespace
 }  // namespace faultline::reports
+
+namespace faultline::reports {
+namespace {
+
+TEST(Html, BreakerChartFallsBackToBucketStates) {
+  RunResult run = testing::sample_run();
+  auto& s = run.scenarios[0];
+  s.breakers.clear();  // only the per-bucket states remain
+  const std::string html = to_report_html(run);
+  const auto section = html.substr(0, html.find("<section id=\"scenario-2\""));
+  // ocr_engine: closed, open for the outage buckets, closed again; po_database closed throughout.
+  EXPECT_EQ(occurrences(section, "<rect class=\"breaker-open\""), 1u);
+  EXPECT_EQ(occurrences(section, "<rect class=\"breaker-closed\""), 3u);
+  EXPECT_NE(section.find("ocr_engine: open from 2.0 min to 7.0 min"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace faultline::reports
