@@ -59,11 +59,11 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerConfig config, Observer observer)
   if (config_.trip == TripMode::failure_rate && config_.window == WindowKind::count_based) {
     ring_.assign(config_.window_calls, 0);
   }
-  bucket_width_ = std::max(Duration(1), config_.window_duration / static_cast<int>(kTimeBuckets));
+  bucket_width_ = std::max(Duration(1), config_.window_duration / kTimeBuckets);
   probes_.resize(config_.half_open_probes);
 }
 
-CircuitBreaker::Permit CircuitBreaker::try_acquire(Instant now) {
+CircuitBreaker::Permit CircuitBreaker::try_acquire_slow(Instant now) {
   advance(now);
   switch (state_) {
     case BreakerState::closed:
@@ -85,7 +85,8 @@ CircuitBreaker::Permit CircuitBreaker::try_acquire(Instant now) {
   return Permit{};
 }
 
-void CircuitBreaker::on_result(const Permit& permit, Instant now, const Failure* failure) {
+void CircuitBreaker::on_result_slow(const Permit& permit, Instant now,
+                                    const Failure* failure) {
   assert(permit.admitted && "on_result for a refused call");
   advance(now);
   if (permit.generation != generation_) {
@@ -184,7 +185,11 @@ void CircuitBreaker::record(Instant now, bool failure) {
   } else {
     Bucket& b = bucket(now);
     ++b.calls;
-    if (failure) ++b.failures;
+    ++time_calls_;
+    if (failure) {
+      ++b.failures;
+      ++time_failures_;
+    }
   }
 }
 
@@ -209,30 +214,44 @@ void CircuitBreaker::reset_window() {
   ring_calls_ = 0;
   ring_failures_ = 0;
   for (Bucket& b : buckets_) b = Bucket{};
+  bucket_epoch_ = INT64_MIN / 2;
+  bucket_start_ = Instant::max();
+  bucket_end_ = Instant::max();
+  time_calls_ = 0;
+  time_failures_ = 0;
 }
 
-CircuitBreaker::Bucket& CircuitBreaker::bucket(Instant now) {
+CircuitBreaker::Bucket& CircuitBreaker::roll(Instant now) {
   const std::int64_t epoch = now.time_since_epoch() / bucket_width_;
-  Bucket& b = buckets_[static_cast<std::size_t>(epoch) % kTimeBuckets];
-  if (b.epoch != epoch) b = Bucket{epoch, 0, 0};
-  return b;
+  assert(epoch >= bucket_epoch_ && "time went backwards");
+  if (epoch - bucket_epoch_ >= kTimeBuckets) {
+    for (Bucket& b : buckets_) b = Bucket{};
+    time_calls_ = 0;
+    time_failures_ = 0;
+  } else {
+    for (std::int64_t e = bucket_epoch_ + 1; e <= epoch; ++e) {
+      Bucket& b = buckets_[static_cast<std::size_t>(e % kTimeBuckets)];
+      time_calls_ -= b.calls;
+      time_failures_ -= b.failures;
+      b = Bucket{};
+    }
+  }
+  bucket_epoch_ = epoch;
+  bucket_index_ = static_cast<std::size_t>(epoch % kTimeBuckets);
+  bucket_start_ = Instant(bucket_width_ * epoch);
+  bucket_end_ = bucket_start_ + bucket_width_;
+  return buckets_[bucket_index_];
 }
 
 void CircuitBreaker::window_totals(Instant now, std::uint32_t& calls, std::uint32_t& failures) {
-  calls = 0;
-  failures = 0;
   if (config_.window == WindowKind::count_based) {
     calls = ring_calls_;
     failures = ring_failures_;
     return;
   }
-  const std::int64_t epoch = now.time_since_epoch() / bucket_width_;
-  for (const Bucket& b : buckets_) {
-    if (b.epoch > epoch - static_cast<std::int64_t>(kTimeBuckets) && b.epoch <= epoch) {
-      calls += b.calls;
-      failures += b.failures;
-    }
-  }
+  (void)bucket(now);
+  calls = time_calls_;
+  failures = time_failures_;
 }
 
 std::uint32_t CircuitBreaker::window_calls(Instant now) {

@@ -111,10 +111,27 @@ class CircuitBreaker {
   // Asserts that check(config) finds nothing.
   explicit CircuitBreaker(CircuitBreakerConfig config, Observer observer = {});
 
-  // Admit or refuse a call at `now`.
-  [[nodiscard]] Permit try_acquire(Instant now);
+  // Admit or refuse a call at `now`. The closed-state path is inline and
+  // touches two counters; everything else is out of line.
+  [[nodiscard]] Permit try_acquire(Instant now) {
+    if (state_ == BreakerState::closed) [[likely]] {
+      ++counters_.admitted;
+      return Permit{true, false, 0, generation_, now};
+    }
+    return try_acquire_slow(now);
+  }
   // The result of an admitted call: `failure` null for a success.
-  void on_result(const Permit& permit, Instant now, const Failure* failure);
+  void on_result(const Permit& permit, Instant now, const Failure* failure) {
+    if (state_ == BreakerState::closed && permit.generation == generation_ &&
+        failure == nullptr && config_.trip == TripMode::consecutive_failures &&
+        (config_.slow_call_threshold <= Duration::zero() ||
+         now - permit.started <= config_.slow_call_threshold)) [[likely]] {
+      ++counters_.successes;
+      consecutive_failures_ = 0;
+      return;
+    }
+    on_result_slow(permit, now, failure);
+  }
   void on_success(const Permit& permit, Instant now) { on_result(permit, now, nullptr); }
   void on_failure(const Permit& permit, Instant now, const Failure& failure) {
     on_result(permit, now, &failure);
@@ -157,6 +174,8 @@ class CircuitBreaker {
   }
 
  private:
+  Permit try_acquire_slow(Instant now);
+  void on_result_slow(const Permit& permit, Instant now, const Failure* failure);
   void transition(BreakerState to, Instant now);
   void advance(Instant now);  // open -> half_open when due; probe timeouts
   void record(Instant now, bool failure);
@@ -164,12 +183,17 @@ class CircuitBreaker {
   void reset_window();
 
   struct Bucket {
-    std::int64_t epoch = -1;
     std::uint32_t calls = 0;
     std::uint32_t failures = 0;
   };
-  static constexpr std::size_t kTimeBuckets = 10;
-  Bucket& bucket(Instant now);
+  static constexpr std::int64_t kTimeBuckets = 10;
+  // Moves the time window to the bucket holding `now`, dropping buckets
+  // that aged out; the common case (same bucket as the last call) is one compare.
+  Bucket& bucket(Instant now) {
+    if (now >= bucket_start_ && now < bucket_end_) [[likely]] return buckets_[bucket_index_];
+    return roll(now);
+  }
+  Bucket& roll(Instant now);
   void window_totals(Instant now, std::uint32_t& calls, std::uint32_t& failures);
 
   CircuitBreakerConfig config_;
@@ -184,9 +208,15 @@ class CircuitBreaker {
   std::uint32_t ring_next_ = 0;
   std::uint32_t ring_calls_ = 0;
   std::uint32_t ring_failures_ = 0;
-  // time_based window.
+  // time_based window: kTimeBuckets buckets, running totals over them.
   Duration bucket_width_{};
   Bucket buckets_[kTimeBuckets];
+  std::int64_t bucket_epoch_ = INT64_MIN / 2;  // which bucket_width_ slice of time is current
+  std::size_t bucket_index_ = 0;
+  Instant bucket_start_ = Instant::max();
+  Instant bucket_end_ = Instant::max();
+  std::uint32_t time_calls_ = 0;
+  std::uint32_t time_failures_ = 0;
 
   // half-open probes, one slot each.
   struct Probe {
