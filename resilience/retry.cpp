@@ -101,57 +101,54 @@ std::optional<ConfigProblem> check(const RetryBudgetConfig& config) {
 
 RetryBudget::RetryBudget(RetryBudgetConfig config) noexcept
     : config_(config),
-      bucket_width_(std::max(Duration(1), config.window / static_cast<int>(kBuckets))) {
+      bucket_width_(std::max(Duration(1), config.window / static_cast<std::int64_t>(kBuckets))) {
   assert(!check(config));
 }
 
-RetryBudget::Bucket& RetryBudget::current(Instant now) noexcept {
+RetryBudget::Bucket& RetryBudget::roll(Instant now) noexcept {
   const std::int64_t epoch = now.time_since_epoch() / bucket_width_;
-  Bucket& b = buckets_[static_cast<std::size_t>(epoch) % kBuckets];
-  if (b.epoch != epoch) b = Bucket{epoch, 0, 0};
-  return b;
-}
-
-void RetryBudget::totals(Instant now, std::uint64_t& calls, std::uint64_t& retries) noexcept {
-  const std::int64_t epoch = now.time_since_epoch() / bucket_width_;
-  calls = 0;
-  retries = 0;
-  for (const Bucket& b : buckets_) {
-    if (b.epoch > epoch - static_cast<std::int64_t>(kBuckets) && b.epoch <= epoch) {
-      calls += b.calls;
-      retries += b.retries;
+  assert(epoch >= bucket_epoch_ && "time went backwards");
+  const auto buckets = static_cast<std::int64_t>(kBuckets);
+  if (epoch - bucket_epoch_ >= buckets) {
+    buckets_.fill(Bucket{});
+    calls_ = 0;
+    retries_ = 0;
+  } else {
+    for (std::int64_t e = bucket_epoch_ + 1; e <= epoch; ++e) {
+      Bucket& b = buckets_[static_cast<std::size_t>(e % buckets)];
+      calls_ -= b.calls;
+      retries_ -= b.retries;
+      b = Bucket{};
     }
   }
+  bucket_epoch_ = epoch;
+  bucket_index_ = static_cast<std::size_t>(epoch % buckets);
+  bucket_start_ = Instant(bucket_width_ * epoch);
+  bucket_end_ = bucket_start_ + bucket_width_;
+  return buckets_[bucket_index_];
 }
 
-void RetryBudget::record_call(Instant now) noexcept { ++current(now).calls; }
-
 bool RetryBudget::try_spend_retry(Instant now) noexcept {
-  std::uint64_t calls = 0;
-  std::uint64_t retries = 0;
-  totals(now, calls, retries);
-  const double allowed =
-      static_cast<double>(config_.min_retries_per_window) + config_.retry_ratio * static_cast<double>(calls);
-  if (static_cast<double>(retries) + 1.0 > allowed) {
+  Bucket& b = current(now);
+  const double allowed = static_cast<double>(config_.min_retries_per_window) +
+                         config_.retry_ratio * static_cast<double>(calls_);
+  if (static_cast<double>(retries_) + 1.0 > allowed) {
     ++refused_;
     return false;
   }
-  ++current(now).retries;
+  ++b.retries;
+  ++retries_;
   return true;
 }
 
 std::uint64_t RetryBudget::calls_in_window(Instant now) noexcept {
-  std::uint64_t calls = 0;
-  std::uint64_t retries = 0;
-  totals(now, calls, retries);
-  return calls;
+  (void)current(now);
+  return calls_;
 }
 
 std::uint64_t RetryBudget::retries_in_window(Instant now) noexcept {
-  std::uint64_t calls = 0;
-  std::uint64_t retries = 0;
-  totals(now, calls, retries);
-  return retries;
+  (void)current(now);
+  return retries_;
 }
 
 // ---------------------------------------------------------------------------

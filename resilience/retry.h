@@ -117,7 +117,10 @@ class RetryBudget {
   explicit RetryBudget(RetryBudgetConfig config) noexcept;
 
   // A first attempt was made.
-  void record_call(Instant now) noexcept;
+  void record_call(Instant now) noexcept {
+    ++current(now).calls;
+    ++calls_;
+  }
   // A retry is due: true (and counted) if the budget allows it.
   [[nodiscard]] bool try_spend_retry(Instant now) noexcept;
 
@@ -129,16 +132,26 @@ class RetryBudget {
 
  private:
   struct Bucket {
-    std::int64_t epoch = -1;  // which window/10 slice of time this bucket holds
     std::uint64_t calls = 0;
     std::uint64_t retries = 0;
   };
-  Bucket& current(Instant now) noexcept;
-  void totals(Instant now, std::uint64_t& calls, std::uint64_t& retries) noexcept;
+  // The bucket holding `now`; the common case (same bucket as the last
+  // call) is one compare, otherwise aged-out buckets leave the totals.
+  Bucket& current(Instant now) noexcept {
+    if (now >= bucket_start_ && now < bucket_end_) [[likely]] return buckets_[bucket_index_];
+    return roll(now);
+  }
+  Bucket& roll(Instant now) noexcept;
 
   RetryBudgetConfig config_;
   Duration bucket_width_;
   std::array<Bucket, kBuckets> buckets_{};
+  std::int64_t bucket_epoch_ = INT64_MIN / 2;
+  std::size_t bucket_index_ = 0;
+  Instant bucket_start_ = Instant::max();
+  Instant bucket_end_ = Instant::max();
+  std::uint64_t calls_ = 0;    // over the window
+  std::uint64_t retries_ = 0;  // over the window
   std::uint64_t refused_ = 0;
 };
 
