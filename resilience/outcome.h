@@ -194,4 +194,9 @@ using OpOutcome = std::remove_cvref_t<
     decltype(get_awaiter(std::declval<typename OpAwaitable<Op>::type>()).await_resume())>;
 }  // namespace detail
 
+// The Outcome<T> that calling `op` and awaiting the result gives: what
+// Retry::run, Pipeline::call and Bulkhead::call return for that operation.
+template <class Op>
+using OperationOutcome = detail::OpOutcome<Op>;
+
 }  // namespace faultline::resilience

@@ -96,12 +96,23 @@ TEST(Backoff, DecorrelatedJitterDrawsFromBaseToThreeTimesThePreviousCapped) {
   }
 }
 
-TEST(Backoff, ASeedPinsTheScheduleAcrossRuns) {
-  // Golden values: a change here changes every replay of every scenario.
-  const auto full = schedule(policy_with(Jitter::full), 7, 3);
-  const auto again = schedule(policy_with(Jitter::full), 7, 3);
-  EXPECT_EQ(full, again);
-  EXPECT_NE(schedule(policy_with(Jitter::full), 8, 3), full);
+TEST(Backoff, ASeedPinsTheScheduleForEachJitterKind) {
+  // Golden values for seed 42 (base 1 s, x2, cap 8 s), in nanoseconds. A
+  // change here changes the replay of every scenario that retries.
+  auto ns = [](std::initializer_list<std::int64_t> v) {
+    std::vector<Duration> out;
+    for (auto x : v) out.emplace_back(x);
+    return out;
+  };
+  EXPECT_EQ(schedule(policy_with(Jitter::none), 42, 4),
+            ns({1000000000, 2000000000, 4000000000, 8000000000}));
+  EXPECT_EQ(schedule(policy_with(Jitter::full), 42, 4),
+            ns({83862971, 757960501, 2720173644, 7397543563}));
+  EXPECT_EQ(schedule(policy_with(Jitter::equal), 42, 4),
+            ns({541931485, 1378980251, 3360086822, 7698771782}));
+  EXPECT_EQ(schedule(policy_with(Jitter::decorrelated), 42, 4),
+            ns({1167725942, 1948654960, 4295466487, 7472850618}));
+  EXPECT_NE(schedule(policy_with(Jitter::full), 43, 4), schedule(policy_with(Jitter::full), 42, 4));
 }
 
 TEST(Backoff, HugeMultipliersSaturateAtTheCapWithoutOverflow) {
