@@ -63,7 +63,7 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerConfig config, Observer observer)
   probes_.resize(config_.half_open_probes);
 }
 
-CircuitBreaker::Permit CircuitBreaker::try_acquire_slow(Instant now) {
+CircuitBreaker::Permit CircuitBreaker::try_acquire_slow(Instant now, std::uint64_t subject) {
   advance(now);
   switch (state_) {
     case BreakerState::closed:
@@ -81,7 +81,7 @@ CircuitBreaker::Permit CircuitBreaker::try_acquire_slow(Instant now) {
       break;
   }
   ++counters_.rejected;
-  observer_.record(Kind::breaker_rejected, 0, static_cast<std::int64_t>(state_));
+  observer_.record(Kind::breaker_rejected, subject, static_cast<std::int64_t>(state_));
   return Permit{};
 }
 

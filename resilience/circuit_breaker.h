@@ -113,12 +113,13 @@ class CircuitBreaker {
 
   // Admit or refuse a call at `now`. The closed-state path is inline and
   // touches two counters; everything else is out of line.
-  [[nodiscard]] Permit try_acquire(Instant now) {
+  // `subject` (an invoice id) goes into the breaker_rejected event.
+  [[nodiscard]] Permit try_acquire(Instant now, std::uint64_t subject = 0) {
     if (state_ == BreakerState::closed) [[likely]] {
       ++counters_.admitted;
       return Permit{true, false, 0, generation_, now};
     }
-    return try_acquire_slow(now);
+    return try_acquire_slow(now, subject);
   }
   // The result of an admitted call: `failure` null for a success.
   void on_result(const Permit& permit, Instant now, const Failure* failure) {
@@ -174,7 +175,7 @@ class CircuitBreaker {
   }
 
  private:
-  Permit try_acquire_slow(Instant now);
+  Permit try_acquire_slow(Instant now, std::uint64_t subject);
   void on_result_slow(const Permit& permit, Instant now, const Failure* failure);
   void transition(BreakerState to, Instant now);
   void advance(Instant now);  // open -> half_open when due; probe timeouts

@@ -50,7 +50,7 @@ struct NoBreaker {
     explicit operator bool() const noexcept { return true; }
     bool probe = false;
   };
-  Permit try_acquire(Instant) noexcept { return {}; }
+  Permit try_acquire(Instant, std::uint64_t) noexcept { return {}; }
   Duration probe_timeout() const noexcept { return Duration::zero(); }
   void on_result(const Permit&, Instant, const Failure*) noexcept {}
 };
@@ -87,7 +87,7 @@ class [[nodiscard]] GuardedCall {
   bool await_ready() {
     started_ = rt_->now();
     if (breaker_ != nullptr) {
-      permit_ = breaker_->try_acquire(started_);
+      permit_ = breaker_->try_acquire(started_, subject_);
       if (!permit_) return true;  // refused: resume at once with circuit_open
       if (permit_.probe) {
         const Duration probe = breaker_->probe_timeout();
