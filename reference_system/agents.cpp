@@ -117,8 +117,10 @@ Task<StepReply> OcrAgent::handle(const Message& request) {
   }
   if (!text.ok()) co_return failed(text.error_class());
   StepReply reply;
-  reply.text = std::move(text).value();
-  reply.extracted = parse_document(reply.text);
+  auto extraction = std::make_shared<Extraction>();
+  extraction->text = std::move(text).value();
+  extraction->fields = parse_document(extraction->text);
+  reply.extraction = std::move(extraction);
   co_return reply;
 }
 
@@ -126,7 +128,7 @@ Task<StepReply> OcrAgent::handle(const Message& request) {
 
 Task<StepReply> ValidationAgent::handle(const Message& request) {
   StepReply reply;
-  reply.problems = validate(request.work->extracted, request.invoice_id);
+  reply.problems = validate(request.work->extracted(), request.invoice_id);
   if (reply.problems != 0) reply.status = StepStatus::rejected;
   co_return reply;
 }
@@ -145,7 +147,7 @@ Task<std::vector<std::uint64_t>> MatchingAgent::suggest(const Invoice& invoice, 
 
 Task<StepReply> MatchingAgent::handle(const Message& request) {
   const std::shared_ptr<const WorkItem> work = request.work;
-  const ExtractedInvoice& ex = work->extracted;
+  const ExtractedInvoice& ex = work->extracted();
   const std::uint64_t id = request.invoice_id;
   StepReply reply;
   auto lookup = [&] { return po_->lookup(id, ex.po_reference); };
@@ -246,7 +248,7 @@ Task<Outcome<>> AccountingAgent::save_progress(std::uint64_t id, std::uint64_t& 
 Task<StepReply> AccountingAgent::handle(const Message& request) {
   const std::shared_ptr<const WorkItem> work = request.work;
   const std::uint64_t id = request.invoice_id;
-  const std::int64_t amount = work->extracted.total_cents;
+  const std::int64_t amount = work->extracted().total_cents;
   const std::uint64_t po_number = work->match.po_number;
   const AgentPolicy& policy = ctx_.policy->agent(AgentId::accounting);
 

@@ -30,7 +30,6 @@ InProcessBus::InProcessBus(runtime::Runtime& rt, std::array<std::size_t, kTopicC
 bool InProcessBus::publish(Message message) {
   Queue& q = queues_[index(message.topic)];
   message.delivery_id = next_delivery_++;
-  const auto delivery = message.delivery_id;
   const auto invoice = message.invoice_id;
   if (!q.channel->try_send(message)) {
     ++rejected_;
@@ -40,8 +39,6 @@ bool InProcessBus::publish(Message message) {
   ++published_;
   const std::size_t depth = q.channel->size() + q.redeliver.size();
   q.max_depth = std::max(q.max_depth, depth);
-  rt_->log().record(Kind::message_published, q.source, invoice, static_cast<std::int64_t>(depth),
-                    static_cast<std::int64_t>(delivery));
   return true;
 }
 

@@ -55,8 +55,8 @@ enum class Kind : std::uint16_t {
   // subject = 0, a = in-flight messages lost on stop / reclaimed on start.
   agent_stopped = 0x0210,
   agent_started = 0x0211,
-  // A message was published (source = topic name); a = queue depth after, b = delivery id.
-  message_published = 0x0212,
+  // (0x0212 is unused: publishes are not logged one by one, to keep the
+  // hot path cheap; the bus counts them and its depth is in the metrics.)
   // A publish was refused because the topic's queue was full; a = capacity.
   message_rejected = 0x0213,
   // A message was redelivered after a consumer restart; b = delivery id.

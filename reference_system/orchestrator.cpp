@@ -35,7 +35,7 @@ void append_uint(std::string& out, std::uint64_t v) {
 // "<next_step> <po> <degraded> <failed> <n> <suggestion>... \n<ocr text>"
 std::string encode_state(std::size_t next_step, const WorkItem& work) {
   std::string out;
-  out.reserve(48 + work.ocr_text.size());
+  out.reserve(48 + (work.extraction ? work.extraction->text.size() : 0));
   append_uint(out, next_step);
   append_uint(out, work.match.po_number);
   append_uint(out, work.match.degraded ? 1 : 0);
@@ -43,7 +43,7 @@ std::string encode_state(std::size_t next_step, const WorkItem& work) {
   append_uint(out, work.match.suggestions.size());
   for (const auto s : work.match.suggestions) append_uint(out, s);
   out.push_back('\n');
-  out += work.ocr_text;
+  if (work.extraction) out += work.extraction->text;
   return out;
 }
 
@@ -66,8 +66,13 @@ bool decode_state(std::string_view state, std::size_t& next_step, WorkItem& work
   work.match.degraded = numbers[2] != 0;
   work.match.failed = numbers[3] != 0;
   work.match.suggestions.assign(numbers.begin() + 5, numbers.end());
-  work.ocr_text.assign(state.substr(newline + 1));
-  if (!work.ocr_text.empty()) work.extracted = parse_document(work.ocr_text);
+  const std::string_view text = state.substr(newline + 1);
+  if (!text.empty()) {
+    auto extraction = std::make_shared<Extraction>();
+    extraction->text.assign(text);
+    extraction->fields = parse_document(extraction->text);
+    work.extraction = std::move(extraction);
+  }
   return true;
 }
 
@@ -155,7 +160,7 @@ Task<void> Orchestrator::dispatch_replies() {
   }
 }
 
-Task<Outcome<StepReply>> Orchestrator::attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
+Task<Outcome<std::shared_ptr<const StepReply>>> Orchestrator::attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
                                                     const std::shared_ptr<const WorkItem>& work) {
   ++attempt;
   const AgentId agent = steps_[step];
@@ -211,7 +216,7 @@ Task<Outcome<StepReply>> Orchestrator::attempt_step(std::uint64_t id, std::size_
   }
   if (status == StepStatus::rejected) ++metrics.rejected;
   if (status == StepStatus::degraded) ++metrics.degraded;
-  co_return StepReply(*waiter.reply);
+  co_return std::move(waiter.reply);
 }
 
 Task<void> Orchestrator::checkpoint(std::uint64_t id, State& state) {
@@ -322,13 +327,13 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     const std::shared_ptr<const WorkItem> work = state.work;
     auto op = [&] { return attempt_step(id, step, attempt, work); };
     // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
-    std::optional<Outcome<StepReply>> outcome;
+    std::optional<Outcome<std::shared_ptr<const StepReply>>> outcome;
     if (policy.retry.max_attempts == 1) {
       outcome.emplace(co_await op());
     } else {
       outcome.emplace(co_await step_retries_[step]->run(*ctx_.rt, retry_rng_, op, id));
     }
-    Outcome<StepReply>& result = *outcome;
+    auto& result = *outcome;
     if (!result.ok()) {
       if (policy.criticality == resilience::Criticality::critical) {
         co_await finish(id, InvoiceOutcome::dead_lettered, state, {}, result.error_class());
@@ -343,7 +348,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
                             static_cast<std::int64_t>(step), 0,
                             static_cast<std::uint16_t>(1 + static_cast<unsigned>(result.error_class())));
     } else {
-      StepReply& reply = result.value();
+      const StepReply& reply = *result.value();
       if (reply.status == StepStatus::rejected) {
         co_await finish(id, InvoiceOutcome::rejected_invalid, state);
         co_return;
@@ -355,12 +360,11 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
       if (agent == AgentId::ocr) {
         auto next = std::make_shared<WorkItem>();
         next->invoice = state.work->invoice;
-        next->ocr_text = std::move(reply.text);
-        next->extracted = std::move(reply.extracted);
+        next->extraction = reply.extraction;
         state.work = std::move(next);
       } else if (agent == AgentId::matching) {
         auto next = std::make_shared<WorkItem>(*state.work);
-        next->match = std::move(reply.match);
+        next->match = reply.match;
         if (next->match.degraded) {
           ctx_.rt->log().record(Kind::degraded, agent_sources_[static_cast<std::size_t>(agent)], id,
                                 static_cast<std::int64_t>(step), 0,
@@ -370,7 +374,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
       }
     }
     if (agent == AgentId::matching && state.work->match.failed && policy.manual_review_above_cents > 0 &&
-        state.work->extracted.total_cents > policy.manual_review_above_cents) {
+        state.work->extracted().total_cents > policy.manual_review_above_cents) {
       co_await finish(id, InvoiceOutcome::manual_review, state, ReviewReason::matching_failed_large_amount);
       co_return;
     }

@@ -95,7 +95,7 @@ class Orchestrator {
   Task<void> run_workflow(std::uint64_t id, bool resume);
   Task<void> dispatch_replies();
   Task<void> wait_signal(runtime::Signal& signal);
-  Task<Outcome<StepReply>> attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
+  Task<Outcome<std::shared_ptr<const StepReply>>> attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
                                         const std::shared_ptr<const WorkItem>& work);
   Task<void> checkpoint(std::uint64_t id, State& state);
   Task<void> finish(std::uint64_t id, InvoiceOutcome outcome, const State& state, std::optional<ReviewReason> reason = {},

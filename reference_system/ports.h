@@ -109,12 +109,23 @@ struct MatchResult {
   bool failed = false;  // degraded because the PO database failed, not because nothing matched
 };
 
-// What a workflow carries from step to step.
+// What OCR read, and the fields parsed from it.
+struct Extraction {
+  std::string text;
+  ExtractedInvoice fields;
+};
+
+// What a workflow carries from step to step. Shared and immutable once
+// published: a step's result makes a new WorkItem.
 struct WorkItem {
   std::shared_ptr<const Invoice> invoice;
-  std::string ocr_text;  // what OCR read; `extracted` is parsed from it
-  ExtractedInvoice extracted;
+  std::shared_ptr<const Extraction> extraction;  // null before OCR
   MatchResult match;
+
+  const ExtractedInvoice& extracted() const noexcept {
+    static const ExtractedInvoice kNothing{0, {}, {}, {}, {}, 0, kNoHeader};
+    return extraction ? extraction->fields : kNothing;
+  }
 };
 
 struct StepReply {
@@ -122,8 +133,7 @@ struct StepReply {
   ErrorClass error = ErrorClass::transient;  // for failed
   std::uint8_t review_reason = 0;            // for needs_review (ReviewReason)
   std::uint32_t problems = 0;                // for rejected: ExtractedInvoice problem bits, or kNotValid
-  std::string text;                          // OCR's recognised text
-  ExtractedInvoice extracted;                // OCR's result
+  std::shared_ptr<const Extraction> extraction;  // OCR's result
   MatchResult match;                         // matching's result
 };
 
