@@ -10,8 +10,10 @@
 //   timeout.counters().timed_out;             // how many were abandoned
 //
 // call() returns an awaiter, not a Task: guarding a call costs no coroutine
-// frame of its own, only the runtime timer (a slot in a preallocated table).
-// The operation's Task is created only when the awaiter is awaited.
+// frame of its own. The operation's Task is created only when the awaiter is
+// awaited, and runs at once up to its first suspension; the runtime timer is
+// set only if it does suspend, so an answer that needs no waiting costs no
+// timer at all.
 #pragma once
 
 #include <coroutine>
@@ -100,9 +102,17 @@ class [[nodiscard]] GuardedCall {
     return false;
   }
 
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) {
+  bool await_suspend(std::coroutine_handle<> parent) {
+    // Run the operation up to its first suspension right here. If it
+    // finishes without suspending, the caller continues at once and no
+    // timer is ever set; otherwise its continuation becomes the caller and
+    // the timer races it. (An operation finishing exactly at the limit wins:
+    // its own wake-up was registered before the timer.)
+    task_.start(std::noop_coroutine()).resume();
+    if (task_.done()) return false;
+    (void)task_.start(parent);
     if (limit_ > Duration::zero()) timer_ = rt_->wake_at(started_ + limit_, parent);
-    return task_.start(parent);
+    return true;
   }
 
   Result await_resume() {

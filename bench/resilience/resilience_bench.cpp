@@ -11,9 +11,14 @@
 //             exactly that, so a pattern's own cost is its figure minus
 //             baseline's.
 //
-// Timers cancelled by a timeout's happy path stay in the sim runtime's heap
-// until virtual time passes their deadline, so each batch ends by advancing
-// virtual time past them; that drain is inside the timed region.
+// Co/... comes in two flavours. In the plain one the operation answers
+// without suspending, so a timeout never needs its timer (the guarded call
+// runs the operation to its first suspension before arming one). In
+// Co/.../suspending the operation yields to the runtime once before
+// answering, as a real service call does, so the timer is armed and
+// cancelled every call; cancelled timers stay in the sim runtime's heap until
+// virtual time passes their deadline, so each batch runs the runtime until
+// it is idle, inside the timed region.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -160,6 +165,72 @@ void run_batches(benchmark::State& state, SimRuntime& rt, Body body) {
   report_allocations(state, before);
   if (sink != state.iterations()) state.SkipWithError("a call failed");
 }
+
+Task<Outcome<int>> answer_after_yield(runtime::Runtime& rt) {
+  co_await rt.yield();
+  co_return 1;
+}
+
+// As run_batches, for operations that suspend: the driver runs on the runtime.
+template <class Body>
+void run_batches_on_runtime(benchmark::State& state, SimRuntime& rt, Body body) {
+  std::int64_t sink = 0;
+  const auto before = allocations();
+  while (state.KeepRunningBatch(kBatch)) {
+    rt.spawn(drive(kBatch, body, sink));
+    rt.run();
+  }
+  report_allocations(state, before);
+  if (sink != state.iterations()) state.SkipWithError("a call failed");
+}
+
+void Co_baseline_suspending(benchmark::State& state) {
+  SimRuntime rt(1);
+  run_batches_on_runtime(state, rt, [&] { return answer_after_yield(rt); });
+}
+BENCHMARK(Co_baseline_suspending);
+
+void Co_breaker_suspending(benchmark::State& state) {
+  SimRuntime rt(1);
+  CircuitBreaker breaker(breaker_config(1));
+  run_batches_on_runtime(state, rt,
+                         [&] { return breaker.call(rt, [&] { return answer_after_yield(rt); }); });
+}
+BENCHMARK(Co_breaker_suspending);
+
+void Co_timeout_suspending(benchmark::State& state) {
+  SimRuntime rt(1);
+  Timeout timeout(5s);
+  run_batches_on_runtime(state, rt,
+                         [&] { return timeout.call(rt, [&] { return answer_after_yield(rt); }); });
+}
+BENCHMARK(Co_timeout_suspending);
+
+void Co_retry_suspending(benchmark::State& state) {
+  SimRuntime rt(1);
+  RetryPolicy policy;
+  policy.jitter = Jitter::full;
+  Retry retry(policy);
+  Rng rng(1);
+  run_batches_on_runtime(state, rt, [&] {
+    return retry.run(rt, rng, [&] { return answer_after_yield(rt); });
+  });
+}
+BENCHMARK(Co_retry_suspending);
+
+PipelineConfig pipeline_config();
+
+void Co_pipeline_suspending(benchmark::State& state) {
+  SimRuntime rt(1);
+  CircuitBreaker breaker(breaker_config(1));
+  RetryBudget budget({});
+  Pipeline pipeline(pipeline_config(), {.breaker = &breaker, .budget = &budget});
+  Rng rng(1);
+  run_batches_on_runtime(state, rt, [&] {
+    return pipeline.call(rt, rng, [&] { return answer_after_yield(rt); });
+  });
+}
+BENCHMARK(Co_pipeline_suspending);
 
 void Co_baseline(benchmark::State& state) {
   SimRuntime rt(1);

@@ -105,6 +105,30 @@ TEST(Timeout, AbandonsTheCallAtItsLimitAndCountsIt) {
   EXPECT_EQ(rt.pending_timers(), 0u) << "the winning call's timer was cancelled";
 }
 
+TEST(Timeout, AnAnswerThatNeedsNoWaitingArmsNoTimer) {
+  SimRuntime rt(1);
+  Timeout timeout(2s);
+  ScriptedService svc(rt, {{0s, Outcome<int>(3)}});
+  auto r = run_task(rt, [](Runtime& rt, Timeout& t, ScriptedService& svc) -> Task<Outcome<int>> {
+    auto result = co_await t.call(rt, [&] { return svc.call(); });
+    EXPECT_EQ(rt.pending_timers(), 0u);  // checked before the runtime could drain anything
+    co_return result;
+  }(rt, timeout, svc));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value(), 3);
+}
+
+TEST(Timeout, AnAnswerExactlyAtTheLimitIsInTime) {
+  SimRuntime rt(1);
+  Timeout timeout(2s);
+  ScriptedService svc(rt, {{2s, Outcome<int>(4)}});
+  auto r = run_task(rt, [](Runtime& rt, Timeout& t, ScriptedService& svc) -> Task<Outcome<int>> {
+    co_return co_await t.call(rt, [&] { return svc.call(); });
+  }(rt, timeout, svc));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(timeout.counters().timed_out, 0u);
+}
+
 TEST(TimeoutPolicyCheck, RefusesEachInvalidValue) {
   EXPECT_EQ(check(TimeoutPolicy{.per_attempt = -1s})->field, "per_attempt");
   EXPECT_EQ(check(TimeoutPolicy{.overall = -1s})->field, "overall");
