@@ -109,7 +109,7 @@ TEST(Timeout, AnAnswerThatNeedsNoWaitingArmsNoTimer) {
   SimRuntime rt(1);
   Timeout timeout(2s);
   ScriptedService svc(rt, {{0s, Outcome<int>(3)}});
-  auto r = run_task(rt, [](Runtime& rt, Timeout& t, ScriptedService& svc) -> Task<Outcome<int>> {
+  auto r = run_task(rt, [](SimRuntime& rt, Timeout& t, ScriptedService& svc) -> Task<Outcome<int>> {
     auto result = co_await t.call(rt, [&] { return svc.call(); });
     EXPECT_EQ(rt.pending_timers(), 0u);  // checked before the runtime could drain anything
     co_return result;
