@@ -76,6 +76,7 @@ const std::vector<Target>& known_targets() {
       {"ledger", TargetFamily::service},             {"notifier", TargetFamily::service},
       {"ocr", TargetFamily::agent},                  {"validation", TargetFamily::agent},
       {"matching", TargetFamily::agent},             {"accounting", TargetFamily::agent},
+      {"orchestrator", TargetFamily::agent},
       {"workload", TargetFamily::workload},          {"bus", TargetFamily::bus},
       {"checkpoint_store", TargetFamily::checkpoint_store},
   };

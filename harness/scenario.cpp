@@ -33,6 +33,7 @@ WorkloadSpec parse_workload(const runtime::JsonView& w) {
   spec.rate_per_hour = w.number("rate_per_hour", 0.001, 1e7);
   if (auto q = w.find("scan_quality")) {
     q->expect_keys({"good", "fair", "poor"});
+    spec.quality_given = true;
     spec.quality_good = q->number_or("good", 0.0, 0.0, 1.0);
     spec.quality_fair = q->number_or("fair", 0.0, 0.0, 1.0);
     spec.quality_poor = q->number_or("poor", 0.0, 0.0, 1.0);
@@ -40,7 +41,7 @@ WorkloadSpec parse_workload(const runtime::JsonView& w) {
     if (std::abs(sum - 1.0) > 1e-6) q->fail_with(fmt::format("expected shares that sum to 1, got {:.4g}", sum));
   }
   spec.corrupted_share = w.number_or("corrupted_share", 0.0, 0.0, 1.0);
-  spec.unmatched_po_share = w.number_or("unmatched_po_share", spec.unmatched_po_share, 0.0, 1.0);
+  if (w.has("unmatched_po_share")) spec.unmatched_po_share = w.number("unmatched_po_share", 0.0, 1.0);
   spec.max_invoices = static_cast<std::uint64_t>(w.integer_or("max_invoices", 200'000, 1, 10'000'000));
   return spec;
 }
@@ -90,7 +91,7 @@ std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
 Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   runtime::JsonView root(doc, file);
   if (!root.is_object()) root.fail("a scenario object");
-  root.expect_keys({"$schema", "name", "description", "seed", "duration", "drain", "workload", "policy", "models",
+  root.expect_keys({"$schema", "name", "description", "seed", "duration", "drain", "workload", "policy", "world", "models",
                     "faults", "expect"});
   Scenario s;
   s.file = file;
@@ -108,6 +109,12 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   if (policy_text.empty()) policy.fail("a policy file path");
   const fs::path base = fs::path(file).parent_path();
   s.policy_file = fs::path(policy_text).is_absolute() ? policy_text : (base / policy_text).lexically_normal().string();
+
+  if (auto world = root.find("world")) {
+    const auto text = world->as_string();
+    if (text.empty()) world->fail("a world model file path");
+    s.world_file = fs::path(text).is_absolute() ? text : (base / text).lexically_normal().string();
+  }
 
   if (auto models = root.find("models")) {
     for (const auto& [service, params] : models->members()) {

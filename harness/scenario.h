@@ -27,15 +27,18 @@ using runtime::Duration;
 
 struct WorkloadSpec {
   double rate_per_hour = 600;
-  // Scan-quality mix: shares of good, fair and poor scans (they sum to 1).
+  // Scan-quality mix: shares of good (0.7-1), fair (0.4-0.7) and poor
+  // (0.15-0.4) scans, summing to 1; when absent, the world model's bands.
+  bool quality_given = false;
   double quality_good = 0.8;
   double quality_fair = 0.15;
   double quality_poor = 0.05;
   // Invoices whose document is corrupted from the start (on top of any
   // corrupted_input fault).
   double corrupted_share = 0.0;
-  // Invoices whose purchase-order reference matches no order.
-  double unmatched_po_share = 0.05;
+  // Invoices whose purchase-order reference matches no order; when absent,
+  // the world model's share.
+  std::optional<double> unmatched_po_share;
   // A safety bound on arrivals (saturation included).
   std::uint64_t max_invoices = 200'000;
 };
@@ -68,6 +71,7 @@ struct Scenario {
   Duration drain = std::chrono::minutes(10);
   WorkloadSpec workload;
   std::string policy_file;  // resolved against the scenario file's folder
+  std::string world_file;   // a world model (scenarios/models/); empty: the built-in fault-free world
   nlohmann::json model_overrides = nlohmann::json::object();  // service -> parameters
   std::vector<faults::FaultSpec> faults;
   Expectations expect;

@@ -61,7 +61,7 @@ TEST(Scenario, ReadsEveryField) {
   EXPECT_EQ(s.drain, 5min);
   EXPECT_DOUBLE_EQ(s.workload.rate_per_hour, 600);
   EXPECT_DOUBLE_EQ(s.workload.quality_poor, 0.1);
-  EXPECT_DOUBLE_EQ(s.workload.unmatched_po_share, 0.1);
+  EXPECT_DOUBLE_EQ(s.workload.unmatched_po_share.value_or(0), 0.1);
   EXPECT_EQ(s.policy_file, "dir/policies/recommended.json");
   EXPECT_EQ(s.model_overrides["ocr_engine"]["latency_median"], "2s");
   ASSERT_EQ(s.faults.size(), 4u);
@@ -107,7 +107,7 @@ TEST(Scenario, EveryKindOfBadFileNamesFileAndPath) {
       {"unknown target", good_with("\"target\": \"ocr_engine\"", "\"target\": \"ocr_engin\""),
        "dir/s.json: $.faults[0].target: expected a target for a latency fault (one of ocr_engine"},
       {"target of the wrong family", good_with("\"target\": \"accounting\"", "\"target\": \"ledger\""),
-       "$.faults[2].target: expected a target for a crash fault (one of ocr, validation, matching, accounting)"},
+       "$.faults[2].target: expected a target for a crash fault (one of ocr, validation, matching, accounting, orchestrator)"},
       {"unknown fault key", good_with("\"delay\": \"30s\"", "\"delay\": \"30s\", \"dealy\": 1"),
        "$.faults[0].dealy: unknown field \"dealy\""},
       {"missing fault parameter", good_with(", \"delay\": \"30s\"", ""), "$.faults[0]: missing required field \"delay\""},

@@ -1,0 +1,570 @@
+#include "harness/engine.h"
+
+#include <algorithm>
+#include <memory>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/core.h>
+
+#include "faults/injector.h"
+#include "faults/port_faults.h"
+#include "faults/supervisor_faults.h"
+#include "faults/workload_faults.h"
+#include "harness/invariants.h"
+#include "harness/probe.h"
+#include "harness/slo.h"
+#include "reference_system/events.h"
+#include "reference_system/system.h"
+#include "resilience/events.h"
+#include "runtime/json_config.h"
+#include "runtime/sim_runtime.h"
+
+namespace faultline::harness {
+
+namespace rs = reference_system;
+using runtime::Duration;
+using runtime::Instant;
+
+namespace {
+
+constexpr Duration kSampleEvery = std::chrono::seconds(15);
+constexpr std::size_t kMaxBuckets = 240;
+// The first id of the invoices a saturation fault adds: far above any base id.
+constexpr std::uint64_t kExtraIdBase = 1'000'000'000;
+
+std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
+
+std::string file_digest(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return hex64(runtime::fnv1a64(bytes.str()));
+}
+
+// The world the scenario runs in: its world file (or the built-in one) with
+// the scenario's model overrides and workload laid over it.
+rs::WorldModel world_for(const Scenario& s) {
+  nlohmann::json doc;
+  if (!s.world_file.empty()) {
+    doc = runtime::load_json_file(s.world_file);
+  } else {
+    doc = {{"name", "default"}, {"description", "the built-in fault-free world"}};
+  }
+  if (!s.model_overrides.empty()) {
+    nlohmann::json patch = {{"services", s.model_overrides}};
+    doc.merge_patch(patch);
+  }
+  rs::WorldModel world;
+  try {
+    world = rs::parse_world_model(runtime::JsonView(doc, s.world_file.empty() ? s.file : s.world_file));
+  } catch (const runtime::ConfigError& e) {
+    // An override's error belongs to the scenario file, under "models".
+    std::string path = e.path();
+    if (path.rfind("$.services", 0) == 0 && !s.model_overrides.empty()) {
+      throw runtime::ConfigError(s.file, "$.models" + path.substr(10), e.message());
+    }
+    throw;
+  }
+  auto& w = world.workload;
+  if (s.workload.quality_given) {
+    w.quality_bands = {{"good", s.workload.quality_good, 0.7, 1.0},
+                       {"fair", s.workload.quality_fair, 0.4, 0.7},
+                       {"poor", s.workload.quality_poor, 0.15, 0.4}};
+    w.quality_bands.erase(std::remove_if(w.quality_bands.begin(), w.quality_bands.end(),
+                                         [](const rs::QualityBand& b) { return b.share <= 0; }),
+                          w.quality_bands.end());
+  }
+  if (s.workload.unmatched_po_share) w.missing_po_share = *s.workload.unmatched_po_share;
+  return world;
+}
+
+// One simulated run of a scenario: the runtime, the system with its wrapped
+// ports, the faults and the workload. Members are declared so that the
+// system (and with it every agent frame holding a probe) goes before the
+// probes' tracker, and the runtime goes last.
+class ScenarioRun {
+ public:
+  ScenarioRun(const Scenario& s, const rs::Policy& policy, const rs::WorldModel& world, std::uint64_t seed,
+              bool with_faults, std::uint64_t step_budget)
+      : scenario_(s), rt_(seed), tracker_(rt_) {
+    rt_.set_step_budget(step_budget);
+    start_ = rt_.now();
+    if (with_faults) {
+      for (std::size_t i = 0; i < s.faults.size(); ++i) {
+        faults_.push_back(std::make_unique<faults::ActiveFault>(rt_, s.faults[i], i, start_));
+      }
+    }
+    rs::SystemBuilder builder(rt_, policy, world);
+    auto& ports = builder.ports();
+    auto aimed_at = [&](std::string_view target) {
+      std::vector<faults::ActiveFault*> out;
+      for (auto& f : faults_) {
+        if (f->spec().target == target) out.push_back(f.get());
+      }
+      return out;
+    };
+    // system -> probe -> fault injector -> simulated service
+    keep_ocr_ = {ports.ocr_engine, ports.backup_ocr};
+    auto ocr_faulty = std::make_shared<faults::FaultyOcrEngine>(rt_, *ports.ocr_engine, aimed_at("ocr_engine"));
+    auto backup_faulty = std::make_shared<faults::FaultyOcrEngine>(rt_, *ports.backup_ocr, aimed_at("backup_ocr"));
+    keep_ocr_.push_back(ocr_faulty);
+    keep_ocr_.push_back(backup_faulty);
+    ports.ocr_engine = std::make_shared<ProbeOcrEngine>(tracker_, "ocr_engine", *ocr_faulty);
+    ports.backup_ocr = std::make_shared<ProbeOcrEngine>(tracker_, "backup_ocr", *backup_faulty);
+
+    keep_po_ = {ports.po_database};
+    auto po_faulty = std::make_shared<faults::FaultyPoDatabase>(rt_, *ports.po_database, aimed_at("po_database"));
+    keep_po_.push_back(po_faulty);
+    ports.po_database = std::make_shared<ProbePoDatabase>(tracker_, *po_faulty);
+
+    keep_budget_ = {ports.budget_service};
+    auto budget_faulty =
+        std::make_shared<faults::FaultyBudgetService>(rt_, *ports.budget_service, aimed_at("budget_service"));
+    keep_budget_.push_back(budget_faulty);
+    ports.budget_service = std::make_shared<ProbeBudgetService>(tracker_, *budget_faulty);
+
+    keep_ledger_ = {ports.ledger};
+    auto ledger_faulty = std::make_shared<faults::FaultyLedger>(rt_, *ports.ledger, aimed_at("ledger"));
+    keep_ledger_.push_back(ledger_faulty);
+    ports.ledger = std::make_shared<ProbeLedger>(tracker_, *ledger_faulty);
+
+    keep_notifier_ = {ports.notifier};
+    auto notifier_faulty = std::make_shared<faults::FaultyNotifier>(rt_, *ports.notifier, aimed_at("notifier"));
+    keep_notifier_.push_back(notifier_faulty);
+    ports.notifier = std::make_shared<ProbeNotifier>(tracker_, *notifier_faulty);
+
+    keep_bus_ = ports.bus;
+    bus_ = std::make_shared<faults::FaultyMessageBus>(rt_, *ports.bus, aimed_at("bus"));
+    ports.bus = bus_;
+
+    if (ports.checkpoints) {
+      keep_store_ = {ports.checkpoints};
+      auto store_faulty = std::make_shared<faults::FaultyCheckpointStore>(*ports.checkpoints,
+                                                                          aimed_at("checkpoint_store"));
+      keep_store_.push_back(store_faulty);
+      ports.checkpoints = std::make_shared<ProbeCheckpointStore>(rt_, *store_faulty);
+    }
+
+    system_ = builder.build();
+    workload_faults_ = std::make_unique<faults::WorkloadFaults>(rt_, aimed_at("workload"));
+    generator_ = std::make_unique<rs::WorkloadGenerator>(rt_, world.workload, system_->catalogue());
+    extra_generator_ =
+        std::make_unique<rs::WorkloadGenerator>(rt_, world.workload, system_->catalogue(), kExtraIdBase);
+  }
+
+  ~ScenarioRun() {
+    // The system's frames (agents, workflows, calls in flight) go while the
+    // probes they hold are still alive.
+    system_.reset();
+  }
+
+  // Runs duration + drain; false if a safety limit stopped it.
+  bool run() {
+    system_->start();
+    workload_end_ = start_ + scenario_.duration;
+    end_ = workload_end_ + scenario_.drain;
+    rt_.spawn(drive());
+    for (auto& f : faults_) {
+      rt_.spawn(window(*f));
+      if (f->spec().kind == faults::FaultKind::crash) rt_.spawn(faults::crash_and_restart(*f, system_->supervisor()));
+    }
+    for (auto* f : workload_faults_->saturation()) rt_.spawn(saturate(*f));
+    rt_.spawn(sample());
+    rt_.run_until(workload_end_);
+    if (rt_.step_budget_exhausted()) return false;
+    rt_.log().record(Kind::workload_stopped, 0);
+    rt_.run_until(end_);
+    if (rt_.step_budget_exhausted()) return false;
+    rt_.log().record(Kind::drain_ended, 0);
+    tracker_.close_open_calls();
+    return true;
+  }
+
+  runtime::SimRuntime& rt() { return rt_; }
+  rs::System& system() { return *system_; }
+  Instant start() const { return start_; }
+  Instant workload_end() const { return workload_end_; }
+  Instant end() const { return end_; }
+  std::uint64_t submitted() const { return submitted_; }
+  const std::vector<std::unique_ptr<faults::ActiveFault>>& faults() const { return faults_; }
+
+ private:
+  void submit(rs::Invoice invoice, bool extra) {
+    if (submitted_ >= scenario_.workload.max_invoices) {
+      ++refused_by_bound_;
+      return;
+    }
+    const std::int64_t truth = invoice.total_cents;
+    std::int64_t corruption = 0;
+    if (auto mode = workload_faults_->corrupt(invoice)) {
+      corruption = 1 + static_cast<std::int64_t>(*mode);
+    } else if (scenario_.workload.corrupted_share > 0 && corruption_rng_.bernoulli(scenario_.workload.corrupted_share)) {
+      // Corrupted from the start: any byte-level mode (an id can only be
+      // duplicated by a fault, which knows the ids seen).
+      const auto mode = static_cast<faults::Corruption>(
+          corruption_rng_.uniform_int(0, static_cast<std::uint64_t>(faults::Corruption::duplicate_id) - 1));
+      invoice.document = faults::corrupt_document(invoice.document, mode, corruption_rng_);
+      corruption = 1 + static_cast<std::int64_t>(mode);
+    }
+    ++submitted_;
+    rt_.log().record(Kind::submitted, 0, invoice.id, truth, corruption, extra ? 1 : 0);
+    (void)system_->submit(std::move(invoice));
+  }
+
+  runtime::Task<void> drive() {
+    while (true) {
+      const Duration gap = generator_->next_interarrival(scenario_.workload.rate_per_hour);
+      if (rt_.now() + gap >= workload_end_) co_return;
+      co_await rt_.sleep(gap);
+      submit(generator_->next().invoice, false);
+    }
+  }
+
+  // A saturation fault: a second arrival process at (multiplier - 1) times
+  // the base rate while its window is open.
+  runtime::Task<void> saturate(faults::ActiveFault& f) {
+    co_await rt_.sleep_until(f.window_start());
+    const double extra_per_hour = scenario_.workload.rate_per_hour * (f.spec().multiplier - 1.0);
+    if (extra_per_hour <= 0) co_return;
+    const Instant stop = std::min(f.window_end(), workload_end_);
+    while (true) {
+      const Duration gap = runtime::from_seconds(f.rng().exponential(extra_per_hour / 3600.0));
+      if (rt_.now() + gap >= stop) co_return;
+      co_await rt_.sleep(gap);
+      if (f.spec().probability < 1.0 && !f.rng().bernoulli(f.spec().probability)) continue;
+      auto invoice = extra_generator_->next().invoice;
+      f.touch(invoice.id);
+      rt_.log().record(faults::Kind::extra_arrival, f.source(), invoice.id, static_cast<std::int64_t>(f.index()));
+      submit(std::move(invoice), true);
+    }
+  }
+
+  runtime::Task<void> window(faults::ActiveFault& f) {
+    co_await rt_.sleep_until(f.window_start());
+    rt_.log().record(faults::Kind::window_opened, f.source(), 0, static_cast<std::int64_t>(f.index()),
+                     static_cast<std::int64_t>(f.spec().kind));
+    co_await rt_.sleep_until(f.window_end());
+    rt_.log().record(faults::Kind::window_closed, f.source(), 0, static_cast<std::int64_t>(f.index()),
+                     static_cast<std::int64_t>(f.spec().kind));
+  }
+
+  runtime::Task<void> sample() {
+    std::array<std::uint32_t, rs::kAgentCount> topics{};
+    for (std::size_t i = 0; i < rs::kAgentCount; ++i) {
+      topics[i] = rt_.log().intern(rs::to_string(static_cast<rs::AgentId>(i)));
+    }
+    while (rt_.now() < end_) {
+      co_await rt_.sleep(kSampleEvery);
+      system_->sample_queue_depths();
+      rt_.log().record(Kind::sample, 0, 0, static_cast<std::int64_t>(system_->orchestrator().in_flight()),
+                       static_cast<std::int64_t>(rt_.live_tasks()));
+      for (std::size_t i = 0; i < rs::kAgentCount; ++i) {
+        const auto topic = static_cast<rs::Topic>(i);
+        rt_.log().record(Kind::queue_sample, topics[i], 0, static_cast<std::int64_t>(bus_->depth(topic)),
+                         static_cast<std::int64_t>(bus_->pending(topic)));
+      }
+    }
+  }
+
+  const Scenario& scenario_;
+  runtime::SimRuntime rt_;
+  CallTracker tracker_;
+  std::vector<std::unique_ptr<faults::ActiveFault>> faults_;
+  std::vector<std::shared_ptr<rs::OcrEngine>> keep_ocr_;
+  std::vector<std::shared_ptr<rs::PoDatabase>> keep_po_;
+  std::vector<std::shared_ptr<rs::BudgetService>> keep_budget_;
+  std::vector<std::shared_ptr<rs::Ledger>> keep_ledger_;
+  std::vector<std::shared_ptr<rs::Notifier>> keep_notifier_;
+  std::vector<std::shared_ptr<resilience::CheckpointStore>> keep_store_;
+  std::shared_ptr<rs::MessageBus> keep_bus_;
+  std::shared_ptr<faults::FaultyMessageBus> bus_;
+  std::unique_ptr<faults::WorkloadFaults> workload_faults_;
+  std::unique_ptr<rs::WorkloadGenerator> generator_;
+  std::unique_ptr<rs::WorkloadGenerator> extra_generator_;
+  runtime::Rng corruption_rng_{rt_.stream("workload/corruption")};
+  std::unique_ptr<rs::System> system_;
+  Instant start_{};
+  Instant workload_end_{};
+  Instant end_{};
+  std::uint64_t submitted_ = 0;
+  std::uint64_t refused_by_bound_ = 0;
+};
+
+Duration bucket_width_for(const Scenario& s) {
+  const Duration total = s.duration + s.drain;
+  Duration width = std::chrono::minutes(1);
+  while (total / width > static_cast<std::int64_t>(kMaxBuckets)) width *= 2;
+  return width;
+}
+
+reports::LatencySummary summarize(const rs::LatencyHistogram& h) {
+  reports::LatencySummary s;
+  s.count = h.count();
+  if (s.count == 0) return s;
+  s.p50 = h.percentile(0.50);
+  s.p95 = h.percentile(0.95);
+  s.p99 = h.percentile(0.99);
+  s.max = h.max();
+  s.mean = h.mean();
+  return s;
+}
+
+reports::BreakerState breaker_state(std::int64_t s) {
+  switch (static_cast<resilience::BreakerState>(s)) {
+    case resilience::BreakerState::open: return reports::BreakerState::kOpen;
+    case resilience::BreakerState::half_open: return reports::BreakerState::kHalfOpen;
+    default: return reports::BreakerState::kClosed;
+  }
+}
+
+constexpr std::array<std::string_view, 6> kServiceNames = {"ocr_engine",     "backup_ocr", "po_database",
+                                                           "budget_service", "ledger",     "notifier"};
+
+// Outcome counts, series, breakers and DLQ history from the event log.
+void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Instant start, Instant end,
+                   Duration width) {
+  auto& series = r.series;
+  series.bucket_width = width;
+  const auto buckets = static_cast<std::size_t>((end - start + width - Duration(1)) / width);
+  series.buckets.resize(std::min(buckets, kMaxBuckets));
+  series.buckets_dropped = buckets > kMaxBuckets ? buckets - kMaxBuckets : 0;
+  for (std::size_t b = 0; b < series.buckets.size(); ++b) series.buckets[b].start = width * static_cast<std::int64_t>(b);
+  std::map<std::uint32_t, std::size_t> breaker_index;
+  for (auto name : kServiceNames) {
+    if (auto id = log.find(name)) breaker_index[id] = SIZE_MAX;
+  }
+  std::map<std::string, reports::BreakerState> states;
+  std::uint64_t dlq = 0;
+  std::size_t filled = 0;
+  auto bucket_of = [&](Instant t) {
+    return std::min(series.buckets.size() - 1, static_cast<std::size_t>(std::max(Duration::zero(), t - start) / width));
+  };
+  auto carry_until = [&](std::size_t b) {
+    for (; filled < b && filled < series.buckets.size(); ++filled) {
+      series.buckets[filled].dlq_size = dlq;
+      series.buckets[filled].breaker_states = states;
+    }
+  };
+  for (const auto& e : log.events()) {
+    if (series.buckets.empty()) break;
+    const std::size_t b = bucket_of(e.at);
+    carry_until(b);
+    auto& bucket = series.buckets[b];
+    if (e.kind == static_cast<std::uint16_t>(Kind::submitted)) {
+      ++bucket.submitted;
+      ++r.outcomes.submitted;
+    } else if (e.kind == static_cast<std::uint16_t>(rs::Kind::outcome)) {
+      ++bucket.completed;
+      switch (static_cast<rs::InvoiceOutcome>(e.detail)) {
+        case rs::InvoiceOutcome::posted: ++r.outcomes.posted, ++bucket.succeeded; break;
+        case rs::InvoiceOutcome::posted_degraded: ++r.outcomes.posted_degraded, ++bucket.succeeded; break;
+        case rs::InvoiceOutcome::rejected_invalid: ++r.outcomes.rejected_invalid; break;
+        case rs::InvoiceOutcome::dead_lettered: ++r.outcomes.dead_lettered; break;
+        case rs::InvoiceOutcome::manual_review: ++r.outcomes.manual_review; break;
+      }
+    } else if (e.kind == static_cast<std::uint16_t>(rs::Kind::dead_lettered)) {
+      dlq = static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.a));
+      r.dlq_size_max = std::max(r.dlq_size_max, dlq);
+    } else if (e.kind == static_cast<std::uint16_t>(resilience::Kind::breaker_transition) &&
+               breaker_index.contains(e.source)) {
+      auto& slot = breaker_index[e.source];
+      const std::string name(log.name(e.source));
+      if (slot == SIZE_MAX) {
+        slot = r.breakers.size();
+        r.breakers.push_back(reports::ServiceBreaker{name, {}, 0});
+      }
+      auto& sb = r.breakers[slot];
+      constexpr std::size_t kMaxTransitions = 200;
+      if (sb.transitions.size() < kMaxTransitions) {
+        sb.transitions.push_back(reports::BreakerTransition{e.at - start, breaker_state(e.a), breaker_state(e.b)});
+      } else {
+        ++sb.transitions_dropped;
+      }
+      states[name] = breaker_state(e.b);
+    }
+  }
+  carry_until(series.buckets.size());
+  const auto terminal = r.outcomes.terminal();
+  r.outcomes.in_flight = r.outcomes.submitted > terminal ? r.outcomes.submitted - terminal : 0;
+}
+
+struct Baseline {
+  reports::Baseline summary;
+  std::vector<std::uint64_t> succeeded;
+};
+
+std::string replay_command(const Scenario& s, const EngineOptions& o, std::uint64_t seed) {
+  std::string cmd = fmt::format("{} {} --seed {}", o.replay_prefix, s.file, seed);
+  if (o.policy_file) cmd += " --policy " + *o.policy_file;
+  return cmd;
+}
+
+}  // namespace
+
+RunDigest simulate_only(const Scenario& scenario, const EngineOptions& options) {
+  const auto policy = rs::load_policy(options.policy_file.value_or(scenario.policy_file));
+  const auto world = world_for(scenario);
+  ScenarioRun run(scenario, policy, world, options.seed.value_or(scenario.seed), true, options.step_budget);
+  RunDigest d;
+  d.budget_exhausted = !run.run();
+  d.log_digest = run.rt().log().digest();
+  d.events = run.rt().log().appended();
+  d.submitted = run.submitted();
+  return d;
+}
+
+reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options) {
+  reports::ScenarioResult r;
+  r.name = scenario.name;
+  r.description = scenario.description;
+  const std::uint64_t seed = options.seed.value_or(scenario.seed);
+  r.seed = seed;
+  r.replay_command = replay_command(scenario, options, seed);
+  r.scenario_digest = scenario.digest;
+  r.duration = scenario.duration + scenario.drain;
+  const std::string policy_file = options.policy_file.value_or(scenario.policy_file);
+  const auto policy = rs::load_policy(policy_file);
+  r.policy_name = policy.name;
+  r.policy_digest = file_digest(policy_file);
+  const auto world = world_for(scenario);
+  const Duration width = bucket_width_for(scenario);
+
+  // The fault-free baseline: same scenario, seed and policy, no faults.
+  Baseline baseline;
+  {
+    ScenarioRun base(scenario, policy, world, seed, false, options.step_budget);
+    if (!base.run()) {
+      r.verdict = reports::Verdict::kAborted;
+      r.verdict_reason = fmt::format("the fault-free baseline hit the safety limit of {} simulation steps",
+                                     options.step_budget);
+      return r;
+    }
+    const auto& m = base.system().metrics();
+    baseline.summary.success_rate =
+        m.submitted == 0 ? 0.0 : static_cast<double>(m.succeeded()) / static_cast<double>(m.submitted);
+    baseline.summary.p99 = m.end_to_end.percentile(0.99);
+    baseline.summary.throughput_per_s =
+        static_cast<double>(m.terminal()) / runtime::to_seconds(scenario.duration + scenario.drain);
+    baseline.succeeded = succeeded_per_bucket(base.rt().log(), base.start(), width, base.end());
+  }
+  r.baseline = baseline.summary;
+
+  ScenarioRun run(scenario, policy, world, seed, true, options.step_budget);
+  const bool completed = run.run();
+  auto& sys = run.system();
+  const auto& log = run.rt().log();
+  const auto& m = sys.metrics();
+
+  fill_from_log(r, log, run.start(), run.end(), width);
+  r.success_rate = reports::success_rate(r.outcomes);
+  r.throughput_per_s = static_cast<double>(r.outcomes.terminal()) / runtime::to_seconds(r.duration);
+  r.end_to_end = summarize(m.end_to_end);
+  for (std::size_t a = 0; a < rs::kAgentCount; ++a) {
+    const auto& am = m.agents[a];
+    if (am.step_attempts == 0 && a == static_cast<std::size_t>(rs::AgentId::archive)) continue;
+    reports::AgentResult ar;
+    ar.name = std::string(rs::to_string(static_cast<rs::AgentId>(a)));
+    ar.latency = summarize(am.latency);
+    ar.calls = am.step_attempts;
+    ar.errors = am.step_failures;
+    ar.error_rate = am.step_attempts == 0 ? 0.0 : static_cast<double>(am.step_failures) / am.step_attempts;
+    ar.retries = am.step_retries;
+    r.retries += am.step_retries;
+    r.agents.push_back(std::move(ar));
+  }
+  for (const auto& sm : m.services) r.retries += sm.retries;
+  r.retries_per_minute = static_cast<double>(peak_retries_per_minute(log, run.start()));
+  r.dlq_size_final = sys.orchestrator().dead_letters().size();
+  r.dlq_size_max = std::max(r.dlq_size_max, r.dlq_size_final);
+
+  // Evidence for the checkers: the log and the stores.
+  Evidence ev;
+  ev.log = &log;
+  ev.start = run.start();
+  ev.workload_end = run.workload_end();
+  ev.end = run.end();
+  ev.policy = &sys.policy();
+  ev.faults = scenario.faults;
+  for (const auto& f : run.faults()) ev.fault_touches.push_back(f->touched());
+  for (const auto& e : sys.services().ledger->entries()) {
+    ev.ledger.push_back(LedgerRecord{e.invoice_id, e.amount_cents, e.po_number, e.reversed});
+  }
+  std::set<std::uint64_t> ids;
+  for (const auto& e : log.events()) {
+    if (e.kind == static_cast<std::uint16_t>(Kind::submitted)) ids.insert(e.subject);
+  }
+  for (auto id : ids) {
+    if (sys.services().budget_service->has_reservation(id)) ev.budget_held.push_back(id);
+  }
+  ev.dead_letter_size = sys.orchestrator().dead_letters().size();
+  ev.manual_review_size = sys.orchestrator().manual_review().size();
+  ev.metrics = &m;
+  ev.bucket_width = width;
+  ev.baseline_succeeded = baseline.succeeded;
+  ev.recovered_share = scenario.expect.recovered_throughput_share;
+  ev.recovery_time_max = scenario.expect.recovery_time_max;
+  if (!completed) ev.harness_failure = "the run hit its safety limit";
+
+  auto checked = check_invariants(ev, scenario.expect.invariants);
+  r.invariants = std::move(checked.results);
+
+  SloInputs in;
+  in.metrics = &m;
+  in.log = &log;
+  in.start = run.start();
+  in.end = run.end();
+  in.success_rate = r.success_rate;
+  in.baseline = baseline.summary;
+  r.slos = check_slos(scenario.expect, in);
+
+  std::vector<std::string> untouched;
+  for (std::size_t i = 0; i < run.faults().size(); ++i) {
+    const auto& f = *run.faults()[i];
+    reports::FaultWindow w;
+    w.kind = std::string(faults::to_string(f.spec().kind));
+    w.target = f.spec().target;
+    w.start = f.spec().start;
+    w.end = f.spec().end();
+    w.hit_count = f.touched();
+    if (i < checked.faults.size()) {
+      w.time_to_detect = checked.faults[i].time_to_detect;
+      w.time_to_recover = checked.faults[i].time_to_recover;
+    }
+    if (w.hit_count == 0) untouched.push_back(fmt::format("fault {} ({} on {})", i, w.kind, w.target));
+    r.faults.push_back(std::move(w));
+  }
+
+  std::vector<std::string> broken;
+  for (const auto& inv : r.invariants) {
+    if (!inv.passed) broken.push_back(inv.id);
+  }
+  for (const auto& s : r.slos) {
+    if (!s.passed) broken.push_back("slo:" + s.name);
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  };
+  if (!completed) {
+    r.verdict = reports::Verdict::kAborted;
+    r.verdict_reason =
+        fmt::format("stopped by the safety limit of {} simulation steps at t={:.0f}s", options.step_budget,
+                    runtime::to_seconds(run.rt().now() - run.start()));
+  } else if (!broken.empty()) {
+    r.verdict = reports::Verdict::kFail;
+    r.verdict_reason = "broken: " + join(broken);
+  } else if (!untouched.empty()) {
+    r.verdict = reports::Verdict::kInconclusive;
+    r.verdict_reason = "touched nothing: " + join(untouched);
+  } else {
+    r.verdict = reports::Verdict::kPass;
+    r.verdict_reason = fmt::format("{} invariants and {} SLOs held; {} fault(s) each touched the system",
+                                   r.invariants.size(), r.slos.size(), r.faults.size());
+  }
+  return r;
+}
+
+}  // namespace faultline::harness

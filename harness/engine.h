@@ -1,0 +1,49 @@
+// The scenario engine: composes the reference system on a fresh SimRuntime
+// with every port wrapped (system -> probe -> fault injector -> simulated
+// service), drives the workload, plays the fault schedule, runs the
+// scenario's duration and then its drain, and judges the run: the invariant
+// checkers, the SLO checks against a fault-free baseline (the same scenario
+// and seed with its faults removed, run here too), and a verdict.
+//
+//   Scenario s = load_scenario("scenarios/ocr-delay-30s.json");
+//   EngineOptions o;                    // policy/seed overrides, safety limits
+//   reports::ScenarioResult r = run_scenario(s, o);
+//   r.verdict == reports::Verdict::kPass;
+//
+// A run is deterministic: one thread, virtual time, every random draw from
+// a named stream of the seed. The same scenario, policy and seed give the
+// same result, field for field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "harness/scenario.h"
+#include "reports/result.h"
+
+namespace faultline::harness {
+
+struct EngineOptions {
+  std::optional<std::string> policy_file;  // instead of the scenario's
+  std::optional<std::uint64_t> seed;       // instead of the scenario's
+  // Safety limit: coroutine resumptions per simulated run; past it the run
+  // is aborted (exit 4), never left to hang.
+  std::uint64_t step_budget = 400'000'000;
+  // How `faultline run` was asked to reproduce this (for the replay command).
+  std::string replay_prefix = "faultline run";
+};
+
+[[nodiscard]] reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options);
+
+// The facts of one simulated run that tests look at directly.
+struct RunDigest {
+  std::uint64_t log_digest = 0;
+  std::uint64_t events = 0;
+  std::uint64_t submitted = 0;
+  bool budget_exhausted = false;
+};
+// Runs the scenario once (faults on, no baseline, no checks): for tests.
+[[nodiscard]] RunDigest simulate_only(const Scenario& scenario, const EngineOptions& options);
+
+}  // namespace faultline::harness

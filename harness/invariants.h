@@ -1,0 +1,94 @@
+// The invariant checkers: the eleven recovery invariants of DESIGN.md,
+// decided from evidence the harness gathered itself (its probes' records in
+// the event log, the fault injectors' records) and from the stores (ledger,
+// budget, dead-letter and review queues), never from what the agents say
+// about themselves. The system's own outcome and metric events are used only
+// to be checked against that evidence (conservation, visibility).
+//
+//   Evidence ev = ...;                       // filled by the engine, or by a test
+//   auto results = check_invariants(ev, {"conservation", "exactly_once"});
+//   // results[i].passed, .message ("invoice 42: ..."), .evidence (log lines)
+//
+// A failed result names the invariant, the first offending invoice or call,
+// and up to kEvidenceLines event-log lines that show it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "faults/fault.h"
+#include "reference_system/metrics.h"
+#include "reference_system/policy.h"
+#include "reports/result.h"
+#include "runtime/event_log.h"
+
+namespace faultline::harness {
+
+inline constexpr std::size_t kEvidenceLines = 12;
+
+struct LedgerRecord {
+  std::uint64_t invoice_id = 0;
+  std::int64_t amount_cents = 0;
+  std::uint64_t po_number = 0;
+  bool reversed = false;
+};
+
+// What the engine gathered; a test can build one by hand.
+struct Evidence {
+  const runtime::EventLog* log = nullptr;
+  runtime::Instant start{};
+  runtime::Instant workload_end{};
+  runtime::Instant end{};
+  const reference_system::Policy* policy = nullptr;
+  std::vector<faults::FaultSpec> faults;  // as scheduled (times since start)
+  std::vector<std::uint64_t> fault_touches;  // per fault
+
+  // Stores, read at the end of the run.
+  std::vector<LedgerRecord> ledger;
+  std::vector<std::uint64_t> budget_held;  // invoices holding a budget reservation
+  std::optional<std::uint64_t> dead_letter_size;
+  std::optional<std::uint64_t> manual_review_size;
+  // The system's own metrics, to be checked against the evidence.
+  const reference_system::SystemMetrics* metrics = nullptr;
+
+  // The fault-free baseline's successful completions per bucket.
+  runtime::Duration bucket_width = std::chrono::minutes(1);
+  std::vector<std::uint64_t> baseline_succeeded;
+  double recovered_share = 0.8;
+  runtime::Duration recovery_time_max = std::chrono::minutes(10);
+
+  // Bounds for the saturation invariant.
+  std::uint64_t live_tasks_bound = 0;  // 0: derived from the policy
+
+  // The run itself went wrong (an exception escaped, a safety limit hit).
+  std::optional<std::string> harness_failure;
+};
+
+// Per fault, what the checkers measured (for the report's fault windows).
+struct FaultMeasure {
+  std::optional<runtime::Duration> time_to_detect;
+  std::optional<runtime::Duration> time_to_recover;
+};
+
+struct InvariantReport {
+  std::vector<reports::InvariantResult> results;
+  std::vector<FaultMeasure> faults;  // one per Evidence::faults entry
+};
+
+// Runs the checkers named in `ids` (all when empty), in the order of
+// harness::invariant_ids().
+[[nodiscard]] InvariantReport check_invariants(const Evidence& evidence, const std::vector<std::string>& ids);
+
+// One event as a line a person can read: "t=12.500s ledger_posted ledger invoice=42 a=1250 b=1 d=0".
+std::string describe_event(const runtime::EventLog& log, const runtime::Event& e, runtime::Instant start);
+// The name of an event kind of any layer ("call_begin", "breaker_transition", ...).
+std::string kind_name(std::uint16_t kind);
+
+// Successful completions per bucket, from outcome events (for baselines).
+std::vector<std::uint64_t> succeeded_per_bucket(const runtime::EventLog& log, runtime::Instant start,
+                                                runtime::Duration width, runtime::Instant end);
+
+}  // namespace faultline::harness

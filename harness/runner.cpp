@@ -1,0 +1,115 @@
+#include "harness/runner.h"
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "reference_system/policy.h"
+#include "runtime/json_config.h"
+#include "runtime/random.h"
+
+namespace faultline::harness {
+
+int exit_code_for(reports::Verdict v) {
+  switch (v) {
+    case reports::Verdict::kPass: return 0;
+    case reports::Verdict::kFail: return 1;
+    case reports::Verdict::kError: return 2;
+    case reports::Verdict::kInconclusive: return 3;
+    case reports::Verdict::kAborted: return 4;
+  }
+  return 4;
+}
+
+std::vector<std::string> canonical_command(const RunnerOptions& o) {
+  std::vector<std::string> cmd = {"faultline", "run"};
+  for (const auto& p : o.paths) cmd.push_back(p);
+  if (o.policy_file) cmd.insert(cmd.end(), {"--policy", *o.policy_file});
+  if (o.seed) cmd.insert(cmd.end(), {"--seed", std::to_string(*o.seed)});
+  if (o.seeds != 1) cmd.insert(cmd.end(), {"--seeds", std::to_string(o.seeds)});
+  return cmd;
+}
+
+RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
+  // Read everything first: a bad file or policy is an input error before
+  // any simulation starts.
+  const auto files = expand_scenario_paths(options.paths);
+  if (files.empty()) throw runtime::ConfigError(options.paths.empty() ? "." : options.paths.front(), "$",
+                                                "no scenario files (*.json) found");
+  std::vector<Scenario> scenarios;
+  for (const auto& f : files) scenarios.push_back(load_scenario(f));
+  for (const auto& s : scenarios) (void)reference_system::load_policy(options.policy_file.value_or(s.policy_file));
+
+  struct Job {
+    const Scenario* scenario;
+    std::uint64_t seed;
+  };
+  std::vector<Job> jobs;
+  for (const auto& s : scenarios) {
+    const std::uint64_t first = options.seed.value_or(s.seed);
+    for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, options.seeds); ++i) {
+      jobs.push_back(Job{&s, runtime::RandomStreams::derive_seed(first, i)});
+    }
+  }
+
+  std::vector<reports::ScenarioResult> results(jobs.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex lock;
+  std::size_t done = 0;
+  const auto started = std::chrono::steady_clock::now();
+  auto worker = [&] {
+    while (true) {
+      const std::size_t i = next.fetch_add(1);
+      if (i >= jobs.size()) return;
+      const Job& job = jobs[i];
+      reports::ScenarioResult r;
+      const bool late = options.time_limit.count() > 0 && std::chrono::steady_clock::now() - started > options.time_limit;
+      if (late) {
+        r.name = job.scenario->name;
+        r.seed = job.seed;
+        r.verdict = reports::Verdict::kAborted;
+        r.verdict_reason = "not run: the suite's wall-clock limit had passed";
+      } else {
+        EngineOptions eo;
+        eo.policy_file = options.policy_file;
+        eo.seed = job.seed;
+        eo.step_budget = options.step_budget;
+        try {
+          r = run_scenario(*job.scenario, eo);
+        } catch (const runtime::ConfigError& e) {
+          r.name = job.scenario->name;
+          r.seed = job.seed;
+          r.verdict = reports::Verdict::kError;
+          r.verdict_reason = e.what();
+        } catch (const std::exception& e) {
+          r.name = job.scenario->name;
+          r.seed = job.seed;
+          r.verdict = reports::Verdict::kAborted;
+          r.verdict_reason = std::string("the run failed: ") + e.what();
+        }
+      }
+      std::lock_guard<std::mutex> guard(lock);
+      results[i] = std::move(r);
+      ++done;
+      if (progress) progress(results[i], done, jobs.size());
+    }
+  };
+  const std::uint32_t threads = std::max<std::uint32_t>(1, std::min<std::uint32_t>(options.jobs, jobs.size()));
+  std::vector<std::thread> pool;
+  for (std::uint32_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  RunOutcome out;
+  out.run.tool_version = "0.1.0";
+  out.run.command_line = canonical_command(options);
+  out.run.runtime = "sim";
+  out.run.scenarios = std::move(results);
+  out.exit_code = exit_code_for(reports::overall_verdict(out.run));
+  return out;
+}
+
+}  // namespace faultline::harness

@@ -1,0 +1,56 @@
+// The runner behind `faultline run` and `faultline replay`: expands paths to
+// scenario files, reads them all first (a bad file stops everything with
+// exit code 2 before anything runs), runs each scenario under each seed on
+// a pool of worker threads (each run on its own SimRuntime, so a run is
+// deterministic whichever thread takes it), and assembles the results in
+// job order, whatever order they finished in.
+//
+//   RunnerOptions o;
+//   o.paths = {"scenarios/"};
+//   o.jobs = 2;
+//   RunOutcome out = run_suite(o, [](const reports::ScenarioResult& r, std::size_t done, std::size_t total) {...});
+//   out.exit_code;   // 0 pass, 1 failed, 2 input error, 3 inconclusive, 4 aborted
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/engine.h"
+#include "reports/result.h"
+
+namespace faultline::harness {
+
+struct RunnerOptions {
+  std::vector<std::string> paths;
+  std::optional<std::string> policy_file;
+  std::optional<std::uint64_t> seed;
+  std::uint32_t seeds = 1;
+  std::uint32_t jobs = 1;
+  std::uint64_t step_budget = 400'000'000;
+  // Wall-clock budget for the whole suite (zero: none). Runs not started
+  // when it has passed are reported aborted.
+  std::chrono::milliseconds time_limit{0};
+};
+
+struct RunOutcome {
+  reports::RunResult run;
+  int exit_code = 0;
+};
+
+// Called as each run finishes (from the thread that ran it, under a lock):
+// the result, how many runs are done, and how many there are.
+using ProgressFn = std::function<void(const reports::ScenarioResult&, std::size_t, std::size_t)>;
+
+// Throws runtime::ConfigError for bad input (files, policy).
+[[nodiscard]] RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress = {});
+
+int exit_code_for(reports::Verdict v);
+
+// The command that reproduces the run's results: the scenario paths and the
+// options that change them (not --out, --jobs or progress flags).
+std::vector<std::string> canonical_command(const RunnerOptions& options);
+
+}  // namespace faultline::harness
