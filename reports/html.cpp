@@ -27,7 +27,7 @@ double seconds(Duration d) { return internal::to_ms(d) / 1000.0; }
 // Evidence lines shown per invariant; the rest is counted.
 constexpr std::size_t kEvidenceLinesShownMax = 100;
 // Label length in charts, in code points; the full name is in its tooltip.
-constexpr std::size_t kChartLabelMax = 18;
+constexpr std::size_t kChartLabelMax = 15;
 // Points per line in the throughput chart: longer series are drawn with
 // adjacent buckets merged, so a simulated day stays a small page.
 constexpr std::size_t kChartPointsMax = 400;
