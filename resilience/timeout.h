@@ -9,6 +9,11 @@
 //   if (!r && r.error_class() == ErrorClass::timeout) ...
 //   timeout.counters().timed_out;             // how many were abandoned
 //
+//   // An overall limit around a whole retried call (the pipeline does this
+//   // for you, as a deadline that also shortens each attempt):
+//   Timeout overall(2min);
+//   auto r2 = co_await overall.call(rt, [&] { return retry.run(rt, rng, op, id); }, id);
+//
 // call() returns an awaiter, not a Task: guarding a call costs no coroutine
 // frame of its own. The operation's Task is created only when the awaiter is
 // awaited, and runs at once up to its first suspension; the runtime timer is

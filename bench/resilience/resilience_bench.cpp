@@ -140,6 +140,20 @@ void Sync_composed(benchmark::State& state) {
 }
 BENCHMARK(Sync_composed);
 
+void Sync_event_record(benchmark::State& state) {
+  // One resilience event into the runtime's log (not kept, only counted and
+  // digested): what an Observer costs per event when a log is attached.
+  SimRuntime rt(1);
+  rt.log().set_retain(false);
+  const Observer observer = Observer::named(rt.log(), "svc");
+  const auto before = allocations();
+  std::uint64_t subject = 0;
+  for (auto _ : state) observer.record(Kind::attempt, ++subject, 1);
+  report_allocations(state, before);
+  benchmark::DoNotOptimize(rt.log().digest());
+}
+BENCHMARK(Sync_event_record);
+
 // ---------------------------------------------------------------------------
 // Coroutine forms.
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "resilience/bulkhead.h"
+#include "resilience/retry.h"
 #include "resilience/timeout.h"
 #include "test_util.h"
 
@@ -127,6 +128,28 @@ TEST(Timeout, AnAnswerExactlyAtTheLimitIsInTime) {
   }(rt, timeout, svc));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(timeout.counters().timed_out, 0u);
+}
+
+TEST(Timeout, AnOverallLimitAbandonsAWholeRetriedCall) {
+  SimRuntime rt(1);
+  ScriptedService svc(rt, {{3s, Failure{ErrorClass::transient, "x"}}});
+  RetryPolicy policy;
+  policy.max_attempts = 10;
+  policy.base_delay = 1s;
+  policy.max_delay = 1s;
+  Retry retry(policy);
+  runtime::Rng rng(1);
+  Timeout overall(10s);
+  auto r = run_task(rt, [](Runtime& rt, Timeout& t, Retry& retry, runtime::Rng& rng,
+                           ScriptedService& svc) -> Task<Outcome<int>> {
+    co_return co_await t.call(rt, [&] { return retry.run(rt, rng, [&] { return svc.call(); }); });
+  }(rt, overall, retry, rng, svc));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error_class(), ErrorClass::timeout);
+  EXPECT_EQ(rt.now(), at(10s));
+  // Attempts at 0, 4 and 8 s; the third was cut off mid-call.
+  EXPECT_EQ(svc.calls(), (std::vector<Instant>{at(0s), at(4s), at(8s)}));
+  EXPECT_EQ(svc.finished(), 2u);
 }
 
 TEST(TimeoutPolicyCheck, RefusesEachInvalidValue) {
