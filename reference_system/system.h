@@ -132,6 +132,7 @@ class SystemBuilder {
   PoCatalogue& catalogue() noexcept { return *services_.catalogue; }
   Policy& policy() noexcept { return policy_; }
   const WorldModel& world() const noexcept { return world_; }
+  runtime::Runtime& runtime() noexcept { return *rt_; }
 
   // Wraps every agent (called once per agent at build()).
   SystemBuilder& wrap_agents(AgentWrapper wrapper);
