@@ -13,7 +13,8 @@
 // The file runs in WAL mode with synchronous=FULL: a save that returned has
 // reached the disk, so a crash (even SIGKILL) right after it loses nothing.
 // Calls run synchronously inside the coroutine (SQLite has no async API);
-// they finish without suspending.
+// they finish without suspending. A store object belongs to one thread;
+// several processes (or several objects) may share one file.
 #pragma once
 
 #include <memory>

@@ -124,11 +124,19 @@ class [[nodiscard]] GuardedCall {
     if (!task_.valid()) return refused();
     if (task_.done()) {
       if (timer_) rt_->cancel_wake(std::exchange(timer_, {}));
-      Result result = task_.result();
-      if (breaker_ != nullptr) {
-        breaker_->on_result(permit_, rt_->now(), result.ok() ? nullptr : &result.failure());
+      if (breaker_ == nullptr) return task_.result();
+      std::optional<Result> result;
+      try {
+        result.emplace(task_.result());
+      } catch (...) {
+        // An operation that throws broke its contract (failures are values);
+        // the breaker still counts it before the exception goes on.
+        const Failure thrown{ErrorClass::permanent, "the operation threw"};
+        breaker_->on_result(permit_, rt_->now(), &thrown);
+        throw;
       }
-      return result;
+      breaker_->on_result(permit_, rt_->now(), result->ok() ? nullptr : &result->failure());
+      return std::move(*result);
     }
     // The timer won: abandon the operation now; its frames and pending
     // wake-ups go with it.

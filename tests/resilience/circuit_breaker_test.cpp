@@ -5,6 +5,8 @@
 // the coroutine form's refusal as a value.
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "resilience/circuit_breaker.h"
 #include "test_util.h"
 
@@ -267,6 +269,25 @@ TEST(CircuitBreaker, TransitionsAreRecordedAsEvents) {
   EXPECT_EQ(transitions, (std::vector<std::pair<std::int64_t, std::int64_t>>{
                              pair(S::closed, S::open), pair(S::open, S::half_open),
                              pair(S::half_open, S::closed)}));
+}
+
+TEST(CircuitBreaker, AnOperationThatThrowsCountsAsAFailureAndTheExceptionGoesOn) {
+  SimRuntime rt(1);
+  CircuitBreaker b(consecutive(1));
+  bool caught = false;
+  rt.spawn([](Runtime& rt, CircuitBreaker& b, bool& caught) -> Task<void> {
+    try {
+      (void)co_await b.call(rt, []() -> Task<Outcome<int>> {
+        throw std::runtime_error("bug");
+        co_return 0;
+      });
+    } catch (const std::runtime_error&) {
+      caught = true;
+    }
+  }(rt, b, caught));
+  rt.run();
+  EXPECT_TRUE(caught);
+  EXPECT_EQ(b.state(rt.now()), BreakerState::open);
 }
 
 TEST(CircuitBreakerCheck, RefusesEachInvalidValue) {
