@@ -1,0 +1,92 @@
+// `faultline check-policy POLICY.json [--suite DIR ...] [--out DIR]
+//  [--seeds K] [--profile production|staging] [--rate N] [--lint-only]`:
+// lints a team's policy, runs the suite with it, reports what the suite
+// exercised, and says whether the policy is fit to deploy. Writes
+// check-policy.md and check-policy.json (and the suite's run directory)
+// into DIR; exit 0 fit, 1 not fit, 2 bad input.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "harness/command.h"
+#include "harness/policy_check.h"
+#include "runtime/json_config.h"
+
+namespace faultline::harness {
+namespace {
+
+struct CheckCli {
+  std::string policy;
+  std::vector<std::string> suite;
+  std::string out = "check-policy";
+  std::uint32_t seeds = 3;
+  std::uint32_t jobs = 0;
+  std::string profile = "production";
+  double rate_per_hour = 0;
+  bool lint_only = false;
+};
+
+int check(const CheckCli& cli) {
+  CheckOptions o;
+  o.policy_file = cli.policy;
+  if (!cli.suite.empty()) o.suite = cli.suite;
+  o.seeds = cli.seeds;
+  o.jobs = cli.jobs == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cli.jobs;
+  o.lint_only = cli.lint_only;
+  if (!parse_profile(cli.profile, o.lint.profile)) {
+    fmt::print(stderr, "faultline check-policy: --profile: expected production or staging, got \"{}\"\n",
+               cli.profile);
+    return kInputError;
+  }
+  if (cli.rate_per_hour > 0) {
+    o.lint.expected_rate_per_hour = cli.rate_per_hour;
+    o.rate_given = true;
+  }
+  CheckResult r;
+  try {
+    r = check_policy(o);
+  } catch (const runtime::ConfigError& e) {
+    fmt::print(stderr, "faultline check-policy: {}\n", e.what());
+    return kInputError;
+  }
+  for (const auto& f : r.lint.findings) {
+    fmt::print("{:<8} {:<34} {}\n         {}\n         fix: {}\n", to_string(f.severity), f.rule, f.path, f.reason,
+               f.fix);
+  }
+  for (const auto& s : r.run.scenarios) {
+    fmt::print("{:<13} {:<28} seed={:<20} {}\n", reports::to_string(s.verdict), s.name, s.seed, s.verdict_reason);
+  }
+  std::size_t never = 0;
+  for (const auto& i : r.coverage) never += (i.measured && !i.exercised()) ? 1 : 0;
+  if (r.suite_ran) fmt::print("coverage: {} policy setting(s) never exercised by the suite\n", never);
+  if (const auto problem = write_check_files(r, cli.out); !problem.empty()) {
+    fmt::print(stderr, "faultline check-policy: {}\n", problem);
+    return kAborted;
+  }
+  fmt::print("{}: {}\n", r.fit ? "fit to deploy" : "not fit", r.reasons.empty() ? "no reasons against"
+                                                                                 : r.reasons.front().text);
+  fmt::print("written: {}/check-policy.md, {}/check-policy.json\n", cli.out, cli.out);
+  return r.exit_code();
+}
+
+Command check_policy_command{"check-policy", [](CLI::App& app) {
+  auto cli = std::make_shared<CheckCli>();
+  auto* sub = app.add_subcommand("check-policy", "Lint a team's policy, run the suite with it, and judge it");
+  sub->add_option("policy", cli->policy, "The team's policy file (JSON)")->required();
+  sub->add_option("--suite", cli->suite, "Scenario files or folders to run (default: scenarios)");
+  sub->add_option("--out", cli->out, "Folder for check-policy.md, check-policy.json and the suite's run");
+  sub->add_option("--seeds", cli->seeds, "Seeds per scenario")->check(CLI::Range(1u, 1000u));
+  sub->add_option("--jobs,-j", cli->jobs, "Worker threads (default: one per core)")->check(CLI::Range(0u, 1024u));
+  sub->add_option("--profile", cli->profile, "Where the policy will run: production (default) or staging");
+  sub->add_option("--rate", cli->rate_per_hour,
+                  "Expected invoices per hour for the breaker rules (default: the suite's lowest rate)")
+      ->check(CLI::PositiveNumber);
+  sub->add_flag("--lint-only", cli->lint_only, "Lint only; do not run the suite");
+  return [cli] { return check(*cli); };
+}};
+
+}  // namespace
+}  // namespace faultline::harness
