@@ -173,15 +173,7 @@ void CircuitBreaker::record(Instant now, bool failure) {
   consecutive_failures_ = failure ? consecutive_failures_ + 1 : 0;
   if (config_.trip != TripMode::failure_rate) return;
   if (config_.window == WindowKind::count_based) {
-    const auto size = static_cast<std::uint32_t>(ring_.size());
-    if (ring_calls_ == size) {
-      ring_failures_ -= ring_[ring_next_];
-    } else {
-      ++ring_calls_;
-    }
-    ring_[ring_next_] = failure ? 1 : 0;
-    ring_failures_ += failure ? 1 : 0;
-    ring_next_ = ring_next_ + 1 == size ? 0 : ring_next_ + 1;
+    ring_push(failure);
   } else {
     Bucket& b = bucket(now);
     ++b.calls;
@@ -200,7 +192,7 @@ bool CircuitBreaker::should_trip(Instant now) {
   std::uint32_t calls = 0;
   std::uint32_t failures = 0;
   window_totals(now, calls, failures);
-  if (calls < config_.minimum_calls || calls == 0) return false;
+  if (calls < config_.minimum_calls || calls == 0 || failures == 0) return false;
   // A division, not rate * calls: 7/10 is exactly the double nearest 0.7,
   // whereas 0.7 * 10 is not 7, and a breaker set to 0.7 must trip at 7 of 10.
   return static_cast<double>(failures) / static_cast<double>(calls) >=

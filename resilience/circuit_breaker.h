@@ -124,11 +124,21 @@ class CircuitBreaker {
   // The result of an admitted call: `failure` null for a success.
   void on_result(const Permit& permit, Instant now, const Failure* failure) {
     if (state_ == BreakerState::closed && permit.generation == generation_ &&
-        failure == nullptr && config_.trip == TripMode::consecutive_failures &&
+        failure == nullptr &&
         (config_.slow_call_threshold <= Duration::zero() ||
          now - permit.started <= config_.slow_call_threshold)) [[likely]] {
+      // A success while closed: a success can trip a rate breaker only if
+      // the window holds failures, so a healthy window costs no division.
       ++counters_.successes;
       consecutive_failures_ = 0;
+      if (config_.trip == TripMode::consecutive_failures) return;
+      if (config_.window == WindowKind::count_based) {
+        ring_push(false);
+        if (ring_failures_ != 0 && should_trip(now)) transition(BreakerState::open, now);
+        return;
+      }
+      record(now, false);
+      if (should_trip(now)) transition(BreakerState::open, now);
       return;
     }
     on_result_slow(permit, now, failure);
@@ -180,6 +190,17 @@ class CircuitBreaker {
   void transition(BreakerState to, Instant now);
   void advance(Instant now);  // open -> half_open when due; probe timeouts
   void record(Instant now, bool failure);
+  void ring_push(bool failure) noexcept {
+    const auto size = static_cast<std::uint32_t>(ring_.size());
+    if (ring_calls_ == size) {
+      ring_failures_ -= ring_[ring_next_];
+    } else {
+      ++ring_calls_;
+    }
+    ring_[ring_next_] = failure ? 1 : 0;
+    ring_failures_ += failure ? 1 : 0;
+    ring_next_ = ring_next_ + 1 == size ? 0 : ring_next_ + 1;
+  }
   bool should_trip(Instant now);
   void reset_window();
 

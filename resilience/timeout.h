@@ -125,18 +125,9 @@ class [[nodiscard]] GuardedCall {
     if (task_.done()) {
       if (timer_) rt_->cancel_wake(std::exchange(timer_, {}));
       if (breaker_ == nullptr) return task_.result();
-      std::optional<Result> result;
-      try {
-        result.emplace(task_.result());
-      } catch (...) {
-        // An operation that throws broke its contract (failures are values);
-        // the breaker still counts it before the exception goes on.
-        const Failure thrown{ErrorClass::permanent, "the operation threw"};
-        breaker_->on_result(permit_, rt_->now(), &thrown);
-        throw;
-      }
-      breaker_->on_result(permit_, rt_->now(), result->ok() ? nullptr : &result->failure());
-      return std::move(*result);
+      Result result = take_reporting_throw();
+      breaker_->on_result(permit_, rt_->now(), result.ok() ? nullptr : &result.failure());
+      return result;
     }
     // The timer won: abandon the operation now; its frames and pending
     // wake-ups go with it.
@@ -150,6 +141,17 @@ class [[nodiscard]] GuardedCall {
 
  private:
   Result refused();
+  Result take_reporting_throw() {
+    try {
+      return task_.result();
+    } catch (...) {
+      // An operation that throws broke its contract (failures are values);
+      // the breaker still counts it before the exception goes on.
+      const Failure thrown{ErrorClass::permanent, "the operation threw"};
+      breaker_->on_result(permit_, rt_->now(), &thrown);
+      throw;
+    }
+  }
 
   runtime::Runtime* rt_;
   Op op_;
