@@ -121,7 +121,9 @@ Task<Outcome<LedgerReceipt>> SimLedger::post(LedgerPost entry) {
   if (error) co_return Failure{ErrorClass::transient, "ledger: unavailable"};
   LedgerReceipt receipt;
   if (!entry.idempotency_key.empty()) {
-    if (auto it = by_key_.find(entry.idempotency_key); it != by_key_.end()) {
+    // A key whose entry was reversed (compensated) may post again: the key
+    // guards against a second live effect, not against a retried saga.
+    if (auto it = by_key_.find(entry.idempotency_key); it != by_key_.end() && !entries_[it->second - 1].reversed) {
       receipt = LedgerReceipt{it->second, true};
       ++duplicates_refused_;
       rt_->log().record(Kind::ledger_duplicate, source_, entry.invoice_id, static_cast<std::int64_t>(it->second));
@@ -130,7 +132,7 @@ Task<Outcome<LedgerReceipt>> SimLedger::post(LedgerPost entry) {
   if (!receipt.duplicate) {
     const std::uint64_t sequence = entries_.size() + 1;
     const bool keyed = !entry.idempotency_key.empty();
-    if (keyed) by_key_.emplace(entry.idempotency_key, sequence);
+    if (keyed) by_key_.insert_or_assign(entry.idempotency_key, sequence);
     by_invoice_[entry.invoice_id].push_back(sequence);
     live_total_cents_ += entry.amount_cents;
     rt_->log().record(Kind::ledger_posted, source_, entry.invoice_id, entry.amount_cents,

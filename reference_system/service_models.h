@@ -11,8 +11,9 @@
 //                 reference may raise a permanent "malformed key" error;
 //                 candidate search by vendor and amount; transient errors.
 //   budget        reservations per invoice (idempotent), transient errors.
-//   ledger        entries with an optional idempotency key: a key seen before
-//                 gives back the first entry and adds nothing. The entry is
+//   ledger        entries with an optional idempotency key: a key whose entry
+//                 is live gives back that entry and adds nothing (a reversed
+//                 one may be posted again). The entry is
 //                 applied half way through the latency, so a caller that
 //                 times out may leave an applied entry behind, as a real
 //                 ledger would. The ledger's entries are what the

@@ -1,1 +1,244 @@
+// Each agent alone, on simulated services, under the policy switches that
+// change its behaviour.
 #include <gtest/gtest.h>
+
+#include <optional>
+
+#include "reference_system/agents.h"
+#include "reference_system/service_models.h"
+#include "runtime/sim_runtime.h"
+
+namespace faultline::reference_system {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <class T>
+T run(runtime::SimRuntime& rt, Task<T> task) {
+  std::optional<T> out;
+  rt.spawn([](Task<T> t, std::optional<T>& out) -> Task<void> { out.emplace(co_await std::move(t)); }(
+      std::move(task), out));
+  rt.run();
+  return std::move(*out);
+}
+
+struct Fixture {
+  runtime::SimRuntime rt{5};
+  Policy policy = naive_policy();
+  SystemMetrics metrics;
+  resilience::InMemoryCheckpointStore store;
+  PoCatalogue catalogue;
+  AgentContext ctx() { return AgentContext{&rt, &policy, &metrics, &store, true}; }
+
+  Message request(std::uint64_t id = 1, std::int64_t total = 10'000, std::string po = "PO-000001") {
+    Invoice inv;
+    inv.id = id;
+    inv.vendor = "V1";
+    inv.po_reference = std::move(po);
+    inv.currency = "EUR";
+    inv.lines = {{"Freight", 1, total}};
+    inv.total_cents = total;
+    inv.scan_quality = 0.9;
+    inv.document = render_document(inv);
+    auto work = std::make_shared<WorkItem>();
+    auto extraction = std::make_shared<Extraction>();
+    extraction->text = inv.document;
+    extraction->fields = parse_document(inv.document);
+    work->extraction = std::move(extraction);
+    work->invoice = std::make_shared<const Invoice>(std::move(inv));
+    Message m;
+    m.invoice_id = id;
+    m.work = std::move(work);
+    return m;
+  }
+};
+
+TEST(OcrAgent, InvalidOutputIsNotRetriedAndFallsBackToTheBackupEngine) {
+  Fixture f;
+  f.policy.service(ServiceId::ocr_engine).retry.max_attempts = 5;
+  f.policy.agent(AgentId::ocr).fallback = true;
+  OcrEngineModel refusing;
+  refusing.invalid_output_probability = 1.0;
+  auto primary = std::make_shared<SimOcrEngine>(f.rt, "ocr_engine", refusing);
+  auto backup = std::make_shared<SimOcrEngine>(f.rt, "backup_ocr", OcrEngineModel{});
+  auto clients = make_service_clients(f.ctx());
+  OcrAgent agent(f.ctx(), *clients.ocr_engine, *clients.backup_ocr, primary, backup);
+  const StepReply reply = run(f.rt, agent.handle(f.request()));
+  EXPECT_EQ(reply.status, StepStatus::ok);
+  ASSERT_TRUE(reply.extraction);
+  EXPECT_EQ(reply.extraction->fields.total_cents, 10'000);
+  EXPECT_EQ(f.metrics.service(ServiceId::ocr_engine).attempts, 1u);  // permanent: never retried
+  EXPECT_EQ(f.metrics.service(ServiceId::backup_ocr).attempts, 1u);
+  EXPECT_EQ(f.metrics.ocr_fallbacks, 1u);
+
+  f.policy.agent(AgentId::ocr).fallback = false;
+  const StepReply alone = run(f.rt, agent.handle(f.request()));
+  EXPECT_EQ(alone.status, StepStatus::failed);
+  EXPECT_EQ(alone.error, ErrorClass::permanent);
+}
+
+TEST(OcrAgent, HangingEngineIsTimedOutRetriedThenReplacedByTheBackup) {
+  Fixture f;
+  f.policy.service(ServiceId::ocr_engine).timeout = 10s;
+  f.policy.service(ServiceId::ocr_engine).retry.max_attempts = 5;
+  f.policy.service(ServiceId::ocr_engine).retry.base_delay = 1s;
+  f.policy.service(ServiceId::ocr_engine).retry.max_delay = 8s;
+  f.policy.agent(AgentId::ocr).fallback = true;
+  OcrEngineModel hanging;
+  hanging.no_answer_below_quality = 1.0;
+  hanging.no_answer_probability_at_zero = 1.0;
+  auto primary = std::make_shared<SimOcrEngine>(f.rt, "ocr_engine", hanging);
+  auto backup = std::make_shared<SimOcrEngine>(f.rt, "backup_ocr", OcrEngineModel{});
+  auto clients = make_service_clients(f.ctx());
+  OcrAgent agent(f.ctx(), *clients.ocr_engine, *clients.backup_ocr, primary, backup);
+  Message m = f.request();
+  auto work = std::make_shared<WorkItem>(*m.work);
+  auto scan = std::make_shared<Invoice>(*work->invoice);
+  scan->scan_quality = 0.0;  // below the threshold with probability 1: never answers
+  work->invoice = std::move(scan);
+  m.work = std::move(work);
+  const auto start = f.rt.now();
+  const StepReply reply = run(f.rt, agent.handle(m));
+  EXPECT_EQ(reply.status, StepStatus::ok);
+  const auto& ocr = f.metrics.service(ServiceId::ocr_engine);
+  EXPECT_EQ(ocr.attempts, 5u);
+  EXPECT_EQ(ocr.errors_by_class[static_cast<std::size_t>(ErrorClass::timeout)], 5u);
+  // 5 timeouts of 10 s and backoff 1 + 2 + 4 + 8 s before the backup answered.
+  EXPECT_GE(f.rt.now() - start, 65s);
+}
+
+TEST(ValidationAgent, RejectsInvalidDocumentsAsBusinessErrors) {
+  Fixture f;
+  ValidationAgent agent(f.ctx());
+  EXPECT_EQ(run(f.rt, agent.handle(f.request())).status, StepStatus::ok);
+  Message bad = f.request();
+  auto work = std::make_shared<WorkItem>(*bad.work);
+  auto extraction = std::make_shared<Extraction>(*work->extraction);
+  extraction->fields.total_cents += 1;
+  work->extraction = std::move(extraction);
+  bad.work = std::move(work);
+  const StepReply reply = run(f.rt, agent.handle(bad));
+  EXPECT_EQ(reply.status, StepStatus::rejected);
+  EXPECT_EQ(reply.problems, static_cast<std::uint32_t>(kTotalMismatch));
+}
+
+class DownPoDatabase final : public PoDatabase {
+ public:
+  Task<Outcome<std::optional<PurchaseOrder>>> lookup(std::uint64_t, std::string) override {
+    co_return Failure{ErrorClass::transient, "down"};
+  }
+  Task<Outcome<std::vector<std::uint64_t>>> candidates(std::uint64_t, std::string, std::int64_t) override {
+    co_return std::vector<std::uint64_t>{42};
+  }
+};
+
+TEST(MatchingAgent, ExactMatchNoMatchAndDegradedFailure) {
+  Fixture f;
+  f.catalogue.add({1, "V1", 10'000});
+  f.catalogue.add({2, "V1", 10'100});
+  auto clients = make_service_clients(f.ctx());
+  MatchingAgent agent(f.ctx(), *clients.po_database,
+                      std::make_shared<SimPoDatabase>(f.rt, PoDatabaseModel{}, f.catalogue));
+  const StepReply exact = run(f.rt, agent.handle(f.request(1, 10'000, "PO-000001")));
+  EXPECT_EQ(exact.status, StepStatus::ok);
+  EXPECT_EQ(exact.match.po_number, 1u);
+
+  const StepReply none = run(f.rt, agent.handle(f.request(1, 10'000, "PO 000001")));
+  EXPECT_EQ(none.status, StepStatus::degraded);
+  EXPECT_EQ(none.match.po_number, 0u);  // never an invented match
+  EXPECT_FALSE(none.match.failed);
+  EXPECT_EQ(none.match.suggestions, (std::vector<std::uint64_t>{1, 2}));
+
+  MatchingAgent broken(f.ctx(), *clients.po_database, std::make_shared<DownPoDatabase>());
+  const StepReply strict = run(f.rt, broken.handle(f.request()));
+  EXPECT_EQ(strict.status, StepStatus::failed);
+  f.policy.agent(AgentId::matching).criticality = resilience::Criticality::non_critical;
+  f.policy.agent(AgentId::matching).degrade = true;
+  const StepReply degraded = run(f.rt, broken.handle(f.request()));
+  EXPECT_EQ(degraded.status, StepStatus::degraded);
+  EXPECT_TRUE(degraded.match.failed);
+  EXPECT_EQ(degraded.match.suggestions, (std::vector<std::uint64_t>{42}));
+}
+
+class ToggleNotifier final : public Notifier {
+ public:
+  bool up = true;
+  Task<Outcome<>> notify(std::uint64_t, std::int64_t) override {
+    if (up) co_return resilience::ok();
+    co_return Failure{ErrorClass::transient, "down"};
+  }
+};
+
+class ReverseFailsLedger final : public Ledger {
+ public:
+  explicit ReverseFailsLedger(std::shared_ptr<SimLedger> inner) : inner_(std::move(inner)) {}
+  Task<Outcome<LedgerReceipt>> post(LedgerPost e) override { return inner_->post(std::move(e)); }
+  Task<Outcome<>> reverse(std::uint64_t) override { co_return Failure{ErrorClass::transient, "down"}; }
+
+ private:
+  std::shared_ptr<SimLedger> inner_;
+};
+
+struct AccountingRig {
+  Fixture f;
+  std::shared_ptr<SimBudgetService> budget = std::make_shared<SimBudgetService>(f.rt, ServiceModel{});
+  std::shared_ptr<SimLedger> ledger = std::make_shared<SimLedger>(f.rt, ServiceModel{});
+  std::shared_ptr<ToggleNotifier> notifier = std::make_shared<ToggleNotifier>();
+  ServiceClients clients;
+  std::unique_ptr<AccountingAgent> agent;
+  void build(std::shared_ptr<Ledger> ledger_port = nullptr) {
+    clients = make_service_clients(f.ctx());
+    agent = std::make_unique<AccountingAgent>(f.ctx(), clients, budget, ledger_port ? ledger_port : ledger, notifier);
+  }
+};
+
+TEST(AccountingAgent, SagaPostsOnceAndIsIdempotentByInvoice) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).idempotency_key = true;
+  r.build();
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate delivery
+  EXPECT_EQ(r.ledger->entries().size(), 1u);
+  EXPECT_EQ(r.ledger->duplicates_refused(), 1u);
+  EXPECT_EQ(r.budget->reserved_cents(), 10'000);
+}
+
+TEST(AccountingAgent, FailedNotifyIsCompensatedInReverse) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).compensation = true;
+  r.f.policy.agent(AgentId::accounting).idempotency_key = true;
+  r.build();
+  r.notifier->up = false;
+  const StepReply reply = run(r.f.rt, r.agent->handle(r.f.request(9)));
+  EXPECT_EQ(reply.status, StepStatus::failed);
+  EXPECT_EQ(r.ledger->live_entries(9), 0u);
+  EXPECT_EQ(r.ledger->entries().size(), 1u);
+  EXPECT_TRUE(r.ledger->entries()[0].reversed);
+  EXPECT_FALSE(r.budget->has_reservation(9));
+  // A retried saga posts afresh under the same key.
+  r.notifier->up = true;
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  EXPECT_EQ(r.ledger->live_entries(9), 1u);
+}
+
+TEST(AccountingAgent, WithoutCompensationAFailedSagaLeavesItsEffects) {
+  AccountingRig r;
+  r.build();
+  r.notifier->up = false;
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::failed);
+  EXPECT_EQ(r.ledger->live_entries(9), 1u);
+  EXPECT_TRUE(r.budget->has_reservation(9));
+}
+
+TEST(AccountingAgent, FailedCompensationNeedsAHuman) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).compensation = true;
+  r.build(std::make_shared<ReverseFailsLedger>(r.ledger));
+  r.notifier->up = false;
+  const StepReply reply = run(r.f.rt, r.agent->handle(r.f.request(9)));
+  EXPECT_EQ(reply.status, StepStatus::needs_review);
+  EXPECT_EQ(reply.review_reason, static_cast<std::uint8_t>(ReviewReason::compensation_failed));
+}
+
+}  // namespace
+}  // namespace faultline::reference_system

@@ -1,1 +1,107 @@
+// Policy files: the shipped ones load with the intended meaning; bad values
+// are refused with the file, the JSON path and what was expected.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "reference_system/policy.h"
+#include "reference_system/world_model.h"
+
+namespace faultline::reference_system {
+namespace {
+
+using namespace std::chrono_literals;
+using resilience::Criticality;
+
+std::string source_path(const std::string& relative) {
+  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
+  return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
+}
+
+TEST(Policy, NaiveTurnsEveryPatternOff) {
+  const Policy p = load_policy(source_path("scenarios/policies/naive.json"));
+  EXPECT_EQ(p.name, "naive");
+  EXPECT_EQ(p.checkpoints, CheckpointStoreKind::none);
+  for (const auto& a : p.agents) {
+    EXPECT_EQ(a.retry.max_attempts, 1u);
+    EXPECT_EQ(a.criticality, Criticality::critical);
+    EXPECT_FALSE(a.fallback);
+    EXPECT_FALSE(a.degrade);
+    EXPECT_FALSE(a.compensation);
+    EXPECT_FALSE(a.idempotency_key);
+  }
+  for (const auto& s : p.services) {
+    EXPECT_EQ(s.retry.max_attempts, 1u);
+    EXPECT_FALSE(s.breaker.has_value());
+  }
+}
+
+TEST(Policy, RecommendedFollowsTheArticle) {
+  const Policy p = load_policy(source_path("scenarios/policies/recommended.json"));
+  EXPECT_EQ(p.checkpoints, CheckpointStoreKind::memory);
+  const auto& ocr = p.service(ServiceId::ocr_engine);
+  EXPECT_EQ(ocr.retry.max_attempts, 5u);
+  EXPECT_TRUE(ocr.breaker.has_value());
+  EXPECT_EQ(p.agent(AgentId::ocr).criticality, Criticality::critical);
+  EXPECT_TRUE(p.agent(AgentId::ocr).fallback);
+  const auto& budget = p.service(ServiceId::budget_service);
+  EXPECT_EQ(budget.retry.max_attempts, 3u);
+  EXPECT_EQ(budget.retry.base_delay, 1s);
+  EXPECT_EQ(budget.retry.max_delay, 4s);
+  EXPECT_EQ(p.service(ServiceId::ledger).retry.max_attempts, 1u);
+  EXPECT_TRUE(p.agent(AgentId::accounting).idempotency_key);
+  EXPECT_TRUE(p.agent(AgentId::accounting).compensation);
+  EXPECT_EQ(p.agent(AgentId::matching).criticality, Criticality::non_critical);
+  EXPECT_TRUE(p.agent(AgentId::matching).degrade);
+  EXPECT_EQ(p.agent(AgentId::matching).manual_review_above_cents, 500'000);
+  EXPECT_EQ(p.dead_letter.alert_threshold, 100u);
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    (void)parse_policy(runtime::JsonView(runtime::parse_json_text(text, "team.json"), "team.json"));
+  } catch (const runtime::ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Policy, ErrorsNameTheFileAndTheField) {
+  EXPECT_NE(error_of(R"({"name": "t", "agents": {"ocr": {"timeout": "-5s"}}})").find("team.json: $.agents.ocr.timeout"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "agents": {"billing": {}}})").find("unknown agent \"billing\""),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "services": {"ocr_engine": {"retry": {"max_attempts": 0}}}})")
+                .find("$.services.ocr_engine.retry"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "agents": {"matching": {"manual_review_above": "lots"}}})")
+                .find("$.agents.matching.manual_review_above"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "agents": {"matching": {"degrade": true}}})").find("non_critical"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "checkpoints": {"store": "redis"}})").find("$.checkpoints.store"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "retries": 3})").find("retries"), std::string::npos);
+  EXPECT_EQ(error_of(R"({"name": "t"})"), "no error");
+}
+
+TEST(WorldModel, ShippedModelsLoadAndBadOnesAreRefused) {
+  const WorldModel base = load_world_model(source_path("scenarios/models/baseline.json"));
+  EXPECT_EQ(base.ocr_engine.latency.median, 1500ms);
+  const WorldModel cs = load_world_model(source_path("scenarios/models/case_study.json"));
+  EXPECT_DOUBLE_EQ(cs.workload.inexact_po_share, 0.12);
+  EXPECT_DOUBLE_EQ(cs.po_database.malformed_reference_error_probability, 1.0);
+  try {
+    (void)parse_world_model(runtime::JsonView(
+        runtime::parse_json_text(R"({"description": "x", "workload": {"quality_bands": [{"name": "a", "share": 0.5}]}})",
+                                 "w.json"),
+        "w.json"));
+    FAIL() << "band shares not summing to 1 were accepted";
+  } catch (const runtime::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("$.workload.quality_bands"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace faultline::reference_system

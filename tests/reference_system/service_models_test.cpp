@@ -1,1 +1,168 @@
+// Each simulated service alone, against its stated fault model.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <optional>
+
+#include "reference_system/service_models.h"
+#include "runtime/sim_runtime.h"
+
+namespace faultline::reference_system {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <class T>
+T run(runtime::SimRuntime& rt, Task<T> task) {
+  std::optional<T> out;
+  rt.spawn([](Task<T> t, std::optional<T>& out) -> Task<void> { out.emplace(co_await std::move(t)); }(
+      std::move(task), out));
+  rt.run();
+  return std::move(*out);
+}
+
+const std::string kDocument = "INVOICE/1\nid: 1\nvendor: V1\npo: PO-000001\ncurrency: EUR\nline: x; 1; 1.00\ntotal: 1.00\n";
+
+// Mean log-latency of `n` calls at quality q.
+double mean_log_seconds(runtime::SimRuntime& rt, SimOcrEngine& engine, double q, int n) {
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto start = rt.now();
+    auto r = run(rt, engine.recognize({1, kDocument, q}));
+    EXPECT_TRUE(r.ok());
+    sum += std::log(runtime::to_seconds(rt.now() - start));
+  }
+  return sum / n;
+}
+
+TEST(ServiceModels, OcrLatencyGrowsAsScanQualityFalls) {
+  runtime::SimRuntime rt(1);
+  OcrEngineModel m;
+  m.latency = {2s, 0.3};
+  m.quality_slowdown = 1.5;
+  SimOcrEngine engine(rt, "ocr_engine", m);
+  const double good = mean_log_seconds(rt, engine, 1.0, 400);
+  const double poor = mean_log_seconds(rt, engine, 0.2, 400);
+  EXPECT_NEAR(good, std::log(2.0), 0.05);                     // median 2 s at quality 1
+  EXPECT_NEAR(poor - good, 1.5 * 0.8, 0.07);                  // exp(1.5 * (1 - 0.2)) slower
+  EXPECT_EQ(engine.median_latency(0.2), runtime::Duration(static_cast<std::int64_t>(2e9 * std::exp(1.2))));
+}
+
+TEST(ServiceModels, OcrPoorScansMayGoUnansweredGoodOnesNever) {
+  runtime::SimRuntime rt(2);
+  OcrEngineModel m;
+  m.no_answer_below_quality = 0.3;
+  m.no_answer_probability_at_zero = 1.0;
+  m.hang_duration = 10min;
+  SimOcrEngine engine(rt, "ocr_engine", m);
+  const auto start = rt.now();
+  auto hung = run(rt, engine.recognize({1, kDocument, 0.0}));  // probability 1 at quality 0
+  ASSERT_FALSE(hung.ok());
+  EXPECT_EQ(hung.error_class(), ErrorClass::timeout);
+  EXPECT_EQ(rt.now() - start, 10min);
+  int unanswered = 0;
+  for (int i = 0; i < 200; ++i) unanswered += run(rt, engine.recognize({1, kDocument, 0.15})).ok() ? 0 : 1;
+  EXPECT_NEAR(unanswered / 200.0, 0.5, 0.12);  // (0.3 - 0.15) / 0.3
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(run(rt, engine.recognize({1, kDocument, 0.5})).ok());
+}
+
+TEST(ServiceModels, OcrUnreadableScansAndInvalidOutputAreNotDocuments) {
+  runtime::SimRuntime rt(3);
+  OcrEngineModel m;
+  m.unreadable_below_quality = 0.1;
+  SimOcrEngine engine(rt, "ocr_engine", m);
+  auto unreadable = run(rt, engine.recognize({1, kDocument, 0.05}));
+  ASSERT_TRUE(unreadable.ok());
+  EXPECT_FALSE(looks_like_document(unreadable.value()));
+  auto readable = run(rt, engine.recognize({1, kDocument, 0.5}));
+  ASSERT_TRUE(readable.ok());
+  EXPECT_EQ(readable.value(), kDocument);
+
+  m.unreadable_below_quality = 0.0;
+  m.invalid_output_probability = 1.0;
+  SimOcrEngine refusing(rt, "backup_ocr", m);
+  auto refusal = run(rt, refusing.recognize({1, kDocument, 0.9}));
+  ASSERT_TRUE(refusal.ok());
+  EXPECT_FALSE(looks_like_document(refusal.value()));
+}
+
+TEST(ServiceModels, PoDatabaseFindsCanonicalReferencesAndMayRejectOthers) {
+  runtime::SimRuntime rt(4);
+  PoCatalogue catalogue;
+  catalogue.add({1, "V1", 100});
+  PoDatabaseModel m;
+  m.malformed_reference_error_probability = 1.0;
+  SimPoDatabase db(rt, m, catalogue);
+  auto found = run(rt, db.lookup(1, "PO-000001"));
+  ASSERT_TRUE(found.ok());
+  ASSERT_TRUE(found.value().has_value());
+  EXPECT_EQ(found.value()->vendor, "V1");
+  auto absent = run(rt, db.lookup(1, "PO-000002"));
+  ASSERT_TRUE(absent.ok());
+  EXPECT_FALSE(absent.value().has_value());
+  auto malformed = run(rt, db.lookup(1, "PO 000001"));
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error_class(), ErrorClass::permanent);
+  auto candidates = run(rt, db.candidates(1, "V1", 101));
+  ASSERT_TRUE(candidates.ok());
+  EXPECT_EQ(candidates.value(), (std::vector<std::uint64_t>{1}));
+
+  m.malformed_reference_error_probability = 0.0;
+  SimPoDatabase lenient(rt, m, catalogue);
+  auto not_found = run(rt, lenient.lookup(1, "PO 000001"));
+  ASSERT_TRUE(not_found.ok());
+  EXPECT_FALSE(not_found.value().has_value());
+}
+
+TEST(ServiceModels, LedgerIdempotencyKeyKeepsOneLiveEntry) {
+  runtime::SimRuntime rt(5);
+  SimLedger ledger(rt, ServiceModel{});
+  auto first = run(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
+  auto second = run(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_FALSE(first.value().duplicate);
+  EXPECT_TRUE(second.value().duplicate);
+  EXPECT_EQ(second.value().sequence, first.value().sequence);
+  EXPECT_EQ(ledger.entries().size(), 1u);
+  EXPECT_EQ(ledger.live_total_cents(), 500);
+
+  // Without a key every post is an entry: what the naive policy risks.
+  (void)run(rt, ledger.post({8, "", "V1", 0, 300}));
+  (void)run(rt, ledger.post({8, "", "V1", 0, 300}));
+  EXPECT_EQ(ledger.live_entries(8), 2u);
+
+  // A reversed entry no longer counts, and its key may post again.
+  EXPECT_TRUE(run(rt, ledger.reverse(7)).ok());
+  EXPECT_EQ(ledger.live_entries(7), 0u);
+  auto again = run(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again.value().duplicate);
+  EXPECT_EQ(ledger.live_entries(7), 1u);
+  EXPECT_EQ(ledger.live_total_cents(), 500 + 600);
+}
+
+TEST(ServiceModels, ErrorsFollowTheirRate) {
+  runtime::SimRuntime rt(6);
+  ServiceModel m;
+  m.error_probability = 0.2;
+  SimNotifier notifier(rt, m);
+  int failed = 0;
+  for (int i = 0; i < 1000; ++i) failed += run(rt, notifier.notify(1, 1)).ok() ? 0 : 1;
+  EXPECT_NEAR(failed / 1000.0, 0.2, 0.05);
+  EXPECT_EQ(notifier.delivered(), 1000u - static_cast<unsigned>(failed));
+}
+
+TEST(ServiceModels, BudgetReservationsAreIdempotent) {
+  runtime::SimRuntime rt(7);
+  SimBudgetService budget(rt, ServiceModel{});
+  EXPECT_TRUE(run(rt, budget.reserve(1, 100)).ok());
+  EXPECT_TRUE(run(rt, budget.reserve(1, 100)).ok());
+  EXPECT_EQ(budget.reserved_cents(), 100);
+  EXPECT_TRUE(run(rt, budget.release(1)).ok());
+  EXPECT_TRUE(run(rt, budget.release(1)).ok());
+  EXPECT_EQ(budget.reserved_cents(), 0);
+  EXPECT_FALSE(budget.has_reservation(1));
+}
+
+}  // namespace
+}  // namespace faultline::reference_system

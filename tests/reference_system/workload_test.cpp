@@ -1,1 +1,84 @@
+// The workload generator: its mixes match its model, and it is a pure
+// function of the seed.
 #include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "reference_system/workload.h"
+#include "runtime/sim_runtime.h"
+
+namespace faultline::reference_system {
+namespace {
+
+WorkloadModel model() {
+  WorkloadModel m = default_world_model().workload;
+  m.inexact_po_share = 0.10;
+  m.missing_po_share = 0.05;
+  m.invalid_share = 0.02;
+  return m;
+}
+
+TEST(Workload, SharesFollowTheModelWithinSamplingError) {
+  runtime::SimRuntime rt(3);
+  PoCatalogue catalogue;
+  WorkloadGenerator gen(rt, model(), catalogue);
+  const int n = 20'000;
+  int inexact = 0, missing = 0, invalid = 0, poor = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto g = gen.next();
+    inexact += g.po_kind == PoKind::inexact;
+    missing += g.po_kind == PoKind::missing;
+    invalid += !g.valid;
+    poor += g.invoice.scan_quality < 0.40;
+    EXPECT_EQ(g.invoice.id, static_cast<std::uint64_t>(i + 1));
+    EXPECT_EQ(validate(parse_document(g.invoice.document), g.invoice.id) == 0, g.valid);
+  }
+  auto near = [n](int count, double p) {
+    const double sd = std::sqrt(p * (1 - p) / n);
+    return std::abs(static_cast<double>(count) / n - p) < 5 * sd;
+  };
+  EXPECT_TRUE(near(inexact, 0.10)) << inexact;
+  EXPECT_TRUE(near(missing, 0.05)) << missing;
+  EXPECT_TRUE(near(invalid, 0.02)) << invalid;
+  EXPECT_TRUE(near(poor, 0.05)) << poor;
+  EXPECT_EQ(catalogue.size(), static_cast<std::size_t>(n - missing));
+}
+
+TEST(Workload, PoissonArrivalsHaveTheRequestedRate) {
+  runtime::SimRuntime rt(4);
+  PoCatalogue catalogue;
+  WorkloadGenerator gen(rt, model(), catalogue);
+  runtime::Duration total{};
+  const int n = 20'000;
+  for (int i = 0; i < n; ++i) total += gen.next_interarrival(3600.0);  // one a second
+  EXPECT_NEAR(runtime::to_seconds(total) / n, 1.0, 5.0 / std::sqrt(n));
+}
+
+TEST(Workload, SameSeedSameInvoices) {
+  auto digest = [](std::uint64_t seed) {
+    runtime::SimRuntime rt(seed);
+    PoCatalogue catalogue;
+    WorkloadGenerator gen(rt, model(), catalogue);
+    std::uint64_t h = 0;
+    for (int i = 0; i < 500; ++i) h = runtime::fnv1a64(gen.next().invoice.document, h);
+    return h;
+  };
+  EXPECT_EQ(digest(9), digest(9));
+  EXPECT_NE(digest(9), digest(10));
+}
+
+TEST(Workload, CatalogueOffersCloseOrdersOfTheSameVendorAsCandidates) {
+  PoCatalogue c;
+  c.add({1, "V1", 10'000});
+  c.add({2, "V1", 10'300});
+  c.add({3, "V1", 20'000});
+  c.add({4, "V2", 10'000});
+  EXPECT_EQ(c.candidates("V1", 10'100, 0.05, 3), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_TRUE(c.candidates("V3", 10'000, 0.05, 3).empty());
+  ASSERT_NE(c.find(3), nullptr);
+  EXPECT_EQ(c.find(3)->amount_cents, 20'000);
+  EXPECT_EQ(c.find(99), nullptr);
+}
+
+}  // namespace
+}  // namespace faultline::reference_system
