@@ -8,20 +8,24 @@
 
 namespace {
 std::uint64_t g_allocations = 0;
+std::uint64_t g_bytes = 0;
 
 void* counted(std::size_t n) {
   ++g_allocations;
+  g_bytes += n;
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
 }  // namespace
 
 std::uint64_t allocations() noexcept { return g_allocations; }
+std::uint64_t allocated_bytes() noexcept { return g_bytes; }
 
 void* operator new(std::size_t n) { return counted(n); }
 void* operator new[](std::size_t n) { return counted(n); }
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
   ++g_allocations;
+  g_bytes += n;
   return std::malloc(n == 0 ? 1 : n);
 }
 void operator delete(void* p) noexcept { std::free(p); }

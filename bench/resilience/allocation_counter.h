@@ -6,3 +6,5 @@
 #include <cstdint>
 
 std::uint64_t allocations() noexcept;
+// Bytes those allocations asked for.
+std::uint64_t allocated_bytes() noexcept;

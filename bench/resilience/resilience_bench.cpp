@@ -40,9 +40,16 @@ using runtime::Task;
 
 constexpr std::int64_t kBatch = 1000;
 
-void report_allocations(benchmark::State& state, std::uint64_t before) {
-  state.counters["allocs/call"] = benchmark::Counter(static_cast<double>(allocations() - before),
-                                                     benchmark::Counter::kAvgIterations);
+struct AllocationMark {
+  std::uint64_t count = allocations();
+  std::uint64_t bytes = allocated_bytes();
+};
+
+void report_allocations(benchmark::State& state, const AllocationMark& before) {
+  state.counters["allocs/call"] = benchmark::Counter(
+      static_cast<double>(allocations() - before.count), benchmark::Counter::kAvgIterations);
+  state.counters["bytes/call"] = benchmark::Counter(
+      static_cast<double>(allocated_bytes() - before.bytes), benchmark::Counter::kAvgIterations);
 }
 
 // ---------------------------------------------------------------------------
@@ -65,7 +72,7 @@ CircuitBreakerConfig breaker_config(int kind) {
 void Sync_breaker(benchmark::State& state) {
   CircuitBreaker breaker(breaker_config(static_cast<int>(state.range(0))));
   Instant now{};
-  const auto before = allocations();
+  const AllocationMark before;
   for (auto _ : state) {
     now += 1us;  // time moves, so the time window rolls buckets as it would
     auto permit = breaker.try_acquire(now);
@@ -83,7 +90,7 @@ void Sync_retry_budget(benchmark::State& state) {
   // The retry's happy-path bookkeeping when a budget is configured.
   RetryBudget budget({});
   Instant now{};
-  const auto before = allocations();
+  const AllocationMark before;
   for (auto _ : state) {
     now += 1us;
     budget.record_call(now);
@@ -99,7 +106,7 @@ void Sync_backoff_delay(benchmark::State& state) {
   policy.max_attempts = 6;
   policy.jitter = static_cast<Jitter>(state.range(0));
   Rng rng(1);
-  const auto before = allocations();
+  const AllocationMark before;
   for (auto _ : state) {
     Backoff backoff(policy);
     benchmark::DoNotOptimize(backoff.next(rng));
@@ -119,7 +126,7 @@ void Sync_composed(benchmark::State& state) {
   RetryBudget budget({});
   Instant now{};
   const runtime::Duration limit = 5s;
-  const auto before = allocations();
+  const AllocationMark before;
   std::int64_t sink = 0;
   for (auto _ : state) {
     now += 1us;
@@ -146,7 +153,7 @@ void Sync_event_record(benchmark::State& state) {
   SimRuntime rt(1);
   rt.log().set_retain(false);
   const Observer observer = Observer::named(rt.log(), "svc");
-  const auto before = allocations();
+  const AllocationMark before;
   std::uint64_t subject = 0;
   for (auto _ : state) observer.record(Kind::attempt, ++subject, 1);
   report_allocations(state, before);
@@ -171,7 +178,7 @@ Task<void> drive(std::int64_t n, Body& body, std::int64_t& sink) {
 template <class Body>
 void run_batches(benchmark::State& state, SimRuntime& rt, Body body) {
   std::int64_t sink = 0;
-  const auto before = allocations();
+  const AllocationMark before;
   while (state.KeepRunningBatch(kBatch)) {
     (void)run_now(drive(kBatch, body, sink));
     rt.run_for(1h);  // pops the batch's cancelled timers
@@ -189,7 +196,7 @@ Task<Outcome<int>> answer_after_yield(runtime::Runtime& rt) {
 template <class Body>
 void run_batches_on_runtime(benchmark::State& state, SimRuntime& rt, Body body) {
   std::int64_t sink = 0;
-  const auto before = allocations();
+  const AllocationMark before;
   while (state.KeepRunningBatch(kBatch)) {
     rt.spawn(drive(kBatch, body, sink));
     rt.run();
