@@ -449,7 +449,7 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
     for (const auto& f : ev.faults) {
       const bool failing = f.kind == faults::FaultKind::error || f.kind == faults::FaultKind::outage ||
                            f.kind == faults::FaultKind::hang ||
-                           (f.kind == faults::FaultKind::latency && f.delay > sp.timeout);
+                           (f.kind == faults::FaultKind::latency && f.delay >= sp.timeout);
       if (f.target == info.name && failing && f.probability >= 0.999) tripping.push_back(&f);
     }
     if (!sp.breaker) {
@@ -558,6 +558,32 @@ reports::InvariantResult resumption(const Evidence& ev, const Index& ix) {
                   fmt::format("invoice {}: {} called again at {} after the {} step was checkpointed as complete",
                               e.subject, ix.name(e.source), ix.at(e.at), rs::to_string(info->agent)),
                   events_of(ix, e.subject));
+      }
+    }
+  }
+  // Without any checkpoint store nothing can resume: a call that had
+  // already succeeded before a crash and runs again after it is work
+  // started over instead of resumed.
+  if (ev.policy != nullptr && ev.policy->checkpoints == rs::CheckpointStoreKind::none && !ix.crashes.empty()) {
+    std::map<std::tuple<std::uint64_t, std::uint32_t, std::uint16_t>, std::size_t> succeeded;  // -> end index
+    std::size_t crash = 0;
+    std::optional<std::size_t> last_crash;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      while (crash < ix.crashes.size() && ix.crashes[crash] <= i) last_crash = ix.crashes[crash++];
+      const Event& e = events[i];
+      if (e.kind == k(Kind::call_end) && e.detail == 0) {
+        const auto& c = ix.calls[ix.call_by_id.at(static_cast<std::uint64_t>(e.a))];
+        succeeded.emplace(std::make_tuple(c.subject, c.source, c.op), i);
+      } else if (e.kind == k(Kind::call_begin) && last_crash) {
+        const auto it = succeeded.find({e.subject, e.source, static_cast<std::uint16_t>(e.b)});
+        if (it != succeeded.end() && it->second < *last_crash) {
+          r.violate(ix,
+                    fmt::format("invoice {}: {} answered before the {} crash at {} and was called again at {}: no "
+                                "checkpoint to resume from, the work started over",
+                                e.subject, ix.name(e.source), ix.name(events[*last_crash].source),
+                                ix.at(events[*last_crash].at), ix.at(e.at)),
+                    {it->second, *last_crash, i});
+        }
       }
     }
   }
