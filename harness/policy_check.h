@@ -69,6 +69,9 @@ class PolicyCoverage {
   // What a run's event log shows (every item), for a run labelled `label`.
   void observe(const runtime::EventLog& log, const std::string& label);
 
+  // Adds what another run's coverage (of the same policy) found.
+  void merge(const PolicyCoverage& other);
+
   const std::vector<CoverageItem>& items() const { return items_; }
   std::vector<const CoverageItem*> never_exercised() const;
 
@@ -94,6 +97,7 @@ struct CheckResult {
   std::vector<std::string> suite_files;
   std::uint32_t seeds = 0;
   bool suite_ran = false;
+  bool logs_seen = false;  // the runner handed over each run's event log
   reports::RunResult run;
   std::vector<CoverageItem> coverage;
   std::vector<CheckReason> reasons;  // errors first, then warnings

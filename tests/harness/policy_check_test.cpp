@@ -86,6 +86,23 @@ TEST(PolicyCoverage, ReadsEveryKindFromTheEventLog) {
   EXPECT_TRUE(listed);
 }
 
+TEST(PolicyCoverage, MergesRunsInTheOrderGiven) {
+  const auto lint = lint_team("rate-limit-only-breaker");
+  PolicyCoverage total(lint);
+  for (const char* label : {"b (seed 2)", "a (seed 1)"}) {
+    PolicyCoverage one(lint);
+    runtime::EventLog log;
+    log.record(reference_system::Kind::ocr_fallback, log.intern("ocr"), 1);
+    log.record(reference_system::Kind::ocr_fallback, log.intern("ocr"), 2);
+    one.observe(log, label);
+    total.merge(one);
+  }
+  const auto& fallback = item(total.items(), "fallback:ocr");
+  EXPECT_TRUE(fallback.measured);
+  EXPECT_EQ(fallback.times, 4u);
+  EXPECT_EQ(fallback.scenarios, (std::vector<std::string>{"b (seed 2)", "a (seed 1)"}));
+}
+
 reports::ScenarioResult outage_run(bool breaker_opened) {
   reports::ScenarioResult r;
   r.name = "ocr-outage";
@@ -190,10 +207,23 @@ std::string write_suite(const std::string& name) {
   return dir.string();
 }
 
+// A team policy with an in-memory checkpoint store, so the test writes no
+// SQLite file and waits for no fsync (and lints it as staging); outside the
+// suite's folder, where it would be taken for a scenario.
+std::string in_memory_copy(const std::string& team, const std::string& dir) {
+  auto doc = runtime::load_json_file(repo_file("scenarios/policies/teams/" + team + ".json"));
+  doc["checkpoints"] = {{"store", "memory"}};
+  fs::create_directories(dir);
+  const auto file = (fs::path(dir) / (team + ".json")).string();
+  std::ofstream(file) << doc.dump(2);
+  return file;
+}
+
 TEST(PolicyCheck, TheRunCatchesABreakerFlawTheLintCannotSee) {
   CheckOptions o;
-  o.policy_file = repo_file("scenarios/policies/teams/rate-limit-only-breaker.json");
   o.suite = {write_suite("flawed")};
+  o.policy_file = in_memory_copy("rate-limit-only-breaker", o.suite.front() + "-policies");
+  o.lint.profile = Profile::staging;
   o.seeds = 1;
   const auto r = check_policy(o);
   EXPECT_EQ(r.lint.errors(), 0u);
@@ -206,7 +236,7 @@ TEST(PolicyCheck, TheRunCatchesABreakerFlawTheLintCannotSee) {
   EXPECT_FALSE(item(r.coverage, "breaker_opened:ocr_engine").exercised());
 
   // The same suite with the breaker counting outages: it opens, and the run says so.
-  o.policy_file = repo_file("scenarios/policies/teams/lockstep-retries.json");
+  o.policy_file = in_memory_copy("lockstep-retries", o.suite.front() + "-policies");
   const auto ok = check_policy(o);
   EXPECT_TRUE(item(ok.coverage, "breaker_opened:ocr_engine").exercised()) << check_markdown(ok);
   for (const auto& x : ok.reasons) EXPECT_EQ(x.text.find("never opened"), std::string::npos) << x.text;
