@@ -68,4 +68,23 @@ runtime::Task<Outcome<std::vector<Checkpoint>>> InMemoryCheckpointStore::list(st
   co_return out;
 }
 
+runtime::Task<Outcome<std::optional<Checkpoint>>> WorkflowCheckpointer::resume() {
+  auto loaded = co_await store_->load(workflow_id_);
+  if (loaded.ok()) version_ = loaded.value() ? loaded.value()->version : 0;
+  co_return loaded;
+}
+
+runtime::Task<Outcome<>> WorkflowCheckpointer::save(std::string step, std::string state) {
+  auto saved = co_await store_->save(workflow_id_, version_, std::move(step), std::move(state));
+  if (!saved) co_return std::move(saved).failure();
+  version_ = saved.value();
+  co_return ok();
+}
+
+runtime::Task<Outcome<>> WorkflowCheckpointer::finish() {
+  auto removed = co_await store_->remove(workflow_id_, version_);
+  if (removed.ok()) version_ = 0;
+  co_return removed;
+}
+
 }  // namespace faultline::resilience

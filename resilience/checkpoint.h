@@ -112,6 +112,40 @@ class InMemoryCheckpointStore final : public CheckpointStore {
   std::uint64_t refused_full_ = 0;
 };
 
+// Checkpointing and resumption for one workflow: remembers the version it
+// read or last wrote, so every save is a compare-and-set against it and a
+// worker that has been superseded (a stale writer) finds out at its next save.
+//
+//   WorkflowCheckpointer cp(store, "inv-42");
+//   auto resumed = co_await cp.resume();       // the last checkpoint, if any
+//   std::size_t next = resumed && *resumed ? step_after((*resumed)->step) : 0;
+//   for (std::size_t i = next; i < steps.size(); ++i) {
+//     state = co_await steps[i].run(state);
+//     if (auto saved = co_await cp.save(steps[i].name, state); !saved) stop(saved.failure());
+//   }
+//   (void)co_await cp.finish();                // deletes the checkpoint
+class WorkflowCheckpointer {
+ public:
+  // `store` must outlive the checkpointer.
+  WorkflowCheckpointer(CheckpointStore& store, std::string workflow_id)
+      : store_(&store), workflow_id_(std::move(workflow_id)) {}
+
+  // Loads the last checkpoint and adopts its version.
+  runtime::Task<Outcome<std::optional<Checkpoint>>> resume();
+  // Saves after a completed step; conflict if another writer got there first.
+  runtime::Task<Outcome<>> save(std::string step, std::string state);
+  // Removes the checkpoint of a finished workflow.
+  runtime::Task<Outcome<>> finish();
+
+  const std::string& workflow_id() const noexcept { return workflow_id_; }
+  std::uint64_t version() const noexcept { return version_; }
+
+ private:
+  CheckpointStore* store_;
+  std::string workflow_id_;
+  std::uint64_t version_ = 0;
+};
+
 // Runs a store call to completion when the caller is not a coroutine (tools,
 // tests, start-up code). Only for stores that finish without waiting on the
 // runtime, such as the two in this layer; asserts that the task finished.

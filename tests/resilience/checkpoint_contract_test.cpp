@@ -186,6 +186,26 @@ TYPED_TEST(CheckpointContract, StateAndIdsAreOpaqueBytes) {
   EXPECT_EQ(cp->step, "");
 }
 
+TYPED_TEST(CheckpointContract, AWorkflowResumesAfterACrashAndItsStaleSelfIsRefused) {
+  WorkflowCheckpointer first(*this->store, "inv-3");
+  ASSERT_FALSE(run_now(first.resume()).value().has_value());
+  ASSERT_TRUE(run_now(first.save("ocr", "a")).ok());
+  ASSERT_TRUE(run_now(first.save("validate", "b")).ok());
+  // The first worker hangs (say, SIGSTOP); a second one takes over from the checkpoint.
+  WorkflowCheckpointer second(*this->store, "inv-3");
+  const auto resumed = run_now(second.resume()).value();
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->step, "validate");
+  ASSERT_TRUE(run_now(second.save("matching", "c")).ok());
+  // The first worker wakes up and tries to write: refused, the newer state stays.
+  auto stale = run_now(first.save("matching", "stale"));
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error_class(), ErrorClass::conflict);
+  EXPECT_EQ(this->load("inv-3")->state, "c");
+  EXPECT_TRUE(run_now(second.finish()).ok());
+  EXPECT_FALSE(this->load("inv-3").has_value());
+}
+
 // ---------------------------------------------------------------------------
 // Durable-store behaviour.
 
