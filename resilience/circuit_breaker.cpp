@@ -39,6 +39,10 @@ std::optional<ConfigProblem> check(const CircuitBreakerConfig& c) {
       return ConfigProblem{"window_duration", "a duration above zero"};
     }
     if (c.minimum_calls == 0) return ConfigProblem{"minimum_calls", "at least 1"};
+    if (c.window == WindowKind::count_based && c.minimum_calls > c.window_calls) {
+      // The window could never hold enough calls: the breaker would never trip.
+      return ConfigProblem{"minimum_calls", "at most window_calls"};
+    }
   }
   if (c.slow_call_threshold < Duration::zero()) {
     return ConfigProblem{"slow_call_threshold", "a non-negative duration (zero: none)"};

@@ -79,8 +79,8 @@ struct CircuitBreakerConfig {
   ErrorClassSet failure_classes = kBreakerFailuresByDefault;
 };
 // Refuses: failure_threshold 0, a rate outside (0, 1], window_calls 0, a
-// time window of zero, minimum_calls 0, half_open_probes 0, a negative
-// duration, probe_timeout 0.
+// time window of zero, minimum_calls 0 or (count window) above window_calls,
+// half_open_probes 0, a negative duration, probe_timeout 0.
 std::optional<ConfigProblem> check(const CircuitBreakerConfig& config);
 
 struct BreakerCounters {

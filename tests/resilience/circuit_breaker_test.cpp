@@ -297,6 +297,8 @@ TEST(CircuitBreakerCheck, RefusesEachInvalidValue) {
   EXPECT_EQ(check(rate_over_calls(0.0, 10, 10))->field, "failure_rate");
   EXPECT_EQ(check(rate_over_calls(0.5, 0, 10))->field, "window_calls");
   EXPECT_EQ(check(rate_over_calls(0.5, 10, 0))->field, "minimum_calls");
+  EXPECT_EQ(check(rate_over_calls(0.5, 10, 11))->field, "minimum_calls");
+  EXPECT_FALSE(check(rate_over_time(0.5, 10s, 1000))) << "a time window has no call limit";
   EXPECT_EQ(check(rate_over_time(0.5, 0s, 10))->field, "window_duration");
   c = consecutive(1);
   c.half_open_probes = 0;

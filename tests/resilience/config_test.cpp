@@ -125,6 +125,8 @@ TEST(Config, ThresholdZeroIsRefused) {
             "$.failure_threshold");
   EXPECT_EQ(error_of(load_circuit_breaker, R"({"mode": "rate", "minimum_calls": 0})").first,
             "$.minimum_calls");
+  EXPECT_EQ(error_of(load_circuit_breaker, R"({"mode": "rate", "window_calls": 10, "minimum_calls": 20})").first,
+            "$.minimum_calls");
   EXPECT_EQ(error_of(load_circuit_breaker, R"({"half_open_probes": 0})").first,
             "$.half_open_probes");
   EXPECT_EQ(error_of(load_circuit_breaker, R"({"mode": "rate", "window_calls": 0})").first,
