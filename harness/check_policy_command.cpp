@@ -36,6 +36,7 @@ int check(const CheckCli& cli) {
   o.seeds = cli.seeds;
   o.jobs = cli.jobs == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cli.jobs;
   o.lint_only = cli.lint_only;
+  o.work_dir = cli.out;
   if (!parse_profile(cli.profile, o.lint.profile)) {
     fmt::print(stderr, "faultline check-policy: --profile: expected production or staging, got \"{}\"\n",
                cli.profile);
@@ -66,8 +67,11 @@ int check(const CheckCli& cli) {
     fmt::print(stderr, "faultline check-policy: {}\n", problem);
     return kAborted;
   }
-  fmt::print("{}: {}\n", r.fit ? "fit to deploy" : "not fit", r.reasons.empty() ? "no reasons against"
-                                                                                 : r.reasons.front().text);
+  if (r.fit) {
+    fmt::print("fit to deploy ({} warning(s))\n", r.reasons.size());
+  } else {
+    fmt::print("not fit: {}\n", r.reasons.front().text);
+  }
   fmt::print("written: {}/check-policy.md, {}/check-policy.json\n", cli.out, cli.out);
   return r.exit_code();
 }

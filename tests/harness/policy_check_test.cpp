@@ -207,25 +207,19 @@ std::string write_suite(const std::string& name) {
   return dir.string();
 }
 
-// A team policy with an in-memory checkpoint store, so the test writes no
-// SQLite file and waits for no fsync (and lints it as staging); outside the
-// suite's folder, where it would be taken for a scenario.
-std::string in_memory_copy(const std::string& team, const std::string& dir) {
-  auto doc = runtime::load_json_file(repo_file("scenarios/policies/teams/" + team + ".json"));
-  doc["checkpoints"] = {{"store", "memory"}};
-  fs::create_directories(dir);
-  const auto file = (fs::path(dir) / (team + ".json")).string();
-  std::ofstream(file) << doc.dump(2);
-  return file;
-}
-
 TEST(PolicyCheck, TheRunCatchesABreakerFlawTheLintCannotSee) {
   CheckOptions o;
   o.suite = {write_suite("flawed")};
-  o.policy_file = in_memory_copy("rate-limit-only-breaker", o.suite.front() + "-policies");
-  o.lint.profile = Profile::staging;
+  o.policy_file = repo_file("scenarios/policies/teams/rate-limit-only-breaker.json");
+  // The team keeps checkpoints in SQLite; the suite runs an in-memory copy
+  // written here, so no run leaves (or reads) a database file.
+  o.work_dir = o.suite.front() + "-out";
   o.seeds = 1;
+  const bool db_before = fs::exists("faultline-checkpoints.db");
   const auto r = check_policy(o);
+  EXPECT_EQ(r.suite_policy_file, o.work_dir + "/suite-policy.json");
+  EXPECT_EQ(runtime::load_json_file(r.suite_policy_file)["checkpoints"]["store"], "memory");
+  EXPECT_EQ(fs::exists("faultline-checkpoints.db"), db_before);
   EXPECT_EQ(r.lint.errors(), 0u);
   ASSERT_TRUE(r.suite_ran);
   ASSERT_EQ(r.run.scenarios.size(), 1u);
@@ -236,7 +230,7 @@ TEST(PolicyCheck, TheRunCatchesABreakerFlawTheLintCannotSee) {
   EXPECT_FALSE(item(r.coverage, "breaker_opened:ocr_engine").exercised());
 
   // The same suite with the breaker counting outages: it opens, and the run says so.
-  o.policy_file = in_memory_copy("lockstep-retries", o.suite.front() + "-policies");
+  o.policy_file = repo_file("scenarios/policies/teams/lockstep-retries.json");
   const auto ok = check_policy(o);
   EXPECT_TRUE(item(ok.coverage, "breaker_opened:ocr_engine").exercised()) << check_markdown(ok);
   for (const auto& x : ok.reasons) EXPECT_EQ(x.text.find("never opened"), std::string::npos) << x.text;
