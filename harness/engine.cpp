@@ -87,7 +87,8 @@ rs::WorldModel world_for(const Scenario& s) {
 class ScenarioRun {
  public:
   ScenarioRun(const Scenario& s, const rs::Policy& policy, const rs::WorldModel& world, std::uint64_t seed,
-              bool with_faults, std::uint64_t step_budget)
+              bool with_faults, std::uint64_t step_budget,
+              const std::function<void(rs::SystemPorts&)>& wrap_ports = {})
       : scenario_(s), rt_(seed), tracker_(rt_) {
     rt_.set_step_budget(step_budget);
     start_ = rt_.now();
@@ -147,6 +148,7 @@ class ScenarioRun {
       ports.checkpoints = std::make_shared<ProbeCheckpointStore>(rt_, *store_faulty);
     }
 
+    if (wrap_ports) wrap_ports(ports);
     system_ = builder.build();
     workload_faults_ = std::make_unique<faults::WorkloadFaults>(rt_, aimed_at("workload"));
     generator_ = std::make_unique<rs::WorkloadGenerator>(rt_, world.workload, system_->catalogue());
@@ -451,7 +453,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   }
   r.baseline = baseline.summary;
 
-  ScenarioRun run(scenario, policy, world, seed, true, options.step_budget);
+  ScenarioRun run(scenario, policy, world, seed, true, options.step_budget, options.wrap_ports);
   const bool completed = run.run();
   auto& sys = run.system();
   const auto& log = run.rt().log();

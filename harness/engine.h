@@ -16,10 +16,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "harness/scenario.h"
+#include "reference_system/system.h"
 #include "reports/result.h"
 
 namespace faultline::harness {
@@ -32,6 +34,10 @@ struct EngineOptions {
   std::uint64_t step_budget = 400'000'000;
   // How `faultline run` was asked to reproduce this (for the replay command).
   std::string replay_prefix = "faultline run";
+  // For tests: wraps the ports after the probes are in place (system ->
+  // wrapper -> probe -> fault -> service), to hand the checkers a system
+  // that is broken on purpose. Applied to the faulty run, not the baseline.
+  std::function<void(reference_system::SystemPorts&)> wrap_ports;
 };
 
 [[nodiscard]] reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options);

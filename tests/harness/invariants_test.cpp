@@ -1,0 +1,356 @@
+// Every checker is proven able to fail: each test hands it a doctored event
+// log (or store) of a broken system and expects the violation, with the
+// offending invoice named; a clean history passes them all.
+#include <gtest/gtest.h>
+
+#include "harness/invariants.h"
+#include "harness/probe.h"
+#include "harness/scenario.h"
+#include "reference_system/events.h"
+#include "resilience/events.h"
+
+namespace faultline::harness {
+namespace {
+
+namespace rs = reference_system;
+using namespace std::chrono_literals;
+using runtime::Event;
+using runtime::Instant;
+
+constexpr Instant at(runtime::Duration d) { return Instant{} + d; }
+
+// A hand-written history: what a system did, as the probes and the system
+// would have logged it.
+class History {
+ public:
+  History() {
+    policy_ = rs::naive_policy();
+    ev_.log = &log_;
+    ev_.policy = &policy_;
+    ev_.start = at(0s);
+    ev_.workload_end = at(10min);
+    ev_.end = at(15min);
+    ev_.metrics = &metrics_;
+  }
+
+  template <class K>
+  void add(runtime::Duration t, K kind, std::string_view source, std::uint64_t subject, std::int64_t a = 0,
+           std::int64_t b = 0, std::uint16_t detail = 0) {
+    log_.append(Event{at(t), static_cast<std::uint16_t>(kind), detail, log_.intern(source), subject, a, b});
+  }
+
+  // An invoice that went through cleanly: submitted, one call to each
+  // service, posted to the ledger, counted in the metrics.
+  void clean_invoice(std::uint64_t id, runtime::Duration t, std::int64_t cents = 10'000) {
+    add(t, Kind::submitted, "", id, cents);
+    call(t + 1s, "ocr_engine", id, rs::ServiceOp::recognize, 2s);
+    call(t + 4s, "po_database", id, rs::ServiceOp::po_lookup, 100ms);
+    call(t + 5s, "budget_service", id, rs::ServiceOp::budget_reserve, 50ms);
+    call(t + 6s, "ledger", id, rs::ServiceOp::ledger_post, 120ms);
+    call(t + 7s, "notifier", id, rs::ServiceOp::notify, 40ms);
+    add(t + 8s, rs::Kind::outcome, "orchestrator", id, 8'000'000'000, cents, 0);
+    ev_.ledger.push_back(LedgerRecord{id, cents, 7, false});
+    ev_.budget_held.push_back(id);
+    ++metrics_.outcomes[0];
+  }
+
+  // One call as the probes record it; a failure has a class.
+  void call(runtime::Duration t, std::string_view service, std::uint64_t invoice, rs::ServiceOp op,
+            runtime::Duration latency, std::uint16_t failure = 0) {
+    const auto id = ++call_id_;
+    add(t, Kind::call_begin, service, invoice, static_cast<std::int64_t>(id), static_cast<std::int64_t>(op));
+    add(t + latency, Kind::call_end, service, invoice, static_cast<std::int64_t>(id), latency.count(), failure);
+    if (failure != 0) ++metrics_.services[service_index(service)].errors;
+  }
+
+  static std::size_t service_index(std::string_view name) {
+    constexpr std::array<std::string_view, 6> names = {"ocr_engine",     "backup_ocr", "po_database",
+                                                       "budget_service", "ledger",     "notifier"};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == name) return i;
+    }
+    return 0;
+  }
+
+  reports::InvariantResult check(const std::string& id) {
+    auto report = check_invariants(ev_, {id});
+    EXPECT_EQ(report.results.size(), 1u);
+    return report.results.front();
+  }
+
+  Evidence& evidence() { return ev_; }
+  rs::Policy& policy() { return policy_; }
+  rs::SystemMetrics& metrics() { return metrics_; }
+
+ private:
+  runtime::EventLog log_;
+  rs::Policy policy_;
+  rs::SystemMetrics metrics_;
+  Evidence ev_;
+  std::uint64_t call_id_ = 0;
+};
+
+TEST(Invariants, ACleanHistoryPassesEveryChecker) {
+  History h;
+  for (std::uint64_t id = 1; id <= 5; ++id) h.clean_invoice(id, std::chrono::minutes(id));
+  const auto report = check_invariants(h.evidence(), {});
+  EXPECT_EQ(report.results.size(), invariant_ids().size());
+  for (const auto& r : report.results) EXPECT_TRUE(r.passed) << r.id << ": " << r.message;
+}
+
+TEST(Invariants, ConservationCatchesALostInvoice) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.add(2min, Kind::submitted, "", 2, 500);  // never reaches an outcome
+  const auto r = h.check("conservation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("invoice 2"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("lost or still in flight"), std::string::npos) << r.message;
+  ASSERT_FALSE(r.evidence.empty());
+  EXPECT_NE(r.evidence.front().find("submitted"), std::string::npos);
+}
+
+TEST(Invariants, ConservationCatchesTwoOutcomesAndAPostingMissingFromTheLedger) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.add(3min, rs::Kind::outcome, "orchestrator", 1, 0, 10'000, 3);  // a second outcome
+  EXPECT_FALSE(h.check("conservation").passed);
+
+  History g;
+  g.clean_invoice(1, 1min);
+  g.evidence().ledger.clear();  // reported posted, but the ledger has nothing
+  const auto r = g.check("conservation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("no live entry"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, ExactlyOnceCatchesALedgerThatPostsTwice) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.clean_invoice(2, 2min);
+  h.evidence().ledger.push_back(LedgerRecord{2, 10'000, 7, false});
+  const auto r = h.check("exactly_once");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("invoice 2: 2 live ledger entries"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, ExactlyOnceCatchesASagaLeftHalfDone) {
+  History h;
+  h.add(1min, Kind::submitted, "", 9, 700);
+  h.add(2min, rs::Kind::outcome, "orchestrator", 9, 0, 700, 3);  // dead-lettered ...
+  h.evidence().ledger.push_back(LedgerRecord{9, 700, 0, false});  // ... yet still in the ledger
+  ++h.metrics().outcomes[3];
+  const auto r = h.check("exactly_once");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("never reversed"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, BoundedRetriesCatchesAnAgentThatRetriesTenTimes) {
+  History h;
+  h.add(1min, Kind::submitted, "", 4, 100);
+  for (int i = 0; i < 10; ++i) {
+    h.call(1min + std::chrono::seconds(3 * i), "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);
+  }
+  h.add(3min, rs::Kind::outcome, "orchestrator", 4, 0, 100, 3);
+  ++h.metrics().outcomes[3];
+  const auto r = h.check("bounded_retries");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("invoice 4: 10 attempts of ocr_engine"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("allows 1"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, BoundedRetriesCatchesABackoffShorterThanThePolicy) {
+  History h;
+  auto& retry = h.policy().service(rs::ServiceId::ocr_engine).retry;
+  retry.max_attempts = 3;
+  retry.base_delay = 1s;
+  retry.jitter = resilience::Jitter::none;
+  h.add(1min, Kind::submitted, "", 4, 100);
+  h.call(1min, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);
+  h.call(1min + 1100ms, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);  // 100 ms after the failure
+  h.add(3min, rs::Kind::outcome, "orchestrator", 4, 0, 100, 3);
+  const auto r = h.check("bounded_retries");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("before the policy's shortest backoff 1s"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, TimeoutsCatchACallThatOutlivesItsTimeout) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.call(2min, "ledger", 1, rs::ServiceOp::ledger_reverse, 45s);  // naive timeout: 30 s
+  const auto r = h.check("timeouts");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("lasted 45s, past its timeout 30s"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, TimeoutsCatchACallThatNeverEnded) {
+  History h;
+  h.add(1min, Kind::call_begin, "po_database", 3, 99, 1);
+  h.add(15min, Kind::call_unfinished, "po_database", 3, 99, (14min).count());
+  const auto r = h.check("timeouts");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("still unanswered"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, CircuitBreakerCatchesABreakerThatLetsCallsThroughWhileOpen) {
+  History h;
+  resilience::CircuitBreakerConfig breaker;
+  breaker.half_open_probes = 1;
+  h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
+  h.clean_invoice(1, 1min);
+  h.add(2min, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);  // closed -> open
+  h.call(2min + 5s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);             // got through anyway
+  const auto r = h.check("circuit_breaker");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("while its breaker was open"), std::string::npos) << r.message;
+  EXPECT_EQ(r.evidence.size(), 2u);
+}
+
+TEST(Invariants, CircuitBreakerCatchesTooManyHalfOpenProbesAndAMissingBreaker) {
+  History h;
+  resilience::CircuitBreakerConfig breaker;
+  breaker.half_open_probes = 1;
+  h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
+  h.add(2min, resilience::Kind::breaker_transition, "ocr_engine", 0, 1, 2, 2);  // open -> half-open
+  h.call(2min + 1s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
+  h.call(2min + 2s, "ocr_engine", 3, rs::ServiceOp::recognize, 1s);
+  EXPECT_FALSE(h.check("circuit_breaker").passed);
+
+  History g;  // naive: no breaker anywhere, and an outage of the OCR engine
+  faults::FaultSpec outage;
+  outage.kind = faults::FaultKind::outage;
+  outage.target = "ocr_engine";
+  outage.start = 1min;
+  outage.duration = 5min;
+  g.evidence().faults.push_back(outage);
+  const auto r = g.check("circuit_breaker");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("no circuit breaker guards it"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, ResumptionCatchesASecondNotificationAndARerunCheckpointedStep) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.call(5min, "notifier", 1, rs::ServiceOp::notify, 40ms);  // the saga ran again after a crash
+  const auto r = h.check("resumption");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("invoice 1: accounts payable notified 2 times"), std::string::npos) << r.message;
+
+  History g;
+  g.add(1min, Kind::submitted, "", 2, 100);
+  g.call(1min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
+  g.add(1min + 2s, Kind::checkpoint_write, "checkpoint_store", 2, 1, step_code("ocr"));
+  g.add(2min, rs::Kind::agent_stopped, "ocr", 0, 1);
+  g.call(3min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);  // OCR again, though checkpointed
+  EXPECT_FALSE(g.check("resumption").passed);
+}
+
+TEST(Invariants, ResumptionCatchesWorkStartedOverWithoutCheckpoints) {
+  History h;  // naive: no checkpoint store
+  h.add(1min, Kind::submitted, "", 2, 100);
+  h.call(1min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
+  h.add(2min, rs::Kind::agent_stopped, "orchestrator", 0, 1);
+  h.call(3min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
+  const auto r = h.check("resumption");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("the work started over"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
+  History h;
+  h.add(1min, Kind::submitted, "", 1, 100);
+  h.add(1min, rs::Kind::outcome, "orchestrator", 1, 0, 100, 1);  // posted_degraded ...
+  h.evidence().ledger.push_back(LedgerRecord{1, 100, 42, false});  // ... against PO 42
+  auto r = h.check("degradation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("an invented match"), std::string::npos) << r.message;
+
+  History g;
+  g.add(1min, Kind::submitted, "", 1, 100);
+  g.call(1min, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, 2);
+  g.call(2min, "backup_ocr", 1, rs::ServiceOp::recognize, 1s, 2);
+  g.add(3min, rs::Kind::outcome, "orchestrator", 1, 0, 100, 0);
+  r = g.check("degradation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("every OCR call for it failed"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, ValidationCatchesCorruptedInputPostedAndACrashedTask) {
+  History h;
+  h.add(1min, Kind::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::markup));
+  h.add(2min, rs::Kind::outcome, "orchestrator", 1, 0, 100, 0);
+  h.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
+  auto r = h.check("validation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("markup input was posted"), std::string::npos) << r.message;
+
+  History g;
+  g.add(1min, runtime::RuntimeEventKind::task_failed, "", 0);
+  EXPECT_FALSE(g.check("validation").passed);
+}
+
+TEST(Invariants, VisibilityCatchesASilentFailure) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.add(2min, Kind::submitted, "", 2, 100);
+  h.add(3min, rs::Kind::outcome, "orchestrator", 2, 0, 100, 3);  // dead-lettered, never counted
+  auto r = h.check("visibility");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("ended dead_lettered but the metrics count 0"), std::string::npos) << r.message;
+
+  History g;  // a failed answer the metrics never counted
+  g.clean_invoice(1, 1min);
+  g.call(2min, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
+  g.metrics().services[2].errors = 0;
+  r = g.check("visibility");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("po_database"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, SaturationCatchesUnboundedWorkAndUncountedShedding) {
+  History h;
+  h.policy().max_in_flight = 100;
+  h.add(1min, Kind::sample, "", 0, 250, 1000);
+  auto r = h.check("saturation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("above the policy's bound 100"), std::string::npos) << r.message;
+
+  History g;
+  g.add(1min, rs::Kind::message_rejected, "ocr", 5, 10'000);
+  r = g.check("saturation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("shed load not counted"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, RecoveryTimeCatchesThroughputThatNeverComesBack) {
+  History h;
+  faults::FaultSpec f;
+  f.kind = faults::FaultKind::outage;
+  f.target = "ledger";
+  f.start = 1min;
+  f.duration = 2min;
+  h.evidence().faults.push_back(f);
+  h.evidence().baseline_succeeded = std::vector<std::uint64_t>(15, 10);  // fault-free: 10 a minute
+  for (std::uint64_t id = 1; id <= 3; ++id) h.clean_invoice(id, 10s);    // then nothing at all
+  auto report = check_invariants(h.evidence(), {"recovery_time"});
+  EXPECT_FALSE(report.results.front().passed);
+  EXPECT_NE(report.results.front().message.find("never returned"), std::string::npos);
+  EXPECT_FALSE(report.faults.front().time_to_recover.has_value());
+
+  // Throughput back at the baseline's level two minutes after the end.
+  History g;
+  g.evidence().faults.push_back(f);
+  g.evidence().baseline_succeeded = std::vector<std::uint64_t>(15, 2);
+  std::uint64_t id = 1;
+  for (int minute = 5; minute < 10; ++minute) {
+    g.clean_invoice(id++, std::chrono::minutes(minute));
+    g.clean_invoice(id++, std::chrono::minutes(minute) + 20s);
+  }
+  report = check_invariants(g.evidence(), {"recovery_time"});
+  EXPECT_TRUE(report.results.front().passed) << report.results.front().message;
+  ASSERT_TRUE(report.faults.front().time_to_recover.has_value());
+  EXPECT_EQ(*report.faults.front().time_to_recover, 2min);
+}
+
+}  // namespace
+}  // namespace faultline::harness
