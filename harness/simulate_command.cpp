@@ -1,0 +1,114 @@
+// `faultline simulate`: runs the reference invoice system in simulation for a
+// given load, policy, world model and seed, and prints what happened to the
+// invoices (outcome counts, latency, per-agent and per-service figures). A
+// thin wrapper over reference_system::run_simulation; no faults are injected
+// beyond what the world model describes.
+//
+//   faultline simulate --invoices 10000 --seed 42
+//       --policy scenarios/policies/recommended.json --model scenarios/models/case_study.json
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "harness/command.h"
+#include "reference_system/simulation.h"
+
+namespace {
+
+using namespace faultline;
+using reference_system::InvoiceOutcome;
+
+struct SimulateOptions {
+  std::uint64_t invoices = 0;
+  double hours = 1.0;
+  double rate = 10'000.0;
+  std::string policy = "scenarios/policies/recommended.json";
+  std::string model;
+  std::uint64_t seed = 1;
+  std::string store;
+  std::string store_path = "faultline-checkpoints.db";
+  bool archive_stage = false;
+};
+
+double ms(runtime::Duration d) { return runtime::to_millis(d); }
+
+int run_simulate(const SimulateOptions& o) {
+  reference_system::SimulationConfig config;
+  config.seed = o.seed;
+  config.invoices = o.invoices;
+  config.hours = o.hours;
+  config.rate_per_hour = o.rate;
+  config.policy = reference_system::load_policy(o.policy);
+  config.world = o.model.empty() ? reference_system::default_world_model()
+                                 : reference_system::load_world_model(o.model);
+  config.archive_stage = o.archive_stage;
+  if (o.store == "none") config.policy.checkpoints = reference_system::CheckpointStoreKind::none;
+  if (o.store == "memory") config.policy.checkpoints = reference_system::CheckpointStoreKind::memory;
+  if (o.store == "sqlite") {
+    config.policy.checkpoints = reference_system::CheckpointStoreKind::sqlite;
+    config.policy.checkpoint_path = o.store_path;
+  }
+
+  const auto wall_start = std::chrono::steady_clock::now();
+  const auto r = reference_system::run_simulation(config);
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  fmt::print("policy {} | world {} | seed {} | {} invoices over {:.2f} simulated hours ({:.3f} s wall)\n",
+             config.policy.name, config.world.name, o.seed, r.submitted, runtime::to_seconds(r.simulated) / 3600.0,
+             wall_s);
+  fmt::print("outcomes:\n");
+  for (std::size_t i = 0; i < reference_system::kOutcomeCount; ++i) {
+    const auto outcome = static_cast<InvoiceOutcome>(i);
+    fmt::print("  {:<17} {:>9}  {:6.2f}%\n", to_string(outcome), r.outcome(outcome), 100.0 * r.share(outcome));
+  }
+  fmt::print("  {:<17} {:>9}  {:6.2f}%\n", "success", r.metrics.succeeded(), 100.0 * r.success_rate());
+  if (r.unfinished != 0) fmt::print("  {:<17} {:>9}\n", "UNFINISHED", r.unfinished);
+  const auto& e2e = r.metrics.end_to_end;
+  fmt::print("end-to-end latency: mean {:.0f} ms, p50 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms\n", ms(e2e.mean()),
+             ms(e2e.percentile(0.5)), ms(e2e.percentile(0.99)), ms(e2e.max()));
+  fmt::print("ledger: {} entries ({} live), {:.2f} posted; dead-letter queue {}, manual review {}\n",
+             r.ledger_entries, r.ledger_live_entries, static_cast<double>(r.ledger_total_cents) / 100.0,
+             r.metrics.dead_letter_size, r.metrics.manual_review_size);
+  fmt::print("agents:     {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}\n", "attempts", "retries", "failures", "degraded",
+             "p99 ms", "max queue");
+  for (std::size_t i = 0; i < reference_system::kAgentCount; ++i) {
+    const auto& a = r.metrics.agents[i];
+    if (a.step_attempts == 0) continue;
+    fmt::print("  {:<9} {:>9} {:>9} {:>9} {:>9} {:>10.0f} {:>10}\n",
+               to_string(static_cast<reference_system::AgentId>(i)), a.step_attempts, a.step_retries,
+               a.step_failures, a.degraded, ms(a.latency.percentile(0.99)), a.queue_depth_max);
+  }
+  fmt::print("services:       {:>9} {:>9} {:>9} {:>10} {:>8}\n", "attempts", "retries", "errors", "p99 ms",
+             "opened");
+  for (std::size_t i = 0; i < reference_system::kServiceCount; ++i) {
+    const auto& s = r.metrics.services[i];
+    if (s.attempts == 0) continue;
+    fmt::print("  {:<14} {:>9} {:>9} {:>9} {:>10.0f} {:>8}\n",
+               to_string(static_cast<reference_system::ServiceId>(i)), s.attempts, s.retries, s.errors,
+               ms(s.latency.percentile(0.99)), s.breaker_opened);
+  }
+  fmt::print("event log digest {:016x}, ledger digest {:016x}\n", r.log_digest, r.ledger_digest);
+  return r.unfinished == 0 && r.metrics.terminal() == r.submitted ? harness::kPass : harness::kFailed;
+}
+
+harness::Command simulate{"simulate", [](CLI::App& app) {
+  auto o = std::make_shared<SimulateOptions>();
+  auto* sub = app.add_subcommand("simulate", "Run the reference invoice system in simulation and print outcome counts");
+  auto* invoices = sub->add_option("--invoices", o->invoices, "Exactly this many invoices");
+  auto* hours = sub->add_option("--hours", o->hours, "Simulated hours of arrivals (default 1)");
+  invoices->excludes(hours);
+  sub->add_option("--rate", o->rate, "Invoices per hour, Poisson arrivals (default 10000)")->check(CLI::PositiveNumber);
+  sub->add_option("--policy", o->policy, "Policy file")->check(CLI::ExistingFile);
+  sub->add_option("--model", o->model, "World model file (default: fault-free built-in)")->check(CLI::ExistingFile);
+  sub->add_option("--seed", o->seed, "Root seed");
+  sub->add_option("--store", o->store, "Checkpoint store, overriding the policy")
+      ->check(CLI::IsMember({"none", "memory", "sqlite"}));
+  sub->add_option("--store-path", o->store_path, "SQLite checkpoint file (with --store sqlite)");
+  sub->add_flag("--archive-stage", o->archive_stage, "Add the archive agent as a fifth stage");
+  return [o] { return run_simulate(*o); };
+}};
+
+}  // namespace
