@@ -446,7 +446,10 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
     const std::uint32_t source = ev.log->find(info.name);
     // Faults that should trip this service's breaker.
     std::vector<const faults::FaultSpec*> tripping;
-    for (const auto& f : ev.faults) {
+    for (std::size_t fi = 0; fi < ev.faults.size(); ++fi) {
+      const auto& f = ev.faults[fi];
+      // A fault that never struck a call cannot have tripped anything.
+      if (fi < ev.fault_touches.size() && ev.fault_touches[fi] == 0) continue;
       const bool failing = f.kind == faults::FaultKind::error || f.kind == faults::FaultKind::outage ||
                            f.kind == faults::FaultKind::hang ||
                            (f.kind == faults::FaultKind::latency && f.delay >= sp.timeout);
