@@ -222,6 +222,30 @@ class Linter {
         *on = std::move(kept);
       }
     });
+    // A count window smaller than its minimum calls (resilience/ refuses it).
+    json* services = member(clean, {"services"});
+    if (services != nullptr && services->is_object()) {
+      for (auto& [name, node] : services->items()) {
+        if (!node.is_object()) continue;
+        auto b = node.find("circuit_breaker");
+        if (b == node.end() || !b->is_object()) continue;
+        const json mode = b->value("mode", json("consecutive"));
+        const json window = b->value("window", json("count"));
+        const json window_calls = b->value("window_calls", json(20));
+        const json minimum = b->value("minimum_calls", json(10));
+        if (mode != "rate" || window != "count" || !window_calls.is_number_integer() ||
+            !minimum.is_number_integer() || minimum.get<std::int64_t>() <= window_calls.get<std::int64_t>()) {
+          continue;
+        }
+        add("breaker_cannot_open", Severity::error,
+            fmt::format("$.services.{}.circuit_breaker{}", name, b->contains("minimum_calls") ? ".minimum_calls" : ""),
+            fmt::format("minimum_calls {} is above window_calls {}: the window never holds enough calls, so the "
+                        "breaker never opens",
+                        minimum.dump(), window_calls.dump()),
+            "make minimum_calls at most window_calls");
+        (*b)["minimum_calls"] = window_calls;
+      }
+    }
     json* matching = member(clean, {"agents", "matching"});
     if (matching != nullptr && matching->is_object()) {
       auto d = matching->find("default");
@@ -435,16 +459,8 @@ class Linter {
             fmt::format("set \"probe_timeout\" to the service's timeout ({})", secs(sp.timeout)));
       }
       if (b.trip != resilience::TripMode::failure_rate) continue;
-      if (b.window == resilience::WindowKind::count_based) {
-        if (b.minimum_calls > b.window_calls) {
-          add("breaker_cannot_open", Severity::error, path + ".minimum_calls",
-              fmt::format("minimum_calls {} is above window_calls {}: the window never holds enough calls, so the "
-                          "breaker never opens",
-                          b.minimum_calls, b.window_calls),
-              "make minimum_calls at most window_calls");
-        }
-        continue;
-      }
+      // (A count window smaller than its minimum calls was reported before parsing.)
+      if (b.window == resilience::WindowKind::count_based) continue;
       const double expected = per_second * runtime::to_seconds(b.window_duration);
       if (static_cast<double>(b.minimum_calls) > expected) {
         add("breaker_cannot_open", Severity::error, path + ".minimum_calls",
