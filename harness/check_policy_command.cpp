@@ -53,9 +53,19 @@ int check(const CheckCli& cli) {
     fmt::print(stderr, "faultline check-policy: {}\n", e.what());
     return kInputError;
   }
-  for (const auto& f : r.lint.findings) {
-    fmt::print("{:<8} {:<34} {}\n         {}\n         fix: {}\n", to_string(f.severity), f.rule, f.path, f.reason,
+  // Errors one by one; a warning that recurs (no jitter on ten retries) once,
+  // with its paths. check-policy.md lists every finding.
+  const auto& findings = r.lint.findings;
+  for (std::size_t i = 0; i < findings.size();) {
+    const auto& f = findings[i];
+    std::size_t j = i + 1;
+    std::string paths = f.path;
+    if (f.severity == Severity::warning) {
+      for (; j < findings.size() && findings[j].rule == f.rule; ++j) paths += ", " + findings[j].path;
+    }
+    fmt::print("{:<8} {:<34} {}\n         {}\n         fix: {}\n", to_string(f.severity), f.rule, paths, f.reason,
                f.fix);
+    i = j;
   }
   for (const auto& s : r.run.scenarios) {
     fmt::print("{:<13} {:<28} seed={:<20} {}\n", reports::to_string(s.verdict), s.name, s.seed, s.verdict_reason);
