@@ -79,13 +79,16 @@ class CheckpointStore {
                                                                std::size_t limit) = 0;
 };
 
-// The store for tests and simulations: a sorted map. Optionally bounded in
-// the number of checkpoints it holds; a save that would exceed the bound is
-// refused with capacity_exceeded (and counted).
+// The store for tests and simulations: a sorted map, bounded in the number
+// of checkpoints it holds (a million by default: far above any scenario's
+// workflows in flight); a save that would create one more is refused with
+// capacity_exceeded and counted.
 class InMemoryCheckpointStore final : public CheckpointStore {
  public:
+  static constexpr std::size_t kDefaultMaxCheckpoints = 1'000'000;
+
   explicit InMemoryCheckpointStore(Observer observer = {},
-                                   std::size_t max_checkpoints = SIZE_MAX) noexcept
+                                   std::size_t max_checkpoints = kDefaultMaxCheckpoints) noexcept
       : observer_(observer), max_checkpoints_(max_checkpoints) {}
 
   std::string_view kind() const noexcept override { return "memory"; }

@@ -73,6 +73,10 @@ enum class Kind : std::uint16_t {
   checkpoint_conflict = 0x0117,
 };
 
+static_assert(static_cast<std::uint16_t>(Kind::attempt) >= 0x0100 &&
+                  static_cast<std::uint16_t>(Kind::checkpoint_conflict) <= 0x01ff,
+              "resilience event kinds live in 0x0100-0x01ff");
+
 // Where a pattern instance records: a log (or none) and its interned name.
 struct Observer {
   runtime::EventLog* log = nullptr;
