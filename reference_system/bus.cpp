@@ -2,7 +2,6 @@
 #include "reference_system/bus.h"
 
 #include <algorithm>
-#include <vector>
 
 #include "reference_system/events.h"
 
@@ -51,25 +50,32 @@ Task<std::optional<Message>> InProcessBus::receive(Topic topic) {
   } else {
     m = co_await q.channel->receive();
   }
-  if (m) q.pending.emplace(m->delivery_id, *m);
+  if (m) q.pending.push_back(*m);
   co_return m;
 }
 
-void InProcessBus::ack(Topic topic, std::uint64_t delivery_id) { queues_[index(topic)].pending.erase(delivery_id); }
+void InProcessBus::ack(Topic topic, std::uint64_t delivery_id) {
+  auto& pending = queues_[index(topic)].pending;
+  for (auto& m : pending) {
+    if (m.delivery_id != delivery_id) continue;
+    m = std::move(pending.back());
+    pending.pop_back();
+    return;
+  }
+}
 
 std::size_t InProcessBus::reclaim(Topic topic) {
   Queue& q = queues_[index(topic)];
-  std::vector<std::uint64_t> ids;
-  ids.reserve(q.pending.size());
-  for (const auto& [id, m] : q.pending) ids.push_back(id);
-  std::sort(ids.begin(), ids.end(), std::greater<>());
-  for (const auto id : ids) {
-    auto node = q.pending.extract(id);
-    rt_->log().record(Kind::message_redelivered, q.source, node.mapped().invoice_id, 0, static_cast<std::int64_t>(id));
-    q.redeliver.push_front(std::move(node.mapped()));
+  std::sort(q.pending.begin(), q.pending.end(),
+            [](const Message& a, const Message& b) { return a.delivery_id > b.delivery_id; });
+  for (auto& m : q.pending) {
+    rt_->log().record(Kind::message_redelivered, q.source, m.invoice_id, 0, static_cast<std::int64_t>(m.delivery_id));
+    q.redeliver.push_front(std::move(m));
     ++redelivered_;
   }
-  return ids.size();
+  const std::size_t n = q.pending.size();
+  q.pending.clear();
+  return n;
 }
 
 std::size_t InProcessBus::depth(Topic topic) const {

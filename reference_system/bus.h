@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <unordered_map>
+#include <vector>
 
 #include "reference_system/ports.h"
 #include "runtime/runtime.h"
@@ -41,7 +41,9 @@ class InProcessBus final : public MessageBus {
   struct Queue {
     std::unique_ptr<runtime::Channel<Message>> channel;
     std::deque<Message> redeliver;  // reclaimed messages, served before the channel
-    std::unordered_map<std::uint64_t, Message> pending;
+    // Received, not yet acked: at most one per busy consumer, so a short
+    // vector searched linearly beats a node-based map on the hot path.
+    std::vector<Message> pending;
     std::size_t max_depth = 0;
     std::uint32_t source = 0;
   };

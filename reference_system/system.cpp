@@ -33,7 +33,9 @@ SystemBuilder::SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel wor
   ports_.ledger = services_.ledger;
   ports_.notifier = services_.notifier;
   ports_.bus = services_.bus;
-  const resilience::Observer store_observer = resilience::Observer::named(rt.log(), "checkpoint_store");
+  // The store records nothing itself: the system logs every save, load and
+  // failure with the invoice it concerns (checkpoint_saved/_loaded/_failed).
+  const resilience::Observer store_observer{};
   switch (policy_.checkpoints) {
     case CheckpointStoreKind::none: break;
     case CheckpointStoreKind::memory:

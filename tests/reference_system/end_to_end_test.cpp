@@ -193,7 +193,7 @@ TEST(EndToEnd, WithoutFaultsEveryValidInvoiceIsPosted) {
   for (const bool use_recommended : {false, true}) {
     SCOPED_TRACE(use_recommended ? "recommended" : "naive");
     SimulationConfig config;
-    config.invoices = 3'000;
+    config.invoices = 1'500;
     config.policy = use_recommended ? recommended() : naive();
     config.world = baseline();
     std::uint64_t valid = 0, missing = 0;
@@ -220,7 +220,7 @@ TEST(EndToEnd, WithoutFaultsEveryValidInvoiceIsPosted) {
 
 TEST(EndToEnd, SameSeedSameLedgerAndOutcomes) {
   SimulationConfig config;
-  config.invoices = 2'000;
+  config.invoices = 800;
   config.policy = recommended();
   config.world = load_world_model(source_path("scenarios/models/case_study.json"));
   const auto a = run_simulation(config);
