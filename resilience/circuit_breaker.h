@@ -137,8 +137,9 @@ class CircuitBreaker {
         if (ring_failures_ != 0 && should_trip(now)) transition(BreakerState::open, now);
         return;
       }
-      record(now, false);
-      if (should_trip(now)) transition(BreakerState::open, now);
+      ++bucket(now).calls;
+      ++time_calls_;
+      if (time_failures_ != 0 && should_trip(now)) transition(BreakerState::open, now);
       return;
     }
     on_result_slow(permit, now, failure);
