@@ -114,7 +114,10 @@ class [[nodiscard]] GuardedCall {
     // the timer races it. (An operation finishing exactly at the limit wins:
     // its own wake-up was registered before the timer.)
     task_.start(std::noop_coroutine()).resume();
-    if (task_.done()) return false;
+    if (task_.done()) {
+      answered_at_start_ = true;
+      return false;
+    }
     (void)task_.start(parent);
     if (limit_ > Duration::zero()) timer_ = rt_->wake_at(started_ + limit_, parent);
     return true;
@@ -126,7 +129,9 @@ class [[nodiscard]] GuardedCall {
       if (timer_) rt_->cancel_wake(std::exchange(timer_, {}));
       if (breaker_ == nullptr) return task_.result();
       Result result = take_reporting_throw();
-      breaker_->on_result(permit_, rt_->now(), result.ok() ? nullptr : &result.failure());
+      // No time passes while an operation runs without suspending.
+      const Instant end = answered_at_start_ ? started_ : rt_->now();
+      breaker_->on_result(permit_, end, result.ok() ? nullptr : &result.failure());
       return result;
     }
     // The timer won: abandon the operation now; its frames and pending
@@ -163,6 +168,7 @@ class [[nodiscard]] GuardedCall {
   typename Breaker::Permit permit_{};
   TaskType task_;
   runtime::WakeId timer_;
+  bool answered_at_start_ = false;
 };
 
 }  // namespace detail
