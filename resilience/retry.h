@@ -228,7 +228,7 @@ runtime::Task<detail::OpOutcome<Op>> Retry::run_until(runtime::Runtime& rt, runt
     ++counters_.attempts;
     if (attempt > 1) ++counters_.retries;
     observer_.record(Kind::attempt, subject, attempt);
-    const Instant attempt_start = rt.now();
+    const Instant attempt_start = attempt == 1 ? start : rt.now();
     std::optional<Result> result;
     if constexpr (std::is_invocable_v<Op&>) {
       result.emplace(co_await op());
@@ -238,7 +238,9 @@ runtime::Task<detail::OpOutcome<Op>> Retry::run_until(runtime::Runtime& rt, runt
     }
     if (result->ok()) {
       ++counters_.succeeded;
-      observer_.record(Kind::call_succeeded, subject, attempt, (rt.now() - start).count());
+      if (observer_.enabled()) {
+        observer_.record(Kind::call_succeeded, subject, attempt, (rt.now() - start).count());
+      }
       co_return std::move(*result);
     }
     observer_.record(Kind::attempt_failed, subject, attempt, (rt.now() - attempt_start).count(),
