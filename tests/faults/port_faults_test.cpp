@@ -1,0 +1,199 @@
+// The port decorators, each against a stub service in virtual time: what a
+// call sees inside and outside the window, and that every strike is counted.
+#include <gtest/gtest.h>
+
+#include "faults/port_faults.h"
+#include "faults/workload_faults.h"
+#include "reference_system/bus.h"
+#include "runtime/sim_runtime.h"
+
+namespace faultline::faults {
+namespace {
+
+using namespace std::chrono_literals;
+namespace rs = reference_system;
+
+class StubLedger final : public rs::Ledger {
+ public:
+  explicit StubLedger(runtime::Runtime& rt) : rt_(&rt) {}
+  Task<Outcome<rs::LedgerReceipt>> post(rs::LedgerPost) override {
+    co_await rt_->sleep(100ms);
+    ++posts;
+    co_return rs::LedgerReceipt{posts, false};
+  }
+  Task<Outcome<>> reverse(std::uint64_t) override { co_return resilience::ok(); }
+  std::uint64_t posts = 0;
+
+ private:
+  runtime::Runtime* rt_;
+};
+
+class StubOcr final : public rs::OcrEngine {
+ public:
+  Task<Outcome<std::string>> recognize(rs::OcrRequest) override { co_return std::string("INVOICE/1\nid: 1\n"); }
+};
+
+FaultSpec spec(FaultKind kind, std::string target) {
+  FaultSpec s;
+  s.kind = kind;
+  s.target = std::move(target);
+  s.start = 10s;
+  s.duration = 20s;
+  s.label = "fault/0/" + std::string(to_string(kind));
+  return s;
+}
+
+struct Seen {
+  bool ok = false;
+  resilience::ErrorClass error{};
+  runtime::Duration took{};
+  bool finished = false;
+};
+
+Task<void> post_once(runtime::Runtime& rt, rs::Ledger& ledger, Seen& seen) {
+  const auto began = rt.now();
+  // A named argument: GCC 12 destroys class temporaries inside a co_await
+  // expression twice.
+  rs::LedgerPost entry{7, "", "V", 0, 100};
+  auto r = co_await ledger.post(std::move(entry));
+  seen.ok = r.ok();
+  if (!r) seen.error = r.error_class();
+  seen.took = rt.now() - began;
+  seen.finished = true;
+}
+
+Seen post_at(runtime::Duration when, const FaultSpec& s, std::uint64_t* touched = nullptr,
+             std::uint64_t* posts = nullptr) {
+  runtime::SimRuntime rt(3);
+  ActiveFault fault(rt, s, 0, rt.now());
+  StubLedger inner(rt);
+  FaultyLedger ledger(rt, inner, {&fault});
+  Seen seen;
+  rt.run_for(when);
+  rt.spawn(post_once(rt, ledger, seen));
+  rt.run_for(10min);
+  if (touched) *touched = fault.touched();
+  if (posts) *posts = inner.posts;
+  return seen;
+}
+
+TEST(PortFaults, LatencyDelaysOnlyInsideTheWindow) {
+  auto s = spec(FaultKind::latency, "ledger");
+  s.delay = 30s;
+  std::uint64_t touched = 0;
+  EXPECT_EQ(post_at(15s, s, &touched).took, 30s + 100ms);
+  EXPECT_EQ(touched, 1u);
+  EXPECT_EQ(post_at(5s, s, &touched).took, 100ms);
+  EXPECT_EQ(touched, 0u);
+}
+
+TEST(PortFaults, ErrorsAndOutagesFailAtOnceWithTheirClassAndNeverReachTheService) {
+  auto e = spec(FaultKind::error, "ledger");
+  e.error_class = ErrorClass::rate_limited;
+  std::uint64_t posts = 1;
+  auto seen = post_at(15s, e, nullptr, &posts);
+  EXPECT_FALSE(seen.ok);
+  EXPECT_EQ(seen.error, resilience::ErrorClass::rate_limited);
+  EXPECT_EQ(seen.took, 0s);
+  EXPECT_EQ(posts, 0u);
+  seen = post_at(15s, spec(FaultKind::outage, "ledger"));
+  EXPECT_FALSE(seen.ok);
+  EXPECT_EQ(seen.error, resilience::ErrorClass::transient);
+}
+
+TEST(PortFaults, AHungCallNeverAnswersWithinTheRun) {
+  const auto seen = post_at(15s, spec(FaultKind::hang, "ledger"));
+  EXPECT_FALSE(seen.finished);
+}
+
+TEST(PortFaults, InvalidOutputIsNoDocument) {
+  runtime::SimRuntime rt(3);
+  auto s = spec(FaultKind::invalid_output, "ocr_engine");
+  s.outputs = {InvalidOutput::refusal};
+  ActiveFault fault(rt, s, 0, rt.now());
+  StubOcr inner;
+  FaultyOcrEngine ocr(rt, inner, {&fault});
+  std::string text;
+  rt.run_for(15s);
+  rt.spawn([](FaultyOcrEngine& o, std::string& out) -> Task<void> {
+    const rs::OcrRequest request{1, "x", 1.0};
+    auto r = co_await o.recognize(request);
+    out = r.ok() ? r.value() : "failed";
+  }(ocr, text));
+  rt.run_for(1s);
+  EXPECT_EQ(text.rfind("INVOICE/1", 0), std::string::npos) << text;
+  EXPECT_NE(text.find("I"), std::string::npos);
+  EXPECT_EQ(fault.touched(), 1u);
+}
+
+TEST(PortFaults, CheckpointOutageFailsEveryStoreCallTransient) {
+  runtime::SimRuntime rt(3);
+  ActiveFault fault(rt, spec(FaultKind::checkpoint_outage, "checkpoint_store"), 0, rt.now());
+  resilience::InMemoryCheckpointStore inner;
+  FaultyCheckpointStore store(inner, {&fault});
+  rt.run_for(15s);
+  auto saved = resilience::run_now(store.save("wf/9", 0, "ocr", "{}"));
+  ASSERT_FALSE(saved.ok());
+  EXPECT_EQ(saved.error_class(), resilience::ErrorClass::transient);
+  EXPECT_EQ(inner.size(), 0u);
+  rt.run_for(30s);
+  EXPECT_TRUE(resilience::run_now(store.save("wf/9", 0, "ocr", "{}")).ok());
+  EXPECT_EQ(fault.touched(), 1u);
+}
+
+TEST(PortFaults, TheBusDuplicatesAndHoldsBackMessages) {
+  runtime::SimRuntime rt(3);
+  std::array<std::size_t, rs::kTopicCount> capacity{};
+  capacity.fill(100);
+  rs::InProcessBus inner(rt, capacity);
+  auto dup = spec(FaultKind::duplicate_delivery, "bus");
+  dup.copies = 2;
+  ActiveFault duplicate(rt, dup, 0, rt.now());
+  FaultyMessageBus bus(rt, inner, {&duplicate});
+  rt.run_for(15s);
+  rs::Message m;
+  m.topic = rs::Topic::accounting;
+  m.invoice_id = 5;
+  ASSERT_TRUE(bus.publish(m));
+  EXPECT_EQ(bus.depth(rs::Topic::accounting), 3u);
+  EXPECT_EQ(duplicate.touched(), 1u);
+
+  runtime::SimRuntime rt2(3);
+  rs::InProcessBus inner2(rt2, capacity);
+  auto re = spec(FaultKind::reordering, "bus");
+  re.reorder_window = 5s;
+  ActiveFault reorder(rt2, re, 0, rt2.now());
+  FaultyMessageBus bus2(rt2, inner2, {&reorder});
+  rt2.run_for(15s);
+  ASSERT_TRUE(bus2.publish(m));
+  EXPECT_EQ(bus2.depth(rs::Topic::accounting), 0u);  // held back ...
+  EXPECT_EQ(bus2.held(), 1u);
+  rt2.run_for(5s);
+  EXPECT_EQ(bus2.depth(rs::Topic::accounting), 1u);  // ... and delivered within the window
+  EXPECT_EQ(bus2.held(), 0u);
+}
+
+TEST(WorkloadFaults, CorruptionStrikesInvoicesAndDuplicatesReuseSeenIds) {
+  runtime::SimRuntime rt(3);
+  auto c = spec(FaultKind::corrupted_input, "workload");
+  c.corruptions = {Corruption::duplicate_id};
+  ActiveFault fault(rt, c, 0, rt.now());
+  WorkloadFaults wf(rt, {&fault});
+  rs::Invoice first;
+  first.id = 41;
+  first.document = "INVOICE/1\nid: 41\ntotal: 1.00\n";
+  EXPECT_FALSE(wf.corrupt(first).has_value());  // before the window
+  rt.run_for(15s);
+  rs::Invoice second;
+  second.id = 42;
+  second.document = "INVOICE/1\nid: 42\ntotal: 1.00\n";
+  const auto mode = wf.corrupt(second);
+  ASSERT_TRUE(mode.has_value());
+  EXPECT_EQ(*mode, Corruption::duplicate_id);
+  EXPECT_EQ(second.id, 41u);
+  EXPECT_NE(second.document.find("id: 41"), std::string::npos);
+  EXPECT_EQ(fault.touched(), 1u);
+}
+
+}  // namespace
+}  // namespace faultline::faults
