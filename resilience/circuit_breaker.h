@@ -37,7 +37,9 @@
 //
 // Failure classes: by default transient, timeout, rate_limited and permanent
 // count as failures; business errors (the request was bad, the service was
-// fine) count as successes, as does any class outside failure_classes.
+// fine) count as successes, as does any class outside failure_classes. An
+// operation that throws (a broken contract: failures are values) counts as
+// a failure in the coroutine form before the exception propagates.
 #pragma once
 
 #include <cstdint>

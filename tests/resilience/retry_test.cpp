@@ -115,6 +115,27 @@ TEST(Backoff, ASeedPinsTheScheduleForEachJitterKind) {
   EXPECT_NE(schedule(policy_with(Jitter::full), 43, 4), schedule(policy_with(Jitter::full), 42, 4));
 }
 
+TEST(Backoff, JitterKindsSpreadAsDocumented) {
+  // 20,000 first retries (base 1 s): full jitter averages d/2, equal jitter
+  // 3d/4, decorrelated (base to 3 x base) 2 s; every draw stays in range.
+  auto mean_of_first = [](Jitter jitter) {
+    RetryPolicy p = policy_with(jitter);
+    Rng rng(99);
+    double sum_s = 0;
+    for (int i = 0; i < 20'000; ++i) {
+      Backoff b(p);
+      const Duration d = b.next(rng);
+      EXPECT_GE(d, jitter == Jitter::decorrelated ? Duration(1s) : Duration::zero());
+      EXPECT_LE(d, jitter == Jitter::decorrelated ? Duration(3s) : Duration(1s));
+      sum_s += runtime::to_seconds(d);
+    }
+    return sum_s / 20'000;
+  };
+  EXPECT_NEAR(mean_of_first(Jitter::full), 0.5, 0.01);
+  EXPECT_NEAR(mean_of_first(Jitter::equal), 0.75, 0.01);
+  EXPECT_NEAR(mean_of_first(Jitter::decorrelated), 2.0, 0.02);
+}
+
 TEST(Backoff, HugeMultipliersSaturateAtTheCapWithoutOverflow) {
   RetryPolicy p;
   p.max_attempts = 100;
