@@ -1,6 +1,7 @@
 // The agents, their service clients and the agent host (agents.h).
 #include "reference_system/agents.h"
 
+#include <charconv>
 #include <string>
 
 #include "resilience/saga.h"
@@ -260,7 +261,10 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
     if (loaded.ok() && loaded.value()) {
       const auto& cp = *loaded.value();
       version = cp.version;
-      completed = static_cast<std::size_t>(std::stoul(cp.state.empty() ? std::string("0") : cp.state));
+      // A state that does not parse (a damaged store) counts as no progress:
+      // the steps are idempotent, so redoing them is safe.
+      const auto [end, ec] = std::from_chars(cp.state.data(), cp.state.data() + cp.state.size(), completed);
+      if (ec != std::errc{} || end != cp.state.data() + cp.state.size()) completed = 0;
       ctx_.rt->log().record(Kind::checkpoint_loaded, source_, id, static_cast<std::int64_t>(completed));
     } else if (!loaded.ok()) {
       ++ctx_.metrics->checkpoint_failures;
