@@ -538,8 +538,15 @@ reports::InvariantResult resumption(const Evidence& ev, const Index& ix) {
   // was never reversed, or a notification delivered twice.
   for (const auto& [id, inv] : ix.invoices) {
     if (inv.notified_ok > 1) {
-      r.violate(ix, fmt::format("invoice {}: accounts payable notified {} times", id, inv.notified_ok),
-                events_of(ix, id));
+      std::vector<std::size_t> shown;
+      for (const auto& c : ix.calls) {
+        if (c.subject != id || ix.name(c.source) != "notifier") continue;
+        shown.push_back(c.begin_index);
+        if (c.ended) shown.push_back(c.end_index);
+      }
+      for (std::size_t crash : ix.crashes) shown.push_back(crash);
+      std::sort(shown.begin(), shown.end());
+      r.violate(ix, fmt::format("invoice {}: accounts payable notified {} times", id, inv.notified_ok), shown);
     }
   }
   // A step that completed and was checkpointed must not call its service again.

@@ -197,3 +197,31 @@ TEST(WorkloadFaults, CorruptionStrikesInvoicesAndDuplicatesReuseSeenIds) {
 
 }  // namespace
 }  // namespace faultline::faults
+
+namespace faultline::faults {
+namespace {
+
+TEST(PortFaults, APartitionHoldsDeliveriesUntilItHeals) {
+  runtime::SimRuntime rt(3);
+  std::array<std::size_t, rs::kTopicCount> capacity{};
+  capacity.fill(100);
+  rs::InProcessBus inner(rt, capacity);
+  ActiveFault partition(rt, spec(FaultKind::bus_partition, "bus"), 0, rt.now());
+  FaultyMessageBus bus(rt, inner, {&partition});
+  runtime::Instant delivered{};
+  rt.spawn([](FaultyMessageBus& b, runtime::Runtime& r, runtime::Instant& at) -> Task<void> {
+    auto m = co_await b.receive(rs::Topic::ocr);
+    if (m) at = r.now();
+  }(bus, rt, delivered));
+  rt.run_for(12s);
+  rs::Message m;
+  m.topic = rs::Topic::ocr;
+  m.invoice_id = 3;
+  ASSERT_TRUE(bus.publish(m));
+  rt.run_for(1min);
+  EXPECT_EQ(delivered, runtime::Instant{} + 30s);  // the window's end, not 12 s
+  EXPECT_EQ(partition.touched(), 1u);
+}
+
+}  // namespace
+}  // namespace faultline::faults
