@@ -167,6 +167,7 @@ Task<StepReply> MatchingAgent::handle(const Message& request) {
   reply.status = StepStatus::degraded;
   reply.match.degraded = true;
   reply.match.failed = !found.ok();
+  if (!found.ok()) reply.match.error = found.error_class();
   reply.match.suggestions = co_await suggest(*work->invoice, ex);
   co_return reply;
 }

@@ -76,7 +76,7 @@ class ServiceClient {
 
  private:
   template <class Make>
-  auto attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, std::uint32_t& number)
+  auto attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, std::uint32_t number)
       -> Task<resilience::detail::OpOutcome<Make>>;
   void started(std::uint64_t invoice_id, ServiceOp op, std::uint32_t number);
   void finished(std::uint64_t invoice_id, ServiceOp op, runtime::Duration latency, const Failure* failure);
@@ -209,9 +209,9 @@ class AgentHost {
 // ---------------------------------------------------------------------------
 
 template <class Make>
-auto ServiceClient::attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, std::uint32_t& number)
+auto ServiceClient::attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, std::uint32_t number)
     -> Task<resilience::detail::OpOutcome<Make>> {
-  started(invoice_id, op, ++number);
+  started(invoice_id, op, number);
   const runtime::Instant start = rt_->now();
   // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
   std::optional<resilience::detail::OpOutcome<Make>> result;
@@ -227,11 +227,15 @@ auto ServiceClient::attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, 
 template <class Make>
 auto ServiceClient::call(std::uint64_t invoice_id, ServiceOp op, Make& make)
     -> Task<resilience::detail::OpOutcome<Make>> {
+  // Not a coroutine itself: a single-attempt policy costs no retry frame.
   ++metrics_->calls;
-  std::uint32_t number = 0;
-  if (retry_.policy().max_attempts == 1) co_return co_await attempt(invoice_id, op, make, number);
-  co_return co_await retry_.run(
-      *rt_, rng_, [&] { return attempt(invoice_id, op, make, number); }, invoice_id);
+  if (retry_.policy().max_attempts == 1) return attempt(invoice_id, op, make, 1);
+  return retry_.run(
+      *rt_, rng_,
+      [this, invoice_id, op, &make, number = std::uint32_t{0}]() mutable {
+        return attempt(invoice_id, op, make, ++number);
+      },
+      invoice_id);
 }
 
 }  // namespace faultline::reference_system

@@ -28,8 +28,11 @@ enum class Kind : std::uint16_t {
   // An external call ended (source = service); a = latency in ns, b = operation;
   // detail = 0 ok, otherwise 1 + resilience::ErrorClass.
   call_result = 0x0204,
-  // Terminal outcome, exactly one per submitted invoice; detail = Outcome,
-  // a = end-to-end latency in ns, b = total in cents.
+  // Terminal outcome, exactly one per submission; detail = InvoiceOutcome,
+  // a = end-to-end latency in ns, b = total in cents. A second submission
+  // under an id already taken (invoice_submitted with b = 1) is refused at
+  // once: its own outcome is rejected_invalid, and the first one's workflow
+  // goes on unaffected.
   outcome = 0x0205,
   // The ledger applied an entry (source = "ledger"); a = amount in cents,
   // b = ledger entry sequence; detail = 1 if it carried an idempotency key.
@@ -65,7 +68,8 @@ enum class Kind : std::uint16_t {
   dead_lettered = 0x0215,
   // An invoice went to the manual-review queue; a = queue size after; detail = ReviewReason.
   manual_review = 0x0216,
-  // A non-critical step yielded its default; a = step index; detail = 1 + ErrorClass (0: no match).
+  // Matching yielded its neutral default "no match" (source = agent); a = step
+  // index; detail = 0 when nothing matched, 1 + ErrorClass when the lookup failed.
   degraded = 0x0217,
   // The OCR agent fell back to the backup engine; detail = 1 + ErrorClass of the primary's failure.
   ocr_fallback = 0x0218,

@@ -341,7 +341,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
       }
       // A non-critical step that could not complete: its neutral default.
       auto next = std::make_shared<WorkItem>(*state.work);
-      if (agent == AgentId::matching) next->match = MatchResult{0, {}, true, true};
+      if (agent == AgentId::matching) next->match = MatchResult{0, {}, true, true, result.error_class()};
       state.work = std::move(next);
       ++ctx_.metrics->agent(agent).degraded;
       ctx_.rt->log().record(Kind::degraded, agent_sources_[static_cast<std::size_t>(agent)], id,
@@ -368,7 +368,8 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
         if (next->match.degraded) {
           ctx_.rt->log().record(Kind::degraded, agent_sources_[static_cast<std::size_t>(agent)], id,
                                 static_cast<std::int64_t>(step), 0,
-                                static_cast<std::uint16_t>(next->match.failed ? 1 + static_cast<unsigned>(ErrorClass::transient) : 0));
+                                static_cast<std::uint16_t>(
+                                    next->match.failed ? 1 + static_cast<unsigned>(next->match.error) : 0));
         }
         state.work = std::move(next);
       }

@@ -107,6 +107,7 @@ struct MatchResult {
   std::vector<std::uint64_t> suggestions;
   bool degraded = false;
   bool failed = false;  // degraded because the PO database failed, not because nothing matched
+  ErrorClass error = ErrorClass::transient;  // why, when failed
 };
 
 // What OCR read, and the fields parsed from it.
