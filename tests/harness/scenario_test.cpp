@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
 #include <functional>
 
 #include "harness/scenario.h"
@@ -157,6 +158,45 @@ TEST(Scenario, MissingFileAndFolderExpansion) {
   EXPECT_THROW((void)expand_scenario_paths({(dir / "nope.json").string()}), runtime::ConfigError);
   EXPECT_THROW((void)load_scenario((dir / "nope.json").string()), runtime::ConfigError);
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace faultline::harness
+
+namespace faultline::harness {
+namespace {
+
+std::string source_root() {
+  const char* dir = std::getenv("FAULTLINE_SOURCE_DIR");
+  return dir ? dir : std::filesystem::current_path().string();
+}
+
+TEST(Scenario, EverySuiteFileReadsAndItsFaultsAreScheduledInsideIt) {
+  const auto files = expand_scenario_paths({source_root() + "/scenarios"});
+  EXPECT_GE(files.size(), 9u);
+  for (const auto& f : files) {
+    const auto s = load_scenario(f);
+    EXPECT_FALSE(s.description.empty()) << f;
+    EXPECT_TRUE(std::filesystem::exists(s.policy_file)) << f;
+    for (const auto& fault : s.faults) EXPECT_LT(fault.start, s.duration) << f;
+  }
+}
+
+TEST(Scenario, TheSchemaNamesEveryFaultKindTargetAndCorruptionTheParserKnows) {
+  const auto schema = runtime::load_json_file(source_root() + "/scenarios/scenario.schema.json");
+  const std::string text = schema.dump();
+  for (std::size_t i = 0; i < faults::kFaultKindCount; ++i) {
+    const auto name = "\"" + std::string(faults::to_string(static_cast<faults::FaultKind>(i))) + "\"";
+    EXPECT_NE(text.find(name), std::string::npos) << name;
+  }
+  for (std::size_t i = 0; i < faults::kCorruptionCount; ++i) {
+    const auto name = "\"" + std::string(faults::to_string(static_cast<faults::Corruption>(i))) + "\"";
+    EXPECT_NE(text.find(name), std::string::npos) << name;
+  }
+  for (const auto& t : faults::known_targets()) {
+    EXPECT_NE(text.find("\"" + std::string(t.name) + "\""), std::string::npos) << t.name;
+  }
+  for (const auto& id : invariant_ids()) EXPECT_NE(text.find("\"" + id + "\""), std::string::npos) << id;
 }
 
 }  // namespace
