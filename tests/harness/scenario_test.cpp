@@ -201,3 +201,20 @@ TEST(Scenario, TheSchemaNamesEveryFaultKindTargetAndCorruptionTheParserKnows) {
 
 }  // namespace
 }  // namespace faultline::harness
+
+namespace faultline::harness {
+namespace {
+
+TEST(Scenario, SuiteFilesPassTheJsonSchema) {
+  if (std::system("python3 -c 'import jsonschema' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3-jsonschema is not installed";
+  }
+  const auto root = source_root();
+  std::string cmd = "python3 " + root + "/tests/harness/check_scenario_schema.py " + root +
+                    "/scenarios/scenario.schema.json";
+  for (const auto& f : expand_scenario_paths({root + "/scenarios"})) cmd += " " + f;
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+}  // namespace
+}  // namespace faultline::harness
