@@ -11,6 +11,46 @@
 //
 // A failed result names the invariant, the first offending invoice or call,
 // and up to kEvidenceLines event-log lines that show it.
+//
+// How each is decided ("probe" = the harness's own call records, probe.h):
+//   conservation     per invoice id, terminal outcomes == submissions (the
+//                    harness's own submit records); a posted outcome needs a
+//                    live entry in the ledger store.
+//   exactly_once     the ledger store holds at most one live entry per
+//                    invoice, with the posted amount; posted invoices hold a
+//                    budget reservation, the others hold neither (saga
+//                    committed or compensated); ledger total == posted total.
+//   bounded_retries  probe calls per (service, invoice, operation) <= service
+//                    attempts x step attempts x runs (1 + restarts of the
+//                    owning agent + duplicate deliveries + resubmissions); a
+//                    retry after a failure waits at least the shortest delay
+//                    the policy's schedule and jitter allow.
+//   timeouts         every probe call ended (answered or abandoned) within its
+//                    service timeout; a call still open at the end outlived it.
+//   circuit_breaker  no probe call while the service's breaker is open, at
+//                    most half_open_probes while half-open; a fault that made
+//                    >= threshold calls fail opened it; closed again at the end
+//                    when the last fault left it time; a service that failed
+//                    under a fault with no breaker at all is a violation.
+//   resumption       no second notification; no call to a step's service after
+//                    the workflow checkpointed that step complete; without any
+//                    checkpoint store, a call answered before a crash and
+//                    made again after it (work started over).
+//   degradation      posted_degraded carries no PO (never an invented match);
+//                    nothing posted when every OCR call failed; nothing
+//                    posted as fully matched when every PO lookup failed.
+//   validation       corrupted input (the harness knows which) is never posted
+//                    unless its mode can leave a truthful document, and then
+//                    only at its true amount; no task died of an exception.
+//   visibility       the metrics count at least the failed answers the probes
+//                    saw per service and every outcome the log shows; DLQ and
+//                    review queue sizes match the stores.
+//   saturation       sampled in-flight invoices and live tasks stay under the
+//                    policy's bounds, queue samples under each topic's bound;
+//                    refused messages are counted in the metrics.
+//   recovery_time    after each fault's end, successes over three buckets
+//                    reach recovered_share of the fault-free baseline's within
+//                    recovery_time_max.
 #pragma once
 
 #include <cstdint>
