@@ -227,7 +227,9 @@ Task<Outcome<>> AccountingAgent::notify(std::uint64_t id, std::int64_t amount) {
 }
 
 Task<Outcome<>> AccountingAgent::save_progress(std::uint64_t id, std::uint64_t& version, std::size_t completed) {
-  if (ctx_.checkpoints == nullptr) co_return resilience::ok();
+  // After the last step there is nothing left to resume: the checkpoint is
+  // removed right after, so it is not written.
+  if (ctx_.checkpoints == nullptr || completed >= 3) co_return resilience::ok();
   std::string state = std::to_string(completed);
   const auto bytes = static_cast<std::int64_t>(state.size());
   std::string key = saga_key(id);
@@ -276,12 +278,21 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
 
   resilience::Saga saga("accounting", observer_for(ctx_, "accounting"));
   const bool compensate = policy.compensation;
-  saga.step("reserve", [&] { return reserve(id, amount); },
-            compensate ? resilience::SagaAction([&] { return release(id); }) : resilience::SagaAction{});
-  saga.step("post", [&] { return post(id, amount, po_number); },
-            compensate ? resilience::SagaAction([&] { return reverse(id); }) : resilience::SagaAction{});
-  saga.step("notify", [&] { return notify(id, amount); }, resilience::SagaAction{});
-  saga.after_step([&](std::size_t done) { return save_progress(id, version, done); });
+  // Each action captures one pointer, so std::function keeps it inline.
+  struct Context {
+    AccountingAgent* self;
+    std::uint64_t id;
+    std::int64_t amount;
+    std::uint64_t po_number;
+    std::uint64_t* version;
+  } c{this, id, amount, po_number, &version};
+  const Context* p = &c;
+  saga.step("reserve", [p] { return p->self->reserve(p->id, p->amount); },
+            compensate ? resilience::SagaAction([p] { return p->self->release(p->id); }) : resilience::SagaAction{});
+  saga.step("post", [p] { return p->self->post(p->id, p->amount, p->po_number); },
+            compensate ? resilience::SagaAction([p] { return p->self->reverse(p->id); }) : resilience::SagaAction{});
+  saga.step("notify", [p] { return p->self->notify(p->id, p->amount); }, resilience::SagaAction{});
+  saga.after_step([p](std::size_t done) { return p->self->save_progress(p->id, *p->version, done); });
 
   const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));
   if (ctx_.checkpoints != nullptr && version != 0 && (out.committed || out.not_compensated.empty())) {
