@@ -468,19 +468,52 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
     // Walk the log in order: the breaker's state and the calls that reach the service.
     auto state = resilience::BreakerState::closed;
     std::uint32_t probes = 0;
+    // Consecutive-failure breakers: once `failure_threshold` results in a
+    // row (of calls admitted since the last transition) have failed, the
+    // next call must find the breaker open.
+    const bool consecutive = sp.breaker->trip == resilience::TripMode::consecutive_failures;
+    std::uint32_t in_a_row = 0;
+    std::uint64_t transitions_here = 0;
+    std::optional<std::size_t> tripped_at;
     std::optional<Instant> first_open;
     std::vector<Instant> opened_at;
     std::size_t last_transition = 0;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
       if (e.source != source) continue;
+      if (consecutive && state == resilience::BreakerState::closed &&
+          (e.kind == k(Kind::call_end) || e.kind == k(Kind::call_abandoned))) {
+        const auto it = ix.call_by_id.find(static_cast<std::uint64_t>(e.a));
+        if (it != ix.call_by_id.end() && (transitions_here == 0 || ix.calls[it->second].begin_index > last_transition)) {
+          bool failed = e.kind == k(Kind::call_abandoned);
+          if (e.kind == k(Kind::call_end) && e.detail != 0) {
+            failed = sp.breaker->failure_classes.contains(static_cast<resilience::ErrorClass>(e.detail - 1));
+          }
+          if (e.kind == k(Kind::call_end) && e.detail == 0 && sp.breaker->slow_call_threshold > Duration::zero() &&
+              Duration(e.b) > sp.breaker->slow_call_threshold) {
+            failed = true;
+          }
+          in_a_row = failed ? in_a_row + 1 : 0;
+          if (in_a_row >= sp.breaker->failure_threshold && !tripped_at) tripped_at = i;
+        }
+      }
       if (e.kind == k(resilience::Kind::breaker_transition)) {
         state = static_cast<resilience::BreakerState>(e.b);
         probes = 0;
+        in_a_row = 0;
+        tripped_at.reset();
+        ++transitions_here;
         last_transition = i;
         ++transitions;
         if (state == resilience::BreakerState::open) opened_at.push_back(e.at);
       } else if (e.kind == k(Kind::call_begin)) {
+        if (tripped_at && state == resilience::BreakerState::closed) {
+          r.violate(ix,
+                    fmt::format("call {} reached {} for invoice {} at {} after {} failures in a row: its breaker "
+                                "should have opened at its threshold",
+                                e.a, info.name, e.subject, ix.at(e.at), sp.breaker->failure_threshold),
+                    {*tripped_at, i});
+        }
         if (state == resilience::BreakerState::open) {
           r.violate(ix,
                     fmt::format("call {} reached {} for invoice {} at {} while its breaker was open", e.a, info.name,

@@ -28,7 +28,9 @@
 //   timeouts         every probe call ended (answered or abandoned) within its
 //                    service timeout; a call still open at the end outlived it.
 //   circuit_breaker  no probe call while the service's breaker is open, at
-//                    most half_open_probes while half-open; a fault that made
+//                    most half_open_probes while half-open; a consecutive-
+//                    failure breaker is open before the call after its
+//                    threshold-th failure in a row; a fault that made
 //                    >= threshold calls fail opened it; closed again at the end
 //                    when the last fault left it time; a service that failed
 //                    under a fault with no breaker at all is a violation.

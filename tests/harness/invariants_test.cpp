@@ -206,6 +206,21 @@ TEST(Invariants, CircuitBreakerCatchesABreakerThatLetsCallsThroughWhileOpen) {
   EXPECT_EQ(r.evidence.size(), 2u);
 }
 
+TEST(Invariants, CircuitBreakerCatchesABreakerThatDoesNotOpenAtItsThreshold) {
+  History h;
+  resilience::CircuitBreakerConfig breaker;
+  breaker.trip = resilience::TripMode::consecutive_failures;
+  breaker.failure_threshold = 3;
+  h.policy().service(rs::ServiceId::ledger).breaker = breaker;
+  for (int i = 0; i < 3; ++i) h.call(std::chrono::seconds(10 * (i + 1)), "ledger", 5, rs::ServiceOp::ledger_post, 1s, 1);
+  auto clean = h.check("circuit_breaker");
+  EXPECT_TRUE(clean.passed) << clean.message;
+  h.call(1min, "ledger", 6, rs::ServiceOp::ledger_post, 1s, 1);  // a fourth call, breaker still closed
+  const auto r = h.check("circuit_breaker");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("after 3 failures in a row"), std::string::npos) << r.message;
+}
+
 TEST(Invariants, CircuitBreakerCatchesTooManyHalfOpenProbesAndAMissingBreaker) {
   History h;
   resilience::CircuitBreakerConfig breaker;
