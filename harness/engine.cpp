@@ -1,8 +1,10 @@
 #include "harness/engine.h"
 
 #include <algorithm>
-#include <memory>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -28,6 +30,33 @@ using runtime::Duration;
 using runtime::Instant;
 
 namespace {
+
+// A policy that keeps checkpoints in SQLite gets a fresh file for each
+// simulated run: runs in parallel never share a file, and every run starts
+// from an empty store, as determinism needs. The folder goes with the run.
+class PrivateCheckpointFile {
+ public:
+  explicit PrivateCheckpointFile(rs::Policy& policy) {
+    if (policy.checkpoints != rs::CheckpointStoreKind::sqlite) return;
+    std::string pattern = (std::filesystem::temp_directory_path() / "faultline-run-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("cannot create a folder for the run's checkpoint store in " +
+                               std::filesystem::temp_directory_path().string());
+    }
+    dir_ = pattern;
+    policy.checkpoint_path = (dir_ / "checkpoints.db").string();
+  }
+  PrivateCheckpointFile(const PrivateCheckpointFile&) = delete;
+  PrivateCheckpointFile& operator=(const PrivateCheckpointFile&) = delete;
+  ~PrivateCheckpointFile() {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+
+ private:
+  std::filesystem::path dir_;
+};
+
 
 constexpr Duration kSampleEvery = std::chrono::seconds(15);
 constexpr std::size_t kMaxBuckets = 240;
@@ -406,7 +435,8 @@ std::string replay_command(const Scenario& s, const EngineOptions& o, std::uint6
 }  // namespace
 
 RunDigest simulate_only(const Scenario& scenario, const EngineOptions& options) {
-  const auto policy = rs::load_policy(options.policy_file.value_or(scenario.policy_file));
+  auto policy = rs::load_policy(options.policy_file.value_or(scenario.policy_file));
+  PrivateCheckpointFile store(policy);
   const auto world = world_for(scenario);
   ScenarioRun run(scenario, policy, world, options.seed.value_or(scenario.seed), true, options.step_budget);
   RunDigest d;
@@ -436,7 +466,9 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   // The fault-free baseline: same scenario, seed and policy, no faults.
   Baseline baseline;
   {
-    ScenarioRun base(scenario, policy, world, seed, false, options.step_budget);
+    rs::Policy base_policy = policy;
+    PrivateCheckpointFile base_store(base_policy);
+    ScenarioRun base(scenario, base_policy, world, seed, false, options.step_budget);
     if (!base.run()) {
       r.verdict = reports::Verdict::kAborted;
       r.verdict_reason = fmt::format("the fault-free baseline hit the safety limit of {} simulation steps",
@@ -453,7 +485,9 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   }
   r.baseline = baseline.summary;
 
-  ScenarioRun run(scenario, policy, world, seed, true, options.step_budget, options.wrap_ports);
+  rs::Policy run_policy = policy;
+  PrivateCheckpointFile run_store(run_policy);
+  ScenarioRun run(scenario, run_policy, world, seed, true, options.step_budget, options.wrap_ports);
   const bool completed = run.run();
   auto& sys = run.system();
   const auto& log = run.rt().log();
@@ -566,6 +600,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
     r.verdict_reason = fmt::format("{} invariants and {} SLOs held; {} fault(s) each touched the system",
                                    r.invariants.size(), r.slos.size(), r.faults.size());
   }
+  if (options.on_run_log) options.on_run_log(log, r);
   return r;
 }
 

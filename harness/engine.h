@@ -23,6 +23,7 @@
 #include "harness/scenario.h"
 #include "reference_system/system.h"
 #include "reports/result.h"
+#include "runtime/event_log.h"
 
 namespace faultline::harness {
 
@@ -38,6 +39,9 @@ struct EngineOptions {
   // wrapper -> probe -> fault -> service), to hand the checkers a system
   // that is broken on purpose. Applied to the faulty run, not the baseline.
   std::function<void(reference_system::SystemPorts&)> wrap_ports;
+  // Called once the faulty run is judged, with its event log and result
+  // (check-policy's coverage reads the log). Called on the runner's threads.
+  std::function<void(const runtime::EventLog&, const reports::ScenarioResult&)> on_run_log;
 };
 
 [[nodiscard]] reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options);

@@ -474,7 +474,10 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
     const bool consecutive = sp.breaker->trip == resilience::TripMode::consecutive_failures;
     std::uint32_t in_a_row = 0;
     std::uint64_t transitions_here = 0;
-    std::optional<std::size_t> tripped_at;
+    // The event index where the failures reached the threshold (kNotTripped:
+    // not yet). A sentinel, not an optional: GCC 12 at -O2 warns falsely on it.
+    constexpr std::size_t kNotTripped = SIZE_MAX;
+    std::size_t tripped_at = kNotTripped;
     std::optional<Instant> first_open;
     std::vector<Instant> opened_at;
     std::size_t last_transition = 0;
@@ -494,25 +497,25 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
             failed = true;
           }
           in_a_row = failed ? in_a_row + 1 : 0;
-          if (in_a_row >= sp.breaker->failure_threshold && !tripped_at) tripped_at = i;
+          if (in_a_row >= sp.breaker->failure_threshold && tripped_at == kNotTripped) tripped_at = i;
         }
       }
       if (e.kind == k(resilience::Kind::breaker_transition)) {
         state = static_cast<resilience::BreakerState>(e.b);
         probes = 0;
         in_a_row = 0;
-        tripped_at.reset();
+        tripped_at = kNotTripped;
         ++transitions_here;
         last_transition = i;
         ++transitions;
         if (state == resilience::BreakerState::open) opened_at.push_back(e.at);
       } else if (e.kind == k(Kind::call_begin)) {
-        if (tripped_at && state == resilience::BreakerState::closed) {
+        if (tripped_at != kNotTripped && state == resilience::BreakerState::closed) {
           r.violate(ix,
                     fmt::format("call {} reached {} for invoice {} at {} after {} failures in a row: its breaker "
                                 "should have opened at its threshold",
                                 e.a, info.name, e.subject, ix.at(e.at), sp.breaker->failure_threshold),
-                    {*tripped_at, i});
+                    {tripped_at, i});
         }
         if (state == resilience::BreakerState::open) {
           r.violate(ix,

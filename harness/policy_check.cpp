@@ -44,20 +44,6 @@ std::string_view article(std::string_view word) {
   return !word.empty() && std::string_view("aeiou").find(word.front()) != std::string_view::npos ? "an" : "a";
 }
 
-// The runner hands each run's event log to `on_run_log(log, result)` where it
-// offers that member (see the report on issue 7); until then coverage comes
-// from the runs' result models alone. The check is a template so that the
-// branch for a runner without the member is never compiled.
-template <class Options, class Hook>
-bool attach_run_log_hook(Options& options, Hook& hook) {
-  if constexpr (requires { options.on_run_log = hook; }) {
-    options.on_run_log = hook;
-    return true;
-  } else {
-    return false;
-  }
-}
-
 }  // namespace
 
 PolicyCoverage::PolicyCoverage(const LintReport& lint) {
@@ -353,7 +339,8 @@ CheckResult check_policy(const CheckOptions& options) {
       std::lock_guard<std::mutex> guard(lock);
       from_logs.insert_or_assign(run_label(r), std::move(one));
     };
-    result.logs_seen = attach_run_log_hook(ro, hook);
+    ro.on_run_log = hook;
+    result.logs_seen = true;
     auto outcome = run_suite(ro);
     result.run = std::move(outcome.run);
     result.run.command_line = {"faultline", "check-policy", options.policy_file};

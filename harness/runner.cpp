@@ -77,6 +77,7 @@ RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
         eo.policy_file = options.policy_file;
         eo.seed = job.seed;
         eo.step_budget = options.step_budget;
+        eo.on_run_log = options.on_run_log;
         try {
           r = run_scenario(*job.scenario, eo);
         } catch (const runtime::ConfigError& e) {

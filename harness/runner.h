@@ -20,6 +20,7 @@
 
 #include "harness/engine.h"
 #include "reports/result.h"
+#include "runtime/event_log.h"
 
 namespace faultline::harness {
 
@@ -33,6 +34,8 @@ struct RunnerOptions {
   // Wall-clock budget for the whole suite (zero: none). Runs not started
   // when it has passed are reported aborted.
   std::chrono::milliseconds time_limit{0};
+  // Handed to each run (EngineOptions::on_run_log); must be thread-safe.
+  std::function<void(const runtime::EventLog&, const reports::ScenarioResult&)> on_run_log;
 };
 
 struct RunOutcome {

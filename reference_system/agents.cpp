@@ -227,9 +227,10 @@ Task<Outcome<>> AccountingAgent::notify(std::uint64_t id, std::int64_t amount) {
 }
 
 Task<Outcome<>> AccountingAgent::save_progress(std::uint64_t id, std::uint64_t& version, std::size_t completed) {
-  // After the last step there is nothing left to resume: the checkpoint is
-  // removed right after, so it is not written.
-  if (ctx_.checkpoints == nullptr || completed >= 3) co_return resilience::ok();
+  // After the last step the checkpoint says "committed" and is kept: a
+  // request delivered again (a redelivery after a crash, a duplicate) finds
+  // it and does not notify twice, since the notifier has no idempotency key.
+  if (ctx_.checkpoints == nullptr) co_return resilience::ok();
   std::string state = std::to_string(completed);
   const auto bytes = static_cast<std::int64_t>(state.size());
   std::string key = saga_key(id);
@@ -256,6 +257,23 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   const std::uint64_t po_number = work->match.po_number;
   const AgentPolicy& policy = ctx_.policy->agent(AgentId::accounting);
 
+  for (auto busy = in_flight_.find(id); busy != in_flight_.end(); busy = in_flight_.find(id)) {
+    const std::shared_ptr<runtime::Signal> done = busy->second;
+    co_await done->wait();
+  }
+  // Held for the whole saga; released when this handler ends or is
+  // destroyed with a stopped agent, so a crash never leaves it held.
+  struct InFlight {
+    std::unordered_map<std::uint64_t, std::shared_ptr<runtime::Signal>>* map;
+    std::uint64_t id;
+    std::shared_ptr<runtime::Signal> done;
+    ~InFlight() {
+      map->erase(id);
+      done->set();
+    }
+  } in_flight{&in_flight_, id, std::make_shared<runtime::Signal>(*ctx_.rt)};
+  in_flight_.emplace(id, in_flight.done);
+
   std::size_t completed = 0;
   std::uint64_t version = 0;
   if (ctx_.checkpoints != nullptr) {
@@ -269,6 +287,7 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
       const auto [end, ec] = std::from_chars(cp.state.data(), cp.state.data() + cp.state.size(), completed);
       if (ec != std::errc{} || end != cp.state.data() + cp.state.size()) completed = 0;
       ctx_.rt->log().record(Kind::checkpoint_loaded, source_, id, static_cast<std::int64_t>(completed));
+      if (completed >= 3) co_return StepReply{};  // committed before: nothing to redo
     } else if (!loaded.ok()) {
       ++ctx_.metrics->checkpoint_failures;
       ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, 0, 0,
@@ -295,9 +314,9 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   saga.after_step([p](std::size_t done) { return p->self->save_progress(p->id, *p->version, done); });
 
   const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));
-  if (ctx_.checkpoints != nullptr && version != 0 && (out.committed || out.not_compensated.empty())) {
-    // Done (or fully undone): the next delivery starts afresh, which the
-    // ledger's idempotency key makes harmless.
+  if (ctx_.checkpoints != nullptr && version != 0 && !out.committed && out.not_compensated.empty()) {
+    // Fully undone: the next delivery starts afresh, which the ledger's
+    // idempotency key makes harmless.
     std::string key = saga_key(id);
     (void)co_await ctx_.checkpoints->remove(std::move(key), version);
   }

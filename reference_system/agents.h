@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "reference_system/events.h"
@@ -160,6 +161,11 @@ class AccountingAgent final : public Agent {
   std::shared_ptr<Ledger> ledger_;
   std::shared_ptr<Notifier> notifier_;
   std::uint32_t source_;
+  // Invoices whose saga a worker is running now. A second delivery of the
+  // same request (a duplicate, or a redelivery racing the orchestrator's
+  // retry) waits for the first to finish and then finds its checkpoint,
+  // instead of running the saga beside it and notifying twice.
+  std::unordered_map<std::uint64_t, std::shared_ptr<runtime::Signal>> in_flight_;
 };
 
 class ArchiveAgent final : public Agent {
