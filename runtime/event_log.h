@@ -73,7 +73,7 @@ class EventLog {
   const std::vector<Event>& events() const noexcept { return events_; }
   std::uint64_t appended() const noexcept { return appended_; }
   std::uint64_t dropped() const noexcept { return appended_ - events_.size(); }
-  // FNV-1a over every appended event, kept or not: equal logs, equal digests.
+  // A digest of every appended event, kept or not: equal logs, equal digests.
   std::uint64_t digest() const noexcept { return digest_; }
 
   void set_retain(bool retain) noexcept { retain_ = retain; }

@@ -107,6 +107,10 @@ namespace detail {
 // table until the task finishes or is cancelled.
 struct RootTask {
   struct promise_type {
+    static void* operator new(std::size_t bytes) { return FramePool::allocate(bytes); }
+    static void operator delete(void* frame, std::size_t bytes) noexcept {
+      FramePool::deallocate(frame, bytes);
+    }
     Runtime* runtime = nullptr;
     TaskId id;
     RootTask get_return_object() noexcept {

@@ -19,11 +19,14 @@
 #pragma once
 
 #include <cassert>
+#include <cstddef>
 #include <coroutine>
 #include <exception>
 #include <optional>
 #include <type_traits>
 #include <utility>
+
+#include "runtime/frame_pool.h"
 
 namespace faultline::runtime {
 
@@ -34,6 +37,11 @@ namespace detail {
 
 class PromiseBase {
  public:
+  static void* operator new(std::size_t bytes) { return FramePool::allocate(bytes); }
+  static void operator delete(void* frame, std::size_t bytes) noexcept {
+    FramePool::deallocate(frame, bytes);
+  }
+
   std::suspend_always initial_suspend() noexcept { return {}; }
 
   struct FinalAwaiter {
