@@ -5,7 +5,7 @@ namespace faultline::faults {
 ActiveFault::ActiveFault(runtime::Runtime& rt, const FaultSpec& spec, std::size_t index,
                          runtime::Instant scenario_start)
     : rt_(&rt),
-      spec_(&spec),
+      spec_(spec),
       index_(index),
       start_(scenario_start),
       source_(rt.log().intern(spec.label)),
@@ -19,7 +19,7 @@ bool ActiveFault::active() const noexcept {
 bool ActiveFault::strikes(std::uint64_t subject, std::int64_t detail) {
   if (!active()) return false;
   // Probability 1 draws nothing, so a certain fault leaves its stream alone.
-  if (spec_->probability < 1.0 && !rng_.bernoulli(spec_->probability)) return false;
+  if (spec_.probability < 1.0 && !rng_.bernoulli(spec_.probability)) return false;
   touch(subject, detail);
   return true;
 }
@@ -27,7 +27,7 @@ bool ActiveFault::strikes(std::uint64_t subject, std::int64_t detail) {
 void ActiveFault::touch(std::uint64_t subject, std::int64_t detail) {
   ++touched_;
   rt_->log().record(Kind::touched, source_, subject, static_cast<std::int64_t>(index_), detail,
-                    static_cast<std::uint16_t>(spec_->kind));
+                    static_cast<std::uint16_t>(spec_.kind));
 }
 
 }  // namespace faultline::faults

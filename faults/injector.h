@@ -40,7 +40,7 @@ class ActiveFault {
  public:
   ActiveFault(runtime::Runtime& rt, const FaultSpec& spec, std::size_t index, runtime::Instant scenario_start);
 
-  const FaultSpec& spec() const noexcept { return *spec_; }
+  const FaultSpec& spec() const noexcept { return spec_; }
   std::size_t index() const noexcept { return index_; }
   std::uint32_t source() const noexcept { return source_; }
 
@@ -53,8 +53,8 @@ class ActiveFault {
   // Counts and logs a touch decided elsewhere (a crash, an extra arrival).
   void touch(std::uint64_t subject, std::int64_t detail = 0);
 
-  runtime::Instant window_start() const noexcept { return start_ + spec_->start; }
-  runtime::Instant window_end() const noexcept { return start_ + spec_->end(); }
+  runtime::Instant window_start() const noexcept { return start_ + spec_.start; }
+  runtime::Instant window_end() const noexcept { return start_ + spec_.end(); }
 
   std::uint64_t touched() const noexcept { return touched_; }
   // Draws from this fault's own stream (delays, modes).
@@ -63,7 +63,7 @@ class ActiveFault {
 
  private:
   runtime::Runtime* rt_;
-  const FaultSpec* spec_;
+  FaultSpec spec_;  // a copy: the fault never outlives what it was built from
   std::size_t index_;
   runtime::Instant start_;
   std::uint32_t source_;

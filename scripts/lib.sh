@@ -4,11 +4,16 @@
 
 FAULTLINE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Packages the build and the tests need. Each line: package name.
+# Packages the build needs (scripts/run and scripts/test).
 FAULTLINE_PACKAGES=(
   cmake g++ ninja-build pkg-config
   libboost-dev nlohmann-json3-dev libfmt-dev libcli11-dev libsqlite3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Tools only the tests use (scripts/test): xmllint for JUnit, promtool for
+# metrics and alert rules, headless Chromium for the HTML report, jsonschema
+# for report.json and scenario files.
+FAULTLINE_TEST_PACKAGES=(
   libxml2-utils prometheus chromium python3-jsonschema fonts-dejavu-core
 )
 

@@ -163,7 +163,9 @@ TEST(MatchingAgent, ExactMatchNoMatchAndDegradedFailure) {
 class ToggleNotifier final : public Notifier {
  public:
   bool up = true;
+  int calls = 0;
   Task<Outcome<>> notify(std::uint64_t, std::int64_t) override {
+    ++calls;
     if (up) co_return resilience::ok();
     co_return Failure{ErrorClass::transient, "down"};
   }
@@ -199,7 +201,10 @@ TEST(AccountingAgent, SagaPostsOnceAndIsIdempotentByInvoice) {
   EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
   EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate delivery
   EXPECT_EQ(r.ledger->entries().size(), 1u);
-  EXPECT_EQ(r.ledger->duplicates_refused(), 1u);
+  // The duplicate finds the saga's committed checkpoint and redoes nothing:
+  // it never reaches the ledger, and accounts payable hears of it once.
+  EXPECT_EQ(r.ledger->duplicates_refused(), 0u);
+  EXPECT_EQ(r.notifier->calls, 1);
   EXPECT_EQ(r.budget->reserved_cents(), 10'000);
 }
 
