@@ -80,7 +80,7 @@ Outcome<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(std:
   sqlite3_busy_timeout(db, busy_timeout_ms);
   std::unique_ptr<SqliteCheckpointStore> store(
       new SqliteCheckpointStore(std::move(path), db, observer));
-  const char* setup[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSchema};
+  const char* setup[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema};
   for (const char* sql : setup) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return store->error("set up the database");

@@ -10,8 +10,10 @@
 //   std::unique_ptr<SqliteCheckpointStore> store = std::move(opened).value();
 //   auto v = co_await store->save("inv-42", 0, "ocr", "{}");
 //
-// The file runs in WAL mode with synchronous=FULL: a save that returned has
-// reached the disk, so a crash (even SIGKILL) right after it loses nothing.
+// The file runs in WAL mode with synchronous=NORMAL: a save that returned is
+// in the write-ahead log, so a process crash (even SIGKILL) right after it
+// loses nothing; only a power cut may lose the last saves. (FULL would sync
+// the disk on every save, which made each simulated run wait on the disk.)
 // Calls run synchronously inside the coroutine (SQLite has no async API);
 // they finish without suspending. A store object belongs to one thread;
 // several processes (or several objects) may share one file.
