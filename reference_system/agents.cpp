@@ -42,7 +42,8 @@ ServiceClient::ServiceClient(const AgentContext& ctx, ServiceId id)
       source_(ctx.rt->log().intern(to_string(id))),
       limit_(ctx.policy->service(id).timeout),
       timeout_(ctx.policy->service(id).timeout, observer_for(ctx, to_string(id))),
-      retry_(ctx.policy->service(id).retry, observer_for(ctx, to_string(id))),
+      budget_(ctx.policy->service(id).retry_budget),
+      retry_(ctx.policy->service(id).retry, observer_for(ctx, to_string(id)), budget_ ? &*budget_ : nullptr),
       rng_(ctx.rt->stream("retry/" + std::string(to_string(id)))),
       metrics_(&ctx.metrics->service(id)) {
   if (const auto& b = ctx.policy->service(id).breaker) breaker_.emplace(*b, observer_for(ctx, to_string(id)));

@@ -88,6 +88,7 @@ class ServiceClient {
   runtime::Duration limit_;
   std::optional<resilience::CircuitBreaker> breaker_;
   resilience::Timeout timeout_;
+  std::optional<resilience::RetryBudget> budget_;  // "retry.budget": caps this client's retries
   resilience::Retry retry_;
   runtime::Rng rng_;
   ServiceMetrics* metrics_;

@@ -95,7 +95,10 @@ ServicePolicy parse_service(const JsonView& v) {
   v.expect_keys({"description", "timeout", "retry", "circuit_breaker"});
   ServicePolicy s;
   s.timeout = positive_duration(v, "timeout", s.timeout);
-  if (auto r = v.find("retry")) s.retry = resilience::load_retry_policy(*r);
+  if (auto r = v.find("retry")) {
+    s.retry = resilience::load_retry_policy(*r);
+    s.retry_budget = resilience::load_retry_budget(*r);
+  }
   if (auto b = v.find("circuit_breaker")) s.breaker = resilience::load_circuit_breaker(*b);
   return s;
 }

@@ -85,6 +85,8 @@ struct AgentPolicy {
 struct ServicePolicy {
   runtime::Duration timeout = std::chrono::seconds(30);
   resilience::RetryPolicy retry = AgentPolicy::one_attempt();
+  // "retry.budget": retries at most a share of this service's calls.
+  std::optional<resilience::RetryBudgetConfig> retry_budget;
   std::optional<resilience::CircuitBreakerConfig> breaker;
 };
 

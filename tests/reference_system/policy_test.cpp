@@ -105,3 +105,20 @@ TEST(WorldModel, ShippedModelsLoadAndBadOnesAreRefused) {
 
 }  // namespace
 }  // namespace faultline::reference_system
+
+namespace faultline::reference_system {
+namespace {
+
+TEST(Policy, ARetryBudgetIsReadNotIgnored) {
+  const auto doc = runtime::parse_json_text(
+      R"({"name": "t", "services": {"ocr_engine": {"retry": {"max_attempts": 5, "base_delay": "1s", "max_delay": "8s",
+          "budget": {"ratio": 0.2, "min_retries": 10, "window": "10s"}}}}})",
+      "team.json");
+  const Policy p = parse_policy(runtime::JsonView(doc, "team.json"));
+  ASSERT_TRUE(p.service(ServiceId::ocr_engine).retry_budget.has_value());
+  EXPECT_DOUBLE_EQ(p.service(ServiceId::ocr_engine).retry_budget->retry_ratio, 0.2);
+  EXPECT_FALSE(p.service(ServiceId::po_database).retry_budget.has_value());
+}
+
+}  // namespace
+}  // namespace faultline::reference_system
