@@ -1,8 +1,28 @@
 #include "runtime/sim_runtime.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace faultline::runtime {
+
+void SimRuntime::ReadyRing::push_back(WakeId id) {
+  if (size_ == slots_.size()) {
+    std::vector<WakeId> grown(slots_.empty() ? 64 : slots_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i) grown[i] = slots_[(head_ + i) & (slots_.size() - 1)];
+    slots_.swap(grown);
+    head_ = 0;
+  }
+  slots_[(head_ + size_) & (slots_.size() - 1)] = id;
+  ++size_;
+}
+
+WakeId SimRuntime::ReadyRing::pop_front() noexcept {
+  assert(size_ > 0);
+  const WakeId id = slots_[head_];
+  head_ = (head_ + 1) & (slots_.size() - 1);
+  --size_;
+  return id;
+}
 
 SimRuntime::SimRuntime(std::uint64_t seed) : Runtime(seed) {}
 
@@ -67,8 +87,7 @@ void SimRuntime::loop(const Instant* deadline) {
     }
     std::coroutine_handle<> h;
     if (!ready_.empty()) {
-      h = take(ready_.front());
-      ready_.pop_front();
+      h = take(ready_.pop_front());
     } else if (!timers_.empty()) {
       const Timer& next = timers_.front();
       if (deadline != nullptr && next.deadline > *deadline) break;

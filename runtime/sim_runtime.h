@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include "runtime/runtime.h"
@@ -54,6 +53,20 @@ class SimRuntime final : public Runtime {
     }
   };
 
+  // The ready FIFO as a ring that only grows: a std::deque would allocate
+  // a block every few dozen wake-ups, on the hot path of every call.
+  class ReadyRing {
+   public:
+    bool empty() const noexcept { return size_ == 0; }
+    void push_back(WakeId id);
+    WakeId pop_front() noexcept;
+
+   private:
+    std::vector<WakeId> slots_;  // size is zero or a power of two
+    std::size_t head_ = 0;
+    std::size_t size_ = 0;
+  };
+
   WakeId allocate(std::coroutine_handle<> h);
   // Frees the slot and returns its handle if `id` is still pending.
   std::coroutine_handle<> take(WakeId id) noexcept;
@@ -68,7 +81,7 @@ class SimRuntime final : public Runtime {
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<Timer> timers_;  // a heap under Later
-  std::deque<WakeId> ready_;
+  ReadyRing ready_;
 };
 
 }  // namespace faultline::runtime
