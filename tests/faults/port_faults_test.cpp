@@ -1,4 +1,4 @@
-// The port decorators, each against a stub service in virtual time: what a
+// The port decorators, each against a scripted stand-in service in virtual time: what a
 // call sees inside and outside the window, and that every strike is counted.
 #include <gtest/gtest.h>
 
