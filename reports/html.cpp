@@ -482,8 +482,11 @@ std::string to_report_html(const RunResult& run) {
   out += fmt::format("<h1>faultline report {}</h1>\n", verdict_badge(verdict));
   std::string argv;
   for (const auto& arg : run.command_line) argv += (argv.empty() ? "" : " ") + arg;
-  out += fmt::format("<p class=\"meta\">faultline {}, {} runtime, started {}, {} scenarios.</p>\n",
-                     esc(run.tool_version), esc(run.runtime), esc(run.started_at), run.scenarios.size());
+  // started_at is empty unless the run asked for it (--timestamp), so that
+  // report files stay byte-identical for the same inputs.
+  const std::string started = run.started_at.empty() ? std::string() : ", started " + esc(run.started_at);
+  out += fmt::format("<p class=\"meta\">faultline {}, {} runtime{}, {} scenarios.</p>\n", esc(run.tool_version),
+                     esc(run.runtime), started, run.scenarios.size());
   out += fmt::format("<pre class=\"command\">{}</pre>\n", esc(argv));
   out += "<h2>Overview</h2>\n" + overview(run);
   for (std::size_t i = 0; i < run.scenarios.size(); ++i) out += scenario_section(run.scenarios[i], i);
