@@ -63,7 +63,7 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerConfig config, Observer observer)
   if (config_.trip == TripMode::failure_rate && config_.window == WindowKind::count_based) {
     ring_.assign(config_.window_calls, 0);
   }
-  bucket_width_ = std::max(Duration(1), config_.window_duration / kTimeBuckets);
+  time_window_ = internal::TimeWindow<std::uint32_t>(config_.window_duration);
   probes_.resize(config_.half_open_probes);
 }
 
@@ -179,13 +179,7 @@ void CircuitBreaker::record(Instant now, bool failure) {
   if (config_.window == WindowKind::count_based) {
     ring_push(failure);
   } else {
-    Bucket& b = bucket(now);
-    ++b.calls;
-    ++time_calls_;
-    if (failure) {
-      ++b.failures;
-      ++time_failures_;
-    }
+    time_window_.add(now, 1, failure ? 1 : 0);
   }
 }
 
@@ -209,34 +203,7 @@ void CircuitBreaker::reset_window() {
   ring_next_ = 0;
   ring_calls_ = 0;
   ring_failures_ = 0;
-  for (Bucket& b : buckets_) b = Bucket{};
-  bucket_epoch_ = INT64_MIN / 2;
-  bucket_start_ = Instant::max();
-  bucket_end_ = Instant::max();
-  time_calls_ = 0;
-  time_failures_ = 0;
-}
-
-CircuitBreaker::Bucket& CircuitBreaker::roll(Instant now) {
-  const std::int64_t epoch = now.time_since_epoch() / bucket_width_;
-  assert(epoch >= bucket_epoch_ && "time went backwards");
-  if (epoch - bucket_epoch_ >= kTimeBuckets) {
-    for (Bucket& b : buckets_) b = Bucket{};
-    time_calls_ = 0;
-    time_failures_ = 0;
-  } else {
-    for (std::int64_t e = bucket_epoch_ + 1; e <= epoch; ++e) {
-      Bucket& b = buckets_[static_cast<std::size_t>(e % kTimeBuckets)];
-      time_calls_ -= b.calls;
-      time_failures_ -= b.failures;
-      b = Bucket{};
-    }
-  }
-  bucket_epoch_ = epoch;
-  bucket_index_ = static_cast<std::size_t>(epoch % kTimeBuckets);
-  bucket_start_ = Instant(bucket_width_ * epoch);
-  bucket_end_ = bucket_start_ + bucket_width_;
-  return buckets_[bucket_index_];
+  time_window_.clear();
 }
 
 void CircuitBreaker::window_totals(Instant now, std::uint32_t& calls, std::uint32_t& failures) {
@@ -245,9 +212,8 @@ void CircuitBreaker::window_totals(Instant now, std::uint32_t& calls, std::uint3
     failures = ring_failures_;
     return;
   }
-  (void)bucket(now);
-  calls = time_calls_;
-  failures = time_failures_;
+  calls = time_window_.calls(now);
+  failures = time_window_.marked(now);
 }
 
 std::uint32_t CircuitBreaker::window_calls(Instant now) {

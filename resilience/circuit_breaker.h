@@ -49,6 +49,7 @@
 
 #include "resilience/config_problem.h"
 #include "resilience/events.h"
+#include "resilience/internal/time_window.h"
 #include "resilience/outcome.h"
 #include "resilience/timeout.h"
 #include "runtime/runtime.h"
@@ -139,9 +140,8 @@ class CircuitBreaker {
         if (ring_failures_ != 0 && should_trip(now)) transition(BreakerState::open, now);
         return;
       }
-      ++bucket(now).calls;
-      ++time_calls_;
-      if (time_failures_ != 0 && should_trip(now)) transition(BreakerState::open, now);
+      time_window_.add(now, 1, 0);
+      if (time_window_.marked_so_far() != 0 && should_trip(now)) transition(BreakerState::open, now);
       return;
     }
     on_result_slow(permit, now, failure);
@@ -207,18 +207,6 @@ class CircuitBreaker {
   bool should_trip(Instant now);
   void reset_window();
 
-  struct Bucket {
-    std::uint32_t calls = 0;
-    std::uint32_t failures = 0;
-  };
-  static constexpr std::int64_t kTimeBuckets = 10;
-  // Moves the time window to the bucket holding `now`, dropping buckets
-  // that aged out; the common case (same bucket as the last call) is one compare.
-  Bucket& bucket(Instant now) {
-    if (now >= bucket_start_ && now < bucket_end_) [[likely]] return buckets_[bucket_index_];
-    return roll(now);
-  }
-  Bucket& roll(Instant now);
   void window_totals(Instant now, std::uint32_t& calls, std::uint32_t& failures);
 
   CircuitBreakerConfig config_;
@@ -233,15 +221,8 @@ class CircuitBreaker {
   std::uint32_t ring_next_ = 0;
   std::uint32_t ring_calls_ = 0;
   std::uint32_t ring_failures_ = 0;
-  // time_based window: kTimeBuckets buckets, running totals over them.
-  Duration bucket_width_{};
-  Bucket buckets_[kTimeBuckets];
-  std::int64_t bucket_epoch_ = INT64_MIN / 2;  // which bucket_width_ slice of time is current
-  std::size_t bucket_index_ = 0;
-  Instant bucket_start_ = Instant::max();
-  Instant bucket_end_ = Instant::max();
-  std::uint32_t time_calls_ = 0;
-  std::uint32_t time_failures_ = 0;
+  // time_based window: calls and failures over the last window_duration.
+  internal::TimeWindow<std::uint32_t> time_window_;
 
   // half-open probes, one slot each.
   struct Probe {

@@ -100,55 +100,27 @@ std::optional<ConfigProblem> check(const RetryBudgetConfig& config) {
 }
 
 RetryBudget::RetryBudget(RetryBudgetConfig config) noexcept
-    : config_(config),
-      bucket_width_(std::max(Duration(1), config.window / static_cast<std::int64_t>(kBuckets))) {
+    : config_(config), window_(config.window) {
   assert(!check(config));
 }
 
-RetryBudget::Bucket& RetryBudget::roll(Instant now) noexcept {
-  const std::int64_t epoch = now.time_since_epoch() / bucket_width_;
-  assert(epoch >= bucket_epoch_ && "time went backwards");
-  const auto buckets = static_cast<std::int64_t>(kBuckets);
-  if (epoch - bucket_epoch_ >= buckets) {
-    buckets_.fill(Bucket{});
-    calls_ = 0;
-    retries_ = 0;
-  } else {
-    for (std::int64_t e = bucket_epoch_ + 1; e <= epoch; ++e) {
-      Bucket& b = buckets_[static_cast<std::size_t>(e % buckets)];
-      calls_ -= b.calls;
-      retries_ -= b.retries;
-      b = Bucket{};
-    }
-  }
-  bucket_epoch_ = epoch;
-  bucket_index_ = static_cast<std::size_t>(epoch % buckets);
-  bucket_start_ = Instant(bucket_width_ * epoch);
-  bucket_end_ = bucket_start_ + bucket_width_;
-  return buckets_[bucket_index_];
-}
-
 bool RetryBudget::try_spend_retry(Instant now) noexcept {
-  Bucket& b = current(now);
   const double allowed = static_cast<double>(config_.min_retries_per_window) +
-                         config_.retry_ratio * static_cast<double>(calls_);
-  if (static_cast<double>(retries_) + 1.0 > allowed) {
+                         config_.retry_ratio * static_cast<double>(window_.calls(now));
+  if (static_cast<double>(window_.marked(now)) + 1.0 > allowed) {
     ++refused_;
     return false;
   }
-  ++b.retries;
-  ++retries_;
+  window_.add(now, 0, 1);
   return true;
 }
 
 std::uint64_t RetryBudget::calls_in_window(Instant now) noexcept {
-  (void)current(now);
-  return calls_;
+  return window_.calls(now);
 }
 
 std::uint64_t RetryBudget::retries_in_window(Instant now) noexcept {
-  (void)current(now);
-  return retries_;
+  return window_.marked(now);
 }
 
 // ---------------------------------------------------------------------------

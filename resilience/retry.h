@@ -43,6 +43,7 @@
 
 #include "resilience/config_problem.h"
 #include "resilience/events.h"
+#include "resilience/internal/time_window.h"
 #include "resilience/outcome.h"
 #include "runtime/random.h"
 #include "runtime/runtime.h"
@@ -112,14 +113,13 @@ std::optional<ConfigProblem> check(const RetryBudgetConfig& config);
 
 class RetryBudget {
  public:
-  static constexpr std::size_t kBuckets = 10;
+  static constexpr std::size_t kBuckets = internal::TimeWindow<std::uint64_t>::kBuckets;
 
   explicit RetryBudget(RetryBudgetConfig config) noexcept;
 
   // A first attempt was made.
   void record_call(Instant now) noexcept {
-    ++current(now).calls;
-    ++calls_;
+    window_.add(now, 1, 0);
   }
   // A retry is due: true (and counted) if the budget allows it.
   [[nodiscard]] bool try_spend_retry(Instant now) noexcept;
@@ -131,27 +131,8 @@ class RetryBudget {
   const RetryBudgetConfig& config() const noexcept { return config_; }
 
  private:
-  struct Bucket {
-    std::uint64_t calls = 0;
-    std::uint64_t retries = 0;
-  };
-  // The bucket holding `now`; the common case (same bucket as the last
-  // call) is one compare, otherwise aged-out buckets leave the totals.
-  Bucket& current(Instant now) noexcept {
-    if (now >= bucket_start_ && now < bucket_end_) [[likely]] return buckets_[bucket_index_];
-    return roll(now);
-  }
-  Bucket& roll(Instant now) noexcept;
-
   RetryBudgetConfig config_;
-  Duration bucket_width_;
-  std::array<Bucket, kBuckets> buckets_{};
-  std::int64_t bucket_epoch_ = INT64_MIN / 2;
-  std::size_t bucket_index_ = 0;
-  Instant bucket_start_ = Instant::max();
-  Instant bucket_end_ = Instant::max();
-  std::uint64_t calls_ = 0;    // over the window
-  std::uint64_t retries_ = 0;  // over the window
+  internal::TimeWindow<std::uint64_t> window_;  // calls and retries
   std::uint64_t refused_ = 0;
 };
 
