@@ -36,7 +36,6 @@ int check(const CheckCli& cli) {
   o.seeds = cli.seeds;
   o.jobs = cli.jobs == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cli.jobs;
   o.lint_only = cli.lint_only;
-  o.work_dir = cli.out;
   if (!parse_profile(cli.profile, o.lint.profile)) {
     fmt::print(stderr, "faultline check-policy: --profile: expected production or staging, got \"{}\"\n",
                cli.profile);

@@ -1,8 +1,6 @@
 #include "harness/engine.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -15,6 +13,7 @@
 #include "faults/supervisor_faults.h"
 #include "faults/workload_faults.h"
 #include "harness/invariants.h"
+#include "harness/private_store.h"
 #include "harness/probe.h"
 #include "harness/slo.h"
 #include "reference_system/events.h"
@@ -30,33 +29,6 @@ using runtime::Duration;
 using runtime::Instant;
 
 namespace {
-
-// A policy that keeps checkpoints in SQLite gets a fresh file for each
-// simulated run: runs in parallel never share a file, and every run starts
-// from an empty store, as determinism needs. The folder goes with the run.
-class PrivateCheckpointFile {
- public:
-  explicit PrivateCheckpointFile(rs::Policy& policy) {
-    if (policy.checkpoints != rs::CheckpointStoreKind::sqlite) return;
-    std::string pattern = (std::filesystem::temp_directory_path() / "faultline-run-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::runtime_error("cannot create a folder for the run's checkpoint store in " +
-                               std::filesystem::temp_directory_path().string());
-    }
-    dir_ = pattern;
-    policy.checkpoint_path = (dir_ / "checkpoints.db").string();
-  }
-  PrivateCheckpointFile(const PrivateCheckpointFile&) = delete;
-  PrivateCheckpointFile& operator=(const PrivateCheckpointFile&) = delete;
-  ~PrivateCheckpointFile() {
-    std::error_code ignored;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
-  }
-
- private:
-  std::filesystem::path dir_;
-};
-
 
 constexpr Duration kSampleEvery = std::chrono::seconds(15);
 constexpr std::size_t kMaxBuckets = 240;

@@ -311,20 +311,11 @@ CheckResult check_policy(const CheckOptions& options) {
     }
   }
   if (runnable) {
-    result.suite_policy_file = options.policy_file;
-    if (result.lint.policy.checkpoints == rs::CheckpointStoreKind::sqlite && !options.work_dir.empty()) {
-      auto doc = runtime::load_json_file(options.policy_file);
-      doc["checkpoints"] = {{"store", "memory"}};
-      const auto copy = std::filesystem::path(options.work_dir) / "suite-policy.json";
-      std::error_code ec;
-      std::filesystem::create_directories(options.work_dir, ec);
-      const auto status = reports::write_file_atomically(copy, doc.dump(2) + "\n");
-      if (!status) throw runtime::ConfigError(copy.string(), "$", "cannot write the suite's policy: " + status.message);
-      result.suite_policy_file = copy.string();
-    }
     RunnerOptions ro;
     ro.paths = options.suite;
-    ro.policy_file = result.suite_policy_file;
+    // The team's file as it is: a policy keeping checkpoints in SQLite gets a
+    // private file per run from the engine, so runs share nothing.
+    ro.policy_file = options.policy_file;
     ro.seeds = std::max<std::uint32_t>(1, options.seeds);
     ro.jobs = std::max<std::uint32_t>(1, options.jobs);
     ro.step_budget = options.step_budget;
@@ -385,11 +376,6 @@ std::string check_markdown(const CheckResult& r) {
   std::string md;
   md += fmt::format("# check-policy: {} is {}\n\n", r.lint.policy_name, verdict_text(r.fit));
   md += fmt::format("- policy file: `{}`\n", r.policy_file);
-  if (r.suite_ran && r.suite_policy_file != r.policy_file) {
-    md += fmt::format("- the suite ran `{}`: the same policy with its checkpoints in memory (in simulation a "
-                      "SQLite file shared by every run would carry checkpoints between runs)\n",
-                      r.suite_policy_file);
-  }
   md += fmt::format("- lint: {} error(s), {} warning(s)\n", r.lint.errors(), r.lint.warnings());
   if (r.suite_ran) {
     std::size_t passed = 0;
@@ -457,7 +443,7 @@ std::string check_markdown(const CheckResult& r) {
 json check_json(const CheckResult& r) {
   json j;
   j["tool"] = "faultline check-policy";
-  j["policy"] = {{"file", r.policy_file}, {"name", r.lint.policy_name}, {"suite_file", r.suite_policy_file}};
+  j["policy"] = {{"file", r.policy_file}, {"name", r.lint.policy_name}};
   j["verdict"] = verdict_text(r.fit);
   j["fit"] = r.fit;
   j["reasons"] = json::array();

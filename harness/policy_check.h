@@ -38,13 +38,6 @@ struct CheckOptions {
   std::uint32_t jobs = 1;
   std::uint64_t step_budget = 400'000'000;
   bool lint_only = false;
-  // Where check-policy may write the policy the suite runs (the output
-  // folder). When set and the policy keeps checkpoints in SQLite, the suite
-  // runs a copy with them in memory: in simulation the two behave alike (a
-  // simulated crash stops agents, not the process), while one SQLite file
-  // shared by every run would carry checkpoints from run to run and make each
-  // save wait for a disk sync.
-  std::string work_dir;
   LintOptions lint;
   // When false, lint.expected_rate_per_hour is the suite's lowest workload rate.
   bool rate_given = false;
@@ -100,7 +93,6 @@ struct CheckReason {
 
 struct CheckResult {
   std::string policy_file;
-  std::string suite_policy_file;  // what the suite ran: policy_file, or its in-memory-store copy
   LintReport lint;
   std::vector<std::string> suite_files;
   std::uint32_t seeds = 0;

@@ -11,9 +11,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "harness/command.h"
+#include "harness/private_store.h"
 #include "reference_system/simulation.h"
 
 namespace {
@@ -29,7 +31,7 @@ struct SimulateOptions {
   std::string model;
   std::uint64_t seed = 1;
   std::string store;
-  std::string store_path = "faultline-checkpoints.db";
+  std::string store_path;  // empty: a private temporary file when the store is SQLite
   bool archive_stage = false;
 };
 
@@ -47,9 +49,16 @@ int run_simulate(const SimulateOptions& o) {
   config.archive_stage = o.archive_stage;
   if (o.store == "none") config.policy.checkpoints = reference_system::CheckpointStoreKind::none;
   if (o.store == "memory") config.policy.checkpoints = reference_system::CheckpointStoreKind::memory;
-  if (o.store == "sqlite") {
-    config.policy.checkpoints = reference_system::CheckpointStoreKind::sqlite;
+  if (o.store == "sqlite") config.policy.checkpoints = reference_system::CheckpointStoreKind::sqlite;
+  // A simulation starts from an empty store: unless a file is named, SQLite
+  // checkpoints go to a private file removed afterwards, never to the
+  // policy's production path, where an earlier run's checkpoints would be
+  // resumed as if they were this run's.
+  std::optional<harness::PrivateCheckpointFile> private_store;
+  if (!o.store_path.empty()) {
     config.policy.checkpoint_path = o.store_path;
+  } else {
+    private_store.emplace(config.policy);
   }
 
   const auto wall_start = std::chrono::steady_clock::now();
@@ -106,7 +115,8 @@ harness::Command simulate{"simulate", [](CLI::App& app) {
   sub->add_option("--seed", o->seed, "Root seed");
   sub->add_option("--store", o->store, "Checkpoint store, overriding the policy")
       ->check(CLI::IsMember({"none", "memory", "sqlite"}));
-  sub->add_option("--store-path", o->store_path, "SQLite checkpoint file (with --store sqlite)");
+  sub->add_option("--store-path", o->store_path,
+                  "SQLite checkpoint file (default: a private temporary file, removed afterwards)");
   sub->add_flag("--archive-stage", o->archive_stage, "Add the archive agent as a fifth stage");
   return [o] { return run_simulate(*o); };
 }};

@@ -2,8 +2,12 @@
 // work resumes from its checkpoint, no invoice is posted twice, none is lost.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "reference_system/system.h"
@@ -19,7 +23,32 @@ std::string source_path(const std::string& relative) {
   return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
 }
 
+// A fresh folder for one run's SQLite checkpoint file, removed afterwards:
+// the crash tests run recommended.json as written, on its durable store.
+struct PrivateFolder {
+  std::filesystem::path path;
+  PrivateFolder() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "faultline-crash-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  PrivateFolder(const PrivateFolder&) = delete;
+  PrivateFolder& operator=(const PrivateFolder&) = delete;
+  ~PrivateFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+Policy recommended_on(const PrivateFolder& folder) {
+  Policy p = load_policy(source_path("scenarios/policies/recommended.json"));
+  EXPECT_EQ(p.checkpoints, CheckpointStoreKind::sqlite);
+  p.checkpoint_path = (folder.path / "checkpoints.db").string();
+  return p;
+}
+
 struct CrashRun {
+  PrivateFolder folder;
   runtime::SimRuntime rt{11};
   std::unique_ptr<System> system;
   std::uint64_t submitted = 0;
@@ -27,7 +56,7 @@ struct CrashRun {
 
   explicit CrashRun(WorldModel world = default_world_model()) {
     world.workload.invalid_share = 0.0;
-    SystemBuilder builder(rt, load_policy(source_path("scenarios/policies/recommended.json")), world);
+    SystemBuilder builder(rt, recommended_on(folder), world);
     generator = std::make_unique<WorkloadGenerator>(rt, world.workload, builder.catalogue());
     system = builder.build();
     system->start();

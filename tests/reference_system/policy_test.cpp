@@ -39,10 +39,22 @@ TEST(Policy, NaiveTurnsEveryPatternOff) {
 
 TEST(Policy, RecommendedFollowsTheArticle) {
   const Policy p = load_policy(source_path("scenarios/policies/recommended.json"));
-  EXPECT_EQ(p.checkpoints, CheckpointStoreKind::memory);
+  EXPECT_EQ(p.checkpoints, CheckpointStoreKind::sqlite);
   const auto& ocr = p.service(ServiceId::ocr_engine);
   EXPECT_EQ(ocr.retry.max_attempts, 5u);
-  EXPECT_TRUE(ocr.breaker.has_value());
+  for (std::size_t i = 0; i < kServiceCount; ++i) {
+    SCOPED_TRACE(to_string(static_cast<ServiceId>(i)));
+    const auto& s = p.services[i];
+    EXPECT_TRUE(s.breaker.has_value());
+    if (s.retry.max_attempts > 1) {
+      EXPECT_EQ(s.retry.jitter, resilience::Jitter::full);
+      EXPECT_TRUE(s.retry_budget.has_value());
+    }
+  }
+  // Retries at one layer where they multiply: 2 OCR steps x 5 engine calls,
+  // 2 accounting steps x 1 ledger post.
+  EXPECT_EQ(p.agent(AgentId::ocr).retry.max_attempts, 2u);
+  EXPECT_EQ(p.agent(AgentId::accounting).retry.max_attempts, 2u);
   EXPECT_EQ(p.agent(AgentId::ocr).criticality, Criticality::critical);
   EXPECT_TRUE(p.agent(AgentId::ocr).fallback);
   const auto& budget = p.service(ServiceId::budget_service);
