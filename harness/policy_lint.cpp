@@ -43,7 +43,8 @@ const std::vector<RuleInfo>& lint_rules() {
       {"no_timeout", Severity::error, "an external call or an agent step with no timeout of its own"},
       {"probe_without_timeout", Severity::error, "a half-open probe with no probe timeout"},
       {"timeouts_do_not_nest", Severity::error,
-       "a per-attempt timeout above the overall one, or attempts x timeout + backoff beyond the caller's timeout"},
+       "a per-attempt timeout above the overall one, or attempts x timeout + backoff beyond the caller's timeout or "
+       "the workflow's deadline"},
       {"retry_amplification", Severity::error,
        "agent attempts x service attempts above the cap (a warning when a breaker bounds it)"},
       {"permanent_errors_retried", Severity::error, "permanent or business errors in the retried classes"},
@@ -56,6 +57,8 @@ const std::vector<RuleInfo>& lint_rules() {
       {"no_dead_letter_queue", Severity::error, "no dead-letter queue configured"},
       {"dead_letter_without_alert", Severity::error, "a dead-letter queue without an alert threshold"},
       {"no_jitter", Severity::warning, "retries without jitter: callers retry in lockstep"},
+      {"jitter_before_cap", Severity::warning,
+       "jitter drawn before the delay cap: once the schedule passes the cap, retries land on the cap together"},
       {"payment_attempts", Severity::warning, "more than 2 attempts on a payment-like step (the ledger post)"},
       {"llm_attempts", Severity::warning, "fewer than 5 attempts on the LLM-like OCR call"},
       {"no_circuit_breaker", Severity::warning, "an external service without a circuit breaker"},
@@ -133,6 +136,18 @@ Duration worst_call(Duration timeout, const resilience::RetryPolicy& retry) {
   return d;
 }
 
+// The first retry whose uncapped delay passes the cap (1 = the first
+// retry), or 0 when none of the policy's retries get there.
+std::uint32_t first_retry_at_cap(const resilience::RetryPolicy& p) {
+  double delay = static_cast<double>(p.base_delay.count());
+  const auto cap = static_cast<double>(p.max_delay.count());
+  for (std::uint32_t retry = 1; retry < p.max_attempts; ++retry) {
+    if (delay > cap) return retry;
+    delay *= p.multiplier;
+  }
+  return 0;
+}
+
 class Linter {
  public:
   Linter(const json& doc, const std::string& file, const LintOptions& options)
@@ -148,6 +163,7 @@ class Linter {
     report.policy_name = report.policy.name;
     policy_ = &report.policy;
     timeouts();
+    workflow_deadline();
     retries();
     breakers();
     degradation();
@@ -336,6 +352,26 @@ class Linter {
     }
   }
 
+  void workflow_deadline() {
+    const Duration deadline = policy_->workflow_deadline;
+    if (deadline <= Duration::zero()) return;
+    std::string parts;
+    for (const auto& st : stages()) {
+      if (st.agent == rs::AgentId::archive && !archive_present()) continue;
+      const auto& ap = agent(st.agent);
+      parts += fmt::format("{}{} {}", parts.empty() ? "" : " + ", rs::to_string(st.agent), secs(worst_call(ap.timeout, ap.retry)));
+    }
+    const Duration worst = worst_workflow();
+    if (worst > deadline) {
+      add("timeouts_do_not_nest", Severity::error, "$.workflow.deadline",
+          fmt::format("the workflow's steps can take {} ({}: attempts x step timeout + backoffs at the cap), beyond "
+                      "the workflow deadline {}: the last steps' retries are cut off by the deadline they were "
+                      "configured to fit",
+                      secs(worst), parts, secs(deadline)),
+          "fewer step attempts or shorter step timeouts, or a workflow deadline above " + secs(worst));
+    }
+  }
+
   // Every retry object the team wrote, with the policy it parsed to.
   struct RetrySite {
     std::string path;
@@ -374,6 +410,16 @@ class Linter {
         add("no_jitter", Severity::warning, site.path + (has_member(site.raw, "jitter") ? ".jitter" : ""),
             "no jitter: callers that failed together retry together, in synchronised waves",
             "add \"jitter\": \"full\" (or \"equal\")");
+      } else if (p.max_attempts > 1 && p.jitter_order == resilience::JitterOrder::before_cap) {
+        // Harmless while every retry's delay stays below the cap.
+        const auto reaches = first_retry_at_cap(p);
+        if (reaches != 0) {
+          add("jitter_before_cap", Severity::warning, site.path + ".jitter_applied",
+              fmt::format("jitter is drawn on the uncapped delay and then capped at {}: from retry {} on, most "
+                          "draws are clamped to exactly {}, so callers that failed together retry together again",
+                          secs(p.max_delay), reaches, secs(p.max_delay)),
+              "jitter the capped delay: \"jitter_applied\": \"after_cap\" (the default)");
+        }
       }
     }
 
@@ -498,12 +544,19 @@ class Linter {
     }
   }
 
-  void checkpoints() {
+  // The longest one workflow can run: every step to its timeout, every retry
+  // after the longest backoff.
+  Duration worst_workflow() const {
     Duration worst{};
     for (const auto& st : stages()) {
       if (st.agent == rs::AgentId::archive && !archive_present()) continue;
       worst += worst_call(agent(st.agent).timeout, agent(st.agent).retry);
     }
+    return worst;
+  }
+
+  void checkpoints() {
+    const Duration worst = worst_workflow();
     if (policy_->checkpoints == rs::CheckpointStoreKind::none && worst > kCheckpointAbove) {
       add("checkpointing_off", Severity::error, "$.checkpoints",
           fmt::format("no checkpoints, yet a workflow can run {} (every step to its timeout, every retry): a "

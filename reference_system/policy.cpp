@@ -126,8 +126,10 @@ Policy parse_policy(const JsonView& root) {
     p.manual_review_capacity = static_cast<std::size_t>(m->integer("capacity", 1, 100'000'000));
   }
   if (auto w = root.find("workflow")) {
-    w->expect_keys({"max_in_flight"});
-    p.max_in_flight = static_cast<std::size_t>(w->integer("max_in_flight", 1, 100'000'000));
+    w->expect_keys({"max_in_flight", "deadline"});
+    p.max_in_flight = static_cast<std::size_t>(w->integer_or("max_in_flight", static_cast<std::int64_t>(p.max_in_flight),
+                                                             1, 100'000'000));
+    if (w->has("deadline")) p.workflow_deadline = positive_duration(*w, "deadline", p.workflow_deadline);
   }
   if (auto agents = root.find("agents")) {
     if (!agents->is_object()) agents->fail("an object of agents");

@@ -10,7 +10,7 @@
 //     "checkpoints": {"store": "memory"},          // "none" | "memory" | "sqlite" (+ "path")
 //     "dead_letter": {"name": "invoices", "capacity": 100000, "alert_threshold": 100},
 //     "manual_review": {"capacity": 100000},
-//     "workflow": {"max_in_flight": 50000},
+//     "workflow": {"max_in_flight": 50000, "deadline": "30m"},
 //     "agents": {
 //       "ocr":        {"criticality": "critical", "timeout": "5m", "workers": 64, "queue_bound": 10000,
 //                      "retry": {...}, "fallback": true},
@@ -100,6 +100,10 @@ struct Policy {
   resilience::DeadLetterConfig dead_letter{"invoices", 1'000'000, 100};
   std::size_t manual_review_capacity = 1'000'000;
   std::size_t max_in_flight = 100'000;
+  // How long one invoice's workflow may run, from submission, before the
+  // orchestrator stops it (dead-lettered); zero: no deadline. Each step's
+  // wait is cut to what is left of it.
+  runtime::Duration workflow_deadline = runtime::Duration::zero();
   std::array<AgentPolicy, kAgentCount> agents{};
   std::array<ServicePolicy, kServiceCount> services{};
 

@@ -77,8 +77,8 @@ std::optional<RetryBudgetConfig> load_retry_budget(const runtime::JsonView& retr
 }
 
 RetryPolicy load_retry_policy(const runtime::JsonView& node) {
-  node.expect_keys({"max_attempts", "base_delay", "multiplier", "max_delay", "jitter", "retry_on",
-                    "deadline", "budget"});
+  node.expect_keys({"max_attempts", "base_delay", "multiplier", "max_delay", "jitter", "jitter_applied",
+                    "retry_on", "deadline", "budget"});
   RetryPolicy policy;
   // Required: an unbounded or implicit attempt limit is what the policy
   // linter exists to catch.
@@ -89,6 +89,11 @@ RetryPolicy load_retry_policy(const runtime::JsonView& node) {
   if (auto jitter = node.find("jitter")) {
     if (!parse_jitter(jitter->as_string(), policy.jitter)) {
       jitter->fail("one of \"none\", \"full\", \"equal\", \"decorrelated\"");
+    }
+  }
+  if (auto order = node.find("jitter_applied")) {
+    if (!parse_jitter_order(order->as_string(), policy.jitter_order)) {
+      order->fail("one of \"after_cap\", \"before_cap\"");
     }
   }
   if (auto retry_on = node.find("retry_on")) {

@@ -13,6 +13,7 @@
 // The formats (durations as strings: "250ms", "1s", "5m"):
 //   retry:           {"max_attempts": 3, "base_delay": "1s", "multiplier": 2,
 //                     "max_delay": "30s", "jitter": "none|full|equal|decorrelated",
+//                     "jitter_applied": "after_cap|before_cap",
 //                     "retry_on": ["transient", "timeout", "rate_limited"],
 //                     "deadline": "2m",
 //                     "budget": {"ratio": 0.2, "min_retries": 10, "window": "10s"}}

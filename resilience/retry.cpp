@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <limits>
 
 namespace faultline::resilience {
 
@@ -27,6 +28,21 @@ bool parse_jitter(std::string_view text, Jitter& out) noexcept {
     }
   }
   return false;
+}
+
+std::string_view to_string(JitterOrder o) noexcept {
+  return o == JitterOrder::after_cap ? "after_cap" : "before_cap";
+}
+
+bool parse_jitter_order(std::string_view text, JitterOrder& out) noexcept {
+  if (text == "after_cap") {
+    out = JitterOrder::after_cap;
+  } else if (text == "before_cap") {
+    out = JitterOrder::before_cap;
+  } else {
+    return false;
+  }
+  return true;
 }
 
 std::optional<ConfigProblem> check(const RetryPolicy& policy) {
@@ -57,9 +73,19 @@ Duration backoff_delay(const RetryPolicy& policy, std::uint32_t retry, Duration 
   const std::int64_t base_ns = policy.base_delay.count();
   const std::int64_t max_ns = policy.max_delay.count();
   assert(base_ns >= 0 && max_ns >= base_ns);
+  const bool before_cap = policy.jitter_order == JitterOrder::before_cap;
   if (policy.jitter == Jitter::decorrelated) {
     // Each delay is drawn between the base and three times the last one, capped.
     const std::int64_t prev_ns = std::max<std::int64_t>(previous.count(), base_ns);
+    if (before_cap) {
+      // Drawn up to three times the last delay, then clamped: the mass above
+      // the cap lands on the cap.
+      constexpr std::int64_t kLimit = std::numeric_limits<std::int64_t>::max() / 3;
+      const std::int64_t upper = prev_ns > kLimit ? std::numeric_limits<std::int64_t>::max() : prev_ns * 3;
+      const auto drawn = static_cast<std::int64_t>(
+          rng.uniform_int(static_cast<std::uint64_t>(base_ns), static_cast<std::uint64_t>(upper)));
+      return Duration(std::min(drawn, max_ns));
+    }
     const std::int64_t upper_ns = prev_ns > max_ns / 3 ? max_ns : std::min(max_ns, prev_ns * 3);
     const auto lo = static_cast<std::uint64_t>(base_ns);
     const auto hi = static_cast<std::uint64_t>(std::max(upper_ns, base_ns));
@@ -67,6 +93,18 @@ Duration backoff_delay(const RetryPolicy& policy, std::uint32_t retry, Duration 
   }
   double exact = static_cast<double>(base_ns);
   const auto cap = static_cast<double>(max_ns);
+  if (before_cap) {
+    // The uncapped delay, bounded only so it stays a representable duration.
+    constexpr double kLongest = 1e18;  // about 31 years
+    for (std::uint32_t i = 1; i < retry && exact < kLongest; ++i) exact *= policy.multiplier;
+    const auto uncapped_ns = static_cast<std::int64_t>(std::min(exact, kLongest));
+    RetryPolicy after = policy;
+    after.jitter_order = JitterOrder::after_cap;
+    after.base_delay = Duration(uncapped_ns);
+    after.max_delay = Duration(uncapped_ns);
+    after.multiplier = 1.0;
+    return std::min(backoff_delay(after, 1, previous, rng), policy.max_delay);
+  }
   for (std::uint32_t i = 1; i < retry && exact < cap; ++i) exact *= policy.multiplier;
   const std::int64_t capped_ns = exact >= cap ? max_ns : static_cast<std::int64_t>(exact);
   switch (policy.jitter) {

@@ -25,6 +25,11 @@
 //     equal         d/2 + uniform [0, d/2]
 //     decorrelated  uniform [base_delay, min(max_delay, 3 * previous delay)]
 //                   (previous delay starts at base_delay)
+//   That order is the default (JitterOrder::after_cap). A retry library that
+//   jitters the uncapped delay and caps afterwards (JitterOrder::before_cap)
+//   is described too, because teams run such libraries: once the schedule
+//   passes the cap most draws land on the cap itself, so callers that failed
+//   together retry together again. The policy linter flags it.
 // - a rate_limited failure that carries retry_after waits at least that long.
 // - only classes in retry_on are retried; permanent and business never are,
 //   whatever retry_on says.
@@ -55,12 +60,18 @@ enum class Jitter : std::uint8_t { none, full, equal, decorrelated };
 std::string_view to_string(Jitter j) noexcept;
 [[nodiscard]] bool parse_jitter(std::string_view text, Jitter& out) noexcept;
 
+// Whether jitter is drawn on the capped delay or on the uncapped one.
+enum class JitterOrder : std::uint8_t { after_cap, before_cap };
+std::string_view to_string(JitterOrder o) noexcept;
+[[nodiscard]] bool parse_jitter_order(std::string_view text, JitterOrder& out) noexcept;
+
 struct RetryPolicy {
   std::uint32_t max_attempts = 3;  // counting the first; at least 1
   Duration base_delay = std::chrono::seconds(1);
   double multiplier = 2.0;  // at least 1
   Duration max_delay = std::chrono::seconds(30);  // at least base_delay
   Jitter jitter = Jitter::none;
+  JitterOrder jitter_order = JitterOrder::after_cap;
   ErrorClassSet retry_on = kRetryableByDefault;
   Duration deadline = Duration::zero();  // overall, from the first attempt; zero: none
 };

@@ -125,6 +125,11 @@ std::vector<Case> cases() {
       {"per_attempt_above_deadline", "timeouts_do_not_nest",
        [](json& p) { p["services"]["notifier"]["retry"]["deadline"] = "3s"; }, "$.services.notifier.timeout",
        Severity::error, [](json& p) { p["services"]["notifier"]["retry"]["deadline"] = "30s"; }},
+      // The steps' worst cases add up to 28 min 32 s (OCR 10m4s, validation
+      // 3m8s, matching 6m8s, accounting 6m4s, archive 3m8s).
+      {"steps_beyond_workflow_deadline", "timeouts_do_not_nest",
+       [](json& p) { p["workflow"]["deadline"] = "20m"; }, "$.workflow.deadline", Severity::error,
+       [](json& p) { p["workflow"]["deadline"] = "29m"; }},
       {"amplified_without_breaker", "retry_amplification",
        [](json& p) {
          p["agents"]["ocr"]["retry"]["max_attempts"] = 3;
@@ -214,6 +219,20 @@ std::vector<Case> cases() {
       {"jitter_none", "no_jitter", [](json& p) { p["services"]["notifier"]["retry"]["jitter"] = "none"; },
        "$.services.notifier.retry.jitter", Severity::warning,
        [](json& p) { p["services"]["notifier"]["retry"]["jitter"] = "decorrelated"; }},
+      // The notifier retries twice, after 1 s and 2 s: a 1 s cap clamps the
+      // second; under its own 4 s cap neither delay reaches it, and the
+      // order does no harm.
+      {"jitter_before_cap", "jitter_before_cap",
+       [](json& p) {
+         auto& r = p["services"]["notifier"]["retry"];
+         r["max_delay"] = "1s";
+         r["jitter_applied"] = "before_cap";
+       },
+       "$.services.notifier.retry.jitter_applied", Severity::warning,
+       [](json& p) {
+         auto& r = p["services"]["notifier"]["retry"];
+         r["jitter_applied"] = "before_cap";
+       }},
       {"budget", "no_retry_budget", [](json& p) { p["services"]["notifier"]["retry"].erase("budget"); },
        "$.services.notifier.retry", Severity::warning,
        // Four workers: not enough callers to need a budget.

@@ -111,6 +111,16 @@ TEST(Config, MultiplierBelowOneIsRefused) {
             "$.multiplier");
 }
 
+TEST(Config, JitterOrderIsReadAndCheckedByName) {
+  const auto plain = runtime::parse_json_text(R"({"max_attempts": 3})", "p.json");
+  EXPECT_EQ(load_retry_policy(JsonView(plain, "p.json")).jitter_order, JitterOrder::after_cap);
+  const auto before =
+      runtime::parse_json_text(R"({"max_attempts": 3, "jitter": "full", "jitter_applied": "before_cap"})", "p.json");
+  EXPECT_EQ(load_retry_policy(JsonView(before, "p.json")).jitter_order, JitterOrder::before_cap);
+  EXPECT_EQ(error_of(load_retry_policy, R"({"max_attempts": 3, "jitter_applied": "sideways"})").first,
+            "$.jitter_applied");
+}
+
 TEST(Config, UnknownJitterAndNeverRetriedClassesAreRefused) {
   EXPECT_EQ(error_of(load_retry_policy, R"({"max_attempts": 3, "jitter": "random"})").first,
             "$.jitter");

@@ -96,6 +96,48 @@ TEST(Backoff, DecorrelatedJitterDrawsFromBaseToThreeTimesThePreviousCapped) {
   }
 }
 
+TEST(Backoff, JitterBeforeTheCapPilesDelaysOnTheCap) {
+  // Retry 6: the uncapped delay is 32 s against an 8 s cap. Jittered after
+  // the cap, full jitter spreads retries over [0, 8 s]; jittered before it,
+  // three draws in four exceed 8 s and are clamped to exactly 8 s.
+  auto p = policy_with(Jitter::full);
+  Rng rng(7);
+  int at_cap_after = 0;
+  int at_cap_before = 0;
+  constexpr int kDraws = 4000;
+  for (int i = 0; i < kDraws; ++i) {
+    p.jitter_order = JitterOrder::after_cap;
+    const auto after = backoff_delay(p, 6, 1s, rng);
+    p.jitter_order = JitterOrder::before_cap;
+    const auto before = backoff_delay(p, 6, 1s, rng);
+    EXPECT_LE(after, 8s);
+    EXPECT_LE(before, 8s);
+    at_cap_after += after == 8s ? 1 : 0;
+    at_cap_before += before == 8s ? 1 : 0;
+  }
+  EXPECT_LE(at_cap_after, 2);
+  EXPECT_NEAR(static_cast<double>(at_cap_before) / kDraws, 0.75, 0.03);
+
+  // Below the cap the two orders draw from the same range.
+  p.jitter_order = JitterOrder::before_cap;
+  Rng a(42);
+  Rng b(42);
+  auto q = p;
+  q.jitter_order = JitterOrder::after_cap;
+  EXPECT_EQ(backoff_delay(p, 2, 1s, a), backoff_delay(q, 2, 1s, b));
+
+  // Decorrelated and equal jitter clamp the same way, and stay within [0, cap].
+  for (auto kind : {Jitter::equal, Jitter::decorrelated}) {
+    p.jitter = kind;
+    Backoff backoff(p);
+    for (int i = 0; i < 8; ++i) {
+      const auto d = backoff.next(rng);
+      EXPECT_GE(d, Duration::zero());
+      EXPECT_LE(d, 8s);
+    }
+  }
+}
+
 TEST(Backoff, ASeedPinsTheScheduleForEachJitterKind) {
   // Golden values for seed 42 (base 1 s, x2, cap 8 s), in nanoseconds. A
   // change here changes the replay of every scenario that retries.
