@@ -2,6 +2,7 @@
 #include "reference_system/metrics.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace faultline::reference_system {
@@ -16,12 +17,44 @@ runtime::Duration LatencyHistogram::bucket_upper_bound(std::size_t i) noexcept {
       kFirstBoundNs * std::exp2(static_cast<double>(i) / kBucketsPerDoubling)));
 }
 
+namespace {
+
+// The bucket of a latency, by definition: ceil(4 log2(ns / 1 us)).
+std::size_t bucket_by_formula(double ns) noexcept {
+  if (ns <= kFirstBoundNs) return 0;
+  return static_cast<std::size_t>(std::ceil(std::log2(ns / kFirstBoundNs) * kBucketsPerDoubling));
+}
+
+// The same without a logarithm per call: a binary search over the buckets'
+// bounds, with the formula deciding whenever a latency lies so close to a
+// bound that rounding could tell them apart.
+struct BucketBounds {
+  std::array<double, LatencyHistogram::kBuckets> upper{};
+  BucketBounds() noexcept {
+    for (std::size_t i = 0; i < upper.size(); ++i) {
+      upper[i] = kFirstBoundNs * std::exp2(static_cast<double>(i) / kBucketsPerDoubling);
+    }
+  }
+};
+const BucketBounds kBounds;
+
+std::size_t bucket_of(double ns) noexcept {
+  if (ns <= kFirstBoundNs) return 0;
+  const auto& upper = kBounds.upper;
+  const auto it = std::lower_bound(upper.begin(), upper.end(), ns);
+  const auto i = static_cast<std::size_t>(it - upper.begin());
+  constexpr double kClose = 1e-9;  // relative; far above any rounding error of the formula
+  const bool near_upper = i < upper.size() && upper[i] - ns <= ns * kClose;
+  const bool near_lower = i > 0 && ns - upper[i - 1] <= ns * kClose;
+  if (i >= upper.size() || near_upper || near_lower) return bucket_by_formula(ns);
+  return i;
+}
+
+}  // namespace
+
 void LatencyHistogram::record(runtime::Duration d) noexcept {
   const double ns = static_cast<double>(std::max<runtime::Duration::rep>(d.count(), 0));
-  std::size_t i = 0;
-  if (ns > kFirstBoundNs) {
-    i = static_cast<std::size_t>(std::ceil(std::log2(ns / kFirstBoundNs) * kBucketsPerDoubling));
-  }
+  std::size_t i = bucket_of(ns);
   if (i >= kBuckets) {
     i = kBuckets - 1;
     ++overflow_;

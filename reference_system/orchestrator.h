@@ -38,6 +38,7 @@
 #include "resilience/checkpoint.h"
 #include "resilience/dead_letter.h"
 #include "resilience/retry.h"
+#include "runtime/flat_hash_map.h"
 #include "runtime/runtime.h"
 
 namespace faultline::reference_system {
@@ -94,10 +95,11 @@ class Orchestrator {
 
   Task<void> run_workflow(std::uint64_t id, bool resume);
   Task<void> dispatch_replies();
-  Task<void> wait_signal(runtime::Signal& signal);
   Task<Outcome<std::shared_ptr<const StepReply>>> attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
                                         const std::shared_ptr<const WorkItem>& work);
-  Task<void> checkpoint(std::uint64_t id, State& state);
+  // Counts and records a step's checkpoint save; true if it met a conflict.
+  bool checkpoint_saved(std::uint64_t id, State& state, const Outcome<std::uint64_t>& saved, std::int64_t bytes);
+  Task<void> relearn_version(std::uint64_t id, State& state);
   Task<void> finish(std::uint64_t id, InvoiceOutcome outcome, const State& state, std::optional<ReviewReason> reason = {},
                     ErrorClass error = ErrorClass::transient);
   void record_outcome(std::uint64_t id, InvoiceOutcome outcome, runtime::Instant submitted_at, std::int64_t total_cents);
@@ -115,7 +117,7 @@ class Orchestrator {
   std::uint64_t review_refused_ = 0;
 
   std::map<std::uint64_t, Workflow> inbox_;  // ordered: restarts resume in id order
-  std::unordered_map<std::uint64_t, Waiter*> waiting_;
+  runtime::FlatHashMap<std::uint64_t, Waiter*> waiting_;  // by invoice
   std::unordered_map<std::uint64_t, InvoiceOutcome> outcomes_;
   std::uint64_t next_request_ = 1;
   runtime::TaskId dispatcher_;

@@ -89,7 +89,8 @@ Task<Outcome<>> SimBudgetService::reserve(std::uint64_t invoice_id, std::int64_t
   const bool error = rng_.bernoulli(model_.error_probability);
   co_await rt_->sleep(latency);
   if (error) co_return Failure{ErrorClass::transient, "budget_service: unavailable"};
-  if (reservations_.emplace(invoice_id, amount_cents).second) {
+  if (auto [held, inserted] = reservations_.try_emplace(invoice_id); inserted) {
+    *held = amount_cents;
     reserved_cents_ += amount_cents;
     rt_->log().record(Kind::budget_reserved, source_, invoice_id, amount_cents);
   }
@@ -101,10 +102,11 @@ Task<Outcome<>> SimBudgetService::release(std::uint64_t invoice_id) {
   const bool error = rng_.bernoulli(model_.error_probability);
   co_await rt_->sleep(latency);
   if (error) co_return Failure{ErrorClass::transient, "budget_service: unavailable"};
-  if (auto it = reservations_.find(invoice_id); it != reservations_.end()) {
-    reserved_cents_ -= it->second;
-    rt_->log().record(Kind::budget_released, source_, invoice_id, -it->second);
-    reservations_.erase(it);
+  if (const std::int64_t* held = reservations_.find(invoice_id)) {
+    const std::int64_t amount = *held;
+    reserved_cents_ -= amount;
+    rt_->log().record(Kind::budget_released, source_, invoice_id, -amount);
+    reservations_.erase(invoice_id);
   }
   co_return resilience::ok();
 }
@@ -123,17 +125,19 @@ Task<Outcome<LedgerReceipt>> SimLedger::post(LedgerPost entry) {
   if (!entry.idempotency_key.empty()) {
     // A key whose entry was reversed (compensated) may post again: the key
     // guards against a second live effect, not against a retried saga.
-    if (auto it = by_key_.find(entry.idempotency_key); it != by_key_.end() && !entries_[it->second - 1].reversed) {
-      receipt = LedgerReceipt{it->second, true};
+    if (const std::uint64_t* seq = by_key_.find(entry.idempotency_key); seq != nullptr && !entries_[*seq - 1].reversed) {
+      receipt = LedgerReceipt{*seq, true};
       ++duplicates_refused_;
-      rt_->log().record(Kind::ledger_duplicate, source_, entry.invoice_id, static_cast<std::int64_t>(it->second));
+      rt_->log().record(Kind::ledger_duplicate, source_, entry.invoice_id, static_cast<std::int64_t>(*seq));
     }
   }
   if (!receipt.duplicate) {
     const std::uint64_t sequence = entries_.size() + 1;
     const bool keyed = !entry.idempotency_key.empty();
-    if (keyed) by_key_.insert_or_assign(entry.idempotency_key, sequence);
-    by_invoice_[entry.invoice_id].push_back(sequence);
+    if (keyed) *by_key_.try_emplace(entry.idempotency_key).first = sequence;
+    std::uint64_t& last = *last_of_invoice_.try_emplace(entry.invoice_id).first;
+    previous_of_.push_back(last);
+    last = sequence;
     live_total_cents_ += entry.amount_cents;
     rt_->log().record(Kind::ledger_posted, source_, entry.invoice_id, entry.amount_cents,
                       static_cast<std::int64_t>(sequence), keyed ? 1 : 0);
@@ -150,24 +154,28 @@ Task<Outcome<>> SimLedger::reverse(std::uint64_t invoice_id) {
   const bool error = rng_.bernoulli(model_.error_probability);
   co_await rt_->sleep(latency);
   if (error) co_return Failure{ErrorClass::transient, "ledger: unavailable"};
-  if (auto it = by_invoice_.find(invoice_id); it != by_invoice_.end()) {
-    for (const auto sequence : it->second) {
-      LedgerEntry& e = entries_[sequence - 1];
-      if (e.reversed) continue;
-      e.reversed = true;
-      live_total_cents_ -= e.amount_cents;
-      rt_->log().record(Kind::ledger_reversed, source_, invoice_id, e.amount_cents,
-                        static_cast<std::int64_t>(sequence));
-    }
+  // In posting order: the chain runs newest first.
+  std::vector<std::uint64_t> sequences;
+  if (const std::uint64_t* last = last_of_invoice_.find(invoice_id)) {
+    for (std::uint64_t s = *last; s != 0; s = previous_of_[s - 1]) sequences.push_back(s);
+  }
+  for (auto it = sequences.rbegin(); it != sequences.rend(); ++it) {
+    const std::uint64_t sequence = *it;
+    LedgerEntry& e = entries_[sequence - 1];
+    if (e.reversed) continue;
+    e.reversed = true;
+    live_total_cents_ -= e.amount_cents;
+    rt_->log().record(Kind::ledger_reversed, source_, invoice_id, e.amount_cents,
+                      static_cast<std::int64_t>(sequence));
   }
   co_return resilience::ok();
 }
 
 std::size_t SimLedger::live_entries(std::uint64_t invoice_id) const {
-  const auto it = by_invoice_.find(invoice_id);
-  if (it == by_invoice_.end()) return 0;
+  const std::uint64_t* last = last_of_invoice_.find(invoice_id);
+  if (last == nullptr) return 0;
   std::size_t n = 0;
-  for (const auto sequence : it->second) n += entries_[sequence - 1].reversed ? 0 : 1;
+  for (std::uint64_t s = *last; s != 0; s = previous_of_[s - 1]) n += entries_[s - 1].reversed ? 0 : 1;
   return n;
 }
 

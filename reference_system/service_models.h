@@ -24,11 +24,11 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "reference_system/ports.h"
 #include "reference_system/world_model.h"
+#include "runtime/flat_hash_map.h"
 #include "runtime/runtime.h"
 
 namespace faultline::reference_system {
@@ -77,7 +77,7 @@ class SimBudgetService final : public BudgetService {
   ServiceModel model_;
   runtime::Rng rng_;
   std::uint32_t source_;
-  std::unordered_map<std::uint64_t, std::int64_t> reservations_;
+  runtime::FlatHashMap<std::uint64_t, std::int64_t> reservations_;
   std::int64_t reserved_cents_ = 0;
 };
 
@@ -112,8 +112,12 @@ class SimLedger final : public Ledger {
   runtime::Rng rng_;
   std::uint32_t source_;
   std::vector<LedgerEntry> entries_;
-  std::unordered_map<std::string, std::uint64_t> by_key_;
-  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> by_invoice_;
+  runtime::FlatHashMap<std::string, std::uint64_t, runtime::StringHash> by_key_;
+  // An invoice's entries as a chain: its latest sequence here, and for each
+  // sequence the one posted before it for the same invoice (0: none), so a
+  // post allocates no list of its own.
+  runtime::FlatHashMap<std::uint64_t, std::uint64_t> last_of_invoice_;
+  std::vector<std::uint64_t> previous_of_;  // indexed by sequence - 1
   std::int64_t live_total_cents_ = 0;
   std::uint64_t duplicates_refused_ = 0;
 };

@@ -8,30 +8,26 @@
 namespace faultline::reference_system {
 
 void PoCatalogue::add(PurchaseOrder order) {
-  auto& ring = recent_[order.vendor];
-  if (ring.size() < kRecentPerVendor) {
-    ring.push_back(order.number);
+  Recent& recent = *recent_.try_emplace(std::string_view(order.vendor)).first;
+  if (recent.ring.size() < kRecentPerVendor) {
+    recent.ring.push_back(order.number);
   } else {
-    auto& next = recent_next_[order.vendor];
-    ring[next] = order.number;
-    next = (next + 1) % kRecentPerVendor;
+    recent.ring[recent.next] = order.number;
+    recent.next = (recent.next + 1) % kRecentPerVendor;
     ++evicted_;
   }
   const auto number = order.number;
-  orders_.insert_or_assign(number, std::move(order));
+  *orders_.try_emplace(number).first = std::move(order);
 }
 
-const PurchaseOrder* PoCatalogue::find(std::uint64_t number) const {
-  const auto it = orders_.find(number);
-  return it == orders_.end() ? nullptr : &it->second;
-}
+const PurchaseOrder* PoCatalogue::find(std::uint64_t number) const { return orders_.find(number); }
 
 std::vector<std::uint64_t> PoCatalogue::candidates(const std::string& vendor, std::int64_t amount_cents,
                                                    double tolerance, std::size_t max) const {
   std::vector<std::pair<std::int64_t, std::uint64_t>> scored;
-  const auto it = recent_.find(vendor);
-  if (it == recent_.end()) return {};
-  for (const auto number : it->second) {
+  const Recent* recent = recent_.find(std::string_view(vendor));
+  if (recent == nullptr) return {};
+  for (const auto number : recent->ring) {
     const auto* order = find(number);
     if (order == nullptr) continue;
     const std::int64_t diff = std::abs(order->amount_cents - amount_cents);

@@ -15,11 +15,11 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "reference_system/invoice.h"
 #include "reference_system/world_model.h"
+#include "runtime/flat_hash_map.h"
 #include "runtime/random.h"
 #include "runtime/runtime.h"
 
@@ -48,9 +48,12 @@ class PoCatalogue {
   std::uint64_t evicted_from_index() const noexcept { return evicted_; }
 
  private:
-  std::unordered_map<std::uint64_t, PurchaseOrder> orders_;
-  std::unordered_map<std::string, std::vector<std::uint64_t>> recent_;  // ring per vendor
-  std::unordered_map<std::string, std::size_t> recent_next_;
+  runtime::FlatHashMap<std::uint64_t, PurchaseOrder> orders_;
+  struct Recent {
+    std::vector<std::uint64_t> ring;
+    std::size_t next = 0;  // the oldest, once the ring is full
+  };
+  runtime::FlatHashMap<std::string, Recent, runtime::StringHash> recent_;  // per vendor
   std::uint64_t evicted_ = 0;
 };
 

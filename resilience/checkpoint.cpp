@@ -1,6 +1,8 @@
 // The in-memory checkpoint store: the contract of resilience/checkpoint.h
-// over a sorted map, for tests and simulations (lost when the process ends).
+// over a hash map, for tests and simulations (lost when the process ends).
 #include "resilience/checkpoint.h"
+
+#include <algorithm>
 
 namespace faultline::resilience {
 
@@ -8,8 +10,8 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
                                                                     std::uint64_t expected_version,
                                                                     std::string step,
                                                                     std::string state) {
-  auto it = checkpoints_.find(workflow_id);
-  const std::uint64_t current = it == checkpoints_.end() ? 0 : it->second.version;
+  Stored* cp = checkpoints_.find(workflow_id);
+  const std::uint64_t current = cp == nullptr ? 0 : cp->version;
   if (current != expected_version) {
     ++conflicts_;
     observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
@@ -18,52 +20,61 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
                                                 std::to_string(current) + ", not " +
                                                 std::to_string(expected_version)};
   }
-  if (it == checkpoints_.end()) {
+  if (cp == nullptr) {
     if (checkpoints_.size() >= max_checkpoints_) {
       ++refused_full_;
       co_return Failure{ErrorClass::capacity_exceeded,
                         "checkpoint store full (" + std::to_string(max_checkpoints_) + ")"};
     }
-    it = checkpoints_.emplace(workflow_id, Checkpoint{workflow_id, 0, {}, {}}).first;
+    cp = checkpoints_.try_emplace(std::move(workflow_id)).first;
   }
-  Checkpoint& cp = it->second;
-  cp.version = expected_version + 1;
-  cp.step = std::move(step);
-  cp.state = std::move(state);
+  cp->version = expected_version + 1;
+  cp->step = std::move(step);
+  cp->state = std::move(state);
   ++saves_;
-  observer_.record(Kind::checkpoint_saved, 0, static_cast<std::int64_t>(cp.version));
-  co_return cp.version;
+  observer_.record(Kind::checkpoint_saved, 0, static_cast<std::int64_t>(cp->version));
+  co_return cp->version;
 }
 
 runtime::Task<Outcome<std::optional<Checkpoint>>> InMemoryCheckpointStore::load(
     std::string workflow_id) {
-  const auto it = checkpoints_.find(workflow_id);
-  if (it == checkpoints_.end()) co_return std::optional<Checkpoint>{};
-  co_return std::optional<Checkpoint>{it->second};
+  const Stored* cp = checkpoints_.find(workflow_id);
+  if (cp == nullptr) co_return std::optional<Checkpoint>{};
+  co_return std::optional<Checkpoint>{Checkpoint{std::move(workflow_id), cp->version, cp->step, cp->state}};
 }
 
 runtime::Task<Outcome<>> InMemoryCheckpointStore::remove(std::string workflow_id,
                                                          std::uint64_t expected_version) {
-  const auto it = checkpoints_.find(workflow_id);
-  if (it == checkpoints_.end()) co_return ok();
-  if (it->second.version != expected_version) {
+  const Stored* cp = checkpoints_.find(workflow_id);
+  if (cp == nullptr) co_return ok();
+  if (cp->version != expected_version) {
     ++conflicts_;
     observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
-                     static_cast<std::int64_t>(it->second.version));
+                     static_cast<std::int64_t>(cp->version));
     co_return Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
-                                                std::to_string(it->second.version) + ", not " +
+                                                std::to_string(cp->version) + ", not " +
                                                 std::to_string(expected_version)};
   }
-  checkpoints_.erase(it);
+  checkpoints_.erase(workflow_id);
   co_return ok();
 }
 
 runtime::Task<Outcome<std::vector<Checkpoint>>> InMemoryCheckpointStore::list(std::string prefix,
                                                                               std::size_t limit) {
+  // Only the matching ids are sorted: byte order, as std::string compares.
+  using Entry = decltype(checkpoints_)::Entry;
+  std::vector<const Entry*> matching;
+  for (const Entry& entry : checkpoints_.entries()) {
+    if (entry.key.starts_with(prefix)) matching.push_back(&entry);
+  }
+  const std::size_t n = std::min(limit, matching.size());
+  const auto by_id = [](const Entry* a, const Entry* b) { return a->key < b->key; };
+  std::partial_sort(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(n), matching.end(), by_id);
   std::vector<Checkpoint> out;
-  for (auto it = checkpoints_.lower_bound(prefix);
-       it != checkpoints_.end() && out.size() < limit && it->first.starts_with(prefix); ++it) {
-    out.push_back(it->second);
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Entry& e = *matching[i];
+    out.push_back(Checkpoint{e.key, e.value.version, e.value.step, e.value.state});
   }
   co_return out;
 }

@@ -38,7 +38,6 @@
 #include <cassert>
 #include <coroutine>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +45,7 @@
 
 #include "resilience/events.h"
 #include "resilience/outcome.h"
+#include "runtime/flat_hash_map.h"
 #include "runtime/task.h"
 
 namespace faultline::resilience {
@@ -79,10 +79,13 @@ class CheckpointStore {
                                                                std::size_t limit) = 0;
 };
 
-// The store for tests and simulations: a sorted map, bounded in the number
+// The store for tests and simulations: a hash map, bounded in the number
 // of checkpoints it holds (a million by default: far above any scenario's
 // workflows in flight); a save that would create one more is refused with
-// capacity_exceeded and counted.
+// capacity_exceeded and counted. Saves, loads and removes are point
+// operations on the hot path of every workflow step, so they go to the hash
+// map; list(), rare (a dead-letter queue reopening), sorts the ids it needs
+// when it is called instead of every write keeping them in order.
 class InMemoryCheckpointStore final : public CheckpointStore {
  public:
   static constexpr std::size_t kDefaultMaxCheckpoints = 1'000'000;
@@ -107,9 +110,16 @@ class InMemoryCheckpointStore final : public CheckpointStore {
   std::uint64_t refused_full() const noexcept { return refused_full_; }
 
  private:
+  // The id is the map's key; a Checkpoint is assembled only when one is read.
+  struct Stored {
+    std::uint64_t version = 0;
+    std::string step;
+    std::string state;
+  };
+
   Observer observer_;
   std::size_t max_checkpoints_;
-  std::map<std::string, Checkpoint, std::less<>> checkpoints_;
+  runtime::FlatHashMap<std::string, Stored, runtime::StringHash> checkpoints_;
   std::uint64_t saves_ = 0;
   std::uint64_t conflicts_ = 0;
   std::uint64_t refused_full_ = 0;

@@ -146,6 +146,36 @@ void Signal::Awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
   event_->waiters_.push(node_);
 }
 
+Signal::TimedAwaiter::~TimedAwaiter() {
+  if (node_.linked) event_->waiters_.remove(node_);
+  if (node_.wake) event_->rt_->cancel_wake(node_.wake);
+  if (timer_) event_->rt_->cancel_wake(timer_);
+}
+
+void Signal::TimedAwaiter::await_suspend(std::coroutine_handle<> h) {
+  // The timer first, then the wait: the order with_timeout over a waiting
+  // task registers them in.
+  timer_ = event_->rt_->wake_at(deadline_, h);
+  node_.handle = h;
+  node_.owner = this;
+  event_->waiters_.push(node_);
+}
+
+bool Signal::TimedAwaiter::await_resume() noexcept {
+  Runtime& rt = *event_->rt_;
+  if (node_.linked) {
+    // Not woken by the signal: the timer ran (it has fired, so nothing to cancel).
+    event_->waiters_.remove(node_);
+    timer_ = {};
+    rt.count_timeout();
+    return false;
+  }
+  // Woken by the signal. Whichever wake-up did not resume us must not.
+  if (timer_) rt.cancel_wake(std::exchange(timer_, {}));
+  if (node_.wake) rt.cancel_wake(std::exchange(node_.wake, {}));
+  return true;
+}
+
 bool Semaphore::try_acquire() noexcept {
   if (available_ == 0 || !waiters_.empty()) return false;
   --available_;

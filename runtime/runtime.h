@@ -271,6 +271,28 @@ class Signal {
   };
   Awaiter wait() noexcept { return Awaiter(*this); }
 
+  // Waits until set() or until `deadline`, whichever comes first: true if
+  // set. The same as with_timeout over a task that waits, without the task:
+  // no coroutine frame, one timer. A wait that times out is counted in
+  // Runtime::timeouts_fired().
+  class TimedAwaiter {
+   public:
+    TimedAwaiter(Signal& e, Instant deadline) noexcept : event_(&e), deadline_(deadline) {}
+    TimedAwaiter(const TimedAwaiter&) = delete;
+    TimedAwaiter& operator=(const TimedAwaiter&) = delete;
+    ~TimedAwaiter();
+    bool await_ready() const noexcept { return event_->set_; }
+    void await_suspend(std::coroutine_handle<> h);
+    bool await_resume() noexcept;
+
+   private:
+    Signal* event_;
+    Instant deadline_;
+    WakeId timer_;
+    WaitQueue::Node node_;
+  };
+  TimedAwaiter wait_until(Instant deadline) noexcept { return TimedAwaiter(*this, deadline); }
+
  private:
   Runtime* rt_;
   bool set_ = false;

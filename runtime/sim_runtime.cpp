@@ -1,6 +1,5 @@
 #include "runtime/sim_runtime.h"
 
-#include <algorithm>
 #include <cassert>
 
 namespace faultline::runtime {
@@ -45,11 +44,49 @@ std::coroutine_handle<> SimRuntime::take(WakeId id) noexcept {
   if (!id || id.slot >= slots_.size()) return {};
   Slot& s = slots_[id.slot];
   if (s.generation != id.generation) return {};
+  if (s.heap_index != kNotInHeap) erase_timer(s.heap_index);
   const std::coroutine_handle<> h = s.handle;
   s.handle = {};
   if (++s.generation == 0) s.generation = 1;
   free_slots_.push_back(id.slot);
   return h;
+}
+
+void SimRuntime::sift_up(std::size_t index, Timer timer) noexcept {
+  while (index > 0) {
+    const std::size_t parent = (index - 1) / 2;
+    if (!earlier(timer, timers_[parent])) break;
+    place(index, timers_[parent]);
+    index = parent;
+  }
+  place(index, timer);
+}
+
+void SimRuntime::sift_down(std::size_t index, Timer timer) noexcept {
+  const std::size_t n = timers_.size();
+  for (;;) {
+    std::size_t child = 2 * index + 1;
+    if (child >= n) break;
+    if (child + 1 < n && earlier(timers_[child + 1], timers_[child])) ++child;
+    if (!earlier(timers_[child], timer)) break;
+    place(index, timers_[child]);
+    index = child;
+  }
+  place(index, timer);
+}
+
+void SimRuntime::erase_timer(std::size_t index) noexcept {
+  assert(index < timers_.size());
+  slots_[timers_[index].slot].heap_index = kNotInHeap;
+  const Timer last = timers_.back();
+  timers_.pop_back();
+  if (index == timers_.size()) return;
+  // The last timer fills the hole and moves whichever way restores the heap.
+  if (index > 0 && earlier(last, timers_[(index - 1) / 2])) {
+    sift_up(index, last);
+  } else {
+    sift_down(index, last);
+  }
 }
 
 WakeId SimRuntime::wake_soon(std::coroutine_handle<> h) {
@@ -61,13 +98,15 @@ WakeId SimRuntime::wake_soon(std::coroutine_handle<> h) {
 WakeId SimRuntime::wake_at(Instant deadline, std::coroutine_handle<> h) {
   if (deadline <= now_) return wake_soon(h);
   const WakeId id = allocate(h);
-  timers_.push_back(Timer{deadline, sequence_++, id});
-  std::push_heap(timers_.begin(), timers_.end(), Later{});
+  const Timer timer{deadline, sequence_++, id.slot};
+  timers_.emplace_back();
+  sift_up(timers_.size() - 1, timer);
   return id;
 }
 
 void SimRuntime::cancel_wake(WakeId id) noexcept {
-  // The queue or heap entry stays behind and is skipped when it comes up.
+  // A timer leaves the heap now; a ready-queue entry stays behind and is
+  // skipped when it comes up.
   (void)take(id);
 }
 
@@ -91,11 +130,11 @@ void SimRuntime::loop(const Instant* deadline) {
     } else if (!timers_.empty()) {
       const Timer& next = timers_.front();
       if (deadline != nullptr && next.deadline > *deadline) break;
-      const Timer timer = next;
-      std::pop_heap(timers_.begin(), timers_.end(), Later{});
-      timers_.pop_back();
-      h = take(timer.wake);
-      if (h) now_ = timer.deadline;
+      const Instant at = next.deadline;
+      const std::uint32_t slot = next.slot;
+      h = take(WakeId{slot, slots_[slot].generation});  // takes it off the heap
+      assert(h);
+      now_ = at;
     } else {
       break;
     }

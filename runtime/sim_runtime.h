@@ -4,6 +4,12 @@
 // deadline, so five simulated minutes of sleep cost no wall time. Given the
 // same seed and the same code, every run resumes the same coroutines in the
 // same order at the same virtual instants.
+//
+// Most timers are cancelled long before they are due (a timeout guarding a
+// call that answered), so a cancelled timer leaves the heap at once: each
+// pending wake-up knows its place in the heap. The heap then holds only the
+// timers still pending, a few hundred even when thousands of timeouts have
+// been set and cancelled in the last minutes of virtual time.
 #pragma once
 
 #include <cstdint>
@@ -38,20 +44,20 @@ class SimRuntime final : public Runtime {
   std::size_t pending_timers() const noexcept { return timers_.size(); }
 
  private:
+  static constexpr std::uint32_t kNotInHeap = UINT32_MAX;
   struct Slot {
     std::coroutine_handle<> handle;
     std::uint32_t generation = 1;
+    std::uint32_t heap_index = kNotInHeap;  // where its timer is in timers_, if it has one
   };
   struct Timer {
     Instant deadline;
     std::uint64_t sequence;
-    WakeId wake;
+    std::uint32_t slot;
   };
-  struct Later {
-    bool operator()(const Timer& a, const Timer& b) const noexcept {
-      return a.deadline != b.deadline ? a.deadline > b.deadline : a.sequence > b.sequence;
-    }
-  };
+  static bool earlier(const Timer& a, const Timer& b) noexcept {
+    return a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence;
+  }
 
   // The ready FIFO as a ring that only grows: a std::deque would allocate
   // a block every few dozen wake-ups, on the hot path of every call.
@@ -71,6 +77,15 @@ class SimRuntime final : public Runtime {
   // Frees the slot and returns its handle if `id` is still pending.
   std::coroutine_handle<> take(WakeId id) noexcept;
   void loop(const Instant* deadline);
+  // The timer heap (a binary min-heap under earlier()), keeping each
+  // slot's heap_index up to date.
+  void place(std::size_t index, const Timer& timer) noexcept {
+    timers_[index] = timer;
+    slots_[timer.slot].heap_index = static_cast<std::uint32_t>(index);
+  }
+  void sift_up(std::size_t index, Timer timer) noexcept;
+  void sift_down(std::size_t index, Timer timer) noexcept;
+  void erase_timer(std::size_t index) noexcept;
 
   Instant now_{};
   std::uint64_t sequence_ = 0;
@@ -80,7 +95,7 @@ class SimRuntime final : public Runtime {
   bool stopped_ = false;
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
-  std::vector<Timer> timers_;  // a heap under Later
+  std::vector<Timer> timers_;  // a heap under earlier()
   ReadyRing ready_;
 };
 

@@ -2,8 +2,11 @@
 // fault-free guarantee, and same-seed determinism.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "reference_system/simulation.h"
 #include "reference_system/system.h"
@@ -289,6 +292,31 @@ TEST(Metrics, HistogramPercentilesAreWithinABucket) {
   EXPECT_GE(p99, 990.0);
   EXPECT_LE(p99, 1000.0);  // capped at the maximum seen
   EXPECT_NEAR(runtime::to_millis(h.mean()), 500.5, 0.01);
+}
+
+TEST(Metrics, HistogramBucketIsCeilingOfFourLog2OfMicroseconds) {
+  // The bucket by its definition, for latencies on and around every bound.
+  const auto by_definition = [](std::int64_t ns) -> std::size_t {
+    if (ns <= 1000) return 0;
+    const auto i = static_cast<std::size_t>(std::ceil(std::log2(static_cast<double>(ns) / 1000.0) * 4.0));
+    return std::min(i, LatencyHistogram::kBuckets - 1);
+  };
+  std::vector<std::int64_t> latencies = {0, 1, 999, 1000, 1001};
+  for (std::size_t i = 0; i <= LatencyHistogram::kBuckets; ++i) {
+    const double bound = 1000.0 * std::exp2(static_cast<double>(i) / 4.0);
+    if (bound > 9e18) break;
+    const auto b = static_cast<std::int64_t>(bound);
+    for (std::int64_t d = -2; d <= 2; ++d) latencies.push_back(b + d);
+  }
+  for (std::int64_t ns = 1; ns < 3'000'000; ns = ns * 3 / 2 + 7) latencies.push_back(ns);
+  for (const std::int64_t ns : latencies) {
+    if (ns < 0) continue;
+    LatencyHistogram h;
+    h.record(runtime::Duration(ns));
+    const auto& buckets = h.buckets();
+    const auto at = static_cast<std::size_t>(std::find(buckets.begin(), buckets.end(), 1u) - buckets.begin());
+    EXPECT_EQ(at, by_definition(ns)) << ns << " ns";
+  }
 }
 
 }  // namespace

@@ -217,6 +217,57 @@ TYPED_TEST(RuntimeBehaviour, SignalReleasesAllWaiters) {
   EXPECT_EQ(woke, 3);
 }
 
+TYPED_TEST(RuntimeBehaviour, TimedSignalWaitWokenBySet) {
+  Signal ev(*this->rt);
+  std::vector<int> got;
+  this->rt->spawn([](Runtime& rt, Signal& ev, std::vector<int>& got) -> Task<void> {
+    const bool set = co_await ev.wait_until(rt.now() + 1s);
+    got.push_back(set ? 1 : 0);
+  }(*this->rt, ev, got));
+  this->rt->spawn([](Runtime& rt, Signal& ev) -> Task<void> {
+    co_await rt.sleep(5ms);
+    ev.set();
+  }(*this->rt, ev));
+  this->rt->run();
+  EXPECT_EQ(got, (std::vector<int>{1}));
+  EXPECT_EQ(this->rt->timeouts_fired(), 0u);
+  EXPECT_LT(this->rt->now(), kEpoch + 1s);  // the cancelled timer did not hold the run
+}
+
+TYPED_TEST(RuntimeBehaviour, TimedSignalWaitTimesOut) {
+  Signal ev(*this->rt);
+  std::vector<int> got;
+  this->rt->spawn([](Runtime& rt, Signal& ev, std::vector<int>& got) -> Task<void> {
+    const bool set = co_await ev.wait_until(rt.now() + 20ms);
+    got.push_back(set ? 1 : 0);
+    // A set signal does not wait at all.
+    ev.set();
+    const bool again = co_await ev.wait_until(rt.now() + 20ms);
+    got.push_back(again ? 1 : 0);
+  }(*this->rt, ev, got));
+  this->rt->run();
+  EXPECT_EQ(got, (std::vector<int>{0, 1}));
+  EXPECT_EQ(this->rt->timeouts_fired(), 1u);
+}
+
+TYPED_TEST(RuntimeBehaviour, CancelledTimedSignalWaitNeverResumes) {
+  Signal ev(*this->rt);
+  int resumed = 0;
+  const TaskId id = this->rt->spawn([](Runtime& rt, Signal& ev, int& resumed) -> Task<void> {
+    (void)co_await ev.wait_until(rt.now() + 10ms);
+    ++resumed;
+  }(*this->rt, ev, resumed));
+  this->rt->spawn([](Runtime& rt, Signal& ev, TaskId id) -> Task<void> {
+    co_await rt.sleep(1ms);
+    EXPECT_TRUE(rt.cancel(id));
+    ev.set();  // nobody waits any more
+    co_await rt.sleep(50ms);
+  }(*this->rt, ev, id));
+  this->rt->run();
+  EXPECT_EQ(resumed, 0);
+  EXPECT_EQ(this->rt->timeouts_fired(), 0u);
+}
+
 TYPED_TEST(RuntimeBehaviour, SemaphoreBoundsConcurrency) {
   Semaphore sem(*this->rt, 2);
   int inside = 0;
