@@ -30,7 +30,13 @@ StepReply needs_review(ReviewReason reason) {
   return r;
 }
 
-std::string saga_key(std::uint64_t id) { return "saga/" + std::to_string(id); }
+// "saga/<id>", built without temporaries (small enough to stay inline in the string).
+std::string saga_key(std::uint64_t id) {
+  char buf[32] = {'s', 'a', 'g', 'a', '/'};
+  const auto [end, ec] = std::to_chars(buf + 5, buf + sizeof buf, id);
+  (void)ec;
+  return std::string(buf, end);
+}
 
 }  // namespace
 
@@ -185,12 +191,8 @@ AccountingAgent::AccountingAgent(const AgentContext& ctx, ServiceClients& client
       budget_(std::move(budget)),
       ledger_(std::move(ledger)),
       notifier_(std::move(notifier)),
-      source_(ctx.rt->log().intern("accounting")) {}
-
-Task<Outcome<>> AccountingAgent::reserve(std::uint64_t id, std::int64_t amount) {
-  auto make = [&] { return budget_->reserve(id, amount); };
-  co_return co_await budget_client_->call(id, ServiceOp::budget_reserve, make);
-}
+      source_(ctx.rt->log().intern("accounting")),
+      saga_observer_(observer_for(ctx, "accounting")) {}
 
 Task<Outcome<>> AccountingAgent::release(std::uint64_t id) {
   auto make = [&] { return budget_->release(id); };
@@ -220,11 +222,6 @@ Task<Outcome<>> AccountingAgent::reverse(std::uint64_t id) {
   if (!r.ok()) ++ctx_.metrics->compensation_failures;
   ctx_.rt->log().record(Kind::compensation, source_, id, 1, 0, r.ok() ? 0 : 1);
   co_return r;
-}
-
-Task<Outcome<>> AccountingAgent::notify(std::uint64_t id, std::int64_t amount) {
-  auto make = [&] { return notifier_->notify(id, amount); };
-  co_return co_await notifier_client_->call(id, ServiceOp::notify, make);
 }
 
 Task<Outcome<>> AccountingAgent::save_progress(std::uint64_t id, std::uint64_t& version, std::size_t completed) {
@@ -296,7 +293,7 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
     }
   }
 
-  resilience::Saga saga("accounting", observer_for(ctx_, "accounting"));
+  resilience::Saga saga("accounting", saga_observer_);
   const bool compensate = policy.compensation;
   // Each action captures one pointer, so std::function keeps it inline.
   struct Context {
@@ -307,11 +304,19 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
     std::uint64_t* version;
   } c{this, id, amount, po_number, &version};
   const Context* p = &c;
-  saga.step("reserve", [p] { return p->self->reserve(p->id, p->amount); },
+  // Reserve and notify return the service client's call itself, without a
+  // coroutine of their own; the calls' factories live in this frame, which
+  // outlives the saga.
+  auto reserve_call = [p] { return p->self->budget_->reserve(p->id, p->amount); };
+  auto notify_call = [p] { return p->self->notifier_->notify(p->id, p->amount); };
+  saga.step("reserve",
+            [p, &reserve_call] { return p->self->budget_client_->call(p->id, ServiceOp::budget_reserve, reserve_call); },
             compensate ? resilience::SagaAction([p] { return p->self->release(p->id); }) : resilience::SagaAction{});
   saga.step("post", [p] { return p->self->post(p->id, p->amount, p->po_number); },
             compensate ? resilience::SagaAction([p] { return p->self->reverse(p->id); }) : resilience::SagaAction{});
-  saga.step("notify", [p] { return p->self->notify(p->id, p->amount); }, resilience::SagaAction{});
+  saga.step("notify",
+            [p, &notify_call] { return p->self->notifier_client_->call(p->id, ServiceOp::notify, notify_call); },
+            resilience::SagaAction{});
   saga.after_step([p](std::size_t done) { return p->self->save_progress(p->id, *p->version, done); });
 
   const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));

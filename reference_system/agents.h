@@ -147,11 +147,9 @@ class AccountingAgent final : public Agent {
   Task<StepReply> handle(const Message& request) override;
 
  private:
-  Task<Outcome<>> reserve(std::uint64_t id, std::int64_t amount);
   Task<Outcome<>> release(std::uint64_t id);
   Task<Outcome<>> post(std::uint64_t id, std::int64_t amount, std::uint64_t po_number);
   Task<Outcome<>> reverse(std::uint64_t id);
-  Task<Outcome<>> notify(std::uint64_t id, std::int64_t amount);
   Task<Outcome<>> save_progress(std::uint64_t id, std::uint64_t& version, std::size_t completed);
 
   AgentContext ctx_;
@@ -162,6 +160,7 @@ class AccountingAgent final : public Agent {
   std::shared_ptr<Ledger> ledger_;
   std::shared_ptr<Notifier> notifier_;
   std::uint32_t source_;
+  resilience::Observer saga_observer_;
   // Invoices whose saga a worker is running now. A second delivery of the
   // same request (a duplicate, or a redelivery racing the orchestrator's
   // retry) waits for the first to finish and then finds its checkpoint,

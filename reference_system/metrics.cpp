@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 
 namespace faultline::reference_system {
@@ -25,9 +26,10 @@ std::size_t bucket_by_formula(double ns) noexcept {
   return static_cast<std::size_t>(std::ceil(std::log2(ns / kFirstBoundNs) * kBucketsPerDoubling));
 }
 
-// The same without a logarithm per call: a binary search over the buckets'
-// bounds, with the formula deciding whenever a latency lies so close to a
-// bound that rounding could tell them apart.
+// The same without a logarithm per call: the latency's highest set bit
+// puts it within a few buckets, and the buckets' bounds decide, except
+// where a latency lies so close to a bound that rounding could tell them
+// apart: there the formula decides.
 struct BucketBounds {
   std::array<double, LatencyHistogram::kBuckets> upper{};
   BucketBounds() noexcept {
@@ -38,11 +40,14 @@ struct BucketBounds {
 };
 const BucketBounds kBounds;
 
-std::size_t bucket_of(double ns) noexcept {
+std::size_t bucket_of(std::int64_t ns_count) noexcept {
+  const auto ns = static_cast<double>(ns_count);
   if (ns <= kFirstBoundNs) return 0;
   const auto& upper = kBounds.upper;
-  const auto it = std::lower_bound(upper.begin(), upper.end(), ns);
-  const auto i = static_cast<std::size_t>(it - upper.begin());
+  // 2^k <= ns, and bound 4k - 40 is 1000 * 2^(k - 10) < 2^k: the bucket is past it.
+  const auto k = static_cast<std::size_t>(std::bit_width(static_cast<std::uint64_t>(ns_count)) - 1);
+  std::size_t i = 4 * k >= 40 ? 4 * k - 40 : 0;
+  while (i < upper.size() && upper[i] < ns) ++i;
   constexpr double kClose = 1e-9;  // relative; far above any rounding error of the formula
   const bool near_upper = i < upper.size() && upper[i] - ns <= ns * kClose;
   const bool near_lower = i > 0 && ns - upper[i - 1] <= ns * kClose;
@@ -53,8 +58,9 @@ std::size_t bucket_of(double ns) noexcept {
 }  // namespace
 
 void LatencyHistogram::record(runtime::Duration d) noexcept {
-  const double ns = static_cast<double>(std::max<runtime::Duration::rep>(d.count(), 0));
-  std::size_t i = bucket_of(ns);
+  const std::int64_t ns_count = std::max<runtime::Duration::rep>(d.count(), 0);
+  const auto ns = static_cast<double>(ns_count);
+  std::size_t i = bucket_of(ns_count);
   if (i >= kBuckets) {
     i = kBuckets - 1;
     ++overflow_;
