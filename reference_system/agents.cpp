@@ -255,14 +255,14 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   const std::uint64_t po_number = work->match.po_number;
   const AgentPolicy& policy = ctx_.policy->agent(AgentId::accounting);
 
-  for (auto busy = in_flight_.find(id); busy != in_flight_.end(); busy = in_flight_.find(id)) {
-    const std::shared_ptr<runtime::Signal> done = busy->second;
+  for (auto* busy = in_flight_.find(id); busy != nullptr; busy = in_flight_.find(id)) {
+    const std::shared_ptr<runtime::Signal> done = *busy;
     co_await done->wait();
   }
   // Held for the whole saga; released when this handler ends or is
   // destroyed with a stopped agent, so a crash never leaves it held.
   struct InFlight {
-    std::unordered_map<std::uint64_t, std::shared_ptr<runtime::Signal>>* map;
+    runtime::FlatHashMap<std::uint64_t, std::shared_ptr<runtime::Signal>>* map;
     std::uint64_t id;
     std::shared_ptr<runtime::Signal> done;
     ~InFlight() {
@@ -270,7 +270,7 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
       done->set();
     }
   } in_flight{&in_flight_, id, std::make_shared<runtime::Signal>(*ctx_.rt)};
-  in_flight_.emplace(id, in_flight.done);
+  *in_flight_.try_emplace(id).first = in_flight.done;
 
   std::size_t completed = 0;
   std::uint64_t version = 0;

@@ -40,6 +40,7 @@
 #include "resilience/circuit_breaker.h"
 #include "resilience/retry.h"
 #include "resilience/timeout.h"
+#include "runtime/flat_hash_map.h"
 #include "runtime/runtime.h"
 
 namespace faultline::reference_system {
@@ -165,7 +166,7 @@ class AccountingAgent final : public Agent {
   // same request (a duplicate, or a redelivery racing the orchestrator's
   // retry) waits for the first to finish and then finds its checkpoint,
   // instead of running the saga beside it and notifying twice.
-  std::unordered_map<std::uint64_t, std::shared_ptr<runtime::Signal>> in_flight_;
+  runtime::FlatHashMap<std::uint64_t, std::shared_ptr<runtime::Signal>> in_flight_;
 };
 
 class ArchiveAgent final : public Agent {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <charconv>
 #include <cmath>
 
 namespace faultline::reference_system {
@@ -45,12 +46,18 @@ std::string vendor_name(std::uint32_t index) {
   static constexpr std::string_view kNames[] = {"Northwind Freight", "Contoso Logistics", "Fabrikam Supplies",
                                                 "Tailspin Haulage",  "Litware Parts",     "Adatum Fuel",
                                                 "Proseware Tyres",   "Wingtip Storage"};
-  std::string digits = std::to_string(index);
-  std::string out = "V";
-  if (digits.size() < 4) out.append(4 - digits.size(), '0');
-  out += digits;
+  char digits[16];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, index);
+  (void)ec;
+  const auto n = static_cast<std::size_t>(end - digits);
+  const std::string_view name = kNames[index % std::size(kNames)];
+  std::string out;
+  out.reserve(1 + std::max<std::size_t>(n, 4) + 1 + name.size());
+  out.push_back('V');
+  if (n < 4) out.append(4 - n, '0');
+  out.append(digits, n);
   out.push_back(' ');
-  out += kNames[index % std::size(kNames)];
+  out += name;
   return out;
 }
 

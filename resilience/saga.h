@@ -64,7 +64,10 @@ struct SagaOutcome {
 class Saga {
  public:
   explicit Saga(std::string name, Observer observer = {})
-      : name_(std::move(name)), observer_(observer) {}
+      : name_(std::move(name)), observer_(observer) {
+    // Sagas have a handful of steps: building one allocates once, not per step.
+    steps_.reserve(4);
+  }
 
   // Appends a step; `compensation` may be empty (nothing to undo).
   Saga& step(std::string name, SagaAction action, SagaAction compensation);
