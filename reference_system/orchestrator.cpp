@@ -194,9 +194,21 @@ Task<Outcome<std::shared_ptr<const StepReply>>> Orchestrator::attempt_step(std::
   request.attempt = attempt;
   request.work = work;
   const runtime::Instant start = ctx_.rt->now();
+  runtime::Instant deadline = start + policy.timeout;
+  bool cut_by_workflow = false;
+  if (ctx_.policy->workflow_deadline > runtime::Duration::zero()) {
+    const runtime::Instant workflow_end = inbox_.at(id).submitted_at + ctx_.policy->workflow_deadline;
+    if (workflow_end < deadline) {
+      deadline = workflow_end;
+      cut_by_workflow = true;
+    }
+  }
 
   std::optional<Failure> failure;
-  if (!bus_->publish(std::move(request))) {
+  if (deadline <= start) {
+    // The workflow's time is spent: no request, and no retry can help.
+    failure = Failure{ErrorClass::permanent, std::string(to_string(agent)) + ": workflow deadline passed"};
+  } else if (!bus_->publish(std::move(request))) {
     ++metrics.queue_rejected;
     failure = Failure{ErrorClass::transient, std::string(to_string(agent)) + ": queue full"};
   } else {
@@ -210,9 +222,13 @@ Task<Outcome<std::shared_ptr<const StepReply>>> Orchestrator::attempt_step(std::
         if (Waiter* const* w = map->find(id); w != nullptr && *w == waiter) map->erase(id);
       }
     } unregister{&waiting_, id, &waiter};
-    const runtime::Instant deadline = start + policy.timeout;
     const bool replied = co_await waiter.signal.wait_until(deadline);
-    if (!replied) failure = Failure{ErrorClass::timeout, std::string(to_string(agent)) + ": no reply in time"};
+    if (!replied && cut_by_workflow) {
+      // Not a timeout to retry: the workflow has no time left for another attempt.
+      failure = Failure{ErrorClass::permanent, std::string(to_string(agent)) + ": no reply before the workflow deadline"};
+    } else if (!replied) {
+      failure = Failure{ErrorClass::timeout, std::string(to_string(agent)) + ": no reply in time"};
+    }
   }
   metrics.latency.record(ctx_.rt->now() - start);
 
@@ -327,7 +343,13 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     }
   }
 
+  const runtime::Duration workflow_deadline = ctx_.policy->workflow_deadline;
   while (state.next_step < steps_.size()) {
+    if (workflow_deadline > runtime::Duration::zero() &&
+        ctx_.rt->now() >= inbox_.at(id).submitted_at + workflow_deadline) {
+      co_await finish(id, InvoiceOutcome::dead_lettered, state, {}, ErrorClass::timeout);
+      co_return;
+    }
     const std::size_t step = state.next_step;
     const AgentId agent = steps_[step];
     const AgentPolicy& policy = ctx_.policy->agent(agent);

@@ -8,6 +8,10 @@
 // state is checkpointed under "wf/<id>" (when the policy keeps checkpoints),
 // so a restarted orchestrator resumes each invoice at its next step.
 //
+// With a workflow deadline in the policy, each step's wait is cut to what is
+// left of it, counted from submission (a restart does not reset it); a
+// workflow whose deadline passes is dead-lettered before its next step.
+//
 // Every submitted invoice ends in exactly one terminal outcome, recorded as
 // Kind::outcome: posted, posted_degraded (matching gave no exact match),
 // rejected_invalid, dead_lettered (retries exhausted, or shed at intake when

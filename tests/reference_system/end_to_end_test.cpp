@@ -245,6 +245,48 @@ TEST(EndToEnd, SameSeedSameLedgerAndOutcomes) {
   EXPECT_NE(a.ledger_digest, c.ledger_digest);
 }
 
+// An OCR engine that never answers: each call runs to the service timeout,
+// and only the backup engine, after five such attempts, reads the scan.
+class HangingOcrEngine final : public OcrEngine {
+ public:
+  explicit HangingOcrEngine(runtime::Runtime& rt) : rt_(&rt) {}
+  Task<Outcome<std::string>> recognize(OcrRequest) override {
+    co_await rt_->sleep(std::chrono::hours(1));
+    co_return Failure{ErrorClass::transient, "no answer"};
+  }
+
+ private:
+  runtime::Runtime* rt_;
+};
+
+// The same slow invoice with and without a workflow deadline: without one it
+// is posted late (the OCR engine's five timeouts, then the backup engine);
+// with a 30 s deadline the orchestrator stops waiting at 30 s and
+// dead-letters it, posting nothing.
+TEST(EndToEnd, WorkflowDeadlineCutsASlowWorkflowShort) {
+  for (const bool with_deadline : {false, true}) {
+    SCOPED_TRACE(with_deadline ? "30 s deadline" : "no deadline");
+    Policy policy = recommended();
+    if (with_deadline) policy.workflow_deadline = 30s;
+    Rig rig(std::move(policy));
+    rig.builder.ports().ocr_engine = std::make_shared<HangingOcrEngine>(rig.rt);
+    System& system = rig.build();
+    auto g = with_po(rig, PoKind::exact);
+    const auto id = g.invoice.id;
+    system.submit(std::move(g.invoice));
+    rig.rt.run();
+    const auto took = system.metrics().end_to_end.max();
+    if (with_deadline) {
+      EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::dead_lettered);
+      EXPECT_EQ(took, 30s);  // dead-lettered when the deadline passed, not after a retry's backoff
+      EXPECT_EQ(system.services().ledger->live_entries(id), 0u);
+    } else {
+      EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted);
+      EXPECT_GT(took, 50s);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace faultline::reference_system
 

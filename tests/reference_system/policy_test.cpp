@@ -68,6 +68,7 @@ TEST(Policy, RecommendedFollowsTheArticle) {
   EXPECT_TRUE(p.agent(AgentId::matching).degrade);
   EXPECT_EQ(p.agent(AgentId::matching).manual_review_above_cents, 500'000);
   EXPECT_EQ(p.dead_letter.alert_threshold, 100u);
+  EXPECT_EQ(p.workflow_deadline, 30min);
 }
 
 std::string error_of(const std::string& text) {
@@ -95,6 +96,9 @@ TEST(Policy, ErrorsNameTheFileAndTheField) {
   EXPECT_NE(error_of(R"({"name": "t", "checkpoints": {"store": "redis"}})").find("$.checkpoints.store"),
             std::string::npos);
   EXPECT_NE(error_of(R"({"name": "t", "retries": 3})").find("retries"), std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "workflow": {"deadline": "0s"}})").find("team.json: $.workflow.deadline"),
+            std::string::npos);
+  EXPECT_EQ(error_of(R"({"name": "t", "workflow": {"deadline": "10m"}})"), "no error");
   EXPECT_EQ(error_of(R"({"name": "t"})"), "no error");
 }
 
