@@ -23,7 +23,7 @@ WakeId SimRuntime::ReadyRing::pop_front() noexcept {
   return id;
 }
 
-SimRuntime::SimRuntime(std::uint64_t seed) : Runtime(seed) { lanes_.reserve(kMaxLanes); }
+SimRuntime::SimRuntime(std::uint64_t seed) : Runtime(seed) {}
 
 SimRuntime::~SimRuntime() { destroy_tasks(); }
 
@@ -44,13 +44,7 @@ std::coroutine_handle<> SimRuntime::take(WakeId id) noexcept {
   if (!id || id.slot >= slots_.size()) return {};
   Slot& s = slots_[id.slot];
   if (s.generation != id.generation) return {};
-  if (s.heap_index == kInLane) {
-    // The lane entry stays; the generation below marks it dead.
-    --lane_timers_;
-    s.heap_index = kNotInHeap;
-  } else if (s.heap_index != kNotInHeap) {
-    erase_timer(s.heap_index);
-  }
+  if (s.heap_index != kNotInHeap) erase_timer(s.heap_index);
   const std::coroutine_handle<> h = s.handle;
   s.handle = {};
   if (++s.generation == 0) s.generation = 1;
@@ -101,77 +95,10 @@ WakeId SimRuntime::wake_soon(std::coroutine_handle<> h) {
   return id;
 }
 
-void SimRuntime::Lane::push_back(const Timer& timer, std::uint32_t generation) {
-  if (size == ring.size()) {
-    const std::size_t grown_size = ring.empty() ? 64 : ring.size() * 2;
-    std::vector<Timer> grown(grown_size);
-    std::vector<std::uint32_t> grown_generations(grown_size);
-    for (std::size_t i = 0; i < size; ++i) {
-      grown[i] = ring[(head + i) & (ring.size() - 1)];
-      grown_generations[i] = generations[(head + i) & (ring.size() - 1)];
-    }
-    ring.swap(grown);
-    generations.swap(grown_generations);
-    head = 0;
-  }
-  const std::size_t at = (head + size) & (ring.size() - 1);
-  ring[at] = timer;
-  generations[at] = generation;
-  ++size;
-}
-
-SimRuntime::Lane* SimRuntime::lane_for(Duration delay) {
-  // Only round delays get a lane: configured limits are, random latencies
-  // almost never are.
-  if (delay.count() % 1'000'000 != 0) return nullptr;
-  Lane* idle = nullptr;
-  for (auto& lane : lanes_) {
-    if (lane.delay == delay) return &lane;
-    if (idle == nullptr && lane.size == 0) idle = &lane;
-  }
-  if (idle == nullptr) {
-    if (lanes_.size() >= kMaxLanes) return nullptr;
-    idle = &lanes_.emplace_back();
-  }
-  // An empty lane (even one a chance round latency took) is free to reuse.
-  idle->delay = delay;
-  return idle;
-}
-
-SimRuntime::Lane* SimRuntime::earliest_lane() noexcept {
-  if (!lanes_dirty_ && earliest_ != nullptr && earliest_->size != 0 &&
-      slots_[earliest_->ring[earliest_->head].slot].generation == earliest_->generations[earliest_->head]) {
-    return earliest_;
-  }
-  Lane* best = nullptr;
-  for (auto& lane : lanes_) {
-    while (lane.size != 0) {
-      const Timer& t = lane.ring[lane.head];
-      if (slots_[t.slot].generation == lane.generations[lane.head]) break;
-      lane.pop_front();  // cancelled
-    }
-    if (lane.size == 0) continue;
-    if (best == nullptr || earlier(lane.ring[lane.head], best->ring[best->head])) best = &lane;
-  }
-  earliest_ = best;
-  lanes_dirty_ = false;
-  return best;
-}
-
 WakeId SimRuntime::wake_at(Instant deadline, std::coroutine_handle<> h) {
   if (deadline <= now_) return wake_soon(h);
   const WakeId id = allocate(h);
   const Timer timer{deadline, sequence_++, id.slot};
-  if (Lane* lane = lane_for(deadline - now_)) {
-    if (lane->size == 0 && !lanes_dirty_ &&
-        (earliest_ == nullptr || earliest_->size == 0 || earlier(timer, earliest_->ring[earliest_->head]))) {
-      earliest_ = lane;
-    }
-    lane->push_back(timer, id.generation);
-    slots_[id.slot].heap_index = kInLane;
-    ++lane_timers_;
-    return id;
-  }
   timers_.emplace_back();
   sift_up(timers_.size() - 1, timer);
   return id;
@@ -200,19 +127,16 @@ void SimRuntime::loop(const Instant* deadline) {
     std::coroutine_handle<> h;
     if (!ready_.empty()) {
       h = take(ready_.pop_front());
-    } else {
-      Lane* lane = lane_timers_ != 0 ? earliest_lane() : nullptr;
-      const bool from_heap = !timers_.empty() && (lane == nullptr || earlier(timers_.front(), lane->ring[lane->head]));
-      if (!from_heap && lane == nullptr) break;
-      const Timer next = from_heap ? timers_.front() : lane->ring[lane->head];
+    } else if (!timers_.empty()) {
+      const Timer& next = timers_.front();
       if (deadline != nullptr && next.deadline > *deadline) break;
-      if (!from_heap) {
-        lane->pop_front();
-        lanes_dirty_ = true;
-      }
-      h = take(WakeId{next.slot, slots_[next.slot].generation});  // off the heap or out of the lane count
+      const Instant at = next.deadline;
+      const std::uint32_t slot = next.slot;
+      h = take(WakeId{slot, slots_[slot].generation});  // takes it off the heap
       assert(h);
-      now_ = next.deadline;
+      now_ = at;
+    } else {
+      break;
     }
     if (!h) continue;  // cancelled
     ++steps_;

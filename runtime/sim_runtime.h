@@ -5,15 +5,11 @@
 // same seed and the same code, every run resumes the same coroutines in the
 // same order at the same virtual instants.
 //
-// Most timers are timeouts (a fixed limit guarding a call) and are cancelled
-// long before they are due. A timer set a whole number of milliseconds
-// ahead goes into a lane of timers with that same delay: a FIFO, already in
-// deadline order since the clock never goes back, so adding one is an
-// append and cancelling one marks it dead where it stands. Other timers
-// (random latencies) go to a binary heap from which a cancelled one leaves
-// at once. The next timer due is the earliest of the heap's top and the
-// lanes' heads, by (deadline, sequence number): the same order one heap of
-// every timer would give.
+// Most timers are cancelled long before they are due (a timeout guarding a
+// call that answered), so a cancelled timer leaves the heap at once: each
+// pending wake-up knows its place in the heap. The heap then holds only the
+// timers still pending, a few hundred even when thousands of timeouts have
+// been set and cancelled in the last minutes of virtual time.
 #pragma once
 
 #include <cstdint>
@@ -45,16 +41,14 @@ class SimRuntime final : public Runtime {
   // step_budget_exhausted() says so (a runaway scenario ends, never hangs).
   void set_step_budget(std::uint64_t steps) noexcept { step_budget_ = steps; }
   bool step_budget_exhausted() const noexcept { return budget_exhausted_; }
-  std::size_t pending_timers() const noexcept { return timers_.size() + lane_timers_; }
+  std::size_t pending_timers() const noexcept { return timers_.size(); }
 
  private:
   static constexpr std::uint32_t kNotInHeap = UINT32_MAX;
-  static constexpr std::uint32_t kInLane = UINT32_MAX - 1;
   struct Slot {
     std::coroutine_handle<> handle;
     std::uint32_t generation = 1;
-    // Where its timer is in timers_, kInLane, or kNotInHeap (no timer).
-    std::uint32_t heap_index = kNotInHeap;
+    std::uint32_t heap_index = kNotInHeap;  // where its timer is in timers_, if it has one
   };
   struct Timer {
     Instant deadline;
@@ -64,25 +58,6 @@ class SimRuntime final : public Runtime {
   static bool earlier(const Timer& a, const Timer& b) noexcept {
     return a.deadline != b.deadline ? a.deadline < b.deadline : a.sequence < b.sequence;
   }
-  // Timers of one delay, in the order they were set (a growing ring). An
-  // entry whose slot generation has moved on was cancelled.
-  struct Lane {
-    Duration delay{};
-    std::vector<Timer> ring;  // size zero or a power of two
-    std::vector<std::uint32_t> generations;
-    std::size_t head = 0;
-    std::size_t size = 0;
-    void push_back(const Timer& timer, std::uint32_t generation);
-    void pop_front() noexcept {
-      head = (head + 1) & (ring.size() - 1);
-      --size;
-    }
-  };
-  static constexpr std::size_t kMaxLanes = 16;
-  Lane* lane_for(Duration delay);
-  // Drops cancelled timers from the lanes' heads; the lane whose head is
-  // due first, or nullptr.
-  Lane* earliest_lane() noexcept;
 
   // The ready FIFO as a ring that only grows: a std::deque would allocate
   // a block every few dozen wake-ups, on the hot path of every call.
@@ -121,14 +96,6 @@ class SimRuntime final : public Runtime {
   std::vector<Slot> slots_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<Timer> timers_;  // a heap under earlier()
-  std::vector<Lane> lanes_;
-  std::size_t lane_timers_ = 0;  // pending (not cancelled) timers in lanes
-  // The lane whose head was due first when last looked for, while
-  // lanes_dirty_ is false: a head only gets earlier when a timer goes into an
-  // empty lane, which updates it, and the cache is rechecked when its own
-  // head fires or turns out cancelled.
-  Lane* earliest_ = nullptr;
-  bool lanes_dirty_ = true;
   ReadyRing ready_;
 };
 
