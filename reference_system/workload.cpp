@@ -12,13 +12,17 @@ void PoCatalogue::add(PurchaseOrder order) {
   Recent& recent = *recent_.try_emplace(std::string_view(order.vendor)).first;
   if (recent.ring.size() < kRecentPerVendor) {
     recent.ring.push_back(order.number);
+    recent.amounts.push_back(order.amount_cents);
   } else {
     recent.ring[recent.next] = order.number;
+    recent.amounts[recent.next] = order.amount_cents;
     recent.next = (recent.next + 1) % kRecentPerVendor;
     ++evicted_;
   }
   const auto number = order.number;
-  *orders_.try_emplace(number).first = std::move(order);
+  auto [stored, inserted] = orders_.try_emplace(number);
+  if (!inserted) replaced_ = true;
+  *stored = std::move(order);
 }
 
 const PurchaseOrder* PoCatalogue::find(std::uint64_t number) const { return orders_.find(number); }
@@ -28,10 +32,15 @@ std::vector<std::uint64_t> PoCatalogue::candidates(const std::string& vendor, st
   std::vector<std::pair<std::int64_t, std::uint64_t>> scored;
   const Recent* recent = recent_.find(std::string_view(vendor));
   if (recent == nullptr) return {};
-  for (const auto number : recent->ring) {
-    const auto* order = find(number);
-    if (order == nullptr) continue;
-    const std::int64_t diff = std::abs(order->amount_cents - amount_cents);
+  for (std::size_t i = 0; i < recent->ring.size(); ++i) {
+    const std::uint64_t number = recent->ring[i];
+    std::int64_t amount = recent->amounts[i];
+    if (replaced_) {
+      const auto* order = find(number);
+      if (order == nullptr) continue;
+      amount = order->amount_cents;
+    }
+    const std::int64_t diff = std::abs(amount - amount_cents);
     if (static_cast<double>(diff) <= tolerance * static_cast<double>(std::abs(amount_cents))) {
       scored.emplace_back(diff, number);
     }

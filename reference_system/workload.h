@@ -51,9 +51,15 @@ class PoCatalogue {
   runtime::FlatHashMap<std::uint64_t, PurchaseOrder> orders_;
   struct Recent {
     std::vector<std::uint64_t> ring;
+    // Each ring entry's amount as added, so a candidate search reads no
+    // order from the (large) table of all orders.
+    std::vector<std::int64_t> amounts;
     std::size_t next = 0;  // the oldest, once the ring is full
   };
   runtime::FlatHashMap<std::string, Recent, runtime::StringHash> recent_;  // per vendor
+  // An order number added twice replaces the first order; from then on
+  // candidate searches read the current orders instead of `amounts`.
+  bool replaced_ = false;
   std::uint64_t evicted_ = 0;
 };
 

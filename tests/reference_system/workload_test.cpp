@@ -2,6 +2,7 @@
 // function of the seed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "reference_system/workload.h"
@@ -78,6 +79,27 @@ TEST(Workload, CatalogueOffersCloseOrdersOfTheSameVendorAsCandidates) {
   ASSERT_NE(c.find(3), nullptr);
   EXPECT_EQ(c.find(3)->amount_cents, 20'000);
   EXPECT_EQ(c.find(99), nullptr);
+}
+
+TEST(Workload, AnOrderAddedAgainIsOfferedWithItsCurrentAmount) {
+  PoCatalogue c;
+  c.add({1, "V1", 10'000});
+  c.add({2, "V1", 30'000});
+  c.add({1, "V1", 20'000});  // replaces order 1 (and is in the vendor's recent orders twice)
+  EXPECT_TRUE(c.candidates("V1", 10'000, 0.05, 5).empty());
+  EXPECT_EQ(c.candidates("V1", 20'000, 0.05, 5), (std::vector<std::uint64_t>{1, 1}));
+  EXPECT_EQ(c.candidates("V1", 30'000, 0.05, 5), (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(c.size(), 2u);
+}
+
+TEST(Workload, CandidatesFromAFullRingAreTheMostRecentOrders) {
+  PoCatalogue c;
+  const std::uint64_t n = PoCatalogue::kRecentPerVendor + 10;
+  for (std::uint64_t i = 1; i <= n; ++i) c.add({i, "V1", 10'000});
+  const auto found = c.candidates("V1", 10'000, 0.0, n);
+  ASSERT_EQ(found.size(), PoCatalogue::kRecentPerVendor);
+  EXPECT_EQ(*std::min_element(found.begin(), found.end()), 11u);  // the ten oldest were evicted
+  EXPECT_EQ(c.evicted_from_index(), 10u);
 }
 
 }  // namespace
