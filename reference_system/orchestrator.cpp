@@ -174,7 +174,8 @@ Task<void> Orchestrator::dispatch_replies() {
 }
 
 Task<Outcome<std::shared_ptr<const StepReply>>> Orchestrator::attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
-                                                    const std::shared_ptr<const WorkItem>& work) {
+                                                    const std::shared_ptr<const WorkItem>& work,
+                                                    runtime::Instant workflow_end) {
   ++attempt;
   const AgentId agent = steps_[step];
   const AgentPolicy& policy = ctx_.policy->agent(agent);
@@ -197,7 +198,6 @@ Task<Outcome<std::shared_ptr<const StepReply>>> Orchestrator::attempt_step(std::
   runtime::Instant deadline = start + policy.timeout;
   bool cut_by_workflow = false;
   if (ctx_.policy->workflow_deadline > runtime::Duration::zero()) {
-    const runtime::Instant workflow_end = inbox_.at(id).submitted_at + ctx_.policy->workflow_deadline;
     if (workflow_end < deadline) {
       deadline = workflow_end;
       cut_by_workflow = true;
@@ -344,9 +344,12 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
   }
 
   const runtime::Duration workflow_deadline = ctx_.policy->workflow_deadline;
+  // Looked up once: the inbox entry and its submission time stay until finish().
+  const runtime::Instant workflow_end = workflow_deadline > runtime::Duration::zero()
+                                            ? inbox_.at(id).submitted_at + workflow_deadline
+                                            : runtime::Instant::max();
   while (state.next_step < steps_.size()) {
-    if (workflow_deadline > runtime::Duration::zero() &&
-        ctx_.rt->now() >= inbox_.at(id).submitted_at + workflow_deadline) {
+    if (workflow_deadline > runtime::Duration::zero() && ctx_.rt->now() >= workflow_end) {
       co_await finish(id, InvoiceOutcome::dead_lettered, state, {}, ErrorClass::timeout);
       co_return;
     }
@@ -355,7 +358,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     const AgentPolicy& policy = ctx_.policy->agent(agent);
     std::uint32_t attempt = 0;
     const std::shared_ptr<const WorkItem> work = state.work;
-    auto op = [&] { return attempt_step(id, step, attempt, work); };
+    auto op = [&] { return attempt_step(id, step, attempt, work, workflow_end); };
     // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
     std::optional<Outcome<std::shared_ptr<const StepReply>>> outcome;
     if (policy.retry.max_attempts == 1) {

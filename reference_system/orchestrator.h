@@ -99,8 +99,10 @@ class Orchestrator {
 
   Task<void> run_workflow(std::uint64_t id, bool resume);
   Task<void> dispatch_replies();
+  // `workflow_end`: when the workflow's deadline passes (Instant::max() without one).
   Task<Outcome<std::shared_ptr<const StepReply>>> attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
-                                        const std::shared_ptr<const WorkItem>& work);
+                                        const std::shared_ptr<const WorkItem>& work,
+                                        runtime::Instant workflow_end);
   // Counts and records a step's checkpoint save; true if it met a conflict.
   bool checkpoint_saved(std::uint64_t id, State& state, const Outcome<std::uint64_t>& saved, std::int64_t bytes);
   Task<void> relearn_version(std::uint64_t id, State& state);
