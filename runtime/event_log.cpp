@@ -6,7 +6,10 @@
 
 namespace faultline::runtime {
 
-Instant EventLog::now() const { return runtime_ ? runtime_->now() : kEpoch; }
+Instant EventLog::now() const {
+  if (clock_ != nullptr) return *clock_;
+  return runtime_ ? runtime_->now() : kEpoch;
+}
 
 std::uint32_t EventLog::intern(std::string_view name) {
   if (name.empty()) return 0;

@@ -52,6 +52,9 @@ class EventLog {
 
   // The runtime whose clock stamps events; none stamps them at the epoch.
   void attach(const Runtime* runtime) noexcept { runtime_ = runtime; }
+  // A clock read directly instead of through the runtime's virtual now():
+  // the sim runtime's own instant (null: ask the runtime).
+  void attach_clock(const Instant* clock) noexcept { clock_ = clock; }
 
   // Names of sources. Id 0 is the empty name.
   std::uint32_t intern(std::string_view name);
@@ -84,6 +87,7 @@ class EventLog {
   std::size_t capacity_;
   bool retain_ = true;
   const Runtime* runtime_ = nullptr;
+  const Instant* clock_ = nullptr;
   std::vector<Event> events_;
   std::vector<Listener> listeners_;
   std::uint64_t appended_ = 0;

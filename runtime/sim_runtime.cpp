@@ -23,9 +23,12 @@ WakeId SimRuntime::ReadyRing::pop_front() noexcept {
   return id;
 }
 
-SimRuntime::SimRuntime(std::uint64_t seed) : Runtime(seed) {}
+SimRuntime::SimRuntime(std::uint64_t seed) : Runtime(seed) { log().attach_clock(&now_); }
 
-SimRuntime::~SimRuntime() { destroy_tasks(); }
+SimRuntime::~SimRuntime() {
+  destroy_tasks();
+  log().attach_clock(nullptr);  // now_ goes before the log does
+}
 
 WakeId SimRuntime::allocate(std::coroutine_handle<> h) {
   std::uint32_t slot;
