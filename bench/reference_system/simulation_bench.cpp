@@ -63,6 +63,21 @@ void BM_DayAt10kPerHour_Naive(benchmark::State& state) {
   run_day(state, day_config("scenarios/policies/naive.json"));
 }
 
+// One simulated hour, one iteration: small enough to run under callgrind for
+// a stable count of instructions per invoice (wall time on a shared machine
+// is not), e.g.
+//   valgrind --tool=callgrind --dump-instr=no reference_system_bench --benchmark_filter=HourAt10kPerHour_Recommended
+void BM_HourAt10kPerHour_Recommended(benchmark::State& state) {
+  SimulationConfig config = recommended_in_memory(true);
+  config.hours = 1.0;
+  run_day(state, config);
+}
+void BM_HourAt10kPerHour_Naive(benchmark::State& state) {
+  SimulationConfig config = day_config("scenarios/policies/naive.json");
+  config.hours = 1.0;
+  run_day(state, config);
+}
+
 // The recommended policy with its checkpoints in an SQLite file of its own.
 void BM_DayAt10kPerHour_RecommendedSqlite(benchmark::State& state) {
   const std::string pattern = (std::filesystem::temp_directory_path() / "faultline-bench-XXXXXX").string();
@@ -83,6 +98,8 @@ BENCHMARK(BM_DayAt10kPerHour_Recommended)->Unit(benchmark::kMillisecond)->Iterat
 BENCHMARK(BM_DayAt10kPerHour_RecommendedUnobserved)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_DayAt10kPerHour_Naive)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_DayAt10kPerHour_RecommendedSqlite)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_HourAt10kPerHour_Recommended)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_HourAt10kPerHour_Naive)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 }  // namespace faultline::reference_system
