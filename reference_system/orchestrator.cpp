@@ -195,14 +195,9 @@ Task<Outcome<std::shared_ptr<const StepReply>>> Orchestrator::attempt_step(std::
   request.attempt = attempt;
   request.work = work;
   const runtime::Instant start = ctx_.rt->now();
-  runtime::Instant deadline = start + policy.timeout;
-  bool cut_by_workflow = false;
-  if (ctx_.policy->workflow_deadline > runtime::Duration::zero()) {
-    if (workflow_end < deadline) {
-      deadline = workflow_end;
-      cut_by_workflow = true;
-    }
-  }
+  // workflow_end is Instant::max() when the policy sets no workflow deadline.
+  const bool cut_by_workflow = workflow_end < start + policy.timeout;
+  const runtime::Instant deadline = cut_by_workflow ? workflow_end : start + policy.timeout;
 
   std::optional<Failure> failure;
   if (deadline <= start) {
@@ -349,7 +344,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
                                             ? inbox_.at(id).submitted_at + workflow_deadline
                                             : runtime::Instant::max();
   while (state.next_step < steps_.size()) {
-    if (workflow_deadline > runtime::Duration::zero() && ctx_.rt->now() >= workflow_end) {
+    if (ctx_.rt->now() >= workflow_end) {
       co_await finish(id, InvoiceOutcome::dead_lettered, state, {}, ErrorClass::timeout);
       co_return;
     }
