@@ -135,10 +135,11 @@ Task<StepReply> OcrAgent::handle(const Message& request) {
 // ---------------------------------------------------------------------------
 
 Task<StepReply> ValidationAgent::handle(const Message& request) {
+  // No service to wait for: the reply is ready at once, without a frame.
   StepReply reply;
   reply.problems = validate(request.work->extracted(), request.invoice_id);
   if (reply.problems != 0) reply.status = StepStatus::rejected;
-  co_return reply;
+  return Task<StepReply>::ready(std::move(reply));
 }
 
 // ---------------------------------------------------------------------------
@@ -335,7 +336,7 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
 
 Task<StepReply> ArchiveAgent::handle(const Message&) {
   ++archived_;
-  co_return StepReply{};
+  return Task<StepReply>::ready(StepReply{});
 }
 
 // ---------------------------------------------------------------------------

@@ -6,25 +6,30 @@
 
 namespace faultline::resilience {
 
+// The in-memory store never waits: each operation answers with a ready
+// task (Task::ready), which costs no coroutine frame.
+
 runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string workflow_id,
                                                                     std::uint64_t expected_version,
                                                                     std::string step,
                                                                     std::string state) {
+  using Result = Outcome<std::uint64_t>;
   Stored* cp = checkpoints_.find(workflow_id);
   const std::uint64_t current = cp == nullptr ? 0 : cp->version;
   if (current != expected_version) {
     ++conflicts_;
     observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
                      static_cast<std::int64_t>(current));
-    co_return Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
-                                                std::to_string(current) + ", not " +
-                                                std::to_string(expected_version)};
+    return runtime::Task<Result>::ready(
+        Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
+                                          std::to_string(current) + ", not " +
+                                          std::to_string(expected_version)});
   }
   if (cp == nullptr) {
     if (checkpoints_.size() >= max_checkpoints_) {
       ++refused_full_;
-      co_return Failure{ErrorClass::capacity_exceeded,
-                        "checkpoint store full (" + std::to_string(max_checkpoints_) + ")"};
+      return runtime::Task<Result>::ready(Failure{
+          ErrorClass::capacity_exceeded, "checkpoint store full (" + std::to_string(max_checkpoints_) + ")"});
     }
     cp = checkpoints_.try_emplace(std::move(workflow_id)).first;
   }
@@ -33,30 +38,34 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
   cp->state = std::move(state);
   ++saves_;
   observer_.record(Kind::checkpoint_saved, 0, static_cast<std::int64_t>(cp->version));
-  co_return cp->version;
+  return runtime::Task<Result>::ready(cp->version);
 }
 
 runtime::Task<Outcome<std::optional<Checkpoint>>> InMemoryCheckpointStore::load(
     std::string workflow_id) {
+  using Result = Outcome<std::optional<Checkpoint>>;
   const Stored* cp = checkpoints_.find(workflow_id);
-  if (cp == nullptr) co_return std::optional<Checkpoint>{};
-  co_return std::optional<Checkpoint>{Checkpoint{std::move(workflow_id), cp->version, cp->step, cp->state}};
+  if (cp == nullptr) return runtime::Task<Result>::ready(std::optional<Checkpoint>{});
+  return runtime::Task<Result>::ready(
+      std::optional<Checkpoint>{Checkpoint{std::move(workflow_id), cp->version, cp->step, cp->state}});
 }
 
 runtime::Task<Outcome<>> InMemoryCheckpointStore::remove(std::string workflow_id,
                                                          std::uint64_t expected_version) {
+  using Result = Outcome<>;
   const Stored* cp = checkpoints_.find(workflow_id);
-  if (cp == nullptr) co_return ok();
+  if (cp == nullptr) return runtime::Task<Result>::ready(ok());
   if (cp->version != expected_version) {
     ++conflicts_;
     observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
                      static_cast<std::int64_t>(cp->version));
-    co_return Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
-                                                std::to_string(cp->version) + ", not " +
-                                                std::to_string(expected_version)};
+    return runtime::Task<Result>::ready(
+        Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
+                                          std::to_string(cp->version) + ", not " +
+                                          std::to_string(expected_version)});
   }
   checkpoints_.erase(workflow_id);
-  co_return ok();
+  return runtime::Task<Result>::ready(ok());
 }
 
 runtime::Task<Outcome<std::vector<Checkpoint>>> InMemoryCheckpointStore::list(std::string prefix,
@@ -76,7 +85,7 @@ runtime::Task<Outcome<std::vector<Checkpoint>>> InMemoryCheckpointStore::list(st
     const Entry& e = *matching[i];
     out.push_back(Checkpoint{e.key, e.value.version, e.value.step, e.value.state});
   }
-  co_return out;
+  return runtime::Task<Outcome<std::vector<Checkpoint>>>::ready(std::move(out));
 }
 
 runtime::Task<Outcome<std::optional<Checkpoint>>> WorkflowCheckpointer::resume() {

@@ -164,8 +164,7 @@ class WorkflowCheckpointer {
 // runtime, such as the two in this layer; asserts that the task finished.
 template <class T>
 T run_now(runtime::Task<T> task) {
-  auto handle = task.start(std::noop_coroutine());
-  handle.resume();
+  if (!task.done()) task.start(std::noop_coroutine()).resume();
   assert(task.done() && "run_now: the store call suspended; await it on a runtime instead");
   return task.result();
 }

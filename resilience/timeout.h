@@ -104,7 +104,9 @@ class [[nodiscard]] GuardedCall {
       }
     }
     task_ = op_();
-    return false;
+    // A ready task (Task::ready) has answered already: no timer, no suspension.
+    answered_at_start_ = task_.done();
+    return answered_at_start_;
   }
 
   bool await_suspend(std::coroutine_handle<> parent) {

@@ -91,7 +91,8 @@ class TimeoutAwaiter {
   TimeoutAwaiter& operator=(const TimeoutAwaiter&) = delete;
   ~TimeoutAwaiter();
 
-  bool await_ready() const noexcept { return false; }
+  // A ready task (Task::ready) needs no race.
+  bool await_ready() const noexcept { return task_.done(); }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent);
   TimeoutResult<T> await_resume();
 
@@ -461,8 +462,7 @@ std::coroutine_handle<> TimeoutAwaiter<T>::await_suspend(std::coroutine_handle<>
 template <class T>
 TimeoutResult<T> TimeoutAwaiter<T>::await_resume() {
   if (task_.done()) {
-    rt_->cancel_wake(timer_);
-    timer_ = {};
+    if (timer_) rt_->cancel_wake(std::exchange(timer_, {}));
     if constexpr (std::is_void_v<T>) {
       task_.result();
       return Unit{};

@@ -12,7 +12,13 @@
 //   }
 //
 // A Task is lazy: nothing runs until it is awaited or handed to
-// Runtime::spawn. It owns its coroutine frame; destroying a suspended Task
+// Runtime::spawn. Task<T>::ready(value) makes a task that is finished from
+// the start and has no frame at all: what an implementation returns when it
+// can answer at once behind an interface that may have to wait (an
+// in-memory store behind CheckpointStore), so the answer costs no frame.
+//
+//   Task<Outcome<int>> InMemory::get(Key k) { return Task<Outcome<int>>::ready(table_[k]); }
+// It owns its coroutine frame; destroying a suspended Task
 // destroys the frame and, with it, every frame it awaits. Awaitables of the
 // runtime unregister themselves when destroyed, so a destroyed (cancelled)
 // task is never resumed. Exceptions thrown inside a task reach its awaiter.
@@ -101,6 +107,9 @@ class Promise<void> final : public PromiseBase {
 
 template <class T>
 class [[nodiscard]] Task {
+  // What a ready task holds: its value (a flag for Task<void>).
+  using Ready = std::conditional_t<std::is_void_v<T>, bool, std::optional<T>>;
+
  public:
   using promise_type = detail::Promise<T>;
   using handle_type = std::coroutine_handle<promise_type>;
@@ -108,28 +117,53 @@ class [[nodiscard]] Task {
 
   Task() noexcept = default;
   explicit Task(handle_type h) noexcept : handle_(h) {}
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  Task& operator=(Task&& other) noexcept {
+  Task(Task&& other) noexcept(std::is_nothrow_move_constructible_v<Ready>)
+      : handle_(std::exchange(other.handle_, {})), ready_(std::move(other.ready_)) {
+    other.clear_ready();
+  }
+  Task& operator=(Task&& other) noexcept(std::is_nothrow_move_assignable_v<Ready>) {
     if (this != &other) {
       reset();
       handle_ = std::exchange(other.handle_, {});
+      ready_ = std::move(other.ready_);
+      other.clear_ready();
     }
     return *this;
   }
   Task(const Task&) = delete;
   Task& operator=(const Task&) = delete;
-  ~Task() { reset(); }
+  ~Task() {
+    if (handle_) handle_.destroy();
+  }
 
-  bool valid() const noexcept { return static_cast<bool>(handle_); }
-  bool done() const noexcept { return handle_ && handle_.done(); }
+  // A task finished from the start with `value`, without a coroutine frame.
+  template <class U>
+    requires(!std::is_void_v<T> && std::is_constructible_v<T, U &&>)
+  static Task ready(U&& value) {
+    Task t;
+    t.ready_.emplace(std::forward<U>(value));
+    return t;
+  }
+  static Task ready()
+    requires std::is_void_v<T>
+  {
+    Task t;
+    t.ready_ = true;
+    return t;
+  }
+
+  bool valid() const noexcept { return handle_ || has_ready(); }
+  bool done() const noexcept { return has_ready() || (handle_ && handle_.done()); }
 
   // Destroys the frame (cancels the task) if there is one.
   void reset() noexcept {
     if (handle_) std::exchange(handle_, {}).destroy();
+    clear_ready();
   }
 
   // Starts the task with `continuation` resumed when it finishes; used by the
-  // runtime's own awaitables.
+  // runtime's own awaitables, on a task that is not done() (a ready task has
+  // nothing to start).
   std::coroutine_handle<> start(std::coroutine_handle<> continuation) noexcept {
     assert(handle_ && !handle_.done());
     handle_.promise().set_continuation(continuation);
@@ -139,26 +173,50 @@ class [[nodiscard]] Task {
   // The result of a finished task (rethrows what it threw).
   T result() {
     assert(done());
-    return handle_.promise().take_result();
+    return take();
   }
 
   struct Awaiter {
-    handle_type handle;
-    bool await_ready() const noexcept { return !handle || handle.done(); }
+    Task* task;
+    bool await_ready() const noexcept { return task->has_ready() || !task->handle_ || task->handle_.done(); }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-      handle.promise().set_continuation(parent);
-      return handle;
+      task->handle_.promise().set_continuation(parent);
+      return task->handle_;
     }
     T await_resume() {
-      assert(handle && "awaited an empty Task");
-      return handle.promise().take_result();
+      assert(task->valid() && "awaited an empty Task");
+      return task->take();
     }
   };
-  Awaiter operator co_await() & noexcept { return Awaiter{handle_}; }
-  Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+  Awaiter operator co_await() & noexcept { return Awaiter{this}; }
+  Awaiter operator co_await() && noexcept { return Awaiter{this}; }
 
  private:
+  bool has_ready() const noexcept {
+    if constexpr (std::is_void_v<T>) {
+      return ready_;
+    } else {
+      return ready_.has_value();
+    }
+  }
+  void clear_ready() noexcept {
+    if constexpr (std::is_void_v<T>) {
+      ready_ = false;
+    } else {
+      ready_.reset();
+    }
+  }
+  T take() {
+    if constexpr (std::is_void_v<T>) {
+      if (!ready_) handle_.promise().take_result();
+    } else {
+      if (ready_) return std::move(*ready_);
+      return handle_.promise().take_result();
+    }
+  }
+
   handle_type handle_;
+  Ready ready_{};
 };
 
 namespace detail {
