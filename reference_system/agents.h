@@ -77,9 +77,6 @@ class ServiceClient {
   const resilience::CircuitBreaker* breaker() const noexcept { return breaker_ ? &*breaker_ : nullptr; }
 
  private:
-  template <class Make>
-  auto attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, std::uint32_t number)
-      -> Task<resilience::detail::OpOutcome<Make>>;
   void started(std::uint64_t invoice_id, ServiceOp op, std::uint32_t number);
   void finished(std::uint64_t invoice_id, ServiceOp op, runtime::Duration latency, const Failure* failure);
 
@@ -216,33 +213,37 @@ class AgentHost {
 // ---------------------------------------------------------------------------
 
 template <class Make>
-auto ServiceClient::attempt(std::uint64_t invoice_id, ServiceOp op, Make& make, std::uint32_t number)
-    -> Task<resilience::detail::OpOutcome<Make>> {
-  started(invoice_id, op, number);
-  const runtime::Instant start = rt_->now();
-  // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
-  std::optional<resilience::detail::OpOutcome<Make>> result;
-  if (breaker_) {
-    result.emplace(co_await breaker_->call_within(*rt_, std::ref(make), limit_, &timeout_, invoice_id));
-  } else {
-    result.emplace(co_await timeout_.call_within(*rt_, std::ref(make), limit_, invoice_id));
-  }
-  finished(invoice_id, op, rt_->now() - start, result->ok() ? nullptr : &result->failure());
-  co_return std::move(*result);
-}
-
-template <class Make>
 auto ServiceClient::call(std::uint64_t invoice_id, ServiceOp op, Make& make)
     -> Task<resilience::detail::OpOutcome<Make>> {
-  // Not a coroutine itself: a single-attempt policy costs no retry frame.
+  // One frame for the whole call, retries included: the retry loop runs
+  // here (Retry::Loop) rather than in a retry coroutine over an attempt
+  // coroutine. A single-attempt policy records no retry events.
+  using Result = resilience::detail::OpOutcome<Make>;
   ++metrics_->calls;
-  if (retry_.policy().max_attempts == 1) return attempt(invoice_id, op, make, 1);
-  return retry_.run(
-      *rt_, rng_,
-      [this, invoice_id, op, &make, number = std::uint32_t{0}]() mutable {
-        return attempt(invoice_id, op, make, ++number);
-      },
-      invoice_id);
+  const bool retrying = retry_.policy().max_attempts > 1;
+  std::optional<resilience::Retry::Loop> loop;
+  if (retrying) loop.emplace(retry_, *rt_, invoice_id);
+  for (std::uint32_t number = 1;; ++number) {
+    if (retrying) loop->begin_attempt();
+    started(invoice_id, op, number);
+    const runtime::Instant start = rt_->now();
+    // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
+    std::optional<Result> result;
+    if (breaker_) {
+      result.emplace(co_await breaker_->call_within(*rt_, std::ref(make), limit_, &timeout_, invoice_id));
+    } else {
+      result.emplace(co_await timeout_.call_within(*rt_, std::ref(make), limit_, invoice_id));
+    }
+    finished(invoice_id, op, rt_->now() - start, result->ok() ? nullptr : &result->failure());
+    if (!retrying) co_return std::move(*result);
+    if (result->ok()) {
+      loop->succeeded();
+      co_return std::move(*result);
+    }
+    const std::optional<runtime::Duration> delay = loop->failed(rng_, result->failure());
+    if (!delay) co_return std::move(*result);
+    co_await rt_->sleep(*delay);
+  }
 }
 
 }  // namespace faultline::reference_system

@@ -353,13 +353,22 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     const AgentPolicy& policy = ctx_.policy->agent(agent);
     std::uint32_t attempt = 0;
     const std::shared_ptr<const WorkItem> work = state.work;
-    auto op = [&] { return attempt_step(id, step, attempt, work, workflow_end); };
-    // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
+    // The step's retry loop runs in this frame (Retry::Loop), not in a
+    // retry coroutine of its own; a single-attempt step records no retry events.
     std::optional<Outcome<std::shared_ptr<const StepReply>>> outcome;
-    if (policy.retry.max_attempts == 1) {
-      outcome.emplace(co_await op());
-    } else {
-      outcome.emplace(co_await step_retries_[step]->run(*ctx_.rt, retry_rng_, op, id));
+    std::optional<resilience::Retry::Loop> loop;
+    if (policy.retry.max_attempts > 1) loop.emplace(*step_retries_[step], *ctx_.rt, id);
+    for (;;) {
+      if (loop) loop->begin_attempt();
+      outcome.emplace(co_await attempt_step(id, step, attempt, work, workflow_end));
+      if (!loop) break;
+      if (outcome->ok()) {
+        loop->succeeded();
+        break;
+      }
+      const std::optional<runtime::Duration> delay = loop->failed(retry_rng_, outcome->failure());
+      if (!delay) break;
+      co_await ctx_.rt->sleep(*delay);
     }
     auto& result = *outcome;
     if (!result.ok()) {

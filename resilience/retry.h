@@ -189,6 +189,76 @@ class Retry {
   runtime::Task<detail::OpOutcome<Op>> run_until(runtime::Runtime& rt, runtime::Rng& rng, Op op,
                                                  std::uint64_t subject, Instant outer_deadline);
 
+  // The bookkeeping of one retried call, for a caller that runs the loop in
+  // its own coroutine: one frame for the whole call instead of one for the
+  // retry plus one per attempt. run_until() is this loop too, so both count
+  // and record the same events in the same order.
+  //
+  //   Retry::Loop loop(retry, rt, subject);
+  //   for (;;) {
+  //     loop.begin_attempt();
+  //     auto r = co_await attempt();
+  //     if (r.ok()) { loop.succeeded(); co_return r; }
+  //     const auto delay = loop.failed(rng, r.failure());
+  //     if (!delay) co_return r;
+  //     co_await rt.sleep(*delay);
+  //   }
+  class Loop {
+   public:
+    Loop(Retry& retry, runtime::Runtime& rt, std::uint64_t subject,
+         Instant outer_deadline = Instant::max()) noexcept
+        : retry_(&retry), rt_(&rt), subject_(subject), start_(rt.now()), deadline_(outer_deadline),
+          backoff_(retry.policy_) {
+      const RetryPolicy& policy = retry.policy_;
+      if (policy.deadline > Duration::zero() && start_ + policy.deadline < deadline_) {
+        deadline_ = start_ + policy.deadline;
+      }
+      ++retry.counters_.calls;
+      if (retry.budget_ != nullptr) retry.budget_->record_call(start_);
+    }
+
+    // Counts and records the next attempt; returns its number (1 for the first).
+    std::uint32_t begin_attempt() {
+      ++attempt_;
+      ++retry_->counters_.attempts;
+      if (attempt_ > 1) ++retry_->counters_.retries;
+      retry_->observer_.record(Kind::attempt, subject_, attempt_);
+      attempt_start_ = attempt_ == 1 ? start_ : rt_->now();
+      return attempt_;
+    }
+    // Time left before the deadline for the attempt begun last
+    // (Duration::max() when there is none).
+    Duration left() const noexcept {
+      return deadline_ == Instant::max() ? Duration::max() : deadline_ - attempt_start_;
+    }
+    void succeeded() {
+      ++retry_->counters_.succeeded;
+      if (retry_->observer_.enabled()) {
+        retry_->observer_.record(Kind::call_succeeded, subject_, attempt_, (rt_->now() - start_).count());
+      }
+    }
+    // The attempt failed: the delay before the next one, or nullopt when the
+    // policy says stop (the call has failed then).
+    std::optional<Duration> failed(runtime::Rng& rng, const Failure& failure) {
+      retry_->observer_.record(Kind::attempt_failed, subject_, attempt_, (rt_->now() - attempt_start_).count(),
+                               static_cast<std::uint16_t>(failure.error_class));
+      std::optional<Duration> delay =
+          retry_->after_failure(*rt_, rng, backoff_, attempt_, failure, deadline_, subject_);
+      if (!delay) ++retry_->counters_.failed;
+      return delay;
+    }
+
+   private:
+    Retry* retry_;
+    runtime::Runtime* rt_;
+    std::uint64_t subject_;
+    Instant start_;
+    Instant deadline_;
+    Instant attempt_start_{};
+    Backoff backoff_;
+    std::uint32_t attempt_ = 0;
+  };
+
  private:
   // What to do after attempt `attempt` failed with `failure`: the delay
   // before the next attempt, or nothing to stop.
@@ -208,41 +278,21 @@ runtime::Task<detail::OpOutcome<Op>> Retry::run_until(runtime::Runtime& rt, runt
                                                       Instant outer_deadline) {
   using Result = detail::OpOutcome<Op>;
   static_assert(IsOutcome<Result>::value, "a retried operation must yield an Outcome<T>");
-  const Instant start = rt.now();
-  Instant deadline = outer_deadline;
-  if (policy_.deadline > Duration::zero() && start + policy_.deadline < deadline) {
-    deadline = start + policy_.deadline;
-  }
-  ++counters_.calls;
-  if (budget_ != nullptr) budget_->record_call(start);
-  Backoff backoff(policy_);
-  for (std::uint32_t attempt = 1;; ++attempt) {
-    ++counters_.attempts;
-    if (attempt > 1) ++counters_.retries;
-    observer_.record(Kind::attempt, subject, attempt);
-    const Instant attempt_start = attempt == 1 ? start : rt.now();
+  Loop loop(*this, rt, subject, outer_deadline);
+  for (;;) {
+    loop.begin_attempt();
     std::optional<Result> result;
     if constexpr (std::is_invocable_v<Op&>) {
       result.emplace(co_await op());
     } else {
-      const Duration left = deadline == Instant::max() ? Duration::max() : deadline - attempt_start;
-      result.emplace(co_await op(left));
+      result.emplace(co_await op(loop.left()));
     }
     if (result->ok()) {
-      ++counters_.succeeded;
-      if (observer_.enabled()) {
-        observer_.record(Kind::call_succeeded, subject, attempt, (rt.now() - start).count());
-      }
+      loop.succeeded();
       co_return std::move(*result);
     }
-    observer_.record(Kind::attempt_failed, subject, attempt, (rt.now() - attempt_start).count(),
-                     static_cast<std::uint16_t>(result->failure().error_class));
-    const std::optional<Duration> delay =
-        after_failure(rt, rng, backoff, attempt, result->failure(), deadline, subject);
-    if (!delay) {
-      ++counters_.failed;
-      co_return std::move(*result);
-    }
+    const std::optional<Duration> delay = loop.failed(rng, result->failure());
+    if (!delay) co_return std::move(*result);
     co_await rt.sleep(*delay);
   }
 }
