@@ -14,6 +14,15 @@ function(_faultline_common target)
   endif()
 endfunction()
 
+# Replaces malloc and free in a program with mimalloc's (see the root
+# CMakeLists.txt); nothing calls it by name, so it is linked even where the
+# linker drops unreferenced libraries.
+function(_faultline_allocator target)
+  if(NOT FAULTLINE_SANITIZE)
+    target_link_libraries(${target} PRIVATE -Wl,--push-state,--no-as-needed mimalloc -Wl,--pop-state)
+  endif()
+endfunction()
+
 # faultline_library(NAME <layer> SOURCES ... [DEPS ...] [PRIVATE_DEPS ...])
 # Declares the target faultline_<layer> (alias faultline::<layer>), whose
 # headers are included from the repository root: "runtime/task.h".
@@ -33,6 +42,7 @@ function(faultline_executable)
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
   _faultline_common(${ARG_NAME})
+  _faultline_allocator(${ARG_NAME})
 endfunction()
 
 # faultline_test(NAME <name> LAYER <layer> SOURCES ... [DEPS ...])
@@ -55,4 +65,5 @@ function(faultline_benchmark)
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} benchmark::benchmark)
   _faultline_common(${ARG_NAME})
+  _faultline_allocator(${ARG_NAME})
 endfunction()

@@ -8,7 +8,7 @@ FAULTLINE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FAULTLINE_PACKAGES=(
   cmake g++ ninja-build pkg-config
   libboost-dev nlohmann-json3-dev libfmt-dev libcli11-dev libsqlite3-dev
-  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev libmimalloc-dev
 )
 # Tools only the tests use (scripts/test): xmllint for JUnit, promtool for
 # metrics and alert rules, headless Chromium for the HTML report, jsonschema
