@@ -68,7 +68,13 @@ class EventLog {
     append(Event{now(), static_cast<std::uint16_t>(kind), detail, source, subject, a, b});
   }
 
-  void append(const Event& event);
+  // Inline: every event passes here, and most runs neither keep events nor
+  // listen to them.
+  void append(const Event& event) {
+    ++appended_;
+    fold_into_digest(event);
+    if (retain_ || !listeners_.empty()) keep_and_notify(event);
+  }
 
   // Called synchronously for every event appended after it is added.
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
@@ -82,7 +88,27 @@ class EventLog {
   void set_retain(bool retain) noexcept { retain_ = retain; }
 
  private:
-  Instant now() const;
+  Instant now() const { return clock_ != nullptr ? *clock_ : runtime_now(); }
+  Instant runtime_now() const;
+  void keep_and_notify(const Event& event);
+
+  // The digest is for telling logs apart, not for security. Each field gets
+  // its own odd multiplier and the products are combined independently, so
+  // the only dependency between events is one multiply per event through
+  // the whole log (six chained ones made appending latency-bound). A change
+  // to any single field changes the event's value: multiplying by an odd
+  // number is a bijection.
+  void fold_into_digest(const Event& e) noexcept {
+    const auto at = static_cast<std::uint64_t>(e.at.time_since_epoch().count());
+    const std::uint64_t kind = (std::uint64_t{e.kind} << 16) | e.detail | (std::uint64_t{e.source} << 32);
+    std::uint64_t v = (at * 0x9e3779b97f4a7c15ULL) ^ (kind * 0xc2b2ae3d27d4eb4fULL) ^
+                      (e.subject * 0x165667b19e3779f9ULL) ^
+                      (static_cast<std::uint64_t>(e.a) * 0xd6e8feb86659fd93ULL) ^
+                      (static_cast<std::uint64_t>(e.b) * 0xff51afd7ed558ccdULL);
+    v ^= v >> 29;
+    const std::uint64_t h = (digest_ ^ v) * 0x9e3779b97f4a7c15ULL;
+    digest_ = h ^ (h >> 32);
+  }
 
   std::size_t capacity_;
   bool retain_ = true;
