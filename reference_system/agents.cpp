@@ -4,6 +4,7 @@
 #include <charconv>
 #include <string>
 
+#include "reference_system/bus.h"
 #include "resilience/saga.h"
 
 namespace faultline::reference_system {
@@ -363,8 +364,14 @@ std::size_t AgentHost::stop() {
 }
 
 Task<void> AgentHost::worker() {
+  InProcessBus* const direct = bus_->in_process();
   for (;;) {
-    std::optional<Message> request = co_await bus_->receive(topic_);
+    std::optional<Message> request;
+    if (direct != nullptr) {
+      request = co_await direct->next(topic_);
+    } else {
+      request = co_await bus_->receive(topic_);
+    }
     if (!request) co_return;
     ++in_flight_;
     const std::size_t depth = bus_->depth(topic_);

@@ -41,18 +41,7 @@ bool InProcessBus::publish(Message message) {
   return true;
 }
 
-Task<std::optional<Message>> InProcessBus::receive(Topic topic) {
-  Queue& q = queues_[index(topic)];
-  std::optional<Message> m;
-  if (!q.redeliver.empty()) {
-    m.emplace(std::move(q.redeliver.front()));
-    q.redeliver.pop_front();
-  } else {
-    m = co_await q.channel->receive();
-  }
-  if (m) q.pending.push_back(*m);
-  co_return m;
-}
+Task<std::optional<Message>> InProcessBus::receive(Topic topic) { co_return co_await next(topic); }
 
 void InProcessBus::ack(Topic topic, std::uint64_t delivery_id) {
   auto& pending = queues_[index(topic)].pending;

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <array>
+#include <coroutine>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "reference_system/ports.h"
@@ -25,6 +27,12 @@ class InProcessBus final : public MessageBus {
 
   [[nodiscard]] bool publish(Message message) override;
   Task<std::optional<Message>> receive(Topic topic) override;
+  InProcessBus* in_process() noexcept override { return this; }
+
+  // What receive() does, as an awaitable of the caller's frame instead of a
+  // task of its own: `std::optional<Message> m = co_await bus.next(topic);`
+  class NextAwaiter;
+  NextAwaiter next(Topic topic) noexcept;
   void ack(Topic topic, std::uint64_t delivery_id) override;
   std::size_t reclaim(Topic topic) override;
   std::size_t depth(Topic topic) const override;
@@ -48,6 +56,11 @@ class InProcessBus final : public MessageBus {
     std::uint32_t source = 0;
   };
 
+  // Marks a received message pending until acked.
+  void received(Queue& q, const std::optional<Message>& m) {
+    if (m) q.pending.push_back(*m);
+  }
+
   runtime::Runtime* rt_;
   std::array<Queue, kTopicCount> queues_;
   std::uint64_t next_delivery_ = 1;
@@ -55,5 +68,40 @@ class InProcessBus final : public MessageBus {
   std::uint64_t rejected_ = 0;
   std::uint64_t redelivered_ = 0;
 };
+
+class InProcessBus::NextAwaiter {
+ public:
+  NextAwaiter(InProcessBus& bus, Queue& q) noexcept : bus_(&bus), q_(&q) {}
+  NextAwaiter(const NextAwaiter&) = delete;
+  NextAwaiter& operator=(const NextAwaiter&) = delete;
+
+  bool await_ready() {
+    if (!q_->redeliver.empty()) {
+      redelivered_.emplace(std::move(q_->redeliver.front()));
+      q_->redeliver.pop_front();
+      return true;
+    }
+    // If the consumer is destroyed while waiting (a crash), the channel's
+    // awaiter puts back a message it was handed: nothing is lost.
+    wait_.emplace(*q_->channel);
+    return wait_->await_ready();
+  }
+  void await_suspend(std::coroutine_handle<> h) noexcept { wait_->await_suspend(h); }
+  std::optional<Message> await_resume() {
+    std::optional<Message> m = redelivered_ ? std::move(redelivered_) : wait_->await_resume();
+    bus_->received(*q_, m);
+    return m;
+  }
+
+ private:
+  InProcessBus* bus_;
+  Queue* q_;
+  std::optional<Message> redelivered_;
+  std::optional<runtime::Channel<Message>::ReceiveAwaiter> wait_;
+};
+
+inline InProcessBus::NextAwaiter InProcessBus::next(Topic topic) noexcept {
+  return NextAwaiter(*this, queues_[index(topic)]);
+}
 
 }  // namespace faultline::reference_system
