@@ -17,6 +17,7 @@ PrivateCheckpointFile::PrivateCheckpointFile(reference_system::Policy& policy) {
   }
   dir_ = pattern;
   policy.checkpoint_path = (dir_ / "checkpoints.db").string();
+  policy.checkpoint_file_private = true;
 }
 
 PrivateCheckpointFile::~PrivateCheckpointFile() {

@@ -42,7 +42,9 @@ SystemBuilder::SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel wor
       ports_.checkpoints = std::make_shared<resilience::InMemoryCheckpointStore>(store_observer);
       break;
     case CheckpointStoreKind::sqlite: {
-      auto opened = resilience::SqliteCheckpointStore::open(policy_.checkpoint_path);
+      resilience::SqliteOptions options;
+      options.private_file = policy_.checkpoint_file_private;
+      auto opened = resilience::SqliteCheckpointStore::open(policy_.checkpoint_path, {}, options);
       if (!opened) {
         throw std::runtime_error("checkpoint store " + policy_.checkpoint_path + ": " + opened.failure().message);
       }

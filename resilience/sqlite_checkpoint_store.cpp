@@ -8,6 +8,8 @@
 #include <sqlite3.h>
 
 #include <cassert>
+#include <iterator>
+#include <vector>
 
 namespace faultline::resilience {
 
@@ -68,7 +70,7 @@ struct SqliteCheckpointStore::Statements {
 
 Outcome<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(std::string path,
                                                                             Observer observer,
-                                                                            int busy_timeout_ms) {
+                                                                            SqliteOptions options) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                  nullptr);
@@ -77,10 +79,16 @@ Outcome<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::open(std:
     sqlite3_close(db);
     return Failure{ErrorClass::permanent, std::move(message)};
   }
-  sqlite3_busy_timeout(db, busy_timeout_ms);
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
   std::unique_ptr<SqliteCheckpointStore> store(
       new SqliteCheckpointStore(std::move(path), db, observer));
-  const char* setup[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema};
+  // Exclusive locking must come before WAL mode, which then keeps its index
+  // in the process's memory instead of a shared-memory file.
+  const char* shared_setup[] = {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema};
+  const char* private_setup[] = {"PRAGMA locking_mode=EXCLUSIVE", "PRAGMA journal_mode=WAL",
+                                 "PRAGMA synchronous=OFF", kSchema};
+  std::vector<const char*> setup(std::begin(shared_setup), std::end(shared_setup));
+  if (options.private_file) setup.assign(std::begin(private_setup), std::end(private_setup));
   for (const char* sql : setup) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
       return store->error("set up the database");

@@ -94,6 +94,7 @@ void BM_DayAt10kPerHour_RecommendedSqlite(benchmark::State& state) {
   SimulationConfig config = day_config("scenarios/policies/recommended.json");
   config.policy.checkpoints = CheckpointStoreKind::sqlite;
   config.policy.checkpoint_path = (std::filesystem::path(dir) / "checkpoints.db").string();
+  config.policy.checkpoint_file_private = true;  // as the harness opens a run's own file
   run_day(state, config);
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);

@@ -56,6 +56,19 @@ struct SqliteStoreFactory {
   }
 };
 
+// A run's own file: locked once, saves not waiting for the disk.
+struct PrivateSqliteStoreFactory {
+  static constexpr const char* kName = "sqlite_private";
+  TempDir dir;
+  std::unique_ptr<CheckpointStore> make() {
+    SqliteOptions options;
+    options.private_file = true;
+    auto opened = SqliteCheckpointStore::open((dir.path() / "checkpoints.db").string(), {}, options);
+    EXPECT_TRUE(opened.ok()) << (opened.ok() ? "" : opened.failure().message);
+    return std::move(opened).value();
+  }
+};
+
 template <class Factory>
 class CheckpointContract : public ::testing::Test {
  protected:
@@ -73,7 +86,7 @@ class CheckpointContract : public ::testing::Test {
   }
 };
 
-using StoreTypes = ::testing::Types<MemoryStoreFactory, SqliteStoreFactory>;
+using StoreTypes = ::testing::Types<MemoryStoreFactory, SqliteStoreFactory, PrivateSqliteStoreFactory>;
 class StoreNames {
  public:
   template <class T>
@@ -249,6 +262,39 @@ TEST(SqliteCheckpointStore, AProcessKilledRightAfterASaveLosesNothing) {
   ASSERT_TRUE(cp.has_value());
   EXPECT_EQ(cp->step, "validate");
   EXPECT_EQ(cp->version, 2u);
+}
+
+TEST(SqliteCheckpointStore, APrivateFileKilledRightAfterASaveLosesNothingAndIsNotShared) {
+  TempDir dir;
+  const std::string path = (dir.path() / "cp.db").string();
+  SqliteOptions options;
+  options.private_file = true;
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto opened = SqliteCheckpointStore::open(path, {}, options);
+    if (!opened) _exit(2);
+    auto store = std::move(opened).value();
+    if (!run_now(store->save("inv-9", 0, "ocr", "a")).ok()) _exit(3);
+    if (!run_now(store->save("inv-9", 1, "validate", "b")).ok()) _exit(4);
+    raise(SIGKILL);
+    _exit(5);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  auto store = SqliteCheckpointStore::open(path, {}, options).value();
+  const auto cp = run_now(store->load("inv-9")).value();
+  ASSERT_TRUE(cp.has_value());
+  EXPECT_EQ(cp->step, "validate");
+  EXPECT_EQ(cp->version, 2u);
+  // While this process holds the file, another connection cannot write to it.
+  SqliteOptions impatient;
+  impatient.busy_timeout_ms = 0;
+  auto other = SqliteCheckpointStore::open(path, {}, impatient);
+  if (other.ok()) {
+    EXPECT_FALSE(run_now(other.value()->save("inv-10", 0, "ocr", "x")).ok());
+  }
 }
 
 TEST(SqliteCheckpointStore, AStaleWriterInAnotherProcessIsRefused) {
