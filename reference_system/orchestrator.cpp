@@ -1,6 +1,7 @@
 // The orchestrator's workflows (orchestrator.h).
 #include "reference_system/orchestrator.h"
 
+#include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <cstring>
@@ -135,11 +136,21 @@ bool Orchestrator::submit(Invoice invoice) {
     record_outcome(id, InvoiceOutcome::dead_lettered, ctx_.rt->now(), total);
     return false;
   }
+  // (A reference into the inbox lasts until its next insert or erase;
+  // spawn() only registers the workflow, which starts later.)
   Workflow& wf = inbox_[id];
   wf.invoice = std::make_shared<const Invoice>(std::move(invoice));
   wf.submitted_at = ctx_.rt->now();
   if (running_) wf.task = ctx_.rt->spawn(run_workflow(id, false));
   return true;
+}
+
+std::vector<std::uint64_t> Orchestrator::ids_in_order() const {
+  std::vector<std::uint64_t> ids;
+  ids.reserve(inbox_.size());
+  for (const auto& e : inbox_.entries()) ids.push_back(e.key);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 void Orchestrator::start() {
@@ -148,14 +159,14 @@ void Orchestrator::start() {
   bus_->reclaim(Topic::replies);
   dispatcher_ = ctx_.rt->spawn(dispatch_replies());
   // Resume every unfinished invoice, oldest first.
-  for (auto& [id, wf] : inbox_) wf.task = ctx_.rt->spawn(run_workflow(id, true));
+  for (const std::uint64_t id : ids_in_order()) inbox_.find(id)->task = ctx_.rt->spawn(run_workflow(id, true));
 }
 
 void Orchestrator::stop() {
   if (!running_) return;
   running_ = false;
   ctx_.rt->cancel(dispatcher_);
-  for (auto& [id, wf] : inbox_) ctx_.rt->cancel(wf.task);
+  for (const std::uint64_t id : ids_in_order()) ctx_.rt->cancel(inbox_.find(id)->task);
 }
 
 Task<void> Orchestrator::dispatch_replies() {
@@ -281,16 +292,16 @@ void Orchestrator::record_outcome(std::uint64_t id, InvoiceOutcome outcome, runt
   ++ctx_.metrics->outcomes[static_cast<std::size_t>(outcome)];
   ctx_.metrics->end_to_end.record(latency);
   if (outcome == InvoiceOutcome::posted || outcome == InvoiceOutcome::posted_degraded) ctx_.metrics->end_to_end_success.record(latency);
-  outcomes_.emplace(id, outcome);
+  *outcomes_.try_emplace(id).first = outcome;
   ctx_.rt->log().record(Kind::outcome, source_, id, latency.count(), total_cents, static_cast<std::uint16_t>(outcome));
 }
 
 Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const State& state,
                                 std::optional<ReviewReason> reason, ErrorClass error) {
-  const auto it = inbox_.find(id);
-  assert(it != inbox_.end());
-  const runtime::Instant submitted_at = it->second.submitted_at;
-  const std::int64_t total = it->second.invoice->total_cents;
+  const Workflow* wf = inbox_.find(id);
+  assert(wf != nullptr);
+  const runtime::Instant submitted_at = wf->submitted_at;
+  const std::int64_t total = wf->invoice->total_cents;
   if (outcome == InvoiceOutcome::dead_lettered) {
     std::string key = std::to_string(id);
     std::string payload = encode_state(state.next_step, *state.work);
@@ -324,7 +335,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
   State state;
   {
     auto work = std::make_shared<WorkItem>();
-    work->invoice = inbox_.at(id).invoice;
+    work->invoice = inbox_.find(id)->invoice;
     state.work = std::move(work);
   }
   if (resume && ctx_.checkpoints != nullptr) {
@@ -349,7 +360,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
   const runtime::Duration workflow_deadline = ctx_.policy->workflow_deadline;
   // Looked up once: the inbox entry and its submission time stay until finish().
   const runtime::Instant workflow_end = workflow_deadline > runtime::Duration::zero()
-                                            ? inbox_.at(id).submitted_at + workflow_deadline
+                                            ? inbox_.find(id)->submitted_at + workflow_deadline
                                             : runtime::Instant::max();
   while (state.next_step < steps_.size()) {
     if (ctx_.rt->now() >= workflow_end) {

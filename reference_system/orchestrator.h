@@ -28,10 +28,8 @@
 #include <array>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "reference_system/agents.h"
@@ -76,8 +74,12 @@ class Orchestrator {
   const std::deque<ReviewItem>& manual_review() const noexcept { return review_; }
   std::uint64_t manual_review_refused() const noexcept { return review_refused_; }
   const resilience::DeadLetterQueue& dead_letters() const noexcept { return dlq_; }
-  // Terminal outcome per invoice id, for invoices that reached one.
-  const std::unordered_map<std::uint64_t, InvoiceOutcome>& outcomes() const noexcept { return outcomes_; }
+  // The terminal outcome of invoice `id`; nullopt while it has none.
+  std::optional<InvoiceOutcome> outcome(std::uint64_t id) const {
+    const InvoiceOutcome* o = outcomes_.find(id);
+    return o != nullptr ? std::optional<InvoiceOutcome>(*o) : std::nullopt;
+  }
+  std::size_t outcome_count() const noexcept { return outcomes_.size(); }
 
  private:
   struct Waiter {
@@ -109,6 +111,7 @@ class Orchestrator {
   Task<void> finish(std::uint64_t id, InvoiceOutcome outcome, const State& state, std::optional<ReviewReason> reason = {},
                     ErrorClass error = ErrorClass::transient);
   void record_outcome(std::uint64_t id, InvoiceOutcome outcome, runtime::Instant submitted_at, std::int64_t total_cents);
+  std::vector<std::uint64_t> ids_in_order() const;
 
   AgentContext ctx_;
   MessageBus* bus_;
@@ -122,9 +125,11 @@ class Orchestrator {
   std::deque<ReviewItem> review_;
   std::uint64_t review_refused_ = 0;
 
-  std::map<std::uint64_t, Workflow> inbox_;  // ordered: restarts resume in id order
+  // Open-addressing tables: an invoice's entry costs no node of its own. A
+  // restart walks the inbox in id order (ids_in_order()).
+  runtime::FlatHashMap<std::uint64_t, Workflow> inbox_;
   runtime::FlatHashMap<std::uint64_t, Waiter*> waiting_;  // by invoice
-  std::unordered_map<std::uint64_t, InvoiceOutcome> outcomes_;
+  runtime::FlatHashMap<std::uint64_t, InvoiceOutcome> outcomes_;
   std::uint64_t next_request_ = 1;
   runtime::TaskId dispatcher_;
   bool running_ = false;

@@ -165,7 +165,7 @@ TEST(Crash, OrchestratorResumesAWorkflowFromItsCheckpointWithoutRedoingSteps) {
   }
   EXPECT_TRUE(resumed) << "the workflow did not resume at its fourth step";
   EXPECT_EQ(steps_run, 3u) << "a completed step ran again";
-  EXPECT_EQ(run.system->orchestrator().outcomes().at(victim), InvoiceOutcome::posted);
+  EXPECT_EQ(run.system->orchestrator().outcome(victim), InvoiceOutcome::posted);
 }
 
 TEST(Crash, AccountingCrashedBetweenPostAndNotifyResumesTheSagaWithoutASecondEntry) {

@@ -51,10 +51,9 @@ struct Rig {
 };
 
 InvoiceOutcome outcome_of(const System& system, std::uint64_t id) {
-  const auto& outcomes = system.orchestrator().outcomes();
-  const auto it = outcomes.find(id);
-  EXPECT_NE(it, outcomes.end()) << "invoice " << id << " has no outcome";
-  return it == outcomes.end() ? InvoiceOutcome::dead_lettered : it->second;
+  const std::optional<InvoiceOutcome> outcome = system.orchestrator().outcome(id);
+  EXPECT_TRUE(outcome.has_value()) << "invoice " << id << " has no outcome";
+  return outcome.value_or(InvoiceOutcome::dead_lettered);
 }
 
 GeneratedInvoice with_po(Rig& rig, PoKind kind, bool valid = true) {
