@@ -192,75 +192,74 @@ Task<void> Orchestrator::dispatch_replies() {
   }
 }
 
-Task<Outcome<std::shared_ptr<const StepReply>>> Orchestrator::attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
-                                                    const std::shared_ptr<const WorkItem>& work,
-                                                    runtime::Instant workflow_end) {
-  ++attempt;
+std::optional<Failure> Orchestrator::start_attempt(StepAttempt& a, std::uint64_t id, std::size_t step,
+                                                   std::uint32_t attempt,
+                                                   const std::shared_ptr<const WorkItem>& work,
+                                                   runtime::Instant workflow_end) {
   const AgentId agent = steps_[step];
   const AgentPolicy& policy = ctx_.policy->agent(agent);
   AgentMetrics& metrics = ctx_.metrics->agent(agent);
-  const std::uint32_t source = agent_sources_[static_cast<std::size_t>(agent)];
   ++metrics.step_attempts;
   if (attempt > 1) ++metrics.step_retries;
-  ctx_.rt->log().record(Kind::step_started, source, id, static_cast<std::int64_t>(step), attempt);
+  ctx_.rt->log().record(Kind::step_started, agent_sources_[static_cast<std::size_t>(agent)], id,
+                        static_cast<std::int64_t>(step), attempt);
 
-  Waiter waiter(*ctx_.rt);
-  waiter.request_id = next_request_++;
+  a.waiter.request_id = next_request_++;
   Message request;
   request.topic = topic_of(agent);
   request.invoice_id = id;
-  request.request_id = waiter.request_id;
+  request.request_id = a.waiter.request_id;
   request.step = static_cast<std::uint32_t>(step);
   request.attempt = attempt;
   request.work = work;
-  const runtime::Instant start = ctx_.rt->now();
+  a.start = ctx_.rt->now();
   // workflow_end is Instant::max() when the policy sets no workflow deadline.
-  const bool cut_by_workflow = workflow_end < start + policy.timeout;
-  const runtime::Instant deadline = cut_by_workflow ? workflow_end : start + policy.timeout;
+  a.cut_by_workflow = workflow_end < a.start + policy.timeout;
+  a.deadline = a.cut_by_workflow ? workflow_end : a.start + policy.timeout;
 
-  std::optional<Failure> failure;
-  if (deadline <= start) {
+  if (a.deadline <= a.start) {
     // The workflow's time is spent: no request, and no retry can help.
-    failure = Failure{ErrorClass::permanent, std::string(to_string(agent)) + ": workflow deadline passed"};
-  } else if (!bus_->publish(std::move(request))) {
-    ++metrics.queue_rejected;
-    failure = Failure{ErrorClass::transient, std::string(to_string(agent)) + ": queue full"};
-  } else {
-    waiting_[id] = &waiter;
-    // However this frame ends (reply, timeout, crash), the waiter goes.
-    struct Unregister {
-      runtime::FlatHashMap<std::uint64_t, Waiter*>* map;
-      std::uint64_t id;
-      Waiter* waiter;
-      ~Unregister() {
-        if (Waiter* const* w = map->find(id); w != nullptr && *w == waiter) map->erase(id);
-      }
-    } unregister{&waiting_, id, &waiter};
-    const bool replied = co_await waiter.signal.wait_until(deadline);
-    if (!replied && cut_by_workflow) {
-      // Not a timeout to retry: the workflow has no time left for another attempt.
-      failure = Failure{ErrorClass::permanent, std::string(to_string(agent)) + ": no reply before the workflow deadline"};
-    } else if (!replied) {
-      failure = Failure{ErrorClass::timeout, std::string(to_string(agent)) + ": no reply in time"};
-    }
+    return Failure{ErrorClass::permanent, std::string(to_string(agent)) + ": workflow deadline passed"};
   }
-  metrics.latency.record(ctx_.rt->now() - start);
+  if (!bus_->publish(std::move(request))) {
+    ++metrics.queue_rejected;
+    return Failure{ErrorClass::transient, std::string(to_string(agent)) + ": queue full"};
+  }
+  waiting_[id] = &a.waiter;
+  a.registered_as = id;
+  return std::nullopt;
+}
+
+Outcome<std::shared_ptr<const StepReply>> Orchestrator::finish_attempt(StepAttempt& a, std::uint64_t id,
+                                                                       std::size_t step, std::uint32_t attempt,
+                                                                       std::optional<Failure> failure,
+                                                                       bool replied) {
+  const AgentId agent = steps_[step];
+  AgentMetrics& metrics = ctx_.metrics->agent(agent);
+  if (!failure && !replied) {
+    // Not a timeout to retry when the workflow's deadline cut the wait: no
+    // time is left for another attempt.
+    failure = a.cut_by_workflow
+                  ? Failure{ErrorClass::permanent, std::string(to_string(agent)) + ": no reply before the workflow deadline"}
+                  : Failure{ErrorClass::timeout, std::string(to_string(agent)) + ": no reply in time"};
+  }
+  metrics.latency.record(ctx_.rt->now() - a.start);
 
   StepStatus status = StepStatus::failed;
   if (!failure) {
-    status = waiter.reply->status;
-    if (status == StepStatus::failed) failure = Failure{waiter.reply->error, std::string(to_string(agent)) + ": failed"};
+    status = a.waiter.reply->status;
+    if (status == StepStatus::failed) failure = Failure{a.waiter.reply->error, std::string(to_string(agent)) + ": failed"};
   }
-  std::uint16_t detail = static_cast<std::uint16_t>(status);
-  ctx_.rt->log().record(Kind::step_finished, source, id, static_cast<std::int64_t>(step), attempt, detail);
+  ctx_.rt->log().record(Kind::step_finished, agent_sources_[static_cast<std::size_t>(agent)], id,
+                        static_cast<std::int64_t>(step), attempt, static_cast<std::uint16_t>(status));
   if (failure) {
     ++metrics.step_failures;
     ++metrics.errors_by_class[static_cast<std::size_t>(failure->error_class)];
-    co_return std::move(*failure);
+    return std::move(*failure);
   }
   if (status == StepStatus::rejected) ++metrics.rejected;
   if (status == StepStatus::degraded) ++metrics.degraded;
-  co_return std::move(waiter.reply);
+  return std::move(a.waiter.reply);
 }
 
 bool Orchestrator::checkpoint_saved(std::uint64_t id, State& state, const Outcome<std::uint64_t>& saved,
@@ -379,7 +378,16 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     if (policy.retry.max_attempts > 1) loop.emplace(*step_retries_[step], *ctx_.rt, id);
     for (;;) {
       if (loop) loop->begin_attempt();
-      outcome.emplace(co_await attempt_step(id, step, attempt, work, workflow_end));
+      {
+        // One attempt, in this frame: publish the request, wait for the
+        // reply up to the step's deadline. However the wait ends (reply,
+        // timeout, crash), `a` takes the waiter out of waiting_.
+        StepAttempt a(*ctx_.rt, waiting_);
+        std::optional<Failure> refused = start_attempt(a, id, step, ++attempt, work, workflow_end);
+        bool replied = false;
+        if (!refused) replied = co_await a.waiter.signal.wait_until(a.deadline);
+        outcome.emplace(finish_attempt(a, id, step, attempt, std::move(refused), replied));
+      }
       if (!loop) break;
       if (outcome->ok()) {
         loop->succeeded();

@@ -99,12 +99,38 @@ class Orchestrator {
     std::shared_ptr<WorkItem> work;
   };
 
+  // One attempt at a step, kept in the workflow's own frame rather than a
+  // coroutine of its own. While registered, its waiter is in waiting_
+  // under the invoice's id; destroying the attempt (the reply came, the
+  // wait timed out, or the workflow was cancelled) takes it out.
+  struct StepAttempt {
+    StepAttempt(runtime::Runtime& rt, runtime::FlatHashMap<std::uint64_t, Waiter*>& waiting)
+        : waiter(rt), waiting(&waiting) {}
+    StepAttempt(const StepAttempt&) = delete;
+    StepAttempt& operator=(const StepAttempt&) = delete;
+    ~StepAttempt() {
+      if (!registered_as) return;
+      if (Waiter* const* w = waiting->find(*registered_as); w != nullptr && *w == &waiter) waiting->erase(*registered_as);
+    }
+    Waiter waiter;
+    runtime::FlatHashMap<std::uint64_t, Waiter*>* waiting;
+    std::optional<std::uint64_t> registered_as;
+    runtime::Instant start{};
+    runtime::Instant deadline{};
+    bool cut_by_workflow = false;
+  };
+
   Task<void> run_workflow(std::uint64_t id, bool resume);
   Task<void> dispatch_replies();
-  // `workflow_end`: when the workflow's deadline passes (Instant::max() without one).
-  Task<Outcome<std::shared_ptr<const StepReply>>> attempt_step(std::uint64_t id, std::size_t step, std::uint32_t& attempt,
-                                        const std::shared_ptr<const WorkItem>& work,
-                                        runtime::Instant workflow_end);
+  // Counts and records the attempt and publishes its request; the failure
+  // when no request could go out. `workflow_end`: when the workflow's
+  // deadline passes (Instant::max() without one).
+  std::optional<Failure> start_attempt(StepAttempt& a, std::uint64_t id, std::size_t step, std::uint32_t attempt,
+                                       const std::shared_ptr<const WorkItem>& work, runtime::Instant workflow_end);
+  // The attempt's result once the wait is over (`replied`: the reply came).
+  Outcome<std::shared_ptr<const StepReply>> finish_attempt(StepAttempt& a, std::uint64_t id, std::size_t step,
+                                                           std::uint32_t attempt, std::optional<Failure> failure,
+                                                           bool replied);
   // Counts and records a step's checkpoint save; true if it met a conflict.
   bool checkpoint_saved(std::uint64_t id, State& state, const Outcome<std::uint64_t>& saved, std::int64_t bytes);
   Task<void> relearn_version(std::uint64_t id, State& state);
