@@ -230,24 +230,38 @@ Task<Outcome<>> AccountingAgent::save_progress(std::uint64_t id, std::uint64_t& 
   // After the last step the checkpoint says "committed" and is kept: a
   // request delivered again (a redelivery after a crash, a duplicate) finds
   // it and does not notify twice, since the notifier has no idempotency key.
-  if (ctx_.checkpoints == nullptr) co_return resilience::ok();
+  if (ctx_.checkpoints == nullptr) return Task<Outcome<>>::ready(resilience::ok());
   std::string state = std::to_string(completed);
   const auto bytes = static_cast<std::int64_t>(state.size());
-  std::string key = saga_key(id);
-  std::string step = "accounting";
-  auto saved = co_await ctx_.checkpoints->save(std::move(key), version, std::move(step), std::move(state));
+  Task<Outcome<std::uint64_t>> saving = ctx_.checkpoints->save(saga_key(id), version, "accounting", std::move(state));
+  // A store that answered at once (in memory) costs no frame here either.
+  if (saving.done()) {
+    progress_saved(id, version, completed, bytes, saving.result());
+    return Task<Outcome<>>::ready(resilience::ok());
+  }
+  return await_progress(std::move(saving), id, version, completed, bytes);
+}
+
+Task<Outcome<>> AccountingAgent::await_progress(Task<Outcome<std::uint64_t>> saving, std::uint64_t id,
+                                                std::uint64_t& version, std::size_t completed, std::int64_t bytes) {
+  auto saved = co_await std::move(saving);
+  progress_saved(id, version, completed, bytes, saved);
+  co_return resilience::ok();
+}
+
+void AccountingAgent::progress_saved(std::uint64_t id, std::uint64_t& version, std::size_t completed,
+                                     std::int64_t bytes, const Outcome<std::uint64_t>& saved) {
   if (saved.ok()) {
     version = saved.value();
     ++ctx_.metrics->checkpoint_saves;
     ctx_.rt->log().record(Kind::checkpoint_saved, source_, id, static_cast<std::int64_t>(completed), bytes);
-  } else {
-    // Progress not saved: a crash now would redo completed steps, which
-    // the budget's and ledger's idempotency absorb. The step itself succeeded.
-    ++ctx_.metrics->checkpoint_failures;
-    ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, static_cast<std::int64_t>(completed), 0,
-                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
+    return;
   }
-  co_return resilience::ok();
+  // Progress not saved: a crash now would redo completed steps, which the
+  // budget's and ledger's idempotency absorb. The step itself succeeded.
+  ++ctx_.metrics->checkpoint_failures;
+  ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, static_cast<std::int64_t>(completed), 0,
+                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
 }
 
 Task<StepReply> AccountingAgent::handle(const Message& request) {
