@@ -31,10 +31,9 @@ SimRuntime::~SimRuntime() {
 }
 
 WakeId SimRuntime::allocate(std::coroutine_handle<> h) {
-  std::uint32_t slot;
-  if (!free_slots_.empty()) {
-    slot = free_slots_.back();
-    free_slots_.pop_back();
+  std::uint32_t slot = free_head_;
+  if (slot != kNoSlot) {
+    free_head_ = slots_[slot].next_free;
   } else {
     slot = static_cast<std::uint32_t>(slots_.size());
     slots_.emplace_back();
@@ -51,7 +50,8 @@ std::coroutine_handle<> SimRuntime::take(WakeId id) noexcept {
   const std::coroutine_handle<> h = s.handle;
   s.handle = {};
   if (++s.generation == 0) s.generation = 1;
-  free_slots_.push_back(id.slot);
+  s.next_free = free_head_;
+  free_head_ = id.slot;
   return h;
 }
 

@@ -49,7 +49,9 @@ class SimRuntime final : public Runtime {
     std::coroutine_handle<> handle;
     std::uint32_t generation = 1;
     std::uint32_t heap_index = kNotInHeap;  // where its timer is in timers_, if it has one
+    std::uint32_t next_free = kNoSlot;      // the free list's link, while the slot is free
   };
+  static constexpr std::uint32_t kNoSlot = UINT32_MAX;
   struct Timer {
     Instant deadline;
     std::uint64_t sequence;
@@ -94,7 +96,7 @@ class SimRuntime final : public Runtime {
   bool budget_exhausted_ = false;
   bool stopped_ = false;
   std::vector<Slot> slots_;
-  std::vector<std::uint32_t> free_slots_;
+  std::uint32_t free_head_ = kNoSlot;  // free slots, linked through Slot::next_free
   std::vector<Timer> timers_;  // a heap under earlier()
   ReadyRing ready_;
 };
