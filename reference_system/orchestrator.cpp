@@ -297,20 +297,7 @@ void Orchestrator::record_outcome(std::uint64_t id, InvoiceOutcome outcome, runt
 
 Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const State& state,
                                 std::optional<ReviewReason> reason, ErrorClass error) {
-  const Workflow* wf = inbox_.find(id);
-  assert(wf != nullptr);
-  const runtime::Instant submitted_at = wf->submitted_at;
-  const std::int64_t total = wf->invoice->total_cents;
-  if (outcome == InvoiceOutcome::dead_lettered) {
-    std::string key = std::to_string(id);
-    std::string payload = encode_state(state.next_step, *state.work);
-    Failure reason{error, "retries exhausted", runtime::Duration::zero()};
-    auto pushed = co_await dlq_.push(std::move(key), std::move(payload), std::move(reason), 0, ctx_.rt->now(), id);
-    (void)pushed;  // a refused push is counted by the queue; the outcome stands
-    ctx_.metrics->dead_letter_size = dlq_.size();
-    ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
-                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
-  }
+  if (outcome == InvoiceOutcome::dead_lettered) return finish_dead_lettered(id, state, error);
   if (outcome == InvoiceOutcome::manual_review) {
     assert(reason.has_value());
     if (review_.size() < ctx_.policy->manual_review_capacity) {
@@ -322,11 +309,42 @@ Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const 
     ctx_.rt->log().record(Kind::manual_review, source_, id, static_cast<std::int64_t>(review_.size()), 0,
                           static_cast<std::uint16_t>(*reason));
   }
+  // With nothing to push to the dead-letter queue and a store that answers
+  // at once (in memory), the workflow ends here, without a frame of its own.
   if (ctx_.checkpoints != nullptr && state.version != 0) {
-    std::string key = workflow_key(id);
-    (void)co_await ctx_.checkpoints->remove(std::move(key), state.version);
+    Task<Outcome<>> removing = ctx_.checkpoints->remove(workflow_key(id), state.version);
+    if (!removing.done()) return end_after(std::move(removing), id, outcome);
+    (void)removing.result();
   }
-  record_outcome(id, outcome, submitted_at, total);
+  end_workflow(id, outcome);
+  return Task<void>::ready();
+}
+
+Task<void> Orchestrator::finish_dead_lettered(std::uint64_t id, const State& state, ErrorClass error) {
+  std::string key = std::to_string(id);
+  std::string payload = encode_state(state.next_step, *state.work);
+  Failure reason{error, "retries exhausted", runtime::Duration::zero()};
+  auto pushed = co_await dlq_.push(std::move(key), std::move(payload), std::move(reason), 0, ctx_.rt->now(), id);
+  (void)pushed;  // a refused push is counted by the queue; the outcome stands
+  ctx_.metrics->dead_letter_size = dlq_.size();
+  ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
+                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
+  if (ctx_.checkpoints != nullptr && state.version != 0) {
+    std::string cp_key = workflow_key(id);
+    (void)co_await ctx_.checkpoints->remove(std::move(cp_key), state.version);
+  }
+  end_workflow(id, InvoiceOutcome::dead_lettered);
+}
+
+Task<void> Orchestrator::end_after(Task<Outcome<>> removing, std::uint64_t id, InvoiceOutcome outcome) {
+  (void)co_await std::move(removing);
+  end_workflow(id, outcome);
+}
+
+void Orchestrator::end_workflow(std::uint64_t id, InvoiceOutcome outcome) {
+  const Workflow* wf = inbox_.find(id);
+  assert(wf != nullptr);
+  record_outcome(id, outcome, wf->submitted_at, wf->invoice->total_cents);
   inbox_.erase(id);
 }
 

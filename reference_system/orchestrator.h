@@ -136,6 +136,10 @@ class Orchestrator {
   Task<void> relearn_version(std::uint64_t id, State& state);
   Task<void> finish(std::uint64_t id, InvoiceOutcome outcome, const State& state, std::optional<ReviewReason> reason = {},
                     ErrorClass error = ErrorClass::transient);
+  Task<void> finish_dead_lettered(std::uint64_t id, const State& state, ErrorClass error);
+  Task<void> end_after(Task<Outcome<>> removing, std::uint64_t id, InvoiceOutcome outcome);
+  // Records the outcome and takes the invoice out of the inbox.
+  void end_workflow(std::uint64_t id, InvoiceOutcome outcome);
   void record_outcome(std::uint64_t id, InvoiceOutcome outcome, runtime::Instant submitted_at, std::int64_t total_cents);
   std::vector<std::uint64_t> ids_in_order() const;
 
