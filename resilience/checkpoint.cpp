@@ -45,7 +45,7 @@ runtime::Task<Outcome<std::optional<Checkpoint>>> InMemoryCheckpointStore::load(
     std::string workflow_id) {
   using Result = Outcome<std::optional<Checkpoint>>;
   const Stored* cp = checkpoints_.find(workflow_id);
-  if (cp == nullptr) return runtime::Task<Result>::ready(std::optional<Checkpoint>{});
+  if (cp == nullptr) return runtime::Task<Result>::ready_in_place(std::in_place);
   return runtime::Task<Result>::ready(
       std::optional<Checkpoint>{Checkpoint{std::move(workflow_id), cp->version, cp->step, cp->state}});
 }

@@ -102,6 +102,10 @@ class [[nodiscard]] Outcome {
 
   Outcome(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Outcome(Failure failure) : v_(std::in_place_index<1>, std::move(failure)) {}  // NOLINT
+  // The value built where it will live, from `args`.
+  template <class... Args>
+  explicit Outcome(std::in_place_t, Args&&... args)
+      : v_(std::in_place_index<0>, std::forward<Args>(args)...) {}
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }

@@ -144,6 +144,14 @@ class [[nodiscard]] Task {
     t.ready_.emplace(std::forward<U>(value));
     return t;
   }
+  // The same, with the value built in place from `args`: nothing is moved.
+  template <class... Args>
+    requires(!std::is_void_v<T> && std::is_constructible_v<T, Args && ...>)
+  static Task ready_in_place(Args&&... args) {
+    Task t;
+    t.ready_.emplace(std::forward<Args>(args)...);
+    return t;
+  }
   static Task ready()
     requires std::is_void_v<T>
   {
