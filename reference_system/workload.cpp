@@ -5,6 +5,8 @@
 #include <cassert>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <iterator>
 
 namespace faultline::reference_system {
 
@@ -55,19 +57,22 @@ std::string vendor_name(std::uint32_t index) {
   static constexpr std::string_view kNames[] = {"Northwind Freight", "Contoso Logistics", "Fabrikam Supplies",
                                                 "Tailspin Haulage",  "Litware Parts",     "Adatum Fuel",
                                                 "Proseware Tyres",   "Wingtip Storage"};
-  char digits[16];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, index);
+  // "V", the index zero-padded to four digits, a space, the name: built in
+  // place and copied into the string once.
+  char digits[16] = {};  // initialised only to quiet GCC 12 -Wmaybe-uninitialized
+  const auto [digits_end, ec] = std::to_chars(digits, digits + sizeof digits, index);
   (void)ec;
-  const auto n = static_cast<std::size_t>(end - digits);
+  const auto n = static_cast<std::size_t>(digits_end - digits);
   const std::string_view name = kNames[index % std::size(kNames)];
-  std::string out;
-  out.reserve(1 + std::max<std::size_t>(n, 4) + 1 + name.size());
-  out.push_back('V');
-  if (n < 4) out.append(4 - n, '0');
-  out.append(digits, n);
-  out.push_back(' ');
-  out += name;
-  return out;
+  char buf[1 + sizeof digits + 1 + 32] = {'V', '0', '0', '0', '0'};
+  const std::size_t pad = n < 4 ? 4 - n : 0;
+  char* out = buf + 1 + pad;
+  std::memcpy(out, digits, n);
+  out += n;
+  *out++ = ' ';
+  std::memcpy(out, name.data(), name.size());
+  out += name.size();
+  return std::string(buf, out);
 }
 
 WorkloadGenerator::WorkloadGenerator(const runtime::Runtime& rt, WorkloadModel model, PoCatalogue& catalogue,
@@ -115,14 +120,13 @@ GeneratedInvoice WorkloadGenerator::next() {
   const auto lines = amount_.uniform_int(1, model_.max_lines);
   static constexpr std::string_view kItems[] = {"Freight", "Handling", "Fuel surcharge", "Storage", "Customs"};
   const double mu = std::log(model_.unit_price_median);
+  inv.lines.reserve(lines);
   for (std::uint64_t i = 0; i < lines; ++i) {
-    LineItem item;
-    item.description = std::string(kItems[i % std::size(kItems)]);
-    item.quantity = static_cast<std::int64_t>(amount_.uniform_int(1, model_.max_quantity));
+    const auto quantity = static_cast<std::int64_t>(amount_.uniform_int(1, model_.max_quantity));
     const double price = amount_.lognormal(mu, model_.unit_price_sigma);
-    item.unit_price_cents = std::max<std::int64_t>(1, std::llround(std::min(price, 1e8) * 100.0));
-    inv.total_cents += item.quantity * item.unit_price_cents;
-    inv.lines.push_back(std::move(item));
+    const std::int64_t unit_price_cents = std::max<std::int64_t>(1, std::llround(std::min(price, 1e8) * 100.0));
+    inv.total_cents += quantity * unit_price_cents;
+    inv.lines.push_back(LineItem{std::string(kItems[i % std::size(kItems)]), quantity, unit_price_cents});
   }
   if (validity_.bernoulli(model_.invalid_share)) {
     g.valid = false;
@@ -136,17 +140,17 @@ GeneratedInvoice WorkloadGenerator::next() {
   } else {
     const std::uint64_t number = next_po_++;
     catalogue_->add(PurchaseOrder{number, inv.vendor, inv.total_cents});
-    const std::string canonical = format_po_reference(number);
+    // The canonical "PO-" reference, then edited in place into an inexact one.
+    inv.po_reference = format_po_reference(number);
     if (p < model_.missing_po_share + model_.inexact_po_share) {
       g.po_kind = PoKind::inexact;
+      std::string& ref = inv.po_reference;
       switch (po_.uniform_int(0, 3)) {
-        case 0: inv.po_reference = "PO " + canonical.substr(3); break;
-        case 1: inv.po_reference = "po-" + canonical.substr(3); break;
-        case 2: inv.po_reference = "PO" + canonical.substr(3); break;
-        default: inv.po_reference = "P0-" + canonical.substr(3); break;
+        case 0: ref[2] = ' '; break;               // "PO 001042"
+        case 1: ref[0] = 'p'; ref[1] = 'o'; break;  // "po-001042"
+        case 2: ref.erase(2, 1); break;            // "PO001042"
+        default: ref[1] = '0'; break;              // "P0-001042"
       }
-    } else {
-      inv.po_reference = canonical;
     }
   }
   inv.document = render_document(inv);
