@@ -105,13 +105,6 @@ char* put_amount(char* out, std::int64_t cents) noexcept {
   return true;
 }
 
-// Sets `out` to [begin, end) (appending to a cleared string is cheaper than
-// std::string::assign, which must allow for aliasing).
-[[gnu::always_inline]] inline void set_text(std::string& out, const char* begin, const char* end) {
-  out.clear();
-  out.append(begin, static_cast<std::size_t>(end - begin));
-}
-
 // For each byte: 0 printable ASCII, 1 rejected, 2..4 the length of the UTF-8
 // sequence it leads (only leads of well-formed lengths: C2..DF, E0..EF, F0..F4).
 constexpr auto kTextClass = [] {
@@ -148,6 +141,17 @@ constexpr auto kTextClass = [] {
 template <std::size_t N>
 [[gnu::always_inline]] inline bool key_is(const char* key, const char (&name)[N]) noexcept {
   return std::memcmp(key, name, N - 1) == 0;
+}
+
+// A text field's value, kept as written: flagged when it is not clean text,
+// present (its `missing` bit cleared) when not empty. Appending to a cleared
+// string is cheaper than std::string::assign, which must allow for aliasing.
+[[gnu::always_inline]] inline void text_field(ExtractedInvoice& out, std::string& field, std::uint32_t missing,
+                                              const char* begin, const char* end) {
+  if (!clean_text(begin, end)) out.problems |= kBadText;
+  field.clear();
+  field.append(begin, static_cast<std::size_t>(end - begin));
+  if (begin != end) out.problems &= ~missing;
 }
 
 }  // namespace
@@ -262,23 +266,17 @@ ExtractedInvoice parse_document(std::string_view text) {
             out.problems |= kBadNumber;
           }
         } else if (key_is(key, "po")) {
-          if (!clean_text(value, value_end)) out.problems |= kBadText;
-          set_text(out.po_reference, value, value_end);
-          if (value != value_end) out.problems &= ~kMissingPo;
+          text_field(out, out.po_reference, kMissingPo, value, value_end);
         }
         break;
       case 6:
         if (key_is(key, "vendor")) {
-          if (!clean_text(value, value_end)) out.problems |= kBadText;
-          set_text(out.vendor, value, value_end);
-          if (value != value_end) out.problems &= ~kMissingVendor;
+          text_field(out, out.vendor, kMissingVendor, value, value_end);
         }
         break;
       case 8:
         if (key_is(key, "currency")) {
-          if (!clean_text(value, value_end)) out.problems |= kBadText;
-          set_text(out.currency, value, value_end);
-          if (value != value_end) out.problems &= ~kMissingCurrency;
+          text_field(out, out.currency, kMissingCurrency, value, value_end);
         }
         break;
       case 5:
