@@ -4,13 +4,15 @@
 
 namespace faultline::runtime {
 
+void SimRuntime::ReadyRing::grow() {
+  std::vector<WakeId> grown(slots_.empty() ? 64 : slots_.size() * 2);
+  for (std::size_t i = 0; i < size_; ++i) grown[i] = slots_[(head_ + i) & (slots_.size() - 1)];
+  slots_.swap(grown);
+  head_ = 0;
+}
+
 void SimRuntime::ReadyRing::push_back(WakeId id) {
-  if (size_ == slots_.size()) {
-    std::vector<WakeId> grown(slots_.empty() ? 64 : slots_.size() * 2);
-    for (std::size_t i = 0; i < size_; ++i) grown[i] = slots_[(head_ + i) & (slots_.size() - 1)];
-    slots_.swap(grown);
-    head_ = 0;
-  }
+  if (size_ == slots_.size()) grow();
   slots_[(head_ + size_) & (slots_.size() - 1)] = id;
   ++size_;
 }
@@ -30,16 +32,21 @@ SimRuntime::~SimRuntime() {
   log().attach_clock(nullptr);  // now_ goes before the log does
 }
 
+std::uint32_t SimRuntime::new_slot() {
+  slots_.emplace_back();
+  return static_cast<std::uint32_t>(slots_.size() - 1);
+}
+
 WakeId SimRuntime::allocate(std::coroutine_handle<> h) {
   std::uint32_t slot = free_head_;
   if (slot != kNoSlot) {
     free_head_ = slots_[slot].next_free;
   } else {
-    slot = static_cast<std::uint32_t>(slots_.size());
-    slots_.emplace_back();
+    slot = new_slot();
   }
-  slots_[slot].handle = h;
-  return WakeId{slot, slots_[slot].generation};
+  Slot& s = slots_[slot];
+  s.handle = h;
+  return WakeId{slot, s.generation};
 }
 
 std::coroutine_handle<> SimRuntime::take(WakeId id) noexcept {

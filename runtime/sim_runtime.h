@@ -70,12 +70,16 @@ class SimRuntime final : public Runtime {
     WakeId pop_front() noexcept;
 
    private:
+    // Doubles the ring; out of line so push_back needs no stack frame.
+    [[gnu::cold, gnu::noinline]] void grow();
     std::vector<WakeId> slots_;  // size is zero or a power of two
     std::size_t head_ = 0;
     std::size_t size_ = 0;
   };
 
   WakeId allocate(std::coroutine_handle<> h);
+  // A new slot when none is free; out of line for the same reason.
+  [[gnu::cold, gnu::noinline]] std::uint32_t new_slot();
   // Frees the slot and returns its handle if `id` is still pending.
   std::coroutine_handle<> take(WakeId id) noexcept;
   void loop(const Instant* deadline);
