@@ -467,19 +467,13 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
       // less per step. The call is a statement of its own, outside any
       // co_await (GCC 12 may destroy temporaries in a co_await operand
       // twice), so key and step name are built straight into its
-      // parameters; a store that answered at once is not awaited at all.
+      // parameters. A store that answered at once does not suspend.
       std::string encoded = encode_state(state.next_step, *state.work);
       const auto bytes = static_cast<std::int64_t>(encoded.size());
       Task<Outcome<std::uint64_t>> saving = ctx_.checkpoints->save(
           workflow_key(id), state.version, std::string(to_string(agent)), std::move(encoded));
-      bool conflict = false;
-      if (saving.done()) {
-        conflict = checkpoint_saved(id, state, saving.result(), bytes);
-      } else {
-        auto saved = co_await std::move(saving);
-        conflict = checkpoint_saved(id, state, saved, bytes);
-      }
-      if (conflict) co_await relearn_version(id, state);
+      auto saved = co_await std::move(saving);
+      if (checkpoint_saved(id, state, saved, bytes)) co_await relearn_version(id, state);
     }
   }
   co_await finish(id, state.work->match.degraded ? InvoiceOutcome::posted_degraded : InvoiceOutcome::posted, state);

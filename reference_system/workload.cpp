@@ -64,7 +64,10 @@ std::string vendor_name(std::uint32_t index) {
   (void)ec;
   const auto n = static_cast<std::size_t>(digits_end - digits);
   const std::string_view name = kNames[index % std::size(kNames)];
-  char buf[1 + sizeof digits + 1 + 32] = {'V', '0', '0', '0', '0'};
+  constexpr std::size_t kLongestName = 32;
+  static_assert(std::all_of(std::begin(kNames), std::end(kNames),
+                            [](std::string_view s) { return s.size() <= kLongestName; }));
+  char buf[1 + sizeof digits + 1 + kLongestName] = {'V', '0', '0', '0', '0'};
   const std::size_t pad = n < 4 ? 4 - n : 0;
   char* out = buf + 1 + pad;
   std::memcpy(out, digits, n);

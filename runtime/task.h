@@ -140,9 +140,7 @@ class [[nodiscard]] Task {
   template <class U>
     requires(!std::is_void_v<T> && std::is_constructible_v<T, U &&>)
   static Task ready(U&& value) {
-    Task t;
-    t.ready_.emplace(std::forward<U>(value));
-    return t;
+    return ready_in_place(std::forward<U>(value));
   }
   // The same, with the value built in place from `args`: nothing is moved.
   template <class... Args>
