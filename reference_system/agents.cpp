@@ -226,14 +226,15 @@ Task<Outcome<>> AccountingAgent::reverse(std::uint64_t id) {
   co_return r;
 }
 
-Task<Outcome<>> AccountingAgent::save_progress(std::uint64_t id, std::uint64_t& version, std::size_t completed) {
+Task<Outcome<>> AccountingAgent::save_progress(const std::string& key, std::uint64_t id, std::uint64_t& version,
+                                               std::size_t completed) {
   // After the last step the checkpoint says "committed" and is kept: a
   // request delivered again (a redelivery after a crash, a duplicate) finds
   // it and does not notify twice, since the notifier has no idempotency key.
   if (ctx_.checkpoints == nullptr) return Task<Outcome<>>::ready(resilience::ok());
   std::string state = std::to_string(completed);
   const auto bytes = static_cast<std::int64_t>(state.size());
-  Task<Outcome<std::uint64_t>> saving = ctx_.checkpoints->save(saga_key(id), version, "accounting", std::move(state));
+  Task<Outcome<std::uint64_t>> saving = ctx_.checkpoints->save(key, version, "accounting", std::move(state));
   // A store that answered at once (in memory) costs no frame here either.
   if (saving.done()) {
     progress_saved(id, version, completed, bytes, saving.result());
@@ -290,8 +291,10 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
 
   std::size_t completed = 0;
   std::uint64_t version = 0;
+  // "saga/<id>", built once: the load, every save and the remove copy it.
+  const std::string checkpoint_key = ctx_.checkpoints != nullptr ? saga_key(id) : std::string();
   if (ctx_.checkpoints != nullptr) {
-    std::string key = saga_key(id);
+    std::string key = checkpoint_key;
     auto loaded = co_await ctx_.checkpoints->load(std::move(key));
     if (loaded.ok() && loaded.value()) {
       const auto& cp = *loaded.value();
@@ -318,7 +321,8 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
     std::int64_t amount;
     std::uint64_t po_number;
     std::uint64_t* version;
-  } c{this, id, amount, po_number, &version};
+    const std::string* checkpoint_key;
+  } c{this, id, amount, po_number, &version, &checkpoint_key};
   const Context* p = &c;
   // Reserve and notify return the service client's call itself, without a
   // coroutine of their own; the calls' factories live in this frame, which
@@ -333,13 +337,13 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   saga.step("notify",
             [p, &notify_call] { return p->self->notifier_client_->call(p->id, ServiceOp::notify, notify_call); },
             resilience::SagaAction{});
-  saga.after_step([p](std::size_t done) { return p->self->save_progress(p->id, *p->version, done); });
+  saga.after_step([p](std::size_t done) { return p->self->save_progress(*p->checkpoint_key, p->id, *p->version, done); });
 
   const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));
   if (ctx_.checkpoints != nullptr && version != 0 && !out.committed && out.not_compensated.empty()) {
     // Fully undone: the next delivery starts afresh, which the ledger's
     // idempotency key makes harmless.
-    std::string key = saga_key(id);
+    std::string key = checkpoint_key;
     (void)co_await ctx_.checkpoints->remove(std::move(key), version);
   }
   if (out.committed) co_return StepReply{};

@@ -148,7 +148,8 @@ class AccountingAgent final : public Agent {
   Task<Outcome<>> release(std::uint64_t id);
   Task<Outcome<>> post(std::uint64_t id, std::int64_t amount, std::uint64_t po_number);
   Task<Outcome<>> reverse(std::uint64_t id);
-  Task<Outcome<>> save_progress(std::uint64_t id, std::uint64_t& version, std::size_t completed);
+  Task<Outcome<>> save_progress(const std::string& key, std::uint64_t id, std::uint64_t& version,
+                                std::size_t completed);
   Task<Outcome<>> await_progress(Task<Outcome<std::uint64_t>> saving, std::uint64_t id, std::uint64_t& version,
                                  std::size_t completed, std::int64_t bytes);
   void progress_saved(std::uint64_t id, std::uint64_t& version, std::size_t completed, std::int64_t bytes,

@@ -278,9 +278,9 @@ bool Orchestrator::checkpoint_saved(std::uint64_t id, State& state, const Outcom
   return saved.error_class() == ErrorClass::conflict;
 }
 
-Task<void> Orchestrator::relearn_version(std::uint64_t id, State& state) {
+Task<void> Orchestrator::relearn_version(State& state) {
   // Someone else saved since we loaded: learn the version so the next save can land.
-  std::string key = workflow_key(id);
+  std::string key = state.checkpoint_key;
   auto loaded = co_await ctx_.checkpoints->load(std::move(key));
   if (loaded.ok() && loaded.value()) state.version = loaded.value()->version;
 }
@@ -312,7 +312,7 @@ Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const 
   // With nothing to push to the dead-letter queue and a store that answers
   // at once (in memory), the workflow ends here, without a frame of its own.
   if (ctx_.checkpoints != nullptr && state.version != 0) {
-    Task<Outcome<>> removing = ctx_.checkpoints->remove(workflow_key(id), state.version);
+    Task<Outcome<>> removing = ctx_.checkpoints->remove(state.checkpoint_key, state.version);
     if (!removing.done()) return end_after(std::move(removing), id, outcome);
     (void)removing.result();
   }
@@ -330,7 +330,7 @@ Task<void> Orchestrator::finish_dead_lettered(std::uint64_t id, const State& sta
   ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
                         static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
   if (ctx_.checkpoints != nullptr && state.version != 0) {
-    std::string cp_key = workflow_key(id);
+    std::string cp_key = state.checkpoint_key;
     (void)co_await ctx_.checkpoints->remove(std::move(cp_key), state.version);
   }
   end_workflow(id, InvoiceOutcome::dead_lettered);
@@ -355,8 +355,9 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     work->invoice = inbox_.find(id)->invoice;
     state.work = std::move(work);
   }
+  if (ctx_.checkpoints != nullptr) state.checkpoint_key = workflow_key(id);
   if (resume && ctx_.checkpoints != nullptr) {
-    std::string key = workflow_key(id);
+    std::string key = state.checkpoint_key;
     auto loaded = co_await ctx_.checkpoints->load(std::move(key));
     if (loaded.ok() && loaded.value()) {
       auto work = std::make_shared<WorkItem>(*state.work);
@@ -466,14 +467,14 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
       // Saved from this frame rather than a helper coroutine: one frame
       // less per step. The call is a statement of its own, outside any
       // co_await (GCC 12 may destroy temporaries in a co_await operand
-      // twice), so key and step name are built straight into its
-      // parameters. A store that answered at once does not suspend.
+      // twice), so the key's copy and the step name are built straight
+      // into its parameters. A store that answered at once does not suspend.
       std::string encoded = encode_state(state.next_step, *state.work);
       const auto bytes = static_cast<std::int64_t>(encoded.size());
       Task<Outcome<std::uint64_t>> saving = ctx_.checkpoints->save(
-          workflow_key(id), state.version, std::string(to_string(agent)), std::move(encoded));
+          state.checkpoint_key, state.version, std::string(to_string(agent)), std::move(encoded));
       auto saved = co_await std::move(saving);
-      if (checkpoint_saved(id, state, saved, bytes)) co_await relearn_version(id, state);
+      if (checkpoint_saved(id, state, saved, bytes)) co_await relearn_version(state);
     }
   }
   co_await finish(id, state.work->match.degraded ? InvoiceOutcome::posted_degraded : InvoiceOutcome::posted, state);

@@ -97,6 +97,7 @@ class Orchestrator {
     std::size_t next_step = 0;
     std::uint64_t version = 0;  // of the checkpoint
     std::shared_ptr<WorkItem> work;
+    std::string checkpoint_key;  // "wf/<id>", built once per workflow (with a store)
   };
 
   // One attempt at a step, kept in the workflow's own frame rather than a
@@ -133,7 +134,7 @@ class Orchestrator {
                                                            bool replied);
   // Counts and records a step's checkpoint save; true if it met a conflict.
   bool checkpoint_saved(std::uint64_t id, State& state, const Outcome<std::uint64_t>& saved, std::int64_t bytes);
-  Task<void> relearn_version(std::uint64_t id, State& state);
+  Task<void> relearn_version(State& state);
   Task<void> finish(std::uint64_t id, InvoiceOutcome outcome, const State& state, std::optional<ReviewReason> reason = {},
                     ErrorClass error = ErrorClass::transient);
   Task<void> finish_dead_lettered(std::uint64_t id, const State& state, ErrorClass error);

@@ -14,9 +14,7 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
                                                                     std::string step,
                                                                     std::string state) {
   using Result = Outcome<std::uint64_t>;
-  Stored* cp = checkpoints_.find(workflow_id);
-  const std::uint64_t current = cp == nullptr ? 0 : cp->version;
-  if (current != expected_version) {
+  const auto conflict = [&](std::uint64_t current) {
     ++conflicts_;
     observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
                      static_cast<std::int64_t>(current));
@@ -24,14 +22,24 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
         Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
                                           std::to_string(current) + ", not " +
                                           std::to_string(expected_version)});
-  }
-  if (cp == nullptr) {
-    if (checkpoints_.size() >= max_checkpoints_) {
+  };
+  Stored* cp = nullptr;
+  if (expected_version == 0) {
+    // A workflow's first save: one probe of the map finds its place, or the
+    // checkpoint somebody else saved first. try_emplace takes the id only
+    // when it inserts, so a conflict still has it for the message.
+    if (checkpoints_.size() >= max_checkpoints_ && !checkpoints_.contains(workflow_id)) {
       ++refused_full_;
       return runtime::Task<Result>::ready(Failure{
           ErrorClass::capacity_exceeded, "checkpoint store full (" + std::to_string(max_checkpoints_) + ")"});
     }
-    cp = checkpoints_.try_emplace(std::move(workflow_id)).first;
+    const auto [stored, inserted] = checkpoints_.try_emplace(std::move(workflow_id));
+    if (!inserted) return conflict(stored->version);
+    cp = stored;
+  } else {
+    cp = checkpoints_.find(workflow_id);
+    const std::uint64_t current = cp == nullptr ? 0 : cp->version;
+    if (current != expected_version) return conflict(current);
   }
   cp->version = expected_version + 1;
   cp->step = std::move(step);

@@ -38,18 +38,27 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const noexcept {
     std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
     const char* p = s.data();
-    std::size_t n = s.size();
-    for (; n >= 8; p += 8, n -= 8) {
-      std::uint64_t word;
-      std::memcpy(&word, p, 8);
-      h = (h ^ word) * 0xbf58476d1ce4e5b9ULL;
-      h ^= h >> 31;
-    }
-    if (n != 0) {
-      std::uint64_t tail = 0;
-      for (std::size_t i = 0; i < n; ++i) tail |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
-      h = (h ^ tail) * 0x94d049bb133111ebULL;
-      h ^= h >> 29;
+    const std::size_t size = s.size();
+    if (size >= 8) {
+      std::size_t n = size;
+      for (; n >= 8; p += 8, n -= 8) h = mix(h, load64(p), 0xbf58476d1ce4e5b9ULL, 31);
+      // The last eight bytes again, overlapping the words already mixed:
+      // the length (in the seed) tells the overlaps apart.
+      if (n != 0) h = mix(h, load64(s.data() + size - 8), 0x94d049bb133111ebULL, 29);
+    } else if (size != 0) {
+      // Short keys in two loads at most, without a loop over their bytes:
+      // 4 to 7 bytes as two overlapping 4-byte words, 1 to 3 as first,
+      // middle and last byte. Either way, given the length, the bytes are
+      // all there.
+      std::uint64_t tail;
+      if (size >= 4) {
+        tail = load32(p) | (std::uint64_t{load32(p + size - 4)} << 32);
+      } else {
+        tail = std::uint64_t{static_cast<unsigned char>(p[0])} |
+               (std::uint64_t{static_cast<unsigned char>(p[size / 2])} << 8) |
+               (std::uint64_t{static_cast<unsigned char>(p[size - 1])} << 16);
+      }
+      h = mix(h, tail, 0x94d049bb133111ebULL, 29);
     }
     // A multiply carries bits only upwards: the finaliser (MurmurHash3's)
     // brings the high bits back down, where the map takes its slot from.
@@ -57,6 +66,22 @@ struct StringHash {
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
     return static_cast<std::size_t>(h);
+  }
+
+ private:
+  static std::uint64_t load64(const char* p) noexcept {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    return word;
+  }
+  static std::uint32_t load32(const char* p) noexcept {
+    std::uint32_t word;
+    std::memcpy(&word, p, 4);
+    return word;
+  }
+  static std::uint64_t mix(std::uint64_t h, std::uint64_t word, std::uint64_t multiplier, int shift) noexcept {
+    h = (h ^ word) * multiplier;
+    return h ^ (h >> shift);
   }
 };
 
@@ -102,13 +127,20 @@ class FlatHashMap {
   template <class K>
   std::pair<Value*, bool> try_emplace(K&& key) {
     const std::uint32_t tag = tag_of(key);
-    if (const std::size_t slot = find_slot(key, tag); slot != kNone) {
-      return {&entries_[slots_[slot].index - 1].value, false};
+    std::size_t i = 0;
+    if (!slots_.empty()) {
+      // One probe: it ends on the key's slot or on the empty one it would take.
+      for (i = tag & mask(); slots_[i].index != 0; i = (i + 1) & mask()) {
+        const Slot& s = slots_[i];
+        if (s.tag == tag && entries_[s.index - 1].key == key) return {&entries_[s.index - 1].value, false};
+      }
     }
-    if ((entries_.size() + 1) * 2 > slots_.size()) rehash(slots_.empty() ? 16 : slots_.size() * 2);
-    entries_.push_back(Entry{Key(std::forward<K>(key)), Value{}, tag});
-    std::size_t i = tag & mask();
-    while (slots_[i].index != 0) i = (i + 1) & mask();
+    if ((entries_.size() + 1) * 2 > slots_.size()) {
+      rehash(slots_.empty() ? 16 : slots_.size() * 2);
+      for (i = tag & mask(); slots_[i].index != 0;) i = (i + 1) & mask();
+    }
+    // Built in place: the key is moved (or copied) once, the value made once.
+    entries_.emplace_back(Key(std::forward<K>(key)), Value{}, tag);
     slots_[i] = Slot{tag, static_cast<std::uint32_t>(entries_.size())};
     return {&entries_.back().value, true};
   }

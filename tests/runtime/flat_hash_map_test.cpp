@@ -83,6 +83,36 @@ TEST(FlatHashMap, StringKeysAreFoundByStringView) {
   }
 }
 
+TEST(StringHash, EveryByteOfEveryLengthCounts) {
+  // Short keys take the two-load paths, longer ones an overlapping last
+  // word: changing any one byte, at any length, must change the hash.
+  const StringHash hash;
+  for (std::size_t length = 1; length <= 40; ++length) {
+    const std::string base(length, 'a');
+    for (std::size_t at = 0; at < length; ++at) {
+      for (const char c : {'b', '\0', '\xff'}) {
+        std::string changed = base;
+        changed[at] = c;
+        EXPECT_NE(hash(changed), hash(base)) << "length " << length << ", byte " << at;
+      }
+    }
+    // The same bytes at another length are another key.
+    EXPECT_NE(hash(base), hash(std::string(length - 1, 'a'))) << "length " << length;
+  }
+}
+
+TEST(StringHash, TheSimulationsIdsDoNotCollide) {
+  const StringHash hash;
+  std::vector<std::size_t> hashes;
+  for (int i = 0; i < 300'000; ++i) {
+    hashes.push_back(hash("wf/" + std::to_string(i)));
+    hashes.push_back(hash("saga/" + std::to_string(i)));
+    hashes.push_back(hash("inv-" + std::to_string(i)));
+  }
+  std::sort(hashes.begin(), hashes.end());
+  EXPECT_EQ(std::adjacent_find(hashes.begin(), hashes.end()), hashes.end());
+}
+
 TEST(FlatHashMap, CollidingKeysSurviveErasesInTheMiddleOfTheirRun) {
   // A hash that puts every key in one probe run.
   struct Constant {
