@@ -64,7 +64,7 @@ std::coroutine_handle<> SimRuntime::take(WakeId id) noexcept {
 
 void SimRuntime::sift_up(std::size_t index, Timer timer) noexcept {
   while (index > 0) {
-    const std::size_t parent = (index - 1) / 2;
+    const std::size_t parent = (index - 1) / kArity;
     if (!earlier(timer, timers_[parent])) break;
     place(index, timers_[parent]);
     index = parent;
@@ -75,9 +75,13 @@ void SimRuntime::sift_up(std::size_t index, Timer timer) noexcept {
 void SimRuntime::sift_down(std::size_t index, Timer timer) noexcept {
   const std::size_t n = timers_.size();
   for (;;) {
-    std::size_t child = 2 * index + 1;
-    if (child >= n) break;
-    if (child + 1 < n && earlier(timers_[child + 1], timers_[child])) ++child;
+    const std::size_t first = kArity * index + 1;
+    if (first >= n) break;
+    const std::size_t end = first + kArity < n ? first + kArity : n;
+    std::size_t child = first;
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (earlier(timers_[c], timers_[child])) child = c;
+    }
     if (!earlier(timers_[child], timer)) break;
     place(index, timers_[child]);
     index = child;
@@ -92,7 +96,7 @@ void SimRuntime::erase_timer(std::size_t index) noexcept {
   timers_.pop_back();
   if (index == timers_.size()) return;
   // The last timer fills the hole and moves whichever way restores the heap.
-  if (index > 0 && earlier(last, timers_[(index - 1) / 2])) {
+  if (index > 0 && earlier(last, timers_[(index - 1) / kArity])) {
     sift_up(index, last);
   } else {
     sift_down(index, last);
