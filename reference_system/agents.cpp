@@ -265,40 +265,103 @@ void AccountingAgent::progress_saved(std::uint64_t id, std::uint64_t& version, s
                         static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
 }
 
+// The saga's three steps, built once per prepared saga rather than once per
+// invoice; every action reads the run's inputs from `run`, which handle()
+// fills in before each run. The service calls' factories are members too:
+// a call keeps a reference to its factory until it ends.
+struct AccountingAgent::PreparedSaga {
+  struct Run {
+    std::uint64_t id = 0;
+    std::int64_t amount = 0;
+    std::uint64_t po_number = 0;
+    std::uint64_t version = 0;   // of the saga's checkpoint
+    std::string checkpoint_key;  // "saga/<id>" (with a store)
+  };
+  struct Reserve {
+    const PreparedSaga* s;
+    auto operator()() const { return s->agent->budget_->reserve(s->run.id, s->run.amount); }
+  };
+  struct Notify {
+    const PreparedSaga* s;
+    auto operator()() const { return s->agent->notifier_->notify(s->run.id, s->run.amount); }
+  };
+
+  PreparedSaga(AccountingAgent& a, bool compensate) : agent(&a), saga("accounting", a.saga_observer_) {
+    // Each action captures one pointer, so std::function keeps it inline.
+    PreparedSaga* const p = this;
+    saga.step(
+        "reserve", [p] { return p->agent->budget_client_->call(p->run.id, ServiceOp::budget_reserve, p->reserve); },
+        compensate ? resilience::SagaAction([p] { return p->agent->release(p->run.id); }) : resilience::SagaAction{});
+    saga.step("post", [p] { return p->agent->post(p->run.id, p->run.amount, p->run.po_number); },
+              compensate ? resilience::SagaAction([p] { return p->agent->reverse(p->run.id); })
+                         : resilience::SagaAction{});
+    saga.step("notify", [p] { return p->agent->notifier_client_->call(p->run.id, ServiceOp::notify, p->notify); },
+              resilience::SagaAction{});
+    saga.after_step([p](std::size_t done) {
+      return p->agent->save_progress(p->run.checkpoint_key, p->run.id, p->run.version, done);
+    });
+  }
+  PreparedSaga(const PreparedSaga&) = delete;
+  PreparedSaga& operator=(const PreparedSaga&) = delete;
+
+  AccountingAgent* agent;
+  Run run;
+  Reserve reserve{this};
+  Notify notify{this};
+  resilience::Saga saga;
+};
+
+AccountingAgent::~AccountingAgent() = default;
+
+std::unique_ptr<AccountingAgent::PreparedSaga> AccountingAgent::borrow_saga() {
+  if (idle_sagas_.empty()) {
+    return std::make_unique<PreparedSaga>(*this, ctx_.policy->agent(AgentId::accounting).compensation);
+  }
+  std::unique_ptr<PreparedSaga> prepared = std::move(idle_sagas_.back());
+  idle_sagas_.pop_back();
+  return prepared;
+}
+
 Task<StepReply> AccountingAgent::handle(const Message& request) {
   const std::shared_ptr<const WorkItem> work = request.work;
   const std::uint64_t id = request.invoice_id;
-  const std::int64_t amount = work->extracted().total_cents;
-  const std::uint64_t po_number = work->match.po_number;
-  const AgentPolicy& policy = ctx_.policy->agent(AgentId::accounting);
 
   for (auto* busy = in_flight_.find(id); busy != nullptr; busy = in_flight_.find(id)) {
     const std::shared_ptr<runtime::Signal> done = *busy;
     co_await done->wait();
   }
   // Held for the whole saga; released when this handler ends or is
-  // destroyed with a stopped agent, so a crash never leaves it held.
+  // destroyed with a stopped agent, so a crash never leaves it held. The
+  // prepared saga goes back to the idle ones then too (a saga's run never
+  // outlives its handler: it is awaited in this frame).
   struct InFlight {
-    runtime::FlatHashMap<std::uint64_t, std::shared_ptr<runtime::Signal>>* map;
+    AccountingAgent* agent;
     std::uint64_t id;
     std::shared_ptr<runtime::Signal> done;
+    std::unique_ptr<PreparedSaga> prepared;
     ~InFlight() {
-      map->erase(id);
+      agent->in_flight_.erase(id);
       done->set();
+      agent->idle_sagas_.push_back(std::move(prepared));
     }
-  } in_flight{&in_flight_, id, std::make_shared<runtime::Signal>(*ctx_.rt)};
+  } in_flight{this, id, std::make_shared<runtime::Signal>(*ctx_.rt), borrow_saga()};
   *in_flight_.try_emplace(id).first = in_flight.done;
+  PreparedSaga::Run& run = in_flight.prepared->run;
+  run.id = id;
+  run.amount = work->extracted().total_cents;
+  run.po_number = work->match.po_number;
+  run.version = 0;
+  run.checkpoint_key.clear();
 
   std::size_t completed = 0;
-  std::uint64_t version = 0;
-  // "saga/<id>", built once: the load, every save and the remove copy it.
-  const std::string checkpoint_key = ctx_.checkpoints != nullptr ? saga_key(id) : std::string();
   if (ctx_.checkpoints != nullptr) {
-    std::string key = checkpoint_key;
+    // "saga/<id>", built once: the load, every save and the remove copy it.
+    run.checkpoint_key = saga_key(id);
+    std::string key = run.checkpoint_key;
     auto loaded = co_await ctx_.checkpoints->load(std::move(key));
     if (loaded.ok() && loaded.value()) {
       const auto& cp = *loaded.value();
-      version = cp.version;
+      run.version = cp.version;
       // A state that does not parse (a damaged store) counts as no progress:
       // the steps are idempotent, so redoing them is safe.
       const auto [end, ec] = std::from_chars(cp.state.data(), cp.state.data() + cp.state.size(), completed);
@@ -312,39 +375,13 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
     }
   }
 
-  resilience::Saga saga("accounting", saga_observer_);
-  const bool compensate = policy.compensation;
-  // Each action captures one pointer, so std::function keeps it inline.
-  struct Context {
-    AccountingAgent* self;
-    std::uint64_t id;
-    std::int64_t amount;
-    std::uint64_t po_number;
-    std::uint64_t* version;
-    const std::string* checkpoint_key;
-  } c{this, id, amount, po_number, &version, &checkpoint_key};
-  const Context* p = &c;
-  // Reserve and notify return the service client's call itself, without a
-  // coroutine of their own; the calls' factories live in this frame, which
-  // outlives the saga.
-  auto reserve_call = [p] { return p->self->budget_->reserve(p->id, p->amount); };
-  auto notify_call = [p] { return p->self->notifier_->notify(p->id, p->amount); };
-  saga.step("reserve",
-            [p, &reserve_call] { return p->self->budget_client_->call(p->id, ServiceOp::budget_reserve, reserve_call); },
-            compensate ? resilience::SagaAction([p] { return p->self->release(p->id); }) : resilience::SagaAction{});
-  saga.step("post", [p] { return p->self->post(p->id, p->amount, p->po_number); },
-            compensate ? resilience::SagaAction([p] { return p->self->reverse(p->id); }) : resilience::SagaAction{});
-  saga.step("notify",
-            [p, &notify_call] { return p->self->notifier_client_->call(p->id, ServiceOp::notify, notify_call); },
-            resilience::SagaAction{});
-  saga.after_step([p](std::size_t done) { return p->self->save_progress(*p->checkpoint_key, p->id, *p->version, done); });
-
+  resilience::Saga& saga = in_flight.prepared->saga;
   const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));
-  if (ctx_.checkpoints != nullptr && version != 0 && !out.committed && out.not_compensated.empty()) {
+  if (ctx_.checkpoints != nullptr && run.version != 0 && !out.committed && out.not_compensated.empty()) {
     // Fully undone: the next delivery starts afresh, which the ledger's
     // idempotency key makes harmless.
-    std::string key = checkpoint_key;
-    (void)co_await ctx_.checkpoints->remove(std::move(key), version);
+    std::string key = run.checkpoint_key;
+    (void)co_await ctx_.checkpoints->remove(std::move(key), run.version);
   }
   if (out.committed) co_return StepReply{};
   if (!out.not_compensated.empty()) co_return needs_review(ReviewReason::compensation_failed);

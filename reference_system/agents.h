@@ -141,6 +141,7 @@ class AccountingAgent final : public Agent {
  public:
   AccountingAgent(const AgentContext& ctx, ServiceClients& clients, std::shared_ptr<BudgetService> budget,
                   std::shared_ptr<Ledger> ledger, std::shared_ptr<Notifier> notifier);
+  ~AccountingAgent() override;  // out of line: PreparedSaga is complete only there
   AgentId id() const noexcept override { return AgentId::accounting; }
   Task<StepReply> handle(const Message& request) override;
 
@@ -150,6 +151,11 @@ class AccountingAgent final : public Agent {
   Task<Outcome<>> reverse(std::uint64_t id);
   Task<Outcome<>> save_progress(const std::string& key, std::uint64_t id, std::uint64_t& version,
                                 std::size_t completed);
+  // A saga built once, its actions bound to the inputs of the run that
+  // borrows it (handle() fills them in): building the steps' names and
+  // actions anew for every invoice cost more than running them.
+  struct PreparedSaga;
+  std::unique_ptr<PreparedSaga> borrow_saga();
   Task<Outcome<>> await_progress(Task<Outcome<std::uint64_t>> saving, std::uint64_t id, std::uint64_t& version,
                                  std::size_t completed, std::int64_t bytes);
   void progress_saved(std::uint64_t id, std::uint64_t& version, std::size_t completed, std::int64_t bytes,
@@ -169,6 +175,8 @@ class AccountingAgent final : public Agent {
   // retry) waits for the first to finish and then finds its checkpoint,
   // instead of running the saga beside it and notifying twice.
   runtime::FlatHashMap<std::uint64_t, std::shared_ptr<runtime::Signal>> in_flight_;
+  // Prepared sagas no run is using: at most one per worker that has run one.
+  std::vector<std::unique_ptr<PreparedSaga>> idle_sagas_;
 };
 
 class ArchiveAgent final : public Agent {
