@@ -26,32 +26,39 @@ std::size_t bucket_by_formula(double ns) noexcept {
   return static_cast<std::size_t>(std::ceil(std::log2(ns / kFirstBoundNs) * kBucketsPerDoubling));
 }
 
-// The same without a logarithm per call: the latency's highest set bit
-// puts it within a few buckets, and the buckets' bounds decide, except
-// where a latency lies so close to a bound that rounding could tell them
-// apart: there the formula decides.
-struct BucketBounds {
-  std::array<double, LatencyHistogram::kBuckets> upper{};
-  BucketBounds() noexcept {
-    for (std::size_t i = 0; i < upper.size(); ++i) {
-      upper[i] = kFirstBoundNs * std::exp2(static_cast<double>(i) / kBucketsPerDoubling);
+// The same without a logarithm per call. thresholds[i] is the smallest
+// latency (in whole ns) whose bucket by the formula is past i, found once by
+// bisection with the formula itself, so a latency's bucket is the number of
+// thresholds at or below it: integer comparisons, the same answers. The
+// latency's highest set bit says where to start counting.
+struct BucketThresholds {
+  std::array<std::int64_t, LatencyHistogram::kBuckets> thresholds{};
+  BucketThresholds() noexcept {
+    for (std::size_t i = 0; i < thresholds.size(); ++i) {
+      // Bracketed from the previous threshold: a bucket at most i below,
+      // one past i above (a doubling adds four buckets).
+      std::int64_t below = i == 0 ? 1000 : thresholds[i - 1] - 1;
+      std::int64_t at_or_past = 2 * below;
+      while (bucket_by_formula(static_cast<double>(at_or_past)) <= i) at_or_past *= 2;
+      while (at_or_past - below > 1) {
+        const std::int64_t mid = below + (at_or_past - below) / 2;
+        (bucket_by_formula(static_cast<double>(mid)) > i ? at_or_past : below) = mid;
+      }
+      thresholds[i] = at_or_past;
     }
   }
 };
-const BucketBounds kBounds;
+const BucketThresholds kThresholds;
 
+// kBuckets or more: past the last bucket.
 std::size_t bucket_of(std::int64_t ns_count) noexcept {
-  const auto ns = static_cast<double>(ns_count);
-  if (ns <= kFirstBoundNs) return 0;
-  const auto& upper = kBounds.upper;
-  // 2^k <= ns, and bound 4k - 40 is 1000 * 2^(k - 10) < 2^k: the bucket is past it.
+  if (ns_count <= 1000) return 0;
+  // 2^k <= ns, so 4 log2(ns / 1 us) > 4k - 40: the bucket is past 4k - 40,
+  // and every threshold before that one is at or below ns.
   const auto k = static_cast<std::size_t>(std::bit_width(static_cast<std::uint64_t>(ns_count)) - 1);
   std::size_t i = 4 * k >= 40 ? 4 * k - 40 : 0;
-  while (i < upper.size() && upper[i] < ns) ++i;
-  constexpr double kClose = 1e-9;  // relative; far above any rounding error of the formula
-  const bool near_upper = i < upper.size() && upper[i] - ns <= ns * kClose;
-  const bool near_lower = i > 0 && ns - upper[i - 1] <= ns * kClose;
-  if (i >= upper.size() || near_upper || near_lower) return bucket_by_formula(ns);
+  const auto& t = kThresholds.thresholds;
+  while (i < t.size() && t[i] <= ns_count) ++i;
   return i;
 }
 

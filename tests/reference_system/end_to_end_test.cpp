@@ -347,9 +347,16 @@ TEST(Metrics, HistogramBucketIsCeilingOfFourLog2OfMicroseconds) {
     const double bound = 1000.0 * std::exp2(static_cast<double>(i) / 4.0);
     if (bound > 9e18) break;
     const auto b = static_cast<std::int64_t>(bound);
-    for (std::int64_t d = -2; d <= 2; ++d) latencies.push_back(b + d);
+    for (std::int64_t d = -64; d <= 64; ++d) latencies.push_back(b + d);
   }
   for (std::int64_t ns = 1; ns < 3'000'000; ns = ns * 3 / 2 + 7) latencies.push_back(ns);
+  // And a spread of latencies from a microsecond to past the last bucket.
+  std::uint64_t x = 99;
+  for (int n = 0; n < 20'000; ++n) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int bits = 10 + static_cast<int>((x >> 58) % 42);
+    latencies.push_back(static_cast<std::int64_t>((x >> 11) & ((std::uint64_t{1} << bits) - 1)));
+  }
   for (const std::int64_t ns : latencies) {
     if (ns < 0) continue;
     LatencyHistogram h;
