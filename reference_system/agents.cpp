@@ -31,6 +31,9 @@ StepReply needs_review(ReviewReason reason) {
   return r;
 }
 
+// The step name of every accounting saga checkpoint.
+constexpr std::string_view kSagaStep = "accounting";
+
 // "saga/<id>", built without temporaries (small enough to stay inline in the string).
 std::string saga_key(std::uint64_t id) {
   char buf[32] = {'s', 'a', 'g', 'a', '/'};
@@ -232,9 +235,10 @@ Task<Outcome<>> AccountingAgent::save_progress(const std::string& key, std::uint
   // request delivered again (a redelivery after a crash, a duplicate) finds
   // it and does not notify twice, since the notifier has no idempotency key.
   if (ctx_.checkpoints == nullptr) return Task<Outcome<>>::ready(resilience::ok());
-  std::string state = std::to_string(completed);
+  // The state is the number of steps completed (one digit: there are three).
+  std::string state = completed < 10 ? std::string(1, static_cast<char>('0' + completed)) : std::to_string(completed);
   const auto bytes = static_cast<std::int64_t>(state.size());
-  Task<Outcome<std::uint64_t>> saving = ctx_.checkpoints->save(key, version, "accounting", std::move(state));
+  Task<Outcome<std::uint64_t>> saving = ctx_.checkpoints->save(key, version, std::string(kSagaStep), std::move(state));
   // A store that answered at once (in memory) costs no frame here either.
   if (saving.done()) {
     progress_saved(id, version, completed, bytes, saving.result());

@@ -35,6 +35,11 @@ std::string workflow_key(std::uint64_t id) {
 }
 
 char* put_uint(char* out, char* limit, std::uint64_t v) {
+  if (v < 10) {  // step numbers, flags and counts: most fields are one digit
+    out[0] = static_cast<char>('0' + v);
+    out[1] = ' ';
+    return out + 2;
+  }
   const auto [end, ec] = std::to_chars(out, limit, v);
   (void)ec;
   *end = ' ';
