@@ -34,13 +34,18 @@ StepReply needs_review(ReviewReason reason) {
 // The step name of every accounting saga checkpoint.
 constexpr std::string_view kSagaStep = "accounting";
 
-// "saga/<id>", built without temporaries (small enough to stay inline in the string).
-std::string saga_key(std::uint64_t id) {
-  char buf[32] = {'s', 'a', 'g', 'a', '/'};
-  const auto [end, ec] = std::to_chars(buf + 5, buf + sizeof buf, id);
+// "<prefix><id>" ("saga/42", "inv-42"), built without temporaries (small
+// enough to stay inline in the string).
+std::string prefixed_id(std::string_view prefix, std::uint64_t id) {
+  char buf[32];
+  prefix.copy(buf, prefix.size());
+  const auto [end, ec] = std::to_chars(buf + prefix.size(), buf + sizeof buf, id);
   (void)ec;
   return std::string(buf, end);
 }
+std::string saga_key(std::uint64_t id) { return prefixed_id("saga/", id); }
+// The ledger's idempotency key.
+std::string ledger_key(std::uint64_t id) { return prefixed_id("inv-", id); }
 
 }  // namespace
 
@@ -211,7 +216,7 @@ Task<Outcome<>> AccountingAgent::release(std::uint64_t id) {
 Task<Outcome<>> AccountingAgent::post(std::uint64_t id, std::int64_t amount, std::uint64_t po_number) {
   LedgerPost entry;
   entry.invoice_id = id;
-  if (ctx_.policy->agent(AgentId::accounting).idempotency_key) entry.idempotency_key = "inv-" + std::to_string(id);
+  if (ctx_.policy->agent(AgentId::accounting).idempotency_key) entry.idempotency_key = ledger_key(id);
   entry.po_number = po_number;
   entry.amount_cents = amount;
   auto make = [&] { return ledger_->post(entry); };

@@ -122,19 +122,24 @@ Task<Outcome<LedgerReceipt>> SimLedger::post(LedgerPost entry) {
   co_await rt_->sleep(latency / 2);
   if (error) co_return Failure{ErrorClass::transient, "ledger: unavailable"};
   LedgerReceipt receipt;
+  // One probe of the key index: it finds the key's entry or makes its place.
+  std::uint64_t* key_entry = nullptr;
   if (!entry.idempotency_key.empty()) {
+    const auto [seq, inserted] = by_key_.try_emplace(entry.idempotency_key);
     // A key whose entry was reversed (compensated) may post again: the key
     // guards against a second live effect, not against a retried saga.
-    if (const std::uint64_t* seq = by_key_.find(entry.idempotency_key); seq != nullptr && !entries_[*seq - 1].reversed) {
+    if (!inserted && !entries_[*seq - 1].reversed) {
       receipt = LedgerReceipt{*seq, true};
       ++duplicates_refused_;
       rt_->log().record(Kind::ledger_duplicate, source_, entry.invoice_id, static_cast<std::int64_t>(*seq));
+    } else {
+      key_entry = seq;
     }
   }
   if (!receipt.duplicate) {
     const std::uint64_t sequence = entries_.size() + 1;
-    const bool keyed = !entry.idempotency_key.empty();
-    if (keyed) *by_key_.try_emplace(entry.idempotency_key).first = sequence;
+    const bool keyed = key_entry != nullptr;
+    if (keyed) *key_entry = sequence;
     std::uint64_t& last = *last_of_invoice_.try_emplace(entry.invoice_id).first;
     previous_of_.push_back(last);
     last = sequence;
