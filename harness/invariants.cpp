@@ -1004,6 +1004,7 @@ std::string kind_name(std::uint16_t kind) {
     case k(rs::Kind::degraded): return "degraded";
     case k(rs::Kind::ocr_fallback): return "ocr_fallback";
     case k(rs::Kind::stale_reply): return "stale_reply";
+    case k(rs::Kind::request_expired): return "request_expired";
     case k(faults::Kind::window_opened): return "fault_window_opened";
     case k(faults::Kind::window_closed): return "fault_window_closed";
     case k(faults::Kind::touched): return "fault_touched";

@@ -331,9 +331,14 @@ std::unique_ptr<AccountingAgent::PreparedSaga> AccountingAgent::borrow_saga() {
   return prepared;
 }
 
+bool AccountingAgent::marker_expired() const noexcept {
+  return !committed_.empty() && committed_.front().expires <= ctx_.rt->now();
+}
+
 Task<StepReply> AccountingAgent::handle(const Message& request) {
   const std::shared_ptr<const WorkItem> work = request.work;
   const std::uint64_t id = request.invoice_id;
+  const runtime::Instant deadline = request.deadline;
 
   for (auto* busy = in_flight_.find(id); busy != nullptr; busy = in_flight_.find(id)) {
     const std::shared_ptr<runtime::Signal> done = *busy;
@@ -355,6 +360,28 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
     }
   } in_flight{this, id, std::make_shared<runtime::Signal>(*ctx_.rt), borrow_saga()};
   *in_flight_.try_emplace(id).first = in_flight.done;
+  if (deadline <= ctx_.rt->now()) {
+    // Waiting for an earlier delivery of this invoice took its workflow past
+    // the deadline: nobody waits for this reply, and its marker may be gone.
+    ++ctx_.metrics->agent(AgentId::accounting).expired;
+    ctx_.rt->log().record(Kind::request_expired, source_, id, request.step, static_cast<std::int64_t>(request.request_id));
+    co_return failed(ErrorClass::timeout);
+  }
+  // A committed saga's marker ("saga/<id>", state 3) answers a second
+  // delivery of its request. Once the workflow is past its deadline no
+  // delivery is acted on any more (AgentHost drops such requests, and the
+  // check above catches one that waited here), so the marker has nothing
+  // left to answer and goes: the store keeps about a deadline's worth of
+  // markers instead of one for every invoice ever posted. A marker whose
+  // invoice a handler holds stays until that handler ends (its load must
+  // still find it); a removal that fails leaves the marker where it was.
+  while (marker_expired()) {
+    const CommittedMarker m = committed_.front();
+    if (in_flight_.contains(m.id)) break;
+    committed_.pop_front();
+    Task<Outcome<>> removing = ctx_.checkpoints->remove(saga_key(m.id), m.version);
+    if (!removing.done()) (void)co_await std::move(removing);
+  }
   PreparedSaga::Run& run = in_flight.prepared->run;
   run.id = id;
   run.amount = work->extracted().total_cents;
@@ -392,7 +419,13 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
     std::string key = run.checkpoint_key;
     (void)co_await ctx_.checkpoints->remove(std::move(key), run.version);
   }
-  if (out.committed) co_return StepReply{};
+  if (out.committed) {
+    // Without a workflow deadline the marker is kept for good.
+    if (ctx_.checkpoints != nullptr && run.version != 0 && deadline != runtime::Instant::max()) {
+      committed_.push_back(CommittedMarker{deadline, id, run.version});
+    }
+    co_return StepReply{};
+  }
   if (!out.not_compensated.empty()) co_return needs_review(ReviewReason::compensation_failed);
   co_return failed(out.failure ? out.failure->error_class : ErrorClass::transient);
 }
@@ -408,7 +441,12 @@ Task<StepReply> ArchiveAgent::handle(const Message&) {
 
 AgentHost::AgentHost(runtime::Runtime& rt, MessageBus& bus, Topic topic, std::shared_ptr<Agent> agent,
                      std::uint32_t workers, AgentMetrics& metrics)
-    : rt_(&rt), bus_(&bus), topic_(topic), agent_(std::move(agent)), workers_(workers), metrics_(&metrics) {}
+    : rt_(&rt),
+      bus_(&bus),
+      topic_(topic),
+      agent_(std::move(agent)),
+      workers_(workers),
+      metrics_(&metrics) {}
 
 std::size_t AgentHost::start() {
   if (running_) return 0;
@@ -437,6 +475,19 @@ Task<void> AgentHost::worker() {
       request = co_await bus_->receive(topic_);
     }
     if (!request) co_return;
+    if (request->deadline <= rt_->now()) {
+      // Its workflow is past its deadline: the orchestrator waits for no
+      // reply and sends nothing more for the invoice. Acting now could only
+      // add a side effect (a ledger entry) to an invoice it dead-letters.
+      ++metrics_->expired;
+      // (The name is interned here, on this rare path, so that a run
+      // without expired requests numbers its sources as before.)
+      rt_->log().record(Kind::request_expired, rt_->log().intern(to_string(agent_->id())), request->invoice_id,
+                        request->step,
+                        static_cast<std::int64_t>(request->request_id));
+      bus_->ack(topic_, request->delivery_id);
+      continue;
+    }
     ++in_flight_;
     const std::size_t depth = bus_->depth(topic_);
     if (depth > metrics_->queue_depth_max) metrics_->queue_depth_max = depth;

@@ -18,7 +18,13 @@
 //                     in reverse (when the policy says so); idempotent by
 //                     invoice id: the saga's progress is checkpointed under
 //                     "saga/<id>" and the ledger post carries the key
-//                     "inv-<id>" (when the policy says so).
+//                     "inv-<id>" (when the policy says so). A committed
+//                     saga's checkpoint stays as its marker until the
+//                     workflow is past its deadline (for good without one).
+//
+// No agent acts on a request whose workflow is past its deadline
+// (Message::deadline): AgentHost drops it unhandled (AgentMetrics::expired,
+// Kind::request_expired).
 //   archive           the optional fifth stage: records that the invoice's
 //                     processing is complete; no external service.
 //
@@ -27,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -177,6 +184,16 @@ class AccountingAgent final : public Agent {
   runtime::FlatHashMap<std::uint64_t, std::shared_ptr<runtime::Signal>> in_flight_;
   // Prepared sagas no run is using: at most one per worker that has run one.
   std::vector<std::unique_ptr<PreparedSaga>> idle_sagas_;
+  // Committed sagas whose "saga/<id>" marker goes once their workflow is
+  // past its deadline, oldest commit first (see expire_markers()).
+  struct CommittedMarker {
+    runtime::Instant expires;  // the workflow's deadline
+    std::uint64_t id;
+    std::uint64_t version;
+  };
+  std::deque<CommittedMarker> committed_;
+  bool marker_expired() const noexcept;
+  Task<void> expire_markers();
 };
 
 class ArchiveAgent final : public Agent {

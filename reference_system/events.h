@@ -76,6 +76,9 @@ enum class Kind : std::uint16_t {
   // A reply arrived for a request the workflow no longer waits for (stale or duplicate);
   // a = step index, b = request id.
   stale_reply = 0x0219,
+  // An agent dropped a request unhandled because its workflow was past its
+  // deadline (source = agent); a = step index, b = request id.
+  request_expired = 0x021a,
 };
 
 // Terminal outcomes (Kind::outcome's detail).

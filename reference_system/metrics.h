@@ -68,6 +68,7 @@ struct AgentMetrics {
   std::uint64_t queue_depth_max = 0;
   std::uint64_t queue_rejected = 0;
   std::uint64_t restarts = 0;
+  std::uint64_t expired = 0;  // requests dropped unhandled: their workflow was past its deadline
   LatencyHistogram latency;  // request published -> reply received
 };
 

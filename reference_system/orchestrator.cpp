@@ -216,6 +216,7 @@ std::optional<Failure> Orchestrator::start_attempt(StepAttempt& a, std::uint64_t
   request.request_id = a.waiter.request_id;
   request.step = static_cast<std::uint32_t>(step);
   request.attempt = attempt;
+  request.deadline = workflow_end;
   request.work = work;
   a.start = ctx_.rt->now();
   // workflow_end is Instant::max() when the policy sets no workflow deadline.

@@ -19,6 +19,7 @@
 #include "reference_system/workload.h"
 #include "resilience/outcome.h"
 #include "runtime/task.h"
+#include "runtime/time.h"
 
 namespace faultline::reference_system {
 
@@ -145,6 +146,10 @@ struct Message {
   std::uint64_t request_id = 0;   // a reply names the request it answers
   std::uint32_t step = 0;
   std::uint32_t attempt = 0;
+  // Requests: the end of the workflow's time (its deadline; max() when the
+  // policy sets none). Past it the orchestrator waits for nothing and sends
+  // nothing more for the invoice, so no agent acts on the request then.
+  runtime::Instant deadline = runtime::Instant::max();
   std::shared_ptr<const WorkItem> work;    // requests
   std::shared_ptr<const StepReply> reply;  // replies
 };

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "reference_system/agents.h"
+#include "reference_system/bus.h"
 #include "reference_system/service_models.h"
 #include "runtime/sim_runtime.h"
 
@@ -243,6 +244,90 @@ TEST(AccountingAgent, FailedCompensationNeedsAHuman) {
   const StepReply reply = run(r.f.rt, r.agent->handle(r.f.request(9)));
   EXPECT_EQ(reply.status, StepStatus::needs_review);
   EXPECT_EQ(reply.review_reason, static_cast<std::uint8_t>(ReviewReason::compensation_failed));
+}
+
+// Lets simulated time pass.
+void wait(runtime::SimRuntime& rt, runtime::Duration d) {
+  rt.spawn([](runtime::SimRuntime& rt, runtime::Duration d) -> Task<void> { co_await rt.sleep(d); }(rt, d));
+  rt.run();
+}
+
+std::size_t count(const runtime::SimRuntime& rt, Kind kind) {
+  std::size_t n = 0;
+  for (const auto& e : rt.log().events()) n += e.kind == static_cast<std::uint16_t>(kind) ? 1 : 0;
+  return n;
+}
+
+TEST(AccountingAgent, CommittedMarkerAnswersDuplicatesUntilItsWorkflowDeadlineThenGoes) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).idempotency_key = true;
+  r.build();
+  auto with_deadline = [&](std::uint64_t id, runtime::Duration left) {
+    Message m = r.f.request(id);
+    m.deadline = r.f.rt.now() + left;
+    return m;
+  };
+  const Message first = with_deadline(9, 30min);
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(first)).status, StepStatus::ok);
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(first)).status, StepStatus::ok);  // a duplicate, in time
+  EXPECT_EQ(r.notifier->calls, 1);
+  ASSERT_EQ(r.f.store.size(), 1u);  // "saga/9", committed
+
+  // Past invoice 9's deadline, the next saga clears its marker: the store
+  // does not grow with every invoice ever posted.
+  wait(r.f.rt, 31min);
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(with_deadline(10, 30min))).status, StepStatus::ok);
+  EXPECT_EQ(r.f.store.size(), 1u);  // "saga/10" only
+  EXPECT_FALSE(run(r.f.rt, r.f.store.load("saga/9")).value().has_value());
+  EXPECT_TRUE(run(r.f.rt, r.f.store.load("saga/10")).value().has_value());
+
+  // A late copy of 9's request is not acted on: no second notification,
+  // no second ledger entry.
+  const StepReply late = run(r.f.rt, r.agent->handle(first));
+  EXPECT_EQ(late.status, StepStatus::failed);
+  EXPECT_EQ(r.notifier->calls, 2);  // 9 and 10
+  EXPECT_EQ(r.ledger->entries().size(), 2u);
+  EXPECT_EQ(r.f.metrics.agent(AgentId::accounting).expired, 1u);
+  EXPECT_EQ(count(r.f.rt, Kind::request_expired), 1u);
+}
+
+TEST(AccountingAgent, WithoutAWorkflowDeadlineTheMarkerStays) {
+  AccountingRig r;
+  r.build();
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  wait(r.f.rt, 24h);
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(10))).status, StepStatus::ok);
+  EXPECT_EQ(r.f.store.size(), 2u);
+  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate a day late
+  EXPECT_EQ(r.notifier->calls, 2);
+}
+
+TEST(AgentHost, DropsRequestsWhoseWorkflowIsPastItsDeadline) {
+  Fixture f;
+  InProcessBus bus(f.rt, {8, 8, 8, 8, 8, 8});
+  AgentHost host(f.rt, bus, Topic::validation, std::make_shared<ValidationAgent>(f.ctx()), 1,
+                 f.metrics.agent(AgentId::validation));
+  wait(f.rt, 1h);
+  Message expired = f.request(1);
+  expired.topic = Topic::validation;
+  expired.deadline = f.rt.now() - 1min;
+  Message live = f.request(2);
+  live.topic = Topic::validation;
+  live.deadline = f.rt.now() + 1min;
+  Message unbounded = f.request(3);  // no deadline: always handled
+  unbounded.topic = Topic::validation;
+  ASSERT_TRUE(bus.publish(std::move(expired)));
+  ASSERT_TRUE(bus.publish(std::move(live)));
+  ASSERT_TRUE(bus.publish(std::move(unbounded)));
+  host.start();
+  f.rt.run_for(1s);
+  const AgentMetrics& m = f.metrics.agent(AgentId::validation);
+  EXPECT_EQ(m.expired, 1u);
+  EXPECT_EQ(m.handled, 2u);
+  EXPECT_EQ(bus.depth(Topic::replies), 2u);   // no reply for the expired one
+  EXPECT_EQ(bus.pending(Topic::validation), 0u);  // all three acked
+  EXPECT_EQ(count(f.rt, Kind::request_expired), 1u);
+  host.stop();
 }
 
 }  // namespace

@@ -229,6 +229,34 @@ TEST(EndToEnd, WithoutFaultsEveryValidInvoiceIsPosted) {
   }
 }
 
+// Committed sagas leave their markers in the checkpoint store only until
+// their workflow's deadline (30 minutes in recommended.json): over three
+// hours the store holds about the last half hour's invoices, not all of them.
+TEST(EndToEnd, CheckpointStoreStaysTheSizeOfTheDeadlinesWorthOfInvoices) {
+  Rig rig(recommended());
+  System& system = rig.build();
+  ASSERT_EQ(rig.builder.policy().workflow_deadline, runtime::Duration(30min));
+  constexpr int kInvoices = 1'800;  // one every 6 s for 3 hours: 300 per half hour
+  rig.rt.spawn([](Rig& rig, System& system) -> Task<void> {
+    for (int i = 0; i < kInvoices; ++i) {
+      system.submit(rig.next().invoice);
+      co_await rig.rt.sleep(6s);
+    }
+  }(rig, system));
+  rig.rt.run();
+  const SystemMetrics& m = system.metrics();
+  ASSERT_EQ(m.terminal(), static_cast<std::uint64_t>(kInvoices));
+  const std::uint64_t posted = m.outcome(InvoiceOutcome::posted) + m.outcome(InvoiceOutcome::posted_degraded);
+  ASSERT_GT(posted, 1'500u);
+  const auto* store = dynamic_cast<const resilience::InMemoryCheckpointStore*>(system.checkpoint_store());
+  ASSERT_NE(store, nullptr);
+  EXPECT_GT(store->size(), 250u);  // the last half hour's markers are still there
+  EXPECT_LT(store->size(), 360u);
+  // Every posted invoice was notified once: no marker went while it was needed.
+  EXPECT_EQ(system.services().notifier->delivered(), posted);
+  EXPECT_EQ(system.services().ledger->entries().size(), posted);
+}
+
 TEST(EndToEnd, SameSeedSameLedgerAndOutcomes) {
   SimulationConfig config;
   config.invoices = 800;
