@@ -15,11 +15,18 @@ function(_faultline_common target)
 endfunction()
 
 # Replaces malloc and free in a program with mimalloc's (see the root
-# CMakeLists.txt); nothing calls it by name, so it is linked even where the
-# linker drops unreferenced libraries.
+# CMakeLists.txt), linked even where the linker drops unreferenced
+# libraries, with faultline's settings for it (runtime/allocator_options.cpp,
+# an object library built once).
 function(_faultline_allocator target)
   if(NOT FAULTLINE_SANITIZE)
-    target_link_libraries(${target} PRIVATE -Wl,--push-state,--no-as-needed mimalloc -Wl,--pop-state)
+    if(NOT TARGET faultline_allocator_options)
+      add_library(faultline_allocator_options OBJECT ${PROJECT_SOURCE_DIR}/runtime/allocator_options.cpp)
+      target_link_libraries(faultline_allocator_options PRIVATE mimalloc)
+      _faultline_common(faultline_allocator_options)
+    endif()
+    target_link_libraries(${target} PRIVATE faultline_allocator_options
+                          -Wl,--push-state,--no-as-needed mimalloc -Wl,--pop-state)
   endif()
 endfunction()
 
