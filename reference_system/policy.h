@@ -106,7 +106,9 @@ struct Policy {
   std::size_t max_in_flight = 100'000;
   // How long one invoice's workflow may run, from submission, before the
   // orchestrator stops it (dead-lettered); zero: no deadline. Each step's
-  // wait is cut to what is left of it.
+  // wait is cut to what is left of it, no agent acts on a request past it,
+  // and a committed saga's checkpoint (its marker against a second
+  // delivery) is removed once it has passed.
   runtime::Duration workflow_deadline = runtime::Duration::zero();
   std::array<AgentPolicy, kAgentCount> agents{};
   std::array<ServicePolicy, kServiceCount> services{};
