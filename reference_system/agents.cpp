@@ -441,12 +441,7 @@ Task<StepReply> ArchiveAgent::handle(const Message&) {
 
 AgentHost::AgentHost(runtime::Runtime& rt, MessageBus& bus, Topic topic, std::shared_ptr<Agent> agent,
                      std::uint32_t workers, AgentMetrics& metrics)
-    : rt_(&rt),
-      bus_(&bus),
-      topic_(topic),
-      agent_(std::move(agent)),
-      workers_(workers),
-      metrics_(&metrics) {}
+    : rt_(&rt), bus_(&bus), topic_(topic), agent_(std::move(agent)), workers_(workers), metrics_(&metrics) {}
 
 std::size_t AgentHost::start() {
   if (running_) return 0;
@@ -483,8 +478,7 @@ Task<void> AgentHost::worker() {
       // (The name is interned here, on this rare path, so that a run
       // without expired requests numbers its sources as before.)
       rt_->log().record(Kind::request_expired, rt_->log().intern(to_string(agent_->id())), request->invoice_id,
-                        request->step,
-                        static_cast<std::int64_t>(request->request_id));
+                        request->step, static_cast<std::int64_t>(request->request_id));
       bus_->ack(topic_, request->delivery_id);
       continue;
     }

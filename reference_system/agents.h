@@ -21,15 +21,13 @@
 //                     "inv-<id>" (when the policy says so). A committed
 //                     saga's checkpoint stays as its marker until the
 //                     workflow is past its deadline (for good without one).
-//
-// No agent acts on a request whose workflow is past its deadline
-// (Message::deadline): AgentHost drops it unhandled (AgentMetrics::expired,
-// Kind::request_expired).
 //   archive           the optional fifth stage: records that the invoice's
 //                     processing is complete; no external service.
 //
 // Agents are stateless between requests apart from what they checkpoint, so
-// a crash (AgentHost::stop) loses only the work in flight.
+// a crash (AgentHost::stop) loses only the work in flight. No agent acts on
+// a request whose workflow is past its deadline (Message::deadline):
+// AgentHost drops it unhandled (AgentMetrics::expired, Kind::request_expired).
 #pragma once
 
 #include <cstdint>
@@ -185,7 +183,7 @@ class AccountingAgent final : public Agent {
   // Prepared sagas no run is using: at most one per worker that has run one.
   std::vector<std::unique_ptr<PreparedSaga>> idle_sagas_;
   // Committed sagas whose "saga/<id>" marker goes once their workflow is
-  // past its deadline, oldest commit first (see expire_markers()).
+  // past its deadline, oldest commit first (handle() removes them).
   struct CommittedMarker {
     runtime::Instant expires;  // the workflow's deadline
     std::uint64_t id;
@@ -193,7 +191,6 @@ class AccountingAgent final : public Agent {
   };
   std::deque<CommittedMarker> committed_;
   bool marker_expired() const noexcept;
-  Task<void> expire_markers();
 };
 
 class ArchiveAgent final : public Agent {
