@@ -81,14 +81,14 @@ int run_simulate(const SimulateOptions& o) {
   fmt::print("ledger: {} entries ({} live), {:.2f} posted; dead-letter queue {}, manual review {}\n",
              r.ledger_entries, r.ledger_live_entries, static_cast<double>(r.ledger_total_cents) / 100.0,
              r.metrics.dead_letter_size, r.metrics.manual_review_size);
-  fmt::print("agents:     {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}\n", "attempts", "retries", "failures", "degraded",
-             "p99 ms", "max queue");
+  fmt::print("agents:     {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10}\n", "attempts", "retries", "failures",
+             "degraded", "expired", "p99 ms", "max queue");
   for (std::size_t i = 0; i < reference_system::kAgentCount; ++i) {
     const auto& a = r.metrics.agents[i];
     if (a.step_attempts == 0) continue;
-    fmt::print("  {:<9} {:>9} {:>9} {:>9} {:>9} {:>10.0f} {:>10}\n",
+    fmt::print("  {:<9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10.0f} {:>10}\n",
                to_string(static_cast<reference_system::AgentId>(i)), a.step_attempts, a.step_retries,
-               a.step_failures, a.degraded, ms(a.latency.percentile(0.99)), a.queue_depth_max);
+               a.step_failures, a.degraded, a.expired, ms(a.latency.percentile(0.99)), a.queue_depth_max);
   }
   fmt::print("services:       {:>9} {:>9} {:>9} {:>10} {:>8}\n", "attempts", "retries", "errors", "p99 ms",
              "opened");
