@@ -31,6 +31,13 @@ StepReply needs_review(ReviewReason reason) {
   return r;
 }
 
+// A request dropped unhandled because its workflow is past its deadline.
+void record_expired(runtime::Runtime& rt, AgentMetrics& metrics, std::uint32_t source, const Message& request) {
+  ++metrics.expired;
+  rt.log().record(Kind::request_expired, source, request.invoice_id, request.step,
+                  static_cast<std::int64_t>(request.request_id));
+}
+
 // The step name of every accounting saga checkpoint.
 constexpr std::string_view kSagaStep = "accounting";
 
@@ -363,8 +370,7 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   if (deadline <= ctx_.rt->now()) {
     // Waiting for an earlier delivery of this invoice took its workflow past
     // the deadline: nobody waits for this reply, and its marker may be gone.
-    ++ctx_.metrics->agent(AgentId::accounting).expired;
-    ctx_.rt->log().record(Kind::request_expired, source_, id, request.step, static_cast<std::int64_t>(request.request_id));
+    record_expired(*ctx_.rt, ctx_.metrics->agent(AgentId::accounting), source_, request);
     co_return failed(ErrorClass::timeout);
   }
   // A committed saga's marker ("saga/<id>", state 3) answers a second
@@ -474,11 +480,9 @@ Task<void> AgentHost::worker() {
       // Its workflow is past its deadline: the orchestrator waits for no
       // reply and sends nothing more for the invoice. Acting now could only
       // add a side effect (a ledger entry) to an invoice it dead-letters.
-      ++metrics_->expired;
       // (The name is interned here, on this rare path, so that a run
       // without expired requests numbers its sources as before.)
-      rt_->log().record(Kind::request_expired, rt_->log().intern(to_string(agent_->id())), request->invoice_id,
-                        request->step, static_cast<std::int64_t>(request->request_id));
+      record_expired(*rt_, *metrics_, rt_->log().intern(to_string(agent_->id())), *request);
       bus_->ack(topic_, request->delivery_id);
       continue;
     }

@@ -246,12 +246,6 @@ TEST(AccountingAgent, FailedCompensationNeedsAHuman) {
   EXPECT_EQ(reply.review_reason, static_cast<std::uint8_t>(ReviewReason::compensation_failed));
 }
 
-// Lets simulated time pass.
-void wait(runtime::SimRuntime& rt, runtime::Duration d) {
-  rt.spawn([](runtime::SimRuntime& rt, runtime::Duration d) -> Task<void> { co_await rt.sleep(d); }(rt, d));
-  rt.run();
-}
-
 std::size_t count(const runtime::SimRuntime& rt, Kind kind) {
   std::size_t n = 0;
   for (const auto& e : rt.log().events()) n += e.kind == static_cast<std::uint16_t>(kind) ? 1 : 0;
@@ -275,7 +269,7 @@ TEST(AccountingAgent, CommittedMarkerAnswersDuplicatesUntilItsWorkflowDeadlineTh
 
   // Past invoice 9's deadline, the next saga clears its marker: the store
   // does not grow with every invoice ever posted.
-  wait(r.f.rt, 31min);
+  r.f.rt.run_for(31min);
   EXPECT_EQ(run(r.f.rt, r.agent->handle(with_deadline(10, 30min))).status, StepStatus::ok);
   EXPECT_EQ(r.f.store.size(), 1u);  // "saga/10" only
   EXPECT_FALSE(run(r.f.rt, r.f.store.load("saga/9")).value().has_value());
@@ -295,7 +289,7 @@ TEST(AccountingAgent, WithoutAWorkflowDeadlineTheMarkerStays) {
   AccountingRig r;
   r.build();
   EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
-  wait(r.f.rt, 24h);
+  r.f.rt.run_for(24h);
   EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(10))).status, StepStatus::ok);
   EXPECT_EQ(r.f.store.size(), 2u);
   EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate a day late
@@ -307,7 +301,7 @@ TEST(AgentHost, DropsRequestsWhoseWorkflowIsPastItsDeadline) {
   InProcessBus bus(f.rt, {8, 8, 8, 8, 8, 8});
   AgentHost host(f.rt, bus, Topic::validation, std::make_shared<ValidationAgent>(f.ctx()), 1,
                  f.metrics.agent(AgentId::validation));
-  wait(f.rt, 1h);
+  f.rt.run_for(1h);
   Message expired = f.request(1);
   expired.topic = Topic::validation;
   expired.deadline = f.rt.now() - 1min;
