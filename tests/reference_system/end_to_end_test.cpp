@@ -350,6 +350,42 @@ TEST(Saturation, FullQueuesRefuseAndCountButEveryInvoiceStillEnds) {
   EXPECT_LE(system.services().bus->max_depth(Topic::ocr), 4u);
 }
 
+}  // namespace
+}  // namespace faultline::reference_system
+
+namespace faultline::reference_system {
+namespace {
+
+TEST(Supervisor, StopsAndStartsKnownAgentsOnly) {
+  Rig rig(recommended());
+  System& system = rig.build();
+  Supervisor& s = system.supervisor();
+  EXPECT_TRUE(s.running("ocr"));
+  EXPECT_TRUE(s.stop("ocr"));
+  EXPECT_FALSE(s.stop("ocr"));  // already stopped
+  EXPECT_FALSE(s.running("ocr"));
+  EXPECT_TRUE(s.start("ocr"));
+  EXPECT_FALSE(s.stop("billing"));
+  EXPECT_TRUE(s.stop("orchestrator"));
+  EXPECT_TRUE(s.start("orchestrator"));
+  EXPECT_EQ(system.metrics().agent(AgentId::ocr).restarts, 1u);
+}
+
+TEST(Saturation, FullQueuesRefuseAndCountButEveryInvoiceStillEnds) {
+  Policy policy = naive();
+  policy.agent(AgentId::ocr).queue_bound = 4;
+  policy.agent(AgentId::ocr).workers = 2;
+  Rig rig(policy);
+  System& system = rig.build();
+  for (int i = 0; i < 50; ++i) system.submit(rig.next().invoice);  // all at once
+  rig.rt.run();
+  const auto& m = system.metrics();
+  EXPECT_GT(m.agent(AgentId::ocr).queue_rejected, 0u);
+  EXPECT_EQ(m.terminal(), 50u);
+  EXPECT_EQ(m.outcome(InvoiceOutcome::dead_lettered), m.agent(AgentId::ocr).queue_rejected);
+  EXPECT_LE(system.services().bus->max_depth(Topic::ocr), 4u);
+}
+
 TEST(Metrics, HistogramPercentilesAreWithinABucket) {
   LatencyHistogram h;
   for (int i = 1; i <= 1000; ++i) h.record(std::chrono::milliseconds(i));
