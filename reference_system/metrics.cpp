@@ -20,6 +20,9 @@ runtime::Duration LatencyHistogram::percentile(double q) const noexcept {
   if (count_ == 0) return {};
   const auto rank = std::max<std::uint64_t>(
       1, static_cast<std::uint64_t>(std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(count_))));
+  // The first and last ranks are known exactly.
+  if (rank == 1) return min_;
+  if (rank >= count_) return max_;
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < kBuckets; ++i) {
     seen += counts_[i];

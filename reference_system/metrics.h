@@ -24,7 +24,8 @@ namespace faultline::reference_system {
 // [2^k, 2^(k+1)) ns is cut into 128 linear sub-buckets 2^(k-7) ns wide, so a
 // bucket is never wider than 1/128 of a value in it. A quantile is reported
 // as the midpoint of the bucket holding the sample of that rank (nearest
-// rank), clamped to [min, max]: within 1/256 (0.4%) of the recorded value.
+// rank), clamped to [min, max]: within 1/256 (0.4%) of the recorded value,
+// and exact for the first and the last rank.
 // min, max and mean are exact. Bounded: 5,632 counters, allocated on the
 // first sample, covering 0 to 2^50 ns (13 days); a longer latency is counted
 // in the last bucket and in `overflow`, and max still reports it.
