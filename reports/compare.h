@@ -12,9 +12,31 @@
 //   retries      count  lower    sum
 //   dlq          count  lower    sum of final dead-letter queue sizes
 //
-// Regression bounds (`faultline compare --max-regression`) are a
-// comma-separated list of metric=limit; B regresses when, for the total or
-// any scenario in both runs, it is worse than A by more than the limit:
+// Pairing. A scenario run of A meets the run of B with the same scenario name
+// and the same seed, so that each difference is one world under two systems.
+// Two runs are the same experiment when they hold the same scenarios (name
+// and file digest), each under the same seeds, with the same policy;
+// `differences` lists every way in which they are not, and `faultline
+// compare` refuses them (exit 2) unless given --allow-different (then runs of
+// one scenario whose seeds do not match are paired in run order, and
+// scenarios in only one run are listed and not gated).
+//
+// Several seeds. With n > 1 pairs for a scenario, a figure is the median over
+// the seeds (A's, B's, and of the n paired differences B - A), with a 95%
+// bootstrap interval of the median difference: 2,000 resamples of the n
+// differences with replacement, drawn from a runtime::RandomStreams stream
+// named after the scenario and the metric, so the same two runs always give
+// the same interval. The totals row pairs the k-th seed of every scenario
+// into one sample. Printed as "p99 latency +18.0% [+9.0%, +27.0%] vs A";
+// relative figures are divided by A's median.
+//
+// The gate. Bounds (`faultline compare --max-regression`) are a
+// comma-separated list of metric=limit; B regresses on a metric, for the
+// total or any paired scenario, when the whole interval lies beyond the limit,
+// i.e. even its end most favourable to B is worse than A by more than the
+// limit. A difference the seeds cannot tell from noise does not trip the
+// gate; more seeds narrow the interval. With one seed the interval is the
+// difference itself.
 //
 //   success_rate=0.5     at most 0.5 percentage points lower (also "0.5pp")
 //   success_rate=1%      at most 1% lower relative to A
@@ -23,15 +45,19 @@
 //   retries=20, dlq=0    at most that many more; processed=5% at most 5% fewer
 //
 // A relative limit on a metric whose A value is 0 is exceeded by any
-// worsening. Scenarios in only one run are listed and not gated.
+// worsening. Whatever the bounds, a scenario and seed that passed in A and
+// failed, aborted or errored in B is a regression.
 //
 //   auto bounds = reports::parse_regression_bounds("success_rate=0.5,p99=10%");
 //   if (!bounds.ok()) ... bounds.error ...
 //   auto cmp = reports::compare_runs(a, b, *bounds.bounds, "naive", "recommended");
+//   if (!cmp.differences.empty()) ... not the same experiment ...
 //   fmt::print("{}", reports::comparison_text(cmp));
 //   return cmp.regressed ? 1 : 0;
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,20 +92,35 @@ struct MetricDiff {
   std::string label;   // "success rate"
   std::string unit;    // "%", "ms", "count"
   Better better = Better::kHigher;
-  double a = 0;  // in `unit` (success rate in percent)
+  std::size_t samples = 0;  // paired seeds the figures are taken over
+  double a = 0;             // in `unit` (success rate in percent); the median over seeds
   double b = 0;
-  double difference = 0;            // b - a
-  std::optional<double> relative;   // (b - a) / |a| in percent; empty when a == 0
-  bool worse = false;               // b is worse than a at all
-  std::optional<std::string> bound; // the bound that applied, as written
-  bool regressed = false;           // worse beyond the bound
+  double difference = 0;    // the median of the paired differences b - a
+  double interval_low = 0;  // 95% bootstrap interval of `difference`; both equal to it with one sample
+  double interval_high = 0;
+  std::optional<double> relative;  // difference / |a| in percent; empty when a == 0
+  bool worse = false;                // b is worse than a at all (by the median)
+  std::optional<std::string> bound;  // the bound that applied, as written
+  bool regressed = false;            // the whole interval is worse than the bound allows
+};
+
+// A scenario and seed whose verdict went from pass in A to fail, aborted or
+// error in B.
+struct VerdictChange {
+  std::uint64_t seed_a = 0;
+  std::uint64_t seed_b = 0;
+  Verdict a = Verdict::kPass;
+  Verdict b = Verdict::kPass;
+  std::string reason_b;  // B's verdict reason
 };
 
 struct ScenarioComparison {
   std::string name;  // "total" for the totals row
   bool in_a = true;
   bool in_b = true;
+  std::size_t pairs = 0;            // seeds paired
   std::vector<MetricDiff> metrics;  // empty unless in both
+  std::vector<VerdictChange> verdict_regressions;
 };
 
 struct RunComparison {
@@ -87,9 +128,18 @@ struct RunComparison {
   std::string label_b;
   ScenarioComparison total;
   std::vector<ScenarioComparison> scenarios;  // A's order, then those only in B
+  // How A and B are not the same experiment (scenarios, digests, seeds,
+  // policies), one line each; empty when they are.
+  std::vector<std::string> differences;
+  std::uint64_t differences_dropped = 0;
   bool regressed = false;
-  std::vector<std::string> regressions;  // one line per bound exceeded
+  std::vector<std::string> regressions;  // one line per bound exceeded or verdict lost
+  std::uint64_t regressions_dropped = 0;
 };
+
+inline constexpr std::size_t kBootstrapResamples = 2000;
+inline constexpr double kIntervalConfidence = 0.95;
+inline constexpr std::size_t kComparisonLinesMax = 50;  // per list; the rest are counted
 
 RunComparison compare_runs(const RunResult& a, const RunResult& b, const RegressionBounds& bounds,
                            std::string label_a, std::string label_b);

@@ -36,6 +36,15 @@ int run_compare(const CompareOptions& options, std::ostream& out, std::ostream& 
     return kCompareInputError;
   }
   const RunComparison comparison = compare_runs(a, b, *bounds.bounds, options.a, options.b);
+  if (!comparison.differences.empty() && !options.allow_different) {
+    err << "faultline compare: " << options.a << " and " << options.b
+        << " are not the same experiment, so their differences would not be the system's:\n";
+    for (const auto& line : comparison.differences) err << "  " << line << "\n";
+    if (comparison.differences_dropped > 0) err << "  and " << comparison.differences_dropped << " more\n";
+    err << "Run both with the same scenarios, --seed, --seeds and --policy, or pass --allow-different to compare "
+           "them anyway (seeds then pair in run order; scenarios in one run only are not gated).\n";
+    return kCompareInputError;
+  }
   const std::string text = comparison_text(comparison);
   out << text;
   if (!options.out_dir.empty()) {

@@ -6,7 +6,9 @@
 // A and B are each a report.json file or a run directory holding one (a
 // `latest` link works too). Exit codes follow the faultline command line:
 // 0 no regression beyond the bounds, 1 B regressed, 2 bad input (the message
-// names the file, the JSON path or the bound at fault).
+// names the file, the JSON path or the bound at fault) or two runs that are
+// not the same experiment (scenarios, seeds or policies differ; the message
+// lists how) without `allow_different`.
 #pragma once
 
 #include <filesystem>
@@ -26,6 +28,7 @@ struct CompareOptions {
   std::string b;
   std::string out_dir;         // empty: print only
   std::string max_regression;  // empty: compare without a gate
+  bool allow_different = false;  // compare runs whose scenarios, seeds or policies differ
 };
 
 inline constexpr int kCompareNoRegression = 0;

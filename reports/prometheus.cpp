@@ -57,11 +57,12 @@ void latency_summary(Writer& w, std::string_view name, const Labels& labels, con
   w.sample(std::string(name) + "_count", labels, count(l.count));
 }
 
-// One family, one pass over the scenarios.
+// One family, one pass over the scenario runs. A run with several seeds
+// holds each scenario once per seed: the seed label keeps their series apart.
 void each(Writer& w, const RunResult& run, std::string_view name, std::string_view type, std::string_view help,
           const std::function<void(const ScenarioResult&, const Labels&)>& emit) {
   w.family(name, type, help);
-  for (const auto& s : run.scenarios) emit(s, Labels{{"scenario", s.name}});
+  for (const auto& s : run.scenarios) emit(s, Labels{{"scenario", s.name}, {"seed", std::to_string(s.seed)}});
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // metrics.prom: the run's final metrics in the Prometheus text exposition
-// format (version 0.0.4), one sample per scenario (label `scenario`) and, where
-// it applies, per agent, service, outcome or fault. A node_exporter textfile
+// format (version 0.0.4), one sample per scenario run (labels `scenario` and
+// `seed`, so that a run with --seeds K has no repeated series) and, where it
+// applies, per agent, service, outcome or fault. Every family below carries
+// both labels besides those listed. A node_exporter textfile
 // collector or a Pushgateway can take the file as it is; the alerting rules
 // in reports/prometheus/alerts.yml and the dashboard in
 // reports/grafana/faultline-dashboard.json are written against these names:

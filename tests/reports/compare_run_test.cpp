@@ -1,5 +1,7 @@
 // The compare command's work: files or run directories in, table out,
-// Markdown and HTML written, exit 0 / 1 / 2 as documented.
+// Markdown and HTML written, exit 0 / 1 / 2 as documented; a run with several
+// seeds against itself passes the tightest gate, and two runs that are not
+// the same experiment are refused unless --allow-different.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -58,6 +60,52 @@ TEST_F(CompareRun, GateExitsOneAndWritesTheComparison) {
   // B against itself, or better than A, passes the same gate.
   EXPECT_EQ(run({(dir_ / "runs/b").string(), (dir_ / "runs/a").string(), "", "p99=10%,processed=0"}),
             kCompareNoRegression);
+}
+
+// Three seeds of each sample scenario, each seed's figures its own.
+RunResult three_seeds(const RunResult& one) {
+  RunResult run = one;
+  run.scenarios.clear();
+  for (const auto& s : one.scenarios) {
+    for (std::uint64_t k = 0; k < 3; ++k) {
+      ScenarioResult copy = s;
+      copy.seed = s.seed + k;
+      copy.outcomes.posted -= 25 * k;
+      copy.end_to_end.p99 += std::chrono::seconds(k);
+      run.scenarios.push_back(copy);
+    }
+  }
+  return run;
+}
+
+TEST_F(CompareRun, ASeveralSeedRunAgainstItselfPasses) {
+  ASSERT_TRUE(write_run_directory(three_seeds(testing::sample_run()), dir_ / "runs" / "seeds3"));
+  const std::string seeds3 = (dir_ / "runs/seeds3").string();
+  EXPECT_EQ(run({seeds3, seeds3, "", "success_rate=0,p99=0,mean=0,processed=0,retries=0,dlq=0"}),
+            kCompareNoRegression)
+      << out_.str() << err_.str();
+  EXPECT_NE(out_.str().find("no regression beyond the bounds"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("(3 seeds paired)"), std::string::npos) << out_.str();
+}
+
+TEST_F(CompareRun, RunsThatAreNotTheSameExperimentAreRefusedUnlessAllowed) {
+  RunResult naive = testing::sample_run();
+  for (auto& s : naive.scenarios) s.policy_name = "naive";
+  ASSERT_TRUE(write_run_directory(naive, dir_ / "runs" / "naive"));
+  CompareOptions options{(dir_ / "runs/a").string(), (dir_ / "runs/naive").string(), "", ""};
+  EXPECT_EQ(run(options), kCompareInputError);
+  EXPECT_NE(err_.str().find("are not the same experiment"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("policy: A ran 'recommended'"), std::string::npos) << err_.str();
+  EXPECT_NE(err_.str().find("--allow-different"), std::string::npos) << err_.str();
+  EXPECT_TRUE(out_.str().empty()) << "nothing compared";
+  options.allow_different = true;
+  EXPECT_EQ(run(options), kCompareNoRegression) << err_.str();
+  EXPECT_NE(out_.str().find("A and B are not the same experiment:"), std::string::npos) << out_.str();
+
+  ASSERT_TRUE(write_run_directory(three_seeds(testing::sample_run()), dir_ / "runs" / "seeds3"));
+  EXPECT_EQ(run({(dir_ / "runs/a").string(), (dir_ / "runs/seeds3").string(), "", ""}), kCompareInputError);
+  EXPECT_NE(err_.str().find("the seeds differ: only in A none; only in B 424243, 424244"), std::string::npos)
+      << err_.str();
 }
 
 TEST_F(CompareRun, BadInputExitsTwoNamingTheFile) {

@@ -1,7 +1,12 @@
 // Run comparison and the regression gate: the case study's naive vs
 // recommended figures come out as differences, bounds parse as documented,
-// and the gate trips exactly when B is worse than A beyond a bound.
+// runs pair by (scenario, seed), runs that are not the same experiment are
+// named, a verdict lost is a regression, and with several seeds the gate
+// reads the bootstrap interval of the median difference.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <regex>
 
 #include "reports/compare.h"
 #include "reports/internal/text.h"
@@ -83,6 +88,158 @@ TEST(Compare, GateTripsOnlyBeyondTheBound) {
   EXPECT_FALSE(metric(back.total, "p99").regressed);
   EXPECT_FALSE(compare_runs(b, a, bounds("success_rate=18pp"), "b", "a").regressed);
   EXPECT_TRUE(compare_runs(b, a, bounds("success_rate=18%"), "b", "a").regressed) << "18 of 96 is 18.75%";
+}
+
+// `seeds` runs of each sample scenario, seed k's figures made different from
+// seed k+1's so that pairing the wrong seeds shows.
+RunResult multi_seed_run(std::size_t seeds) {
+  const RunResult one = testing::sample_run();
+  RunResult run = one;
+  run.scenarios.clear();
+  for (const auto& s : one.scenarios) {
+    for (std::size_t k = 0; k < seeds; ++k) {
+      ScenarioResult copy = s;
+      copy.seed = s.seed + 1000 * k;
+      copy.outcomes.posted -= 10 * k;
+      copy.end_to_end.p99 += std::chrono::milliseconds(300 * k);
+      copy.retries += 7 * k;
+      run.scenarios.push_back(copy);
+    }
+  }
+  return run;
+}
+
+// One scenario, `seeds` seeds; A's p99 is 1 s on every seed, B's is
+// 1 s + b_minus_a_ms(k) on seed k.
+template <typename F>
+std::pair<RunResult, RunResult> p99_runs(std::size_t seeds, F b_minus_a_ms) {
+  RunResult a = testing::sample_run();
+  a.scenarios.resize(1);
+  a.scenarios[0].name = "case-study";
+  RunResult one = a;
+  a.scenarios.clear();
+  RunResult b = a;
+  for (std::size_t k = 0; k < seeds; ++k) {
+    ScenarioResult sa = one.scenarios[0];
+    sa.seed = 100 + k;
+    sa.end_to_end.p99 = std::chrono::milliseconds(1000);
+    ScenarioResult sb = sa;
+    sb.end_to_end.p99 = std::chrono::milliseconds(1000 + b_minus_a_ms(k));
+    a.scenarios.push_back(sa);
+    b.scenarios.push_back(sb);
+  }
+  return {a, b};
+}
+
+TEST(Compare, ARunWithSeveralSeedsMatchesItself) {
+  const RunResult a = multi_seed_run(3);
+  RunResult b = a;
+  std::reverse(b.scenarios.begin(), b.scenarios.end());  // pairing is by seed, not by position
+  const auto c = compare_runs(a, b, bounds("success_rate=0,p99=0,mean=0,processed=0,retries=0,dlq=0"), "a", "a");
+  EXPECT_FALSE(c.regressed) << comparison_text(c);
+  EXPECT_TRUE(c.differences.empty()) << c.differences.front();
+  ASSERT_EQ(c.scenarios.size(), 3u) << "one row per scenario, not per seed";
+  for (const auto& row : c.scenarios) {
+    EXPECT_EQ(row.pairs, 3u);
+    for (const auto& d : row.metrics) {
+      EXPECT_EQ(d.samples, 3u);
+      EXPECT_EQ(d.difference, 0) << row.name << " " << d.metric;
+      EXPECT_EQ(d.interval_low, 0);
+      EXPECT_EQ(d.interval_high, 0);
+    }
+  }
+  EXPECT_EQ(c.total.pairs, 3u);
+  EXPECT_NE(comparison_text(c).find("scenario ocr-outage-5m (3 seeds paired)"), std::string::npos)
+      << comparison_text(c);
+}
+
+TEST(Compare, NamesEveryWayTwoRunsAreNotTheSameExperiment) {
+  const RunResult a = multi_seed_run(2);
+  EXPECT_TRUE(compare_runs(a, a, {}, "a", "b").differences.empty());
+
+  RunResult other_seeds = a;
+  other_seeds.scenarios[1].seed = 5;  // ocr-outage-5m's second seed
+  auto c = compare_runs(a, other_seeds, {}, "a", "b");
+  ASSERT_EQ(c.differences.size(), 1u);
+  EXPECT_EQ(c.differences[0], "scenario ocr-outage-5m: the seeds differ: only in A 425242; only in B 5");
+  EXPECT_EQ(c.scenarios[0].pairs, 2u) << "the leftover seeds pair in run order";
+
+  RunResult other_policy = a;
+  for (auto& s : other_policy.scenarios) {
+    if (s.policy_name != "recommended") continue;  // ledger-errors names none
+    s.policy_name = "naive";
+    s.policy_digest = "sha256:0ddba11";
+  }
+  c = compare_runs(a, other_policy, {}, "a", "b");
+  ASSERT_EQ(c.differences.size(), 1u) << "one line per distinct pair of policies";
+  EXPECT_EQ(c.differences[0], "policy: A ran 'recommended' (sha256:5e1f0c0ffee), B ran 'naive' (sha256:0ddba11)");
+
+  RunResult other_scenarios = a;
+  other_scenarios.scenarios.erase(other_scenarios.scenarios.begin(), other_scenarios.scenarios.begin() + 2);
+  other_scenarios.scenarios[0].scenario_digest = "sha256:edited";
+  c = compare_runs(a, other_scenarios, {}, "a", "b");
+  ASSERT_EQ(c.differences.size(), 2u);
+  EXPECT_EQ(c.differences[0], "scenario ocr-outage-5m: only in A");
+  EXPECT_NE(c.differences[1].find("scenario matching-delay-30s: the scenario files differ"), std::string::npos)
+      << c.differences[1];
+  EXPECT_NE(comparison_text(c).find("A and B are not the same experiment:"), std::string::npos);
+}
+
+TEST(Compare, AVerdictGoingFromPassToFailIsARegression) {
+  const RunResult a = multi_seed_run(3);
+  RunResult b = a;
+  ASSERT_EQ(b.scenarios[4].verdict, Verdict::kPass);  // matching-delay-30s, second seed
+  b.scenarios[4].verdict = Verdict::kFail;
+  b.scenarios[4].verdict_reason = "exactly_once failed";
+  const auto c = compare_runs(a, b, {}, "a", "b");
+  EXPECT_TRUE(c.regressed) << "no bound is needed: losing a pass is a regression";
+  ASSERT_EQ(c.regressions.size(), 1u);
+  EXPECT_EQ(c.regressions[0], "scenario matching-delay-30s seed 1007: verdict went from pass to fail (exactly_once failed)");
+  ASSERT_EQ(c.scenarios[1].verdict_regressions.size(), 1u);
+  // Failing where A failed already, or passing where A failed, is no regression.
+  EXPECT_FALSE(compare_runs(b, a, {}, "b", "a").regressed);
+  RunResult inconclusive = a;
+  inconclusive.scenarios[4].verdict = Verdict::kInconclusive;
+  EXPECT_FALSE(compare_runs(a, inconclusive, {}, "a", "b").regressed);
+}
+
+TEST(Compare, SeveralSeedsGateOnTheIntervalOfTheMedianDifference) {
+  // B is 100..290 ms slower than A's 1 s, in steps of 10: median +19.5%.
+  const auto [a, b] = p99_runs(20, [](std::size_t k) { return 100 + 10 * static_cast<int>(k); });
+  const auto c = compare_runs(a, b, {}, "a", "b");
+  const MetricDiff& p99 = metric(c.scenarios[0], "p99");
+  EXPECT_EQ(p99.samples, 20u);
+  EXPECT_DOUBLE_EQ(p99.a, 1000);
+  EXPECT_DOUBLE_EQ(p99.difference, 195);
+  EXPECT_NEAR(*p99.relative, 19.5, 1e-9);
+  EXPECT_GE(p99.interval_low, 100);
+  EXPECT_LT(p99.interval_low, 195);
+  EXPECT_GT(p99.interval_high, 195);
+  EXPECT_LE(p99.interval_high, 290);
+  // The interval is the same on every run, and is printed with the median.
+  const auto again = compare_runs(a, b, {}, "a", "b");
+  EXPECT_EQ(metric(again.scenarios[0], "p99").interval_low, p99.interval_low);
+  EXPECT_EQ(metric(again.scenarios[0], "p99").interval_high, p99.interval_high);
+  const std::regex printed(R"(p99 latency .* \+19\.5% \[\+1[0-9]\.[0-9]%, \+2[0-9]\.[0-9]%\])");
+  EXPECT_TRUE(std::regex_search(comparison_text(c), printed)) << comparison_text(c);
+
+  // The gate trips when the whole interval is beyond the bound: not at a
+  // bound the median exceeds but the interval's low end does not.
+  const double low_percent = p99.interval_low / 10;
+  EXPECT_TRUE(compare_runs(a, b, bounds("p99=5%"), "a", "b").regressed);
+  EXPECT_TRUE(compare_runs(a, b, bounds("p99=" + internal::format_fixed(low_percent - 0.1, 1) + "%"), "a", "b").regressed);
+  EXPECT_FALSE(compare_runs(a, b, bounds("p99=" + internal::format_fixed(low_percent + 0.1, 1) + "%"), "a", "b").regressed);
+  EXPECT_FALSE(compare_runs(a, b, bounds("p99=19%"), "a", "b").regressed);
+  const auto gated = compare_runs(a, b, bounds("p99=5%"), "a", "b");
+  ASSERT_FALSE(gated.regressions.empty());
+  EXPECT_EQ(gated.regressions[0].rfind("scenario case-study: p99 latency +19.5% [+", 0), 0u) << gated.regressions[0];
+  EXPECT_NE(gated.regressions[0].find("vs A over 20 seeds"), std::string::npos) << gated.regressions[0];
+
+  // Noise around zero does not trip even a zero bound.
+  const auto [na, nb] = p99_runs(15, [](std::size_t k) { return static_cast<int>(k % 5) * 40 - 80; });
+  const auto noisy = compare_runs(na, nb, bounds("p99=0"), "a", "b");
+  EXPECT_FALSE(noisy.regressed) << comparison_text(noisy);
+  EXPECT_LT(metric(noisy.scenarios[0], "p99").interval_low, 0);
 }
 
 TEST(Compare, ParsesAndRejectsBounds) {

@@ -36,21 +36,21 @@ std::set<std::string> metric_names(const std::string& text) {
 
 TEST(Prometheus, WritesTheFinalMetrics) {
   const std::string text = to_prometheus_text(testing::sample_run());
-  EXPECT_NE(text.find("faultline_invoices_total{scenario=\"ocr-outage-5m\",outcome=\"posted_degraded\"} 55\n"),
+  EXPECT_NE(text.find("faultline_invoices_total{scenario=\"ocr-outage-5m\",seed=\"424242\",outcome=\"posted_degraded\"} 55\n"),
             std::string::npos);
-  EXPECT_NE(text.find("faultline_agent_error_ratio{scenario=\"ocr-outage-5m\",agent=\"ocr\"} 0.06153846153846154\n"),
+  EXPECT_NE(text.find("faultline_agent_error_ratio{scenario=\"ocr-outage-5m\",seed=\"424242\",agent=\"ocr\"} 0.06153846153846154\n"),
             std::string::npos);
-  EXPECT_NE(text.find("faultline_end_to_end_latency_seconds{scenario=\"ocr-outage-5m\",quantile=\"0.99\"} 5.100125\n"),
+  EXPECT_NE(text.find("faultline_end_to_end_latency_seconds{scenario=\"ocr-outage-5m\",seed=\"424242\",quantile=\"0.99\"} 5.100125\n"),
             std::string::npos);
-  EXPECT_NE(text.find("faultline_baseline_latency_p99_seconds{scenario=\"ocr-outage-5m\"} 0.8\n"), std::string::npos);
-  EXPECT_NE(text.find("faultline_circuit_breaker_transitions_total{scenario=\"ocr-outage-5m\",service=\"ocr_engine\","
+  EXPECT_NE(text.find("faultline_baseline_latency_p99_seconds{scenario=\"ocr-outage-5m\",seed=\"424242\"} 0.8\n"), std::string::npos);
+  EXPECT_NE(text.find("faultline_circuit_breaker_transitions_total{scenario=\"ocr-outage-5m\",seed=\"424242\",service=\"ocr_engine\","
                       "to=\"open\"} 2\n"),
             std::string::npos);
-  EXPECT_NE(text.find("faultline_circuit_breaker_open{scenario=\"ocr-outage-5m\",service=\"ocr_engine\"} 0\n"),
+  EXPECT_NE(text.find("faultline_circuit_breaker_open{scenario=\"ocr-outage-5m\",seed=\"424242\",service=\"ocr_engine\"} 0\n"),
             std::string::npos);
-  EXPECT_NE(text.find("faultline_scenario_passed{scenario=\"matching-delay-30s\",verdict=\"pass\"} 1\n"),
+  EXPECT_NE(text.find("faultline_scenario_passed{scenario=\"matching-delay-30s\",seed=\"7\",verdict=\"pass\"} 1\n"),
             std::string::npos);
-  EXPECT_NE(text.find("faultline_invariant_passed{scenario=\"ocr-outage-5m\",invariant=\"conservation\"} 0\n"),
+  EXPECT_NE(text.find("faultline_invariant_passed{scenario=\"ocr-outage-5m\",seed=\"424242\",invariant=\"conservation\"} 0\n"),
             std::string::npos);
   EXPECT_EQ(text, to_prometheus_text(testing::sample_run()));
 }
@@ -73,6 +73,44 @@ TEST(Prometheus, PromtoolAcceptsHostileLabels) {
     EXPECT_TRUE(line.rfind("# ", 0) == 0 || line.rfind("faultline_", 0) == 0) << line;
     start = end + 1;
   }
+}
+
+// Each scenario three times, under three seeds, as `faultline run --seeds 3`
+// writes it.
+RunResult three_seeds() {
+  const RunResult one = testing::sample_run();
+  RunResult run = one;
+  run.scenarios.clear();
+  for (const auto& s : one.scenarios) {
+    for (std::uint64_t k = 0; k < 3; ++k) {
+      run.scenarios.push_back(s);
+      run.scenarios.back().seed = s.seed + k;
+    }
+  }
+  return run;
+}
+
+TEST(Prometheus, ASeveralSeedRunHasNoRepeatedSeries) {
+  const std::string text = to_prometheus_text(three_seeds());
+  std::set<std::string> series;
+  std::size_t samples = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = text.find('\n', start);
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.rfind("# ", 0) == 0) continue;
+    ++samples;
+    const std::string name_and_labels = line.substr(0, line.rfind(' '));
+    EXPECT_TRUE(series.insert(name_and_labels).second) << "repeated series: " << name_and_labels;
+  }
+  EXPECT_GT(samples, 100u);
+  EXPECT_NE(text.find("faultline_dlq_size{scenario=\"ocr-outage-5m\",seed=\"424244\"} "), std::string::npos);
+}
+
+TEST(Prometheus, PromtoolAcceptsASeveralSeedRun) {
+  FAULTLINE_REQUIRE_TOOL(promtool, "promtool", "prometheus");
+  const auto result = check_metrics(promtool, to_prometheus_text(three_seeds()));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
 TEST(Prometheus, PromtoolRejectsBrokenMetrics) {
