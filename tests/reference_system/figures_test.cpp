@@ -3,15 +3,23 @@
 //  - four agents each failing 5% of calls, naive policy: 0.95^4 = 81.5%
 //    end to end; five stages: 0.95^5 = 77.4% (n = 100,000 each: the
 //    standard error is 0.12 points, so 0.5 points is four of them);
-//  - the article's case study (scenarios/models/case_study.json, derived
-//    once in scenarios/models/README.md): naive about 78%, recommended
-//    about 96% with the rest in manual review (n = 50,000 each: standard
-//    error 0.19 and 0.09 points; the tolerance of 1 point covers the
-//    approximations of the closed-form derivation, not a fit).
+//  - the article's case study (scenarios/models/case_study.json). Its
+//    world's parameters were solved, once, from the article's 78%, 96% and
+//    4% (scenarios/models/README.md), so getting those back is a check of
+//    the calibration and of the closed-form derivation, not evidence that
+//    the model predicts anything (n = 50,000 each: standard error 0.19 and
+//    0.09 points; the tolerance of 1 point covers the approximations of the
+//    derivation, not a fit). The +23% more invoices processed follows
+//    arithmetically from the two success rates. The one figure the
+//    calibration did not use is the processing-time change: the model
+//    predicts +28.8% against the article's +15%, and the test pins that
+//    prediction so that a change to the world or the policies that moves it
+//    has to say so (why it differs from the article: the README there).
 // This file is compiled with -O2 (tests/reference_system/CMakeLists.txt).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -97,9 +105,21 @@ SimulationResult run_case_study(const char* policy) {
   return run_simulation(config);
 }
 
-TEST(Figures, CaseStudyNaive78RecommendedNinetySixRestInManualReview) {
-  const auto naive = run_case_study("scenarios/policies/naive.json");
-  const auto recommended = run_case_study("scenarios/policies/recommended.json");
+struct CaseStudyRuns {
+  SimulationResult naive;
+  SimulationResult recommended;
+};
+
+// Both policies over the same 50,000 invoices, once for the tests below.
+const CaseStudyRuns& case_study() {
+  static const CaseStudyRuns runs{run_case_study("scenarios/policies/naive.json"),
+                                  run_case_study("scenarios/policies/recommended.json")};
+  return runs;
+}
+
+// Calibration inputs: the world was solved from these three figures.
+TEST(Figures, CaseStudyCalibrationGivesBackItsInputs78And96With4InManualReview) {
+  const auto& [naive, recommended] = case_study();
   ASSERT_EQ(naive.metrics.terminal(), naive.submitted);
   ASSERT_EQ(recommended.metrics.terminal(), recommended.submitted);
 
@@ -110,25 +130,38 @@ TEST(Figures, CaseStudyNaive78RecommendedNinetySixRestInManualReview) {
   EXPECT_LT(recommended.share(InvoiceOutcome::dead_lettered), 0.001);
   EXPECT_EQ(recommended.outcome(InvoiceOutcome::rejected_invalid), 0u);
 
+  // Not a prediction either: the article's +23% is 96/78, and ours follows
+  // from the two success rates above.
   const double naive_ok = static_cast<double>(naive.metrics.succeeded());
   const double rec_ok = static_cast<double>(recommended.metrics.succeeded());
+  EXPECT_NEAR(rec_ok / naive_ok - 1.0, 0.96 / 0.78 - 1.0, 0.03);
+  std::printf(
+      "case study, calibration inputs: naive success %.4f (article 0.78, dead-lettered %.4f), recommended success "
+      "%.4f (article 0.96), manual review %.4f (article 0.04), dead-lettered %.4f\n"
+      "  derived from them: invoices successfully processed %+.1f%% (article +23%%)\n",
+      naive.success_rate(), naive.share(InvoiceOutcome::dead_lettered), recommended.success_rate(),
+      recommended.share(InvoiceOutcome::manual_review), recommended.share(InvoiceOutcome::dead_lettered),
+      100.0 * (rec_ok / naive_ok - 1.0));
+}
+
+// The prediction: no parameter was chosen with processing time in mind. The
+// model says +28.8%, the article +15%; scenarios/models/README.md explains
+// the gap from the model (poor scans: five 10 s attempts with backoff and
+// then the backup engine, where the naive policy gives up after one 30 s
+// timeout). Pinned within 3 points so that a change that moves it is seen.
+TEST(Figures, CaseStudyPredictsProcessingTime29PercentLongerWhereTheArticleSaw15) {
+  const auto& [naive, recommended] = case_study();
   const double naive_mean = runtime::to_seconds(naive.metrics.end_to_end.mean());
   const double rec_mean = runtime::to_seconds(recommended.metrics.end_to_end.mean());
   const double naive_mean_ok = runtime::to_seconds(naive.metrics.end_to_end_success.mean());
   const double rec_mean_ok = runtime::to_seconds(recommended.metrics.end_to_end_success.mean());
-  // The article's +23% is 96/78; ours follows from the two success rates.
-  EXPECT_NEAR(rec_ok / naive_ok - 1.0, 0.96 / 0.78 - 1.0, 0.03);
-  EXPECT_GT(rec_mean, naive_mean);  // retries cost time
+  const double increase = rec_mean / naive_mean - 1.0;
+  EXPECT_NEAR(increase, 0.288, 0.03);
+  EXPECT_GT(increase, 0.15) << "the model no longer disagrees with the article: update the READMEs";
   std::printf(
-      "case study: naive success %.4f (dead-lettered %.4f), recommended success %.4f, manual review %.4f, "
-      "dead-lettered %.4f\n"
-      "  invoices successfully processed: %+.1f%% (article +23%%)\n"
-      "  mean processing time, all invoices: %.2f s -> %.2f s (%+.1f%%); successful ones: %.2f s -> %.2f s "
-      "(%+.1f%%) (article +15%%)\n",
-      naive.success_rate(), naive.share(InvoiceOutcome::dead_lettered), recommended.success_rate(),
-      recommended.share(InvoiceOutcome::manual_review), recommended.share(InvoiceOutcome::dead_lettered),
-      100.0 * (rec_ok / naive_ok - 1.0), naive_mean, rec_mean, 100.0 * (rec_mean / naive_mean - 1.0), naive_mean_ok,
-      rec_mean_ok, 100.0 * (rec_mean_ok / naive_mean_ok - 1.0));
+      "case study, prediction: mean processing time, all invoices: %.2f s -> %.2f s (%+.1f%%, article +15%%); "
+      "successful ones: %.2f s -> %.2f s (%+.1f%%)\n",
+      naive_mean, rec_mean, 100.0 * increase, naive_mean_ok, rec_mean_ok, 100.0 * (rec_mean_ok / naive_mean_ok - 1.0));
 }
 
 }  // namespace
