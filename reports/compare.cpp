@@ -213,8 +213,8 @@ MetricDiff diff_metric(const MetricSpec& spec, const std::vector<Figures>& a, co
         d.samples == 1
             ? fmt::format("{}: {} went from {}{} to {}{} (bound {})", where, spec.label, internal::format_short(d.a),
                           unit, internal::format_short(d.b), unit, bound.text)
-            : fmt::format("{}: {} {} vs A over {} seeds, A's median {}{} (bound {})", where, spec.label,
-                          change_with_interval(d), d.samples, internal::format_short(d.a), unit, bound.text);
+            : fmt::format("{}: {} {} vs A over {} seeds, A's median {} (bound {})", where, spec.label,
+                          change_with_interval(d), d.samples, plain_value(d.a, spec.unit), bound.text);
     append_bounded(c.regressions, c.regressions_dropped, std::move(line));
   }
   return d;

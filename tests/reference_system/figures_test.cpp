@@ -12,7 +12,7 @@
 //    derivation, not a fit). The +23% more invoices processed follows
 //    arithmetically from the two success rates. The one figure the
 //    calibration did not use is the processing-time change: the model
-//    predicts +28.8% against the article's +15%, and the test pins that
+//    predicts +23.1% against the article's +15%, and the test pins that
 //    prediction so that a change to the world or the policies that moves it
 //    has to say so (why it differs from the article: the README there).
 // This file is compiled with -O2 (tests/reference_system/CMakeLists.txt).
@@ -145,18 +145,18 @@ TEST(Figures, CaseStudyCalibrationGivesBackItsInputs78And96With4InManualReview) 
 }
 
 // The prediction: no parameter was chosen with processing time in mind. The
-// model says +28.8%, the article +15%; scenarios/models/README.md explains
+// model says +23.1%, the article +15%; scenarios/models/README.md explains
 // the gap from the model (poor scans: five 10 s attempts with backoff and
 // then the backup engine, where the naive policy gives up after one 30 s
 // timeout). Pinned within 3 points so that a change that moves it is seen.
-TEST(Figures, CaseStudyPredictsProcessingTime29PercentLongerWhereTheArticleSaw15) {
+TEST(Figures, CaseStudyPredictsProcessingTime23PercentLongerWhereTheArticleSaw15) {
   const auto& [naive, recommended] = case_study();
   const double naive_mean = runtime::to_seconds(naive.metrics.end_to_end.mean());
   const double rec_mean = runtime::to_seconds(recommended.metrics.end_to_end.mean());
   const double naive_mean_ok = runtime::to_seconds(naive.metrics.end_to_end_success.mean());
   const double rec_mean_ok = runtime::to_seconds(recommended.metrics.end_to_end_success.mean());
   const double increase = rec_mean / naive_mean - 1.0;
-  EXPECT_NEAR(increase, 0.288, 0.03);
+  EXPECT_NEAR(increase, 0.231, 0.03);
   EXPECT_GT(increase, 0.15) << "the model no longer disagrees with the article: update the READMEs";
   std::printf(
       "case study, prediction: mean processing time, all invoices: %.2f s -> %.2f s (%+.1f%%, article +15%%); "
