@@ -234,7 +234,12 @@ TEST(Compare, SeveralSeedsGateOnTheIntervalOfTheMedianDifference) {
   const auto gated = compare_runs(a, b, bounds("p99=5%"), "a", "b");
   ASSERT_FALSE(gated.regressions.empty());
   EXPECT_EQ(gated.regressions[0].rfind("scenario case-study: p99 latency +19.5% [+", 0), 0u) << gated.regressions[0];
-  EXPECT_NE(gated.regressions[0].find("vs A over 20 seeds"), std::string::npos) << gated.regressions[0];
+  EXPECT_NE(gated.regressions[0].find("vs A over 20 seeds, A's median 1000.0 ms (bound p99=5%)"), std::string::npos)
+      << gated.regressions[0];
+  const std::string md = comparison_markdown(gated);
+  EXPECT_NE(md.find("## Scenario case-study (20 seeds paired)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| change [95% interval] |"), std::string::npos) << md;
+  EXPECT_NE(comparison_html(gated).find("<th>change [95% interval]</th>"), std::string::npos);
 
   // Noise around zero does not trip even a zero bound.
   const auto [na, nb] = p99_runs(15, [](std::size_t k) { return static_cast<int>(k % 5) * 40 - 80; });
