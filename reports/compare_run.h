@@ -1,4 +1,4 @@
-// `faultline compare A B [--out DIR] [--max-regression BOUNDS]`, minus the
+// `faultline compare A B [--out DIR] [--max-regression BOUNDS] [--allow-different]`, minus the
 // command-line parsing (harness/compare_command.cpp): loads two runs, prints
 // the side-by-side table, writes it as Markdown and HTML, and applies the
 // regression gate (bounds syntax in compare.h).
