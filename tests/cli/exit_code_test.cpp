@@ -261,7 +261,7 @@ TEST_F(Cli, AWorldModelErrorIsReportedBeforeAnythingRuns) {
 TEST_F(Cli, TheTimeLimitStopsARunningScenarioAndWritesWhatItFound) {
   file("a.json", quick_scenario("quick"));
   file("b.json", long_scenario("ten-years"));
-  const auto r = faultline({"run", dir_.string(), "--jobs", "1", "--time-limit", "2s", "--out", path("runs")});
+  const auto r = faultline({"run", dir_.string(), "--jobs", "1", "--time-limit", "4s", "--out", path("runs")});
   EXPECT_EQ(r.exit_code, 4) << r.err << r.out;
   EXPECT_EQ(r.signal, 0) << "the alarm ended it: the limit did not";
   const auto report = nlohmann::json::parse(read_file(dir_ / "runs" / "latest" / "report.json"));
