@@ -9,11 +9,16 @@
 #include <iostream>
 #include <memory>
 
-#include "harness/command.h"
+#include "cli/command.h"
+#include "harness/exit_code.h"
 #include "reports/compare_run.h"
 
-namespace faultline::harness {
+namespace faultline::cli {
 namespace {
+
+using harness::kFailed;
+using harness::kInputError;
+using harness::kPass;
 
 static_assert(reports::kCompareNoRegression == kPass && reports::kCompareRegressed == kFailed &&
               reports::kCompareInputError == kInputError);
@@ -42,4 +47,4 @@ Command compare{"compare", [](CLI::App& app) {
                 }};
 
 }  // namespace
-}  // namespace faultline::harness
+}  // namespace faultline::cli
