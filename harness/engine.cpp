@@ -15,7 +15,7 @@
 #include "harness/invariants.h"
 #include "harness/private_store.h"
 #include "harness/probe.h"
-#include "harness/slo.h"
+#include "harness/checks/slo.h"
 #include "reference_system/events.h"
 #include "reference_system/system.h"
 #include "resilience/events.h"

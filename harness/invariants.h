@@ -9,7 +9,8 @@
 //   auto results = check_invariants(ev, {"conservation", "exactly_once"});
 //   // results[i].passed, .message ("invoice 42: ..."), .evidence (log lines)
 //
-// A failed result names the invariant, the first offending invoice or call,
+// The checkers live in harness/checks/ (checkers.h says which file reads
+// which evidence). A failed result names the invariant, the first offending invoice or call,
 // and up to kEvidenceLines event-log lines that show it.
 //
 // How each is decided ("probe" = the harness's own call records, probe.h):
