@@ -66,6 +66,12 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
         break;
       }
       case k(faults::Kind::duplicated): ++invoices[e.subject].duplicates_delivered; break;
+      case k(rs::Kind::parked): invoices[e.subject].parked = i; break;
+      case k(Kind::refused): {
+        auto& inv = invoices[e.subject];
+        if (inv.refused++ == 0) inv.refused_first = i;
+        break;
+      }
       case k(runtime::RuntimeEventKind::task_failed): task_failures.push_back(i); break;
       case k(rs::Kind::agent_stopped):
         crashes.push_back(i);
@@ -88,6 +94,74 @@ void Result::violate(const Index& ix, std::string message, std::vector<std::size
     }
     r_.evidence.push_back(describe_event(*ix.log, ix.log->events()[i], ix.start));
   }
+}
+
+std::string_view place_name(Place p) {
+  switch (p) {
+    case Place::none: return "nowhere";
+    case Place::in_flight: return "the inbox (in flight)";
+    case Place::ledger: return "the ledger";
+    case Place::manual_review: return "the manual-review queue";
+    case Place::dead_letter: return "the dead-letter queue";
+    case Place::rejected: return "the rejection records";
+  }
+  return "?";
+}
+
+Placements place_invoices(const Evidence& ev, const Index& ix) {
+  Placements out;
+  auto mark = [&](std::uint64_t id, Place p) { out.by_id[id].in[static_cast<std::size_t>(p)] = true; };
+  for (const auto& l : ev.ledger) {
+    if (!l.reversed) mark(l.invoice_id, Place::ledger);
+  }
+  for (auto id : ev.in_flight_ids) mark(id, Place::in_flight);
+  for (auto id : ev.manual_review_ids) mark(id, Place::manual_review);
+  for (auto id : ev.dead_letter_ids) mark(id, Place::dead_letter);
+  for (auto id : ev.rejected_ids) mark(id, Place::rejected);
+  for (const auto& [id, inv] : ix.invoices) {
+    if (inv.submissions > 0 || inv.refused > 0) (void)out.by_id[id];
+  }
+  auto& c = out.counts;
+  for (auto& [id, p] : out.by_id) {
+    const auto it = ix.invoices.find(id);
+    const InvoiceFacts* inv = it != ix.invoices.end() ? &it->second : nullptr;
+    p.submissions = inv != nullptr ? inv->submissions : 0;
+    c.submitted += p.submissions;
+    std::uint32_t left = p.submissions;
+    p.refused = std::min(left, inv != nullptr ? inv->refused : 0u);
+    left -= p.refused;
+    c.refused += p.refused;
+    // Precedence: an invoice still in the inbox is in flight whatever a
+    // store already holds of it (posted, its notification still to come).
+    constexpr std::array<Place, 5> kOrder = {Place::in_flight, Place::ledger, Place::manual_review,
+                                             Place::dead_letter, Place::rejected};
+    std::uint32_t held = 0;
+    for (const Place q : kOrder) {
+      if (!p.in[static_cast<std::size_t>(q)]) continue;
+      ++held;
+      if (p.place == Place::none) p.place = q;
+    }
+    if (p.place != Place::none && left > 0) {
+      --left;
+      switch (p.place) {
+        case Place::in_flight: ++c.in_flight; break;
+        case Place::ledger: {
+          const bool degraded = inv != nullptr && inv->outcomes > 0 && inv->outcome == k(Terminal::posted_degraded);
+          ++(degraded ? c.posted_degraded : c.posted);
+          break;
+        }
+        case Place::manual_review: ++c.manual_review; break;
+        case Place::dead_letter: ++c.dead_lettered; break;
+        case Place::rejected: ++c.rejected_invalid; break;
+        case Place::none: break;
+      }
+    }
+    p.lost = left;
+    c.lost += left;
+    const std::uint32_t found = p.refused + held;
+    if (p.place != Place::in_flight && found > p.submissions) p.excess = found - p.submissions;
+  }
+  return out;
 }
 
 std::vector<std::size_t> events_of(const Index& ix, std::uint64_t invoice, std::size_t limit) {
@@ -173,6 +247,9 @@ std::string kind_name(std::uint16_t kind) {
     case k(Kind::workload_stopped): return "workload_stopped";
     case k(Kind::drain_ended): return "drain_ended";
     case k(Kind::call_unfinished): return "call_unfinished";
+    case k(Kind::refused): return "refused";
+    case k(rs::Kind::submission_refused): return "submission_refused";
+    case k(rs::Kind::parked): return "parked";
     default: return fmt::format("kind_{:#06x}", kind);
   }
 }

@@ -101,6 +101,9 @@ struct InvoiceFacts {
   std::uint32_t successes() const { return by_outcome[0] + by_outcome[1]; }
   std::uint32_t duplicates_delivered = 0;
   std::uint32_t notified_ok = 0;
+  std::uint32_t refused = 0;  // submissions submit() refused, as the harness was told
+  std::size_t refused_first = 0;  // event index of the first refusal
+  std::optional<std::size_t> parked;  // event index of its last Kind::parked (a full or failing store)
 };
 
 // One pass over the log: everything the checkers look up.
@@ -142,6 +145,27 @@ class Result {
   reports::InvariantResult r_;
   std::uint64_t violations_ = 0;
 };
+
+// Where one invoice's submissions were found at the end (see
+// harness::reconcile_outcomes): each submission is matched with a refusal,
+// the inbox, or one store; what is matched with nothing is lost.
+enum class Place : std::uint8_t { none, in_flight, ledger, manual_review, dead_letter, rejected };
+struct Placement {
+  std::uint32_t submissions = 0;
+  std::uint32_t refused = 0;   // submissions matched with a refusal
+  Place place = Place::none;   // where one more submission was found
+  std::uint32_t lost = 0;      // submissions found nowhere
+  // Stores holding the invoice beyond the submissions (found twice), when it
+  // is not in flight; and which they are.
+  std::uint32_t excess = 0;
+  std::array<bool, 6> in{};    // indexed by Place
+};
+struct Placements {
+  std::map<std::uint64_t, Placement> by_id;
+  reports::OutcomeCounts counts;
+};
+Placements place_invoices(const Evidence& ev, const Index& ix);
+std::string_view place_name(Place p);
 
 // Event indices that concern one invoice (bounded).
 std::vector<std::size_t> events_of(const Index& ix, std::uint64_t invoice, std::size_t limit = kEvidenceLines);

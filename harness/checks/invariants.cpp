@@ -16,6 +16,7 @@ InvariantReport check_invariants(const Evidence& ev, const std::vector<std::stri
   const Index ix(ev);
   InvariantReport report;
   report.faults.resize(ev.faults.size());
+  report.outcomes = place_invoices(ev, ix).counts;
   detect_times(ev, ix, report.faults);
   auto wanted = [&](std::string_view id) {
     return ids.empty() || std::find(ids.begin(), ids.end(), id) != ids.end();
@@ -32,6 +33,11 @@ InvariantReport check_invariants(const Evidence& ev, const std::vector<std::stri
   if (wanted("saturation")) report.results.push_back(saturation(ev, ix));
   if (wanted("recovery_time")) report.results.push_back(recovery_time(ev, ix, report.faults));
   return report;
+}
+
+reports::OutcomeCounts reconcile_outcomes(const Evidence& ev) {
+  assert(ev.log != nullptr);
+  return checks::place_invoices(ev, checks::Index(ev)).counts;
 }
 
 }  // namespace faultline::harness

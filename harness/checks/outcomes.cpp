@@ -13,39 +13,89 @@
 #include "harness/checks/checkers.h"
 #include "harness/checks/evidence.h"
 #include "reference_system/events.h"
+#include "reference_system/orchestrator.h"
 #include "resilience/events.h"
 
 namespace faultline::harness::checks {
 
 reports::InvariantResult conservation(const Evidence& ev, const Index& ix) {
-  Result r("conservation", "every submitted invoice reaches exactly one terminal outcome");
-  std::unordered_map<std::uint64_t, std::uint32_t> live_entries;
-  for (const auto& l : ev.ledger) {
-    if (!l.reversed) ++live_entries[l.invoice_id];
+  Result r("conservation", "every submitted invoice is found in exactly one place: a store or a refusal");
+  if (ev.stores_unreadable) {
+    r.violate(ix, "the stores could not be read at the end: " + *ev.stores_unreadable, {});
+    return r.finish();
   }
-  std::uint64_t submitted = 0;
-  for (const auto& [id, inv] : ix.invoices) {
-    submitted += inv.submissions;
-    if (inv.submissions == 0 && inv.outcomes > 0) {
-      r.violate(ix, fmt::format("invoice {}: an outcome for an invoice the workload never submitted", id),
-                events_of(ix, id));
-    } else if (inv.outcomes < inv.submissions) {
+  const Placements placed = place_invoices(ev, ix);
+  for (const auto& [id, p] : placed.by_id) {
+    const auto it = ix.invoices.find(id);
+    const InvoiceFacts none{};
+    const InvoiceFacts& inv = it != ix.invoices.end() ? it->second : none;
+    const bool said = inv.outcomes > 0;
+    const auto accepted = inv.submissions - std::min(inv.submissions, inv.refused);
+    if (inv.submissions == 0) {
       r.violate(ix,
-                fmt::format("invoice {}: submitted {} time(s) at {}, {} terminal outcome(s) after the drain: lost or "
-                            "still in flight",
-                            id, inv.submissions, ix.at(inv.submitted_at), inv.outcomes),
+                fmt::format("invoice {}: {} for an invoice the workload never submitted",
+                            id, said ? "an outcome" : fmt::format("held in {}", place_name(p.place))),
                 events_of(ix, id));
-    } else if (inv.outcomes > inv.submissions) {
-      r.violate(ix, fmt::format("invoice {}: {} terminal outcomes for {} submission(s)", id, inv.outcomes,
-                                inv.submissions),
+    } else if (p.lost > 0) {
+      // Say what the system claimed, and that no store bears it out.
+      std::string claim;
+      if (said && is_success(inv.outcome)) {
+        claim = fmt::format("reported {} but the ledger holds no live entry for it", outcome_name(inv.outcome));
+      } else if (said) {
+        claim = fmt::format("reported {} but no store holds it", outcome_name(inv.outcome));
+      } else {
+        claim = "no outcome, no refusal, and no store holds it";
+      }
+      r.violate(ix,
+                fmt::format("invoice {}: submitted {} time(s) at {}, {} submission(s) found nowhere: {}: lost", id,
+                            inv.submissions, ix.at(inv.submitted_at), p.lost, claim),
                 events_of(ix, id));
-    } else if (is_success(inv.outcome) && live_entries[id] == 0) {
-      r.violate(ix, fmt::format("invoice {}: reported {} but the ledger holds no live entry for it", id,
-                                outcome_name(inv.outcome)),
+    } else if (p.place == Place::in_flight) {
+      std::string why = " (unfinished)";
+      if (inv.parked) {
+        const Event& e = ix.log->events()[*inv.parked];
+        const auto store = static_cast<rs::InvoiceOutcome>(e.a);
+        why = fmt::format(": parked since {}, {} refused it ({})", ix.at(e.at),
+                          store == rs::InvoiceOutcome::dead_lettered   ? "the dead-letter queue"
+                          : store == rs::InvoiceOutcome::manual_review ? "the manual-review queue"
+                                                                        : "the rejection records",
+                          e.detail > 0 ? resilience::to_string(static_cast<resilience::ErrorClass>(e.detail - 1))
+                                       : std::string_view("?"));
+      }
+      std::vector<std::size_t> shown = events_of(ix, id);
+      if (inv.parked && std::find(shown.begin(), shown.end(), *inv.parked) == shown.end()) {
+        if (shown.size() >= kEvidenceLines) shown.pop_back();
+        shown.push_back(*inv.parked);
+      }
+      r.violate(ix,
+                fmt::format("invoice {}: submitted at {}, still in flight after the drain{}", id,
+                            ix.at(inv.submitted_at), why),
+                shown);
+    } else if (p.excess > 0) {
+      std::string where;
+      for (std::size_t q = 1; q < p.in.size(); ++q) {
+        if (p.in[q]) where += (where.empty() ? "" : ", ") + std::string(place_name(static_cast<Place>(q)));
+      }
+      r.violate(ix,
+                fmt::format("invoice {}: submitted {} time(s) but found in {} place(s): {}{}", id, inv.submissions,
+                            p.submissions + p.excess, where,
+                            p.refused > 0 ? fmt::format(" and {} refusal(s)", p.refused) : std::string()),
+                events_of(ix, id));
+    } else if (inv.outcomes > accepted) {
+      r.violate(ix, fmt::format("invoice {}: {} terminal outcomes for {} accepted submission(s)", id, inv.outcomes,
+                                accepted),
+                events_of(ix, id));
+    } else if (said && is_success(inv.outcome) && p.place != Place::ledger) {
+      r.violate(ix,
+                fmt::format("invoice {}: reported {} but the ledger holds no live entry for it (it is in {})", id,
+                            outcome_name(inv.outcome), place_name(p.place)),
                 events_of(ix, id));
     }
   }
-  r.note(fmt::format("{} submissions, each with exactly one terminal outcome", submitted));
+  const auto& c = placed.counts;
+  r.note(fmt::format("{} submissions, each found in one place: {} in the ledger, {} in the dead-letter queue, {} in "
+                     "manual review, {} rejected, {} refused at submission; none lost",
+                     c.submitted, c.processed(), c.dead_lettered, c.manual_review, c.rejected_invalid, c.refused));
   return r.finish();
 }
 
@@ -137,15 +187,33 @@ reports::InvariantResult visibility(const Evidence& ev, const Index& ix) {
                 events_of(ix, id));
     }
   }
-  if (ev.dead_letter_size && m.dead_letter_size != *ev.dead_letter_size) {
+  // The dead-letter queue as the system reports it (its outcome events and
+  // its gauge) against what its store holds.
+  const std::unordered_set<std::uint64_t> held(ev.dead_letter_ids.begin(), ev.dead_letter_ids.end());
+  std::uint64_t reported = 0;
+  std::optional<std::uint64_t> missing;
+  for (const auto& [id, inv] : ix.invoices) {
+    const auto n = inv.by_outcome[k(Terminal::dead_lettered)];
+    if (n == 0) continue;
+    reported += n;
+    if (!held.contains(id) && !missing) missing = id;
+  }
+  if (missing) {
     r.violate(ix,
-              fmt::format("the dead-letter queue holds {} invoices, the metrics say {}", *ev.dead_letter_size,
-                          m.dead_letter_size),
+              fmt::format("the system reports {} invoices dead-lettered, the dead-letter queue's store holds {} "
+                          "(invoice {} is not in it)",
+                          reported, held.size(), *missing),
+              events_of(ix, *missing));
+  }
+  if (m.dead_letter_size != ev.dead_letter_ids.size()) {
+    r.violate(ix,
+              fmt::format("the dead-letter queue's store holds {} invoices, the metrics say {}",
+                          ev.dead_letter_ids.size(), m.dead_letter_size),
               {});
   }
-  if (ev.manual_review_size && m.manual_review_size != *ev.manual_review_size) {
+  if (m.manual_review_size != ev.manual_review_ids.size()) {
     r.violate(ix,
-              fmt::format("the manual-review queue holds {} invoices, the metrics say {}", *ev.manual_review_size,
+              fmt::format("the manual-review queue holds {} invoices, the metrics say {}", ev.manual_review_ids.size(),
                           m.manual_review_size),
               {});
   }
@@ -201,6 +269,21 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
       if (rejected++ == 0) rejected_first = i;
     }
   }
+  // Submissions refused to the harness (its own record of what submit()
+  // returned), by reason.
+  std::uint64_t shed = 0, duplicates = 0;
+  std::size_t shed_first = 0;
+  for (const auto& [id, inv] : ix.invoices) {
+    (void)id;
+    if (inv.refused == 0) continue;
+    const auto reason = events[inv.refused_first].detail;
+    if (reason == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded)) {
+      if (shed == 0 || inv.refused_first < shed_first) shed_first = inv.refused_first;
+      shed += inv.refused;
+    } else {
+      duplicates += inv.refused;
+    }
+  }
   if (ev.metrics != nullptr) {
     std::uint64_t counted = 0;
     for (const auto& a : ev.metrics->agents) counted += a.queue_rejected;
@@ -210,9 +293,23 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
                                 rejected, std::max(counted, ev.metrics->shed)),
                 {rejected_first});
     }
+    if (ev.metrics->shed < shed) {
+      r.violate(ix,
+                fmt::format("{} submissions were refused to the harness over the in-flight bound, the metrics count "
+                            "{} shed (shed load not counted)",
+                            shed, ev.metrics->shed),
+                {shed_first});
+    }
+    if (ev.metrics->duplicates_refused < duplicates) {
+      r.violate(ix,
+                fmt::format("{} submissions were refused to the harness as duplicates, the metrics count {}",
+                            duplicates, ev.metrics->duplicates_refused),
+                {});
+    }
   }
-  r.note(fmt::format("at most {} invoices in flight and {} live tasks; {} refused messages counted", max_in_flight,
-                     max_tasks, rejected));
+  r.note(fmt::format("at most {} invoices in flight and {} live tasks; {} submission(s) refused over the in-flight "
+                     "bound and {} publish(es) refused by full queues, all counted",
+                     max_in_flight, max_tasks, shed, rejected));
   return r.finish();
 }
 }  // namespace faultline::harness::checks
