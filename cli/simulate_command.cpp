@@ -121,6 +121,7 @@ int run_simulate(SimulateOptions o) {
     fmt::print("  {:<17} {:>9}  {:6.2f}%\n", to_string(outcome), r.outcome(outcome), 100.0 * r.share(outcome));
   }
   fmt::print("  {:<17} {:>9}  {:6.2f}%\n", "success", r.metrics.succeeded(), 100.0 * r.success_rate());
+  if (r.metrics.refused() != 0) fmt::print("  {:<17} {:>9}\n", "refused", r.metrics.refused());
   if (r.unfinished != 0) fmt::print("  {:<17} {:>9}\n", "UNFINISHED", r.unfinished);
   const auto& e2e = r.metrics.end_to_end;
   fmt::print("end-to-end latency: mean {:.0f} ms, p50 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms\n", ms(e2e.mean()),
@@ -147,7 +148,8 @@ int run_simulate(SimulateOptions o) {
                ms(s.latency.percentile(0.99)), s.breaker_opened);
   }
   fmt::print("event log digest {:016x}, ledger digest {:016x}\n", r.log_digest, r.ledger_digest);
-  return r.unfinished == 0 && r.metrics.terminal() == r.submitted ? cli::kPass : cli::kFailed;
+  return r.unfinished == 0 && r.metrics.terminal() + r.metrics.refused() == r.submitted ? cli::kPass
+                                                                                         : cli::kFailed;
 }
 
 cli::Command simulate{"simulate", [](CLI::App& app) {

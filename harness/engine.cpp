@@ -1,6 +1,8 @@
 #include "harness/engine.h"
 
 #include <algorithm>
+#include <charconv>
+#include <coroutine>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -15,7 +17,7 @@
 #include "harness/invariants.h"
 #include "harness/private_store.h"
 #include "harness/probe.h"
-#include "harness/slo.h"
+#include "harness/checks/slo.h"
 #include "reports/escape.h"
 #include "reference_system/events.h"
 #include "reference_system/system.h"
@@ -195,6 +197,9 @@ class ScenarioRun {
   Instant end() const { return end_; }
   std::uint64_t submitted() const { return submitted_; }
   const std::vector<std::unique_ptr<faults::ActiveFault>>& faults() const { return faults_; }
+  // The checkpoint store itself, under the probe, the fault injector and any
+  // test wrapper (null when the policy keeps none).
+  resilience::CheckpointStore* bare_store() const { return keep_store_.empty() ? nullptr : keep_store_.front().get(); }
 
  private:
   void submit(rs::Invoice invoice, bool extra) {
@@ -215,8 +220,14 @@ class ScenarioRun {
       corruption = 1 + static_cast<std::int64_t>(mode);
     }
     ++submitted_;
-    rt_.log().record(Kind::submitted, 0, invoice.id, truth, corruption, extra ? 1 : 0);
-    (void)system_->submit(std::move(invoice));
+    const std::uint64_t id = invoice.id;
+    rt_.log().record(Kind::submitted, 0, id, truth, corruption, extra ? 1 : 0);
+    // A refusal the system returns is the invoice's outcome: the harness
+    // records it as it receives it (conservation counts it; a silent drop is loss).
+    const rs::SubmitResult result = system_->submit(std::move(invoice));
+    if (result != rs::SubmitResult::accepted) {
+      rt_.log().record(Kind::refused, 0, id, 0, 0, static_cast<std::uint16_t>(result));
+    }
   }
 
   runtime::Task<void> drive() {
@@ -396,6 +407,32 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
   r.outcomes.in_flight = r.outcomes.submitted > terminal ? r.outcomes.submitted - terminal : 0;
 }
 
+// The invoice ids the dead-letter queue's entries hold, listed from the
+// store they live in (not from the queue's own memory): a queue that said it
+// stored an entry and did not is caught. Nullopt with the reason when the
+// store cannot be read.
+std::optional<std::string> read_dead_letter_ids(resilience::CheckpointStore& store,
+                                                const resilience::DeadLetterConfig& config,
+                                                std::vector<std::uint64_t>& ids) {
+  // The stores the harness runs on answer without suspending (checkpoint.h).
+  auto listing = store.list("dlq/" + config.name + "/", config.capacity + 1);
+  if (!listing.done()) listing.start(std::noop_coroutine()).resume();
+  if (!listing.done()) return "the dead-letter queue's store did not answer at once";
+  auto listed = listing.result();
+  if (!listed.ok()) return "listing the dead-letter queue's store failed: " + listed.failure().message;
+  for (const auto& cp : listed.value()) {
+    const auto entry = resilience::DeadLetterQueue::decode(cp.state);
+    std::uint64_t id = 0;
+    if (!entry) return "dead-letter entry " + cp.workflow_id + " cannot be decoded";
+    const auto [end, ec] = std::from_chars(entry->key.data(), entry->key.data() + entry->key.size(), id);
+    if (ec != std::errc{} || end != entry->key.data() + entry->key.size()) {
+      return "dead-letter entry " + cp.workflow_id + " names no invoice id: '" + entry->key + "'";
+    }
+    ids.push_back(id);
+  }
+  return std::nullopt;
+}
+
 struct Baseline {
   reports::Baseline summary;
   std::vector<std::uint64_t> succeeded;
@@ -512,8 +549,15 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   for (auto id : ids) {
     if (sys.services().budget_service->has_reservation(id)) ev.budget_held.push_back(id);
   }
-  ev.dead_letter_size = sys.orchestrator().dead_letters().size();
-  ev.manual_review_size = sys.orchestrator().manual_review().size();
+  {
+    const auto& orch = sys.orchestrator();
+    resilience::CheckpointStore* dlq_store = run.bare_store();
+    if (dlq_store == nullptr) dlq_store = &orch.dead_letters().store();  // the queue's own, in memory
+    ev.stores_unreadable = read_dead_letter_ids(*dlq_store, orch.dead_letters().config(), ev.dead_letter_ids);
+    for (const auto& item : orch.manual_review()) ev.manual_review_ids.push_back(item.invoice_id);
+    for (const auto& rej : orch.rejections()) ev.rejected_ids.push_back(rej.invoice_id);
+    ev.in_flight_ids = orch.in_flight_ids();
+  }
   ev.metrics = &m;
   ev.bucket_width = width;
   ev.baseline_succeeded = baseline.succeeded;
@@ -523,6 +567,10 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
 
   auto checked = check_invariants(ev, scenario.expect.invariants);
   r.invariants = std::move(checked.results);
+  // Outcome counts as the harness found them in the stores, not as the
+  // system's outcome events tell them (those stay in the time series).
+  r.outcomes = checked.outcomes;
+  r.success_rate = reports::success_rate(r.outcomes);
 
   SloInputs in;
   in.metrics = &m;

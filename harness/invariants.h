@@ -9,13 +9,21 @@
 //   auto results = check_invariants(ev, {"conservation", "exactly_once"});
 //   // results[i].passed, .message ("invoice 42: ..."), .evidence (log lines)
 //
-// A failed result names the invariant, the first offending invoice or call,
-// and up to kEvidenceLines event-log lines that show it.
+// The checkers live in harness/checks/ (checkers.h says which file reads
+// which evidence). A failed result names the invariant, the first offending
+// invoice or call, and up to kEvidenceLines event-log lines that show it.
 //
 // How each is decided ("probe" = the harness's own call records, probe.h):
-//   conservation     per invoice id, terminal outcomes == submissions (the
-//                    harness's own submit records); a posted outcome needs a
-//                    live entry in the ledger store.
+//   conservation     per invoice id, every submission the harness made (its
+//                    own submit records) is found in exactly one place at the
+//                    end: a refusal submit() returned to the harness, the
+//                    ledger (a live entry), the dead-letter queue's store, the
+//                    review queue or the rejection records. Found nowhere is
+//                    lost; still in the inbox after the drain is in flight;
+//                    both fail. The system's outcome events are checked
+//                    against the stores (no more outcomes than accepted
+//                    submissions; an invoice said posted or dead-lettered is
+//                    in the ledger or the dead-letter store).
 //   exactly_once     the ledger store holds at most one live entry per
 //                    invoice, with the posted amount; posted invoices hold a
 //                    budget reservation, the others hold neither (saga
@@ -45,11 +53,14 @@
 //                    unless its mode can leave a truthful document, and then
 //                    only at its true amount; no task died of an exception.
 //   visibility       the metrics count at least the failed answers the probes
-//                    saw per service and every outcome the log shows; DLQ and
-//                    review queue sizes match the stores.
-//   saturation       sampled in-flight invoices and live tasks stay under the
-//                    policy's bounds, queue samples under each topic's bound;
-//                    refused messages are counted in the metrics.
+//                    saw per service and every outcome the log shows; the
+//                    dead-letter invoices the system reports (its outcome
+//                    events, its dead_letter_size) are the ones its store
+//                    holds, and the review queue's size the one it reports.
+//   saturation       sampled in-flight invoices (the inbox) and live tasks
+//                    stay under the policy's bounds, queue samples under each
+//                    topic's bound; submissions refused to the harness and
+//                    publishes refused by the bus are counted in the metrics.
 //   recovery_time    after each fault's end, successes over three buckets
 //                    reach recovered_share of the fault-free baseline's within
 //                    recovery_time_max.
@@ -91,8 +102,16 @@ struct Evidence {
   // Stores, read at the end of the run.
   std::vector<LedgerRecord> ledger;
   std::vector<std::uint64_t> budget_held;  // invoices holding a budget reservation
-  std::optional<std::uint64_t> dead_letter_size;
-  std::optional<std::uint64_t> manual_review_size;
+  // Where each accepted invoice ended up, one id per entry: the dead-letter
+  // queue's entries as listed from its store (not its own word), the
+  // manual-review queue, the rejection records, and the durable inbox
+  // (accepted, no terminal outcome: parked or unfinished).
+  std::vector<std::uint64_t> dead_letter_ids;
+  std::vector<std::uint64_t> manual_review_ids;
+  std::vector<std::uint64_t> rejected_ids;
+  std::vector<std::uint64_t> in_flight_ids;
+  // Set when a store could not be read at the end: nothing can be reconciled.
+  std::optional<std::string> stores_unreadable;
   // The system's own metrics, to be checked against the evidence.
   const reference_system::SystemMetrics* metrics = nullptr;
 
@@ -118,11 +137,23 @@ struct FaultMeasure {
 struct InvariantReport {
   std::vector<reports::InvariantResult> results;
   std::vector<FaultMeasure> faults;  // one per Evidence::faults entry
+  reports::OutcomeCounts outcomes;   // reconcile_outcomes(), whichever checkers ran
 };
 
 // Runs the checkers named in `ids` (all when empty), in the order of
 // harness::invariant_ids().
 [[nodiscard]] InvariantReport check_invariants(const Evidence& evidence, const std::vector<std::string>& ids);
+
+// Where the harness found each submission at the end (conservation's
+// reconciliation, shared with the report). Per invoice id, each submission is
+// matched with one place: first the refusals the submitter was told about
+// (Kind::refused), then the inbox (still in flight), then one store (ledger,
+// manual review, dead-letter queue, rejection records, in that order); a
+// submission matched with nothing is lost. So submitted == posted +
+// posted_degraded + rejected_invalid + dead_lettered + manual_review +
+// refused + lost + in_flight. posted and posted_degraded split the ledger's
+// invoices by the system's outcome event (degraded only if it said so).
+[[nodiscard]] reports::OutcomeCounts reconcile_outcomes(const Evidence& evidence);
 
 // One event as a line a person can read: "t=12.500s ledger_posted ledger invoice=42 a=1250 b=1 d=0".
 std::string describe_event(const runtime::EventLog& log, const runtime::Event& e, runtime::Instant start);

@@ -47,6 +47,10 @@ enum class Kind : std::uint16_t {
   drain_ended = 0x0409,
   // A call still unanswered at the end of the run; a = call id, b = elapsed ns.
   call_unfinished = 0x040a,
+  // The system refused a submission and told the harness so (its submit()
+  // returned a refusal); detail = reference_system::SubmitResult. A refusal
+  // the submitter was told about is the invoice's outcome; a silent drop is loss.
+  refused = 0x040b,
 };
 
 // Checkpoint step names as codes: the probe does not parse the system's

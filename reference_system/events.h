@@ -28,11 +28,11 @@ enum class Kind : std::uint16_t {
   // An external call ended (source = service); a = latency in ns, b = operation;
   // detail = 0 ok, otherwise 1 + resilience::ErrorClass.
   call_result = 0x0204,
-  // Terminal outcome, exactly one per submission; detail = InvoiceOutcome,
-  // a = end-to-end latency in ns, b = total in cents. A second submission
-  // under an id already taken (invoice_submitted with b = 1) is refused at
-  // once: its own outcome is rejected_invalid, and the first one's workflow
-  // goes on unaffected.
+  // Terminal outcome, exactly one per accepted submission; detail =
+  // InvoiceOutcome, a = end-to-end latency in ns, b = total in cents. A
+  // second submission under an id already taken (invoice_submitted with
+  // b = 1) is refused at once (submission_refused, no outcome), and the first
+  // one's workflow goes on unaffected.
   outcome = 0x0205,
   // The ledger applied an entry (source = "ledger"); a = amount in cents,
   // b = ledger entry sequence; detail = 1 if it carried an idempotency key.
@@ -79,6 +79,14 @@ enum class Kind : std::uint16_t {
   // An agent dropped a request unhandled because its workflow was past its
   // deadline (source = agent); a = step index, b = request id.
   request_expired = 0x021a,
+  // (0x0230-0x023f: intake and the terminal stores.)
+  // submit() refused an invoice (source = "orchestrator"); a = invoices in
+  // flight, detail = SubmitResult (1 duplicate id, 2 overloaded). No outcome follows.
+  submission_refused = 0x0230,
+  // A terminal store refused an invoice and its workflow parked, keeping it
+  // in the inbox (once per workflow run); a = InvoiceOutcome it was to end
+  // in, detail = 1 + ErrorClass of the refusal.
+  parked = 0x0231,
 };
 
 // Terminal outcomes (Kind::outcome's detail).

@@ -121,7 +121,9 @@ struct SystemMetrics {
   std::array<ServiceMetrics, kServiceCount> services{};
   std::array<std::uint64_t, kOutcomeCount> outcomes{};
   std::uint64_t submitted = 0;
-  std::uint64_t shed = 0;  // refused at intake (in-flight bound): dead-lettered
+  std::uint64_t shed = 0;                // refused at intake: max_in_flight workflows running
+  std::uint64_t duplicates_refused = 0;  // refused at intake: the id was already submitted
+  std::uint64_t parked = 0;              // workflows a full or failing terminal store made wait
   std::uint64_t dead_letter_size = 0;
   std::uint64_t manual_review_size = 0;
   std::uint64_t checkpoint_saves = 0;
@@ -139,6 +141,7 @@ struct SystemMetrics {
   const ServiceMetrics& service(ServiceId s) const { return services[static_cast<std::size_t>(s)]; }
   std::uint64_t outcome(InvoiceOutcome o) const { return outcomes[static_cast<std::size_t>(o)]; }
   std::uint64_t terminal() const;
+  std::uint64_t refused() const { return shed + duplicates_refused; }
   std::uint64_t succeeded() const { return outcome(InvoiceOutcome::posted) + outcome(InvoiceOutcome::posted_degraded); }
 };
 

@@ -109,7 +109,8 @@ Orchestrator::Orchestrator(const AgentContext& ctx, MessageBus& bus, std::vector
       source_(ctx.rt->log().intern("orchestrator")),
       retry_rng_(ctx.rt->stream("retry/orchestrator")),
       dlq_(dlq_store != nullptr ? *dlq_store : fallback_dlq_store_, ctx.policy->dead_letter,
-           ctx.observe_patterns ? Observer::named(ctx.rt->log(), "dlq") : Observer{}) {
+           ctx.observe_patterns ? Observer::named(ctx.rt->log(), "dlq") : Observer{}),
+      room_(*ctx.rt) {
   for (std::size_t i = 0; i < kAgentCount; ++i) {
     agent_sources_[i] = ctx.rt->log().intern(to_string(static_cast<AgentId>(i)));
   }
@@ -121,25 +122,37 @@ Orchestrator::Orchestrator(const AgentContext& ctx, MessageBus& bus, std::vector
   }
 }
 
-bool Orchestrator::submit(Invoice invoice) {
+std::string_view to_string(SubmitResult r) noexcept {
+  switch (r) {
+    case SubmitResult::accepted: return "accepted";
+    case SubmitResult::refused_duplicate: return "refused_duplicate";
+    case SubmitResult::refused_overloaded: return "refused_overloaded";
+  }
+  return "?";
+}
+
+SubmitResult Orchestrator::submit(Invoice invoice) {
   const std::uint64_t id = invoice.id;
   const std::int64_t total = invoice.total_cents;
   const bool duplicate = inbox_.contains(id) || outcomes_.contains(id);
   ++ctx_.metrics->submitted;
   ctx_.rt->log().record(Kind::invoice_submitted, source_, id, total, duplicate ? 1 : 0,
                         static_cast<std::uint16_t>(invoice.scan_quality * 100.0));
+  // A second invoice under an id already taken is refused at the door, so
+  // the first one's workflow, checkpoints and ledger entry stay its own.
+  // Past the in-flight bound, new work is refused rather than taken and dropped.
+  SubmitResult refusal = SubmitResult::accepted;
   if (duplicate) {
-    // A second invoice under an id already taken: refused at the door, so
-    // the first one's workflow, checkpoints and ledger entry stay its own.
-    record_outcome(id, InvoiceOutcome::rejected_invalid, ctx_.rt->now(), total);
-    return true;
-  }
-  if (inbox_.size() >= ctx_.policy->max_in_flight) {
+    refusal = SubmitResult::refused_duplicate;
+    ++ctx_.metrics->duplicates_refused;
+  } else if (inbox_.size() >= ctx_.policy->max_in_flight) {
+    refusal = SubmitResult::refused_overloaded;
     ++ctx_.metrics->shed;
-    ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
-                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(ErrorClass::capacity_exceeded)));
-    record_outcome(id, InvoiceOutcome::dead_lettered, ctx_.rt->now(), total);
-    return false;
+  }
+  if (refusal != SubmitResult::accepted) {
+    ctx_.rt->log().record(Kind::submission_refused, source_, id, static_cast<std::int64_t>(inbox_.size()), 0,
+                          static_cast<std::uint16_t>(refusal));
+    return refusal;
   }
   // (A reference into the inbox lasts until its next insert or erase;
   // spawn() only registers the workflow, which starts later.)
@@ -147,7 +160,7 @@ bool Orchestrator::submit(Invoice invoice) {
   wf.invoice = std::make_shared<const Invoice>(std::move(invoice));
   wf.submitted_at = ctx_.rt->now();
   if (running_) wf.task = ctx_.rt->spawn(run_workflow(id, false));
-  return true;
+  return SubmitResult::accepted;
 }
 
 std::vector<std::uint64_t> Orchestrator::ids_in_order() const {
@@ -301,20 +314,59 @@ void Orchestrator::record_outcome(std::uint64_t id, InvoiceOutcome outcome, runt
   ctx_.rt->log().record(Kind::outcome, source_, id, latency.count(), total_cents, static_cast<std::uint16_t>(outcome));
 }
 
-Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const State& state,
-                                std::optional<ReviewReason> reason, ErrorClass error) {
-  if (outcome == InvoiceOutcome::dead_lettered) return finish_dead_lettered(id, state, error);
+namespace {
+// Counts a workflow as parked for as long as its frame waits (a crash
+// destroys the frame, and the count with it).
+class ParkedCount {
+ public:
+  explicit ParkedCount(std::size_t& n) noexcept : n_(&n) { ++*n_; }
+  ParkedCount(const ParkedCount&) = delete;
+  ParkedCount& operator=(const ParkedCount&) = delete;
+  ~ParkedCount() { --*n_; }
+
+ private:
+  std::size_t* n_;
+};
+
+// A parked dead-letter push that the store failed (not a full queue) is
+// retried with this backoff, at most kParkStoreRetries times.
+constexpr runtime::Duration kParkRetryFirst = std::chrono::seconds(1);
+constexpr runtime::Duration kParkRetryMax = std::chrono::minutes(5);
+constexpr std::uint32_t kParkStoreRetries = 20;
+}  // namespace
+
+bool Orchestrator::has_room(InvoiceOutcome outcome) const noexcept {
+  switch (outcome) {
+    case InvoiceOutcome::manual_review: return review_.size() < ctx_.policy->manual_review_capacity;
+    case InvoiceOutcome::rejected_invalid: return rejections_.size() < kRejectionRecordsMax;
+    default: return true;
+  }
+}
+
+void Orchestrator::store(std::uint64_t id, InvoiceOutcome outcome, const State& state,
+                         std::optional<ReviewReason> reason) {
   if (outcome == InvoiceOutcome::manual_review) {
     assert(reason.has_value());
-    if (review_.size() < ctx_.policy->manual_review_capacity) {
-      review_.push_back(ReviewItem{id, *reason, state.work->match.suggestions, ctx_.rt->now()});
-    } else {
-      ++review_refused_;
-    }
+    review_.push_back(ReviewItem{id, *reason, state.work->match.suggestions, ctx_.rt->now()});
     ctx_.metrics->manual_review_size = review_.size();
     ctx_.rt->log().record(Kind::manual_review, source_, id, static_cast<std::int64_t>(review_.size()), 0,
                           static_cast<std::uint16_t>(*reason));
+  } else if (outcome == InvoiceOutcome::rejected_invalid) {
+    rejections_.push_back(RejectedInput{id, ctx_.rt->now()});
   }
+}
+
+void Orchestrator::note_parked(std::uint64_t id, InvoiceOutcome outcome, ErrorClass error) {
+  ++ctx_.metrics->parked;
+  ctx_.rt->log().record(Kind::parked, source_, id, static_cast<std::int64_t>(outcome), 0,
+                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
+}
+
+Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const State& state,
+                                std::optional<ReviewReason> reason, ErrorClass error) {
+  if (outcome == InvoiceOutcome::dead_lettered) return finish_dead_lettered(id, state, error);
+  if (!has_room(outcome)) return finish_parked(id, outcome, state, reason);
+  store(id, outcome, state, reason);
   // With nothing to push to the dead-letter queue and a store that answers
   // at once (in memory), the workflow ends here, without a frame of its own.
   if (ctx_.checkpoints != nullptr && state.version != 0) {
@@ -326,20 +378,56 @@ Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const 
   return Task<void>::ready();
 }
 
-Task<void> Orchestrator::finish_dead_lettered(std::uint64_t id, const State& state, ErrorClass error) {
-  std::string key = std::to_string(id);
-  std::string payload = encode_state(state.next_step, *state.work);
-  Failure reason{error, "retries exhausted", runtime::Duration::zero()};
-  auto pushed = co_await dlq_.push(std::move(key), std::move(payload), std::move(reason), 0, ctx_.rt->now(), id);
-  (void)pushed;  // a refused push is counted by the queue; the outcome stands
-  ctx_.metrics->dead_letter_size = dlq_.size();
-  ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
-                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
+Task<void> Orchestrator::finish_parked(std::uint64_t id, InvoiceOutcome outcome, const State& state,
+                                       std::optional<ReviewReason> reason) {
+  if (outcome == InvoiceOutcome::manual_review) ++review_refused_;
+  note_parked(id, outcome, ErrorClass::capacity_exceeded);
+  {
+    const ParkedCount counted(parked_);
+    while (!has_room(outcome)) co_await room_.wait();
+  }
+  store(id, outcome, state, reason);
+  co_await remove_checkpoint_and_end(id, state, outcome);
+}
+
+Task<void> Orchestrator::remove_checkpoint_and_end(std::uint64_t id, const State& state, InvoiceOutcome outcome) {
   if (ctx_.checkpoints != nullptr && state.version != 0) {
     std::string cp_key = state.checkpoint_key;
     (void)co_await ctx_.checkpoints->remove(std::move(cp_key), state.version);
   }
-  end_workflow(id, InvoiceOutcome::dead_lettered);
+  end_workflow(id, outcome);
+}
+
+
+Task<void> Orchestrator::finish_dead_lettered(std::uint64_t id, const State& state, ErrorClass error) {
+  std::optional<ParkedCount> parked;
+  runtime::Duration backoff = kParkRetryFirst;
+  std::uint32_t store_retries = 0;
+  for (;;) {
+    std::string key = std::to_string(id);
+    std::string payload = encode_state(state.next_step, *state.work);
+    Failure reason{error, "retries exhausted", runtime::Duration::zero()};
+    auto pushed = co_await dlq_.push(std::move(key), std::move(payload), std::move(reason), 0, ctx_.rt->now(), id);
+    if (pushed.ok()) break;
+    // Refused (full) or not stored (the store failed): the invoice stays in
+    // the inbox, never reported dead-lettered while the queue does not hold it.
+    if (!parked) {
+      parked.emplace(parked_);
+      note_parked(id, InvoiceOutcome::dead_lettered, pushed.error_class());
+    }
+    if (pushed.error_class() != ErrorClass::capacity_exceeded && store_retries < kParkStoreRetries) {
+      ++store_retries;
+      co_await ctx_.rt->sleep(backoff);
+      backoff = std::min(backoff * 2, kParkRetryMax);
+    } else {
+      co_await room_.wait();
+    }
+  }
+  parked.reset();
+  ctx_.metrics->dead_letter_size = dlq_.size();
+  ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
+                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
+  co_await remove_checkpoint_and_end(id, state, InvoiceOutcome::dead_lettered);
 }
 
 Task<void> Orchestrator::end_after(Task<Outcome<>> removing, std::uint64_t id, InvoiceOutcome outcome) {

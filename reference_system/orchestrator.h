@@ -12,12 +12,29 @@
 // left of it, counted from submission (a restart does not reset it); a
 // workflow whose deadline passes is dead-lettered before its next step.
 //
-// Every submitted invoice ends in exactly one terminal outcome, recorded as
-// Kind::outcome: posted, posted_degraded (matching gave no exact match),
-// rejected_invalid, dead_lettered (retries exhausted, or shed at intake when
-// max_in_flight workflows are running), manual_review (a human must look:
-// matching failed on an amount above the policy's threshold, a compensation
-// failed, or no engine could read the scan).
+// Every invoice the orchestrator accepts ends in exactly one terminal
+// outcome, recorded as Kind::outcome, and in exactly one store: posted,
+// posted_degraded (matching gave no exact match) in the ledger;
+// rejected_invalid in the rejection records (rejections()); dead_lettered
+// (retries exhausted, or the workflow's deadline passed) in the dead-letter
+// queue; manual_review (a human must look: matching failed on an amount above
+// the policy's threshold, a compensation failed, or no engine could read the
+// scan) in the review queue.
+//
+// What it cannot take, it refuses upstream: submit() returns a refusal to the
+// caller, and records no outcome, when max_in_flight workflows are running
+// (shed load) or the id is already taken. A refusal the caller was told about
+// is the invoice's one outcome; nothing is ever "dead-lettered" that is not in
+// the dead-letter queue.
+//
+// A full store never drops an invoice: when the dead-letter queue, the review
+// queue or the rejection records refuse it, the workflow parks (Kind::parked)
+// and the invoice stays in the durable inbox, still counted in flight, so the
+// in-flight bound refuses new work upstream while it waits. A parked workflow
+// retries a push the store failed (an outage) with backoff, a bounded number
+// of times; one refused for room waits for room, which nothing in the
+// simulation makes: a queue too small for the run shows as invoices still in
+// flight at the end, never as invoices lost.
 //
 // The submitted invoices themselves are the durable inbox: stop() (a crash)
 // destroys every workflow coroutine but keeps the inbox, and start()
@@ -30,6 +47,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "reference_system/agents.h"
@@ -52,17 +70,34 @@ struct ReviewItem {
   runtime::Instant at{};
 };
 
+// A rejected invoice, as the sender would be told about it.
+struct RejectedInput {
+  std::uint64_t invoice_id = 0;
+  runtime::Instant at{};
+};
+
+// What submit() tells its caller.
+enum class SubmitResult : std::uint8_t {
+  accepted = 0,
+  refused_duplicate = 1,   // an invoice under this id was already submitted
+  refused_overloaded = 2,  // max_in_flight workflows are running (shed)
+};
+std::string_view to_string(SubmitResult r) noexcept;
+
 class Orchestrator {
  public:
+  // The rejection records' bound (a push beyond it parks, as a full queue does).
+  static constexpr std::size_t kRejectionRecordsMax = 1'000'000;
+
   Orchestrator(const AgentContext& ctx, MessageBus& bus, std::vector<AgentId> steps,
                resilience::CheckpointStore* dlq_store);
   ~Orchestrator() { stop(); }
   Orchestrator(const Orchestrator&) = delete;
   Orchestrator& operator=(const Orchestrator&) = delete;
 
-  // Hands an invoice to the system. Returns false if it was shed (too many
-  // in flight); it is dead-lettered then, which still is its one outcome.
-  bool submit(Invoice invoice);
+  // Hands an invoice to the system; a refusal is the invoice's one outcome
+  // (no workflow, no outcome event), and the caller must keep it.
+  [[nodiscard]] SubmitResult submit(Invoice invoice);
 
   void start();
   // A crash: every workflow and the reply dispatcher stop where they are.
@@ -70,6 +105,11 @@ class Orchestrator {
   bool running() const noexcept { return running_; }
 
   std::size_t in_flight() const noexcept { return inbox_.size(); }
+  // The ids in the durable inbox (accepted, no terminal outcome yet), ascending.
+  std::vector<std::uint64_t> in_flight_ids() const { return ids_in_order(); }
+  // Workflows waiting for room in a full store (or for a store that failed).
+  std::size_t parked() const noexcept { return parked_; }
+  const std::deque<RejectedInput>& rejections() const noexcept { return rejections_; }
   const std::vector<AgentId>& steps() const noexcept { return steps_; }
   const std::deque<ReviewItem>& manual_review() const noexcept { return review_; }
   std::uint64_t manual_review_refused() const noexcept { return review_refused_; }
@@ -138,6 +178,13 @@ class Orchestrator {
   Task<void> finish(std::uint64_t id, InvoiceOutcome outcome, const State& state, std::optional<ReviewReason> reason = {},
                     ErrorClass error = ErrorClass::transient);
   Task<void> finish_dead_lettered(std::uint64_t id, const State& state, ErrorClass error);
+  // The review queue or the rejection records are full: waits for room, then finishes.
+  Task<void> finish_parked(std::uint64_t id, InvoiceOutcome outcome, const State& state,
+                           std::optional<ReviewReason> reason);
+  bool has_room(InvoiceOutcome outcome) const noexcept;
+  void store(std::uint64_t id, InvoiceOutcome outcome, const State& state, std::optional<ReviewReason> reason);
+  void note_parked(std::uint64_t id, InvoiceOutcome outcome, ErrorClass error);
+  Task<void> remove_checkpoint_and_end(std::uint64_t id, const State& state, InvoiceOutcome outcome);
   Task<void> end_after(Task<Outcome<>> removing, std::uint64_t id, InvoiceOutcome outcome);
   // Records the outcome and takes the invoice out of the inbox.
   void end_workflow(std::uint64_t id, InvoiceOutcome outcome);
@@ -155,6 +202,11 @@ class Orchestrator {
   resilience::DeadLetterQueue dlq_;
   std::deque<ReviewItem> review_;
   std::uint64_t review_refused_ = 0;
+  std::deque<RejectedInput> rejections_;
+  std::size_t parked_ = 0;
+  // Set by nothing in the reference system: a parked workflow waiting for
+  // room waits until the process restarts (stop/start resumes it).
+  runtime::Signal room_;
 
   // Open-addressing tables: an invoice's entry costs no node of its own. A
   // restart walks the inbox in id order (ids_in_order()).

@@ -10,7 +10,7 @@
 //   builder.ports().ledger = std::make_shared<FaultyLedger>(builder.ports().ledger, ...);
 //   std::unique_ptr<System> system = builder.build();
 //   system->start();
-//   system->submit(generator.next().invoice);
+//   if (system->submit(generator.next().invoice) != SubmitResult::accepted) ...;  // refused: counted by the caller
 //   rt.run();
 //   system->supervisor().stop("ocr");   // a crash; start("ocr") restarts it
 //
@@ -90,7 +90,8 @@ class System {
 
   void start();
   void stop();
-  bool submit(Invoice invoice) { return orchestrator_->submit(std::move(invoice)); }
+  // A refusal is the invoice's outcome (orchestrator.h): the caller must keep it.
+  [[nodiscard]] SubmitResult submit(Invoice invoice) { return orchestrator_->submit(std::move(invoice)); }
 
   Supervisor& supervisor() noexcept { return supervisor_; }
   Orchestrator& orchestrator() noexcept { return *orchestrator_; }

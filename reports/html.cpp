@@ -319,12 +319,13 @@ std::string latency_chart(const ScenarioResult& s) {
 
 std::string outcome_chart(const ScenarioResult& s) {
   const auto& o = s.outcomes;
-  const std::array<std::tuple<std::string_view, std::uint64_t, std::string_view>, 7> rows{{
+  const std::array<std::tuple<std::string_view, std::uint64_t, std::string_view>, 8> rows{{
       {"posted", o.posted, "#2e7d32"},
       {"posted_degraded", o.posted_degraded, "#9ccc65"},
       {"rejected_invalid", o.rejected_invalid, "#8d6e63"},
       {"manual_review", o.manual_review, "#ffb300"},
       {"dead_lettered", o.dead_lettered, "#e53935"},
+      {"refused", o.refused, "#5c6bc0"},
       {"lost", o.lost, "#000000"},
       {"in_flight", o.in_flight, "#78909c"},
   }};

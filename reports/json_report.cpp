@@ -77,7 +77,8 @@ ordered_json scenario_json(const ScenarioResult& s) {
   j["outcomes"] = ordered_json{{"submitted", o.submitted},         {"posted", o.posted},
                                {"posted_degraded", o.posted_degraded}, {"rejected_invalid", o.rejected_invalid},
                                {"dead_lettered", o.dead_lettered}, {"manual_review", o.manual_review},
-                               {"lost", o.lost},                   {"in_flight", o.in_flight}};
+                               {"refused", o.refused},             {"lost", o.lost},
+                               {"in_flight", o.in_flight}};
   j["success_rate"] = real(s.success_rate);
   j["throughput_per_s"] = real(s.throughput_per_s);
   j["latency_end_to_end"] = latency_json(s.end_to_end);
@@ -277,6 +278,8 @@ ScenarioResult scenario_from(const JsonView& v) {
   s.outcomes.rejected_invalid = unsigned_at(o, "rejected_invalid");
   s.outcomes.dead_lettered = unsigned_at(o, "dead_lettered");
   s.outcomes.manual_review = unsigned_at(o, "manual_review");
+  // Absent from reports written before refusals were counted apart.
+  s.outcomes.refused = o.find("refused") ? unsigned_at(o, "refused") : 0;
   s.outcomes.lost = unsigned_at(o, "lost");
   s.outcomes.in_flight = unsigned_at(o, "in_flight");
   s.success_rate = real_at(v, "success_rate");

@@ -56,6 +56,10 @@ void scenario_suite(std::string& out, const ScenarioResult& s) {
   property(out, "policy_digest", s.policy_digest);
   property(out, "scenario_digest", s.scenario_digest);
   property(out, "replay_command", s.replay_command);
+  property(out, "submitted", std::to_string(s.outcomes.submitted));
+  property(out, "refused", std::to_string(s.outcomes.refused));
+  property(out, "lost", std::to_string(s.outcomes.lost));
+  property(out, "in_flight", std::to_string(s.outcomes.in_flight));
   out += "    </properties>\n";
 
   for (const auto& inv : s.invariants) {

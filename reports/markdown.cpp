@@ -51,14 +51,15 @@ std::string to_summary_markdown(const RunResult& run) {
                      escape_markdown_cell(run.runtime), escape_markdown_cell(run.started_at));
   if (run.scenarios.empty()) return out;
 
-  out += "| verdict | scenario | success | processed | p99 | DLQ | retries/min | failed checks |\n";
-  out += "|---|---|--:|--:|--:|--:|--:|--:|\n";
+  out += "| verdict | scenario | success | processed | refused | lost | p99 | DLQ | retries/min | failed checks |\n";
+  out += "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n";
   for (const auto& s : run.scenarios) {
     const std::size_t failed = failed_checks(s).size();
-    out += fmt::format("| {} | {} | {} | {}/{} | {} | {} | {} | {} |\n", verdict_label(s.verdict),
+    out += fmt::format("| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} |\n", verdict_label(s.verdict),
                        escape_markdown_cell(s.name), internal::format_percent(s.success_rate),
-                       s.outcomes.processed(), s.outcomes.submitted, internal::format_duration_human(s.end_to_end.p99),
-                       s.dlq_size_final, internal::format_fixed(s.retries_per_minute, 1), failed);
+                       s.outcomes.processed(), s.outcomes.submitted, s.outcomes.refused, s.outcomes.lost,
+                       internal::format_duration_human(s.end_to_end.p99), s.dlq_size_final,
+                       internal::format_fixed(s.retries_per_minute, 1), failed);
   }
 
   bool heading = false;

@@ -83,14 +83,14 @@ std::string to_prometheus_text(const RunResult& run) {
          w.sample("faultline_invoices_submitted_total", l, count(s.outcomes.submitted));
        });
   each(w, run, "faultline_invoices_total", "counter",
-       "Invoices by terminal outcome; lost and in_flight reached none.",
+       "Invoices by where the harness found them: a terminal store, refused at submission, lost, in_flight.",
        [&](const ScenarioResult& s, const Labels& l) {
          const auto& o = s.outcomes;
          const std::pair<std::string_view, std::uint64_t> outcomes[] = {
              {"posted", o.posted},         {"posted_degraded", o.posted_degraded},
              {"rejected_invalid", o.rejected_invalid}, {"dead_lettered", o.dead_lettered},
-             {"manual_review", o.manual_review},       {"lost", o.lost},
-             {"in_flight", o.in_flight}};
+             {"manual_review", o.manual_review},       {"refused", o.refused},
+             {"lost", o.lost},                         {"in_flight", o.in_flight}};
          for (const auto& [outcome, n] : outcomes) {
            Labels with = l;
            with.emplace_back("outcome", std::string(outcome));

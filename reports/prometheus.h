@@ -10,7 +10,7 @@
 //   faultline_run_info{version,runtime}                         1
 //   faultline_scenario_passed{scenario,verdict}                 1 when verdict is pass
 //   faultline_invoices_submitted_total{scenario}
-//   faultline_invoices_total{scenario,outcome}                  per terminal outcome, lost, in_flight
+//   faultline_invoices_total{scenario,outcome}                  per terminal outcome, refused, lost, in_flight
 //   faultline_success_ratio{scenario}
 //   faultline_throughput_per_second{scenario}
 //   faultline_end_to_end_latency_seconds{scenario,quantile}     summary (+ _sum, _count)

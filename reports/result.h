@@ -63,10 +63,12 @@ std::string_view to_string(Verdict v);  // "pass", "inconclusive", "fail", "abor
 // "ABORTED", "ERROR".
 std::string_view label(Verdict v);
 
-// Every submitted invoice ends in exactly one terminal outcome; `lost` and
-// `in_flight` count the ones that did not (conservation violations or a run
-// cut short), so submitted == terminal() + lost + in_flight when the harness
-// has accounted for everything.
+// Where the harness found each submitted invoice at the end (the stores, and
+// the refusals the system returned to it): every submission is counted once,
+// so submitted == terminal() + refused + lost + in_flight. `refused`: submit()
+// said no and the harness was told (a legitimate outcome); `lost`: found in no
+// store and never refused; `in_flight`: still in the system's inbox after the
+// drain (unfinished, or parked waiting for room in a full store).
 struct OutcomeCounts {
   std::uint64_t submitted = 0;
   std::uint64_t posted = 0;
@@ -76,6 +78,7 @@ struct OutcomeCounts {
   std::uint64_t manual_review = 0;
   std::uint64_t lost = 0;
   std::uint64_t in_flight = 0;
+  std::uint64_t refused = 0;  // last: positional initialisers written before it keep their meaning
 
   std::uint64_t terminal() const {
     return posted + posted_degraded + rejected_invalid + dead_lettered + manual_review;

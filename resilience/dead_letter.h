@@ -79,6 +79,8 @@ class DeadLetterQueue {
   bool empty() const noexcept { return entries_.empty(); }
   bool alerting() const noexcept { return entries_.size() >= config_.alert_threshold; }
   const DeadLetterConfig& config() const noexcept { return config_; }
+  // The store the entries live in (a checker reads the queue's contents from it).
+  CheckpointStore& store() const noexcept { return *store_; }
   const DeadLetterCounters& counters() const noexcept { return counters_; }
   // The entries, oldest first.
   const std::deque<DeadLetter>& entries() const noexcept { return entries_; }

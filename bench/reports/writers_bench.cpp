@@ -34,7 +34,7 @@ RunResult large_run() {
     s.seed = static_cast<std::uint64_t>(n) * 7919;
     s.replay_command = "faultline run scenarios/" + s.name + ".json --seed " + std::to_string(s.seed);
     s.duration = 1h;
-    s.outcomes = OutcomeCounts{36'000, 33'000, 1'500, 300, 200, 1'000, 0, 0};
+    s.outcomes = OutcomeCounts{36'000, 33'000, 1'500, 300, 200, 1'000, 0, 0, 0};
     s.success_rate = success_rate(s.outcomes);
     s.end_to_end = LatencySummary{36'000, 800ms, 2s, 5s, 31s, 1s};
     for (const char* agent : {"ocr", "validation", "matching", "accounting"}) {

@@ -9,9 +9,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
+#include <fmt/core.h>
+
 #include "harness/engine.h"
 #include "harness/runner.h"
 #include "reports/json_report.h"
+#include "resilience/checkpoint.h"
 #include "runtime/json_config.h"
 
 namespace faultline::harness {
@@ -144,6 +149,107 @@ TEST(Engine, AnAgentThatRetriesTenTimesFailsBoundedRetries) {
   ASSERT_NE(inv, nullptr);
   EXPECT_FALSE(inv->passed);
   EXPECT_NE(inv->message.find("10 attempts of ocr_engine"), std::string::npos) << inv->message;
+}
+
+// A policy file: `base` with `patch` merged over it, in a file of the test's own.
+std::string policy_variant(const std::string& base, const std::string& patch, const std::string& name) {
+  nlohmann::json doc = runtime::load_json_file(root() + "/scenarios/policies/" + base);
+  doc.merge_patch(nlohmann::json::parse(patch));
+  const fs::path dir = fs::temp_directory_path() / ("faultline-engine-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / (name + ".json");
+  std::ofstream(file) << doc.dump(2);
+  return file.string();
+}
+
+void expect_every_submission_accounted_for(const reports::ScenarioResult& r) {
+  const auto& o = r.outcomes;
+  EXPECT_EQ(o.submitted, o.terminal() + o.refused + o.lost + o.in_flight);
+  EXPECT_EQ(o.dead_lettered, r.dlq_size_final) << "dead_lettered counts what the queue holds";
+}
+
+// A dead-letter queue too small for the run: the invoices it refuses must
+// not be reported dead-lettered and then vanish. The reference system parks
+// them (still in flight), and conservation says so.
+TEST(Engine, AFullDeadLetterQueueIsNeverAPassWithNothingLost) {
+  EngineOptions o;
+  o.policy_file = policy_variant("naive.json", R"({"dead_letter": {"capacity": 5, "alert_threshold": 5}})",
+                                 "naive-dlq-5");
+  const auto r = run_scenario(load_scenario(root() + "/scenarios/ocr-delay-30s.json"), o);
+  const auto* inv = invariant(r, "conservation");
+  ASSERT_NE(inv, nullptr);
+  EXPECT_FALSE(inv->passed);
+  EXPECT_NE(inv->message.find("still in flight after the drain"), std::string::npos) << inv->message;
+  EXPECT_EQ(r.dlq_size_final, 5u);
+  EXPECT_EQ(r.outcomes.dead_lettered, 5u);
+  EXPECT_GT(r.outcomes.in_flight, 0u);  // parked, waiting for room
+  EXPECT_EQ(r.outcomes.lost, 0u);
+  expect_every_submission_accounted_for(r);
+}
+
+// Shedding over the in-flight bound is a refusal the harness is told about
+// and counts, never a "dead_lettered" outcome for a queue that stays empty.
+TEST(Engine, SheddingOverTheInFlightBoundIsARefusalTheHarnessCounts) {
+  EngineOptions o;
+  o.policy_file = policy_variant("naive.json", R"({"workflow": {"max_in_flight": 8}})", "naive-in-flight-8");
+  const auto r = run_scenario(load_scenario(root() + "/scenarios/saturation-10x.json"), o);
+  EXPECT_GT(r.outcomes.refused, 0u);
+  EXPECT_EQ(r.outcomes.lost, 0u);
+  expect_every_submission_accounted_for(r);
+  const auto* conservation = invariant(r, "conservation");
+  ASSERT_NE(conservation, nullptr);
+  EXPECT_TRUE(conservation->passed) << conservation->message;
+  const auto* saturation = invariant(r, "saturation");
+  ASSERT_NE(saturation, nullptr);
+  EXPECT_NE(saturation->message.find(fmt::format("{} submission(s) refused over the in-flight bound",
+                                                 r.outcomes.refused)),
+            std::string::npos)
+      << saturation->message;
+}
+
+// A checkpoint store that acknowledges dead-letter entries and keeps none:
+// the queue believes it holds them, the outcome events say dead_lettered,
+// and only reading the store shows they are gone.
+class DroppingDeadLetterStore final : public resilience::CheckpointStore {
+ public:
+  explicit DroppingDeadLetterStore(std::shared_ptr<resilience::CheckpointStore> inner) : inner_(std::move(inner)) {}
+  std::string_view kind() const noexcept override { return inner_->kind(); }
+  runtime::Task<resilience::Outcome<std::uint64_t>> save(std::string id, std::uint64_t expected, std::string step,
+                                                         std::string state) override {
+    if (id.rfind("dlq/", 0) == 0) return runtime::Task<resilience::Outcome<std::uint64_t>>::ready(std::uint64_t{1});
+    return inner_->save(std::move(id), expected, std::move(step), std::move(state));
+  }
+  runtime::Task<resilience::Outcome<std::optional<resilience::Checkpoint>>> load(std::string id) override {
+    return inner_->load(std::move(id));
+  }
+  runtime::Task<resilience::Outcome<>> remove(std::string id, std::uint64_t expected) override {
+    return inner_->remove(std::move(id), expected);
+  }
+  runtime::Task<resilience::Outcome<std::vector<resilience::Checkpoint>>> list(std::string prefix,
+                                                                               std::size_t limit) override {
+    return inner_->list(std::move(prefix), limit);
+  }
+
+ private:
+  std::shared_ptr<resilience::CheckpointStore> inner_;
+};
+
+TEST(Engine, ADeadLetterQueueThatSilentlyDropsFailsConservation) {
+  EngineOptions o;
+  o.wrap_ports = [](rs::SystemPorts& p) { p.checkpoints = std::make_shared<DroppingDeadLetterStore>(p.checkpoints); };
+  const auto r = run_scenario(load_scenario(root() + "/scenarios/ledger-outage.json"), o);
+  EXPECT_EQ(r.verdict, reports::Verdict::kFail);
+  const auto* inv = invariant(r, "conservation");
+  ASSERT_NE(inv, nullptr);
+  EXPECT_FALSE(inv->passed);
+  EXPECT_NE(inv->message.find("reported dead_lettered but no store holds it: lost"), std::string::npos)
+      << inv->message;
+  EXPECT_GT(r.outcomes.lost, 0u);
+  EXPECT_EQ(r.outcomes.dead_lettered, 0u);
+  EXPECT_EQ(r.outcomes.submitted, r.outcomes.terminal() + r.outcomes.refused + r.outcomes.lost + r.outcomes.in_flight);
+  const auto* visibility = invariant(r, "visibility");
+  ASSERT_NE(visibility, nullptr);
+  EXPECT_FALSE(visibility->passed);
 }
 
 TEST(Runner, RunsInJobOrderWithDerivedSeedsAndRefusesBadInput) {

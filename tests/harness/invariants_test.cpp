@@ -7,6 +7,7 @@
 #include "harness/probe.h"
 #include "harness/scenario.h"
 #include "reference_system/events.h"
+#include "reference_system/orchestrator.h"
 #include "resilience/events.h"
 
 namespace faultline::harness {
@@ -52,6 +53,18 @@ class History {
     ev_.ledger.push_back(LedgerRecord{id, cents, 7, false});
     ev_.budget_held.push_back(id);
     ++metrics_.outcomes[0];
+  }
+
+  // An invoice whose retries ran out: the system says dead_lettered; the
+  // queue's store holds it unless `in_store` is false (a queue that dropped it).
+  void dead_lettered_invoice(std::uint64_t id, runtime::Duration t, bool in_store = true) {
+    add(t, Kind::submitted, "", id, 500);
+    add(t + 30s, rs::Kind::outcome, "orchestrator", id, 30'000'000'000, 500, 3);
+    ++metrics_.outcomes[3];
+    if (in_store) {
+      ev_.dead_letter_ids.push_back(id);
+      ++metrics_.dead_letter_size;
+    }
   }
 
   // One call as the probes record it; a failure has a class.
@@ -105,9 +118,107 @@ TEST(Invariants, ConservationCatchesALostInvoice) {
   const auto r = h.check("conservation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("invoice 2"), std::string::npos) << r.message;
-  EXPECT_NE(r.message.find("lost or still in flight"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("found nowhere"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find(": lost"), std::string::npos) << r.message;
   ASSERT_FALSE(r.evidence.empty());
   EXPECT_NE(r.evidence.front().find("submitted"), std::string::npos);
+  EXPECT_EQ(reconcile_outcomes(h.evidence()).lost, 1u);
+}
+
+// The system's word is not evidence: an invoice it calls dead-lettered must
+// be in the dead-letter queue's store (a full queue that refused the push,
+// or one that drops, leaves it nowhere).
+TEST(Invariants, ConservationLooksForADeadLetteredInvoiceInTheQueuesStore) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.dead_lettered_invoice(2, 2min);
+  h.dead_lettered_invoice(3, 3min, /*in_store=*/false);
+  const auto r = h.check("conservation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("invoice 3: "), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("reported dead_lettered but no store holds it"), std::string::npos) << r.message;
+  const auto counts = reconcile_outcomes(h.evidence());
+  EXPECT_EQ(counts.submitted, 3u);
+  EXPECT_EQ(counts.posted, 1u);
+  EXPECT_EQ(counts.dead_lettered, 1u);  // what the store holds, not the two the system claims
+  EXPECT_EQ(counts.lost, 1u);
+
+  History g;  // the same history with the queue holding both
+  g.clean_invoice(1, 1min);
+  g.dead_lettered_invoice(2, 2min);
+  g.dead_lettered_invoice(3, 3min);
+  EXPECT_TRUE(g.check("conservation").passed) << g.check("conservation").message;
+  EXPECT_EQ(reconcile_outcomes(g.evidence()).dead_lettered, 2u);
+}
+
+TEST(Invariants, ConservationCountsARefusalTheSubmitterWasToldAboutAndNothingElse) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.add(2min, Kind::submitted, "", 2, 500);
+  h.add(2min, Kind::refused, "", 2, 0, 0, static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded));
+  auto r = h.check("conservation");
+  EXPECT_TRUE(r.passed) << r.message;
+  EXPECT_NE(r.message.find("1 refused at submission"), std::string::npos) << r.message;
+  auto counts = reconcile_outcomes(h.evidence());
+  EXPECT_EQ(counts.refused, 1u);
+  EXPECT_EQ(counts.lost, 0u);
+
+  // Refused to the submitter, yet processed all the same: in two places.
+  h.evidence().rejected_ids.push_back(2);
+  r = h.check("conservation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("invoice 2: submitted 1 time(s) but found in 2 place(s)"), std::string::npos)
+      << r.message;
+
+  // A second submission under a taken id: the first posted, the second refused.
+  History g;
+  g.clean_invoice(1, 1min);
+  g.add(2min, Kind::submitted, "", 1, 10'000);
+  g.add(2min, Kind::refused, "", 1, 0, 0, static_cast<std::uint16_t>(rs::SubmitResult::refused_duplicate));
+  EXPECT_TRUE(g.check("conservation").passed) << g.check("conservation").message;
+  counts = reconcile_outcomes(g.evidence());
+  EXPECT_EQ(counts.submitted, 2u);
+  EXPECT_EQ(counts.posted + counts.refused, 2u);
+}
+
+TEST(Invariants, ConservationCatchesAnInvoiceStillInFlightAndOneInTwoStores) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.add(2min, Kind::submitted, "", 2, 500);
+  h.evidence().in_flight_ids.push_back(2);  // parked in the inbox after the drain
+  auto r = h.check("conservation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("invoice 2: submitted at t=120.000s, still in flight after the drain"), std::string::npos)
+      << r.message;
+  auto counts = reconcile_outcomes(h.evidence());
+  EXPECT_EQ(counts.in_flight, 1u);
+  EXPECT_EQ(counts.lost, 0u);
+  // Parked by a full dead-letter queue: the message says where and why.
+  h.add(3min, rs::Kind::parked, "orchestrator", 2, static_cast<std::int64_t>(rs::InvoiceOutcome::dead_lettered), 0,
+        1 + static_cast<std::uint16_t>(resilience::ErrorClass::capacity_exceeded));
+  r = h.check("conservation");
+  EXPECT_NE(r.message.find("parked since t=180.000s, the dead-letter queue refused it (capacity_exceeded)"),
+            std::string::npos)
+      << r.message;
+
+  History g;
+  g.clean_invoice(1, 1min);
+  g.dead_lettered_invoice(2, 2min);
+  g.evidence().manual_review_ids.push_back(2);
+  r = g.check("conservation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("the manual-review queue, the dead-letter queue"), std::string::npos) << r.message;
+  counts = reconcile_outcomes(g.evidence());
+  EXPECT_EQ(counts.posted + counts.manual_review + counts.dead_lettered + counts.lost, counts.submitted);
+}
+
+TEST(Invariants, ConservationFailsWhenTheStoresCannotBeRead) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.evidence().stores_unreadable = "listing the dead-letter queue's store failed: down";
+  const auto r = h.check("conservation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("could not be read"), std::string::npos) << r.message;
 }
 
 TEST(Invariants, ConservationCatchesTwoOutcomesAndAPostingMissingFromTheLedger) {
@@ -320,6 +431,49 @@ TEST(Invariants, VisibilityCatchesASilentFailure) {
   r = g.check("visibility");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("po_database"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, VisibilityComparesTheDeadLetterQueueWithWhatItsStoreHolds) {
+  History h;
+  h.dead_lettered_invoice(1, 1min);
+  h.dead_lettered_invoice(2, 2min, /*in_store=*/false);
+  auto r = h.check("visibility");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("the system reports 2 invoices dead-lettered, the dead-letter queue's store holds 1 "
+                           "(invoice 2 is not in it)"),
+            std::string::npos)
+      << r.message;
+
+  History g;  // a gauge that says more than the store holds
+  g.dead_lettered_invoice(1, 1min);
+  g.metrics().dead_letter_size = 5;
+  r = g.check("visibility");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("the dead-letter queue's store holds 1 invoices, the metrics say 5"), std::string::npos)
+      << r.message;
+
+  History f;
+  f.dead_lettered_invoice(1, 1min);
+  EXPECT_TRUE(f.check("visibility").passed) << f.check("visibility").message;
+}
+
+TEST(Invariants, SaturationCountsTheRefusalsTheHarnessReceived) {
+  History h;
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    h.add(std::chrono::minutes(id), Kind::submitted, "", id, 500);
+    h.add(std::chrono::minutes(id), Kind::refused, "", id, 0, 0,
+          static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded));
+  }
+  auto r = h.check("saturation");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("3 submissions were refused to the harness over the in-flight bound, the metrics count 0 "
+                           "shed"),
+            std::string::npos)
+      << r.message;
+  h.metrics().shed = 3;
+  r = h.check("saturation");
+  EXPECT_TRUE(r.passed) << r.message;
+  EXPECT_NE(r.message.find("3 submission(s) refused over the in-flight bound"), std::string::npos) << r.message;
 }
 
 TEST(Invariants, SaturationCatchesUnboundedWorkAndUncountedShedding) {

@@ -66,7 +66,7 @@ struct CrashRun {
     rt.spawn([](CrashRun& run) -> runtime::Task<void> {
       for (int i = 0; i < 300; ++i) {
         co_await run.rt.sleep(run.generator->next_interarrival(10'000.0));
-        run.system->submit(run.generator->next().invoice);
+        EXPECT_EQ(run.system->submit(run.generator->next().invoice), SubmitResult::accepted);
         ++run.submitted;
       }
     }(*this));

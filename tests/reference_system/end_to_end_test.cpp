@@ -71,7 +71,7 @@ TEST(EndToEnd, ExactPoIsPosted) {
   auto g = with_po(rig, PoKind::exact);
   const auto id = g.invoice.id;
   const auto total = g.invoice.total_cents;
-  system.submit(std::move(g.invoice));
+  ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted);
   EXPECT_EQ(system.services().ledger->live_entries(id), 1u);
@@ -85,7 +85,7 @@ TEST(EndToEnd, MissingPoIsPostedDegradedWithNoInventedMatch) {
   System& system = rig.build();
   auto g = with_po(rig, PoKind::missing);
   const auto id = g.invoice.id;
-  system.submit(std::move(g.invoice));
+  ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted_degraded);
   ASSERT_EQ(system.services().ledger->entries().size(), 1u);
@@ -97,11 +97,14 @@ TEST(EndToEnd, TotalsThatDoNotAddUpAreRejectedWithoutRetry) {
   System& system = rig.build();
   auto g = with_po(rig, PoKind::exact, /*valid=*/false);
   const auto id = g.invoice.id;
-  system.submit(std::move(g.invoice));
+  ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::rejected_invalid);
   EXPECT_EQ(system.metrics().agent(AgentId::validation).step_attempts, 1u);
   EXPECT_TRUE(system.services().ledger->entries().empty());
+  // The rejection is on record where a checker (or the sender) can read it.
+  ASSERT_EQ(system.orchestrator().rejections().size(), 1u);
+  EXPECT_EQ(system.orchestrator().rejections().front().invoice_id, id);
 }
 
 TEST(EndToEnd, CorruptedDocumentIsRejected) {
@@ -110,7 +113,7 @@ TEST(EndToEnd, CorruptedDocumentIsRejected) {
   auto g = with_po(rig, PoKind::exact);
   const auto id = g.invoice.id;
   g.invoice.document.replace(g.invoice.document.find("total: "), 7, "total: -");
-  system.submit(std::move(g.invoice));
+  ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::rejected_invalid);
 }
@@ -128,7 +131,7 @@ TEST(EndToEnd, ExhaustedRetriesDeadLetterAndCompensateTheBudget) {
   System& system = rig.build();
   auto g = with_po(rig, PoKind::exact);
   const auto id = g.invoice.id;
-  system.submit(std::move(g.invoice));
+  ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::dead_lettered);
   EXPECT_EQ(system.orchestrator().dead_letters().size(), 1u);
@@ -146,7 +149,7 @@ TEST(EndToEnd, NaivePolicyLeavesTheBudgetReservedWhenThePostFails) {
   System& system = rig.build();
   auto g = with_po(rig, PoKind::exact);
   const auto id = g.invoice.id;
-  system.submit(std::move(g.invoice));
+  ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::dead_lettered);
   EXPECT_TRUE(system.services().budget_service->has_reservation(id));  // nobody compensated
@@ -175,8 +178,8 @@ TEST(EndToEnd, FailedMatchOnALargeAmountGoesToManualReview) {
     else if (g.invoice.total_cents < 400'000 && small.invoice.id == 0) small = std::move(g);
   }
   const auto large_id = large.invoice.id, small_id = small.invoice.id;
-  system.submit(std::move(large.invoice));
-  system.submit(std::move(small.invoice));
+  ASSERT_EQ(system.submit(std::move(large.invoice)), SubmitResult::accepted);
+  ASSERT_EQ(system.submit(std::move(small.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, large_id), InvoiceOutcome::manual_review);
   EXPECT_EQ(outcome_of(system, small_id), InvoiceOutcome::posted_degraded);
@@ -194,7 +197,7 @@ TEST(EndToEnd, UnreadableScanGoesToManualReview) {
   System& system = rig.build();
   auto g = with_po(rig, PoKind::exact);
   const auto id = g.invoice.id;
-  system.submit(std::move(g.invoice));
+  ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::manual_review);
   EXPECT_EQ(system.metrics().ocr_fallbacks, 1u);
@@ -239,7 +242,7 @@ TEST(EndToEnd, CheckpointStoreStaysTheSizeOfTheDeadlinesWorthOfInvoices) {
   constexpr int kInvoices = 1'800;  // one every 6 s for 3 hours: 300 per half hour
   rig.rt.spawn([](Rig& rig, System& system) -> Task<void> {
     for (int i = 0; i < kInvoices; ++i) {
-      system.submit(rig.next().invoice);
+      EXPECT_EQ(system.submit(rig.next().invoice), SubmitResult::accepted);
       co_await rig.rt.sleep(6s);
     }
   }(rig, system));
@@ -300,7 +303,7 @@ TEST(EndToEnd, WorkflowDeadlineCutsASlowWorkflowShort) {
     System& system = rig.build();
     auto g = with_po(rig, PoKind::exact);
     const auto id = g.invoice.id;
-    system.submit(std::move(g.invoice));
+    ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
     rig.rt.run();
     const auto took = system.metrics().end_to_end.max();
     if (with_deadline) {
@@ -341,13 +344,149 @@ TEST(Saturation, FullQueuesRefuseAndCountButEveryInvoiceStillEnds) {
   policy.agent(AgentId::ocr).workers = 2;
   Rig rig(policy);
   System& system = rig.build();
-  for (int i = 0; i < 50; ++i) system.submit(rig.next().invoice);  // all at once
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(system.submit(rig.next().invoice), SubmitResult::accepted);  // all at once
   rig.rt.run();
   const auto& m = system.metrics();
   EXPECT_GT(m.agent(AgentId::ocr).queue_rejected, 0u);
   EXPECT_EQ(m.terminal(), 50u);
   EXPECT_EQ(m.outcome(InvoiceOutcome::dead_lettered), m.agent(AgentId::ocr).queue_rejected);
   EXPECT_LE(system.services().bus->max_depth(Topic::ocr), 4u);
+}
+
+// Intake refuses what it cannot take, and says so: no workflow, no outcome,
+// nothing claimed dead-lettered that the queue does not hold.
+TEST(Intake, OverTheInFlightBoundSubmitRefusesAndRecordsNoOutcome) {
+  Policy policy = naive();
+  policy.max_in_flight = 5;
+  Rig rig(policy);
+  System& system = rig.build();
+  std::vector<std::uint64_t> refused;
+  for (int i = 0; i < 20; ++i) {
+    auto g = rig.next();
+    const auto id = g.invoice.id;
+    const SubmitResult result = system.submit(std::move(g.invoice));
+    if (i < 5) {
+      EXPECT_EQ(result, SubmitResult::accepted);
+    } else {
+      EXPECT_EQ(result, SubmitResult::refused_overloaded);
+      refused.push_back(id);
+    }
+  }
+  rig.rt.run();
+  const auto& m = system.metrics();
+  EXPECT_EQ(m.shed, 15u);
+  EXPECT_EQ(m.terminal(), 5u);
+  EXPECT_EQ(m.terminal() + m.refused(), m.submitted);
+  EXPECT_EQ(m.outcome(InvoiceOutcome::dead_lettered), system.orchestrator().dead_letters().size());
+  for (const auto id : refused) EXPECT_FALSE(system.orchestrator().outcome(id).has_value()) << id;
+}
+
+TEST(Intake, ASecondInvoiceUnderATakenIdIsRefusedAndTheFirstGoesOn) {
+  Rig rig(recommended());
+  System& system = rig.build();
+  auto g = with_po(rig, PoKind::exact);
+  const auto id = g.invoice.id;
+  Invoice copy = g.invoice;
+  ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
+  EXPECT_EQ(system.submit(std::move(copy)), SubmitResult::refused_duplicate);
+  rig.rt.run();
+  EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted);
+  EXPECT_EQ(system.metrics().duplicates_refused, 1u);
+  EXPECT_EQ(system.metrics().terminal(), 1u);
+  EXPECT_TRUE(system.orchestrator().rejections().empty());
+}
+
+// A full dead-letter queue refuses the push; the invoice must not vanish
+// behind a "dead_lettered" outcome. It parks in the inbox, in flight.
+TEST(TerminalStores, AFullDeadLetterQueueParksTheInvoiceInsteadOfDroppingIt) {
+  Policy policy = naive();
+  policy.agent(AgentId::ocr).queue_bound = 4;
+  policy.agent(AgentId::ocr).workers = 2;
+  policy.dead_letter.capacity = 2;
+  policy.dead_letter.alert_threshold = 1;
+  Rig rig(policy);
+  System& system = rig.build();
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(system.submit(rig.next().invoice), SubmitResult::accepted);
+  rig.rt.run();  // returns: a parked workflow waits without a timer
+  const auto& m = system.metrics();
+  const auto& orch = system.orchestrator();
+  const std::uint64_t failed = m.agent(AgentId::ocr).queue_rejected;
+  ASSERT_GT(failed, 2u);
+  EXPECT_EQ(orch.dead_letters().size(), 2u);
+  EXPECT_EQ(m.outcome(InvoiceOutcome::dead_lettered), 2u);  // only what the queue holds
+  EXPECT_EQ(orch.parked(), failed - 2);
+  EXPECT_EQ(orch.in_flight(), failed - 2);
+  EXPECT_EQ(m.parked, failed - 2);
+  EXPECT_EQ(m.terminal() + orch.in_flight(), 50u);
+  EXPECT_EQ(orch.dead_letters().counters().rejected_full, failed - 2);
+}
+
+TEST(TerminalStores, AFullReviewQueueParksTheInvoiceInsteadOfDroppingIt) {
+  Policy policy = recommended();
+  policy.manual_review_capacity = 1;
+  Rig rig(policy);
+  rig.builder.ports().po_database = std::make_shared<DownPoDatabase>();
+  System& system = rig.build();
+  int large = 0;
+  for (int i = 0; i < 10'000 && large < 3; ++i) {
+    auto g = rig.next();
+    if (!g.valid || g.invoice.scan_quality < 0.5 || g.invoice.total_cents <= 500'000) continue;
+    ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
+    ++large;
+  }
+  ASSERT_EQ(large, 3);
+  rig.rt.run();
+  const auto& orch = system.orchestrator();
+  EXPECT_EQ(orch.manual_review().size(), 1u);
+  EXPECT_EQ(system.metrics().outcome(InvoiceOutcome::manual_review), 1u);
+  EXPECT_EQ(orch.parked(), 2u);
+  EXPECT_EQ(orch.in_flight(), 2u);
+  EXPECT_EQ(orch.manual_review_refused(), 2u);
+}
+
+TEST(Metrics, HistogramPercentilesAreWithinABucket) {
+  LatencyHistogram h;
+  for (int i = 1; i <= 1000; ++i) h.record(std::chrono::milliseconds(i));
+  EXPECT_EQ(h.count(), 1000u);
+  const double p50 = runtime::to_millis(h.percentile(0.5));
+  const double p99 = runtime::to_millis(h.percentile(0.99));
+  EXPECT_GE(p50, 500.0);
+  EXPECT_LE(p50, 500.0 * 1.19);
+  EXPECT_GE(p99, 990.0);
+  EXPECT_LE(p99, 1000.0);  // capped at the maximum seen
+  EXPECT_NEAR(runtime::to_millis(h.mean()), 500.5, 0.01);
+}
+
+TEST(Metrics, HistogramBucketIsCeilingOfFourLog2OfMicroseconds) {
+  // The bucket by its definition, for latencies on and around every bound.
+  const auto by_definition = [](std::int64_t ns) -> std::size_t {
+    if (ns <= 1000) return 0;
+    const auto i = static_cast<std::size_t>(std::ceil(std::log2(static_cast<double>(ns) / 1000.0) * 4.0));
+    return std::min(i, LatencyHistogram::kBuckets - 1);
+  };
+  std::vector<std::int64_t> latencies = {0, 1, 999, 1000, 1001};
+  for (std::size_t i = 0; i <= LatencyHistogram::kBuckets; ++i) {
+    const double bound = 1000.0 * std::exp2(static_cast<double>(i) / 4.0);
+    if (bound > 9e18) break;
+    const auto b = static_cast<std::int64_t>(bound);
+    for (std::int64_t d = -64; d <= 64; ++d) latencies.push_back(b + d);
+  }
+  for (std::int64_t ns = 1; ns < 3'000'000; ns = ns * 3 / 2 + 7) latencies.push_back(ns);
+  // And a spread of latencies from a microsecond to past the last bucket.
+  std::uint64_t x = 99;
+  for (int n = 0; n < 20'000; ++n) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int bits = 10 + static_cast<int>((x >> 58) % 42);
+    latencies.push_back(static_cast<std::int64_t>((x >> 11) & ((std::uint64_t{1} << bits) - 1)));
+  }
+  for (const std::int64_t ns : latencies) {
+    if (ns < 0) continue;
+    LatencyHistogram h;
+    h.record(runtime::Duration(ns));
+    const auto& buckets = h.buckets();
+    const auto at = static_cast<std::size_t>(std::find(buckets.begin(), buckets.end(), 1u) - buckets.begin());
+    EXPECT_EQ(at, by_definition(ns)) << ns << " ns";
+  }
 }
 
 }  // namespace

@@ -26,7 +26,7 @@ RunResult case_study(bool recommended) {
   run.scenarios.resize(1);
   auto& s = run.scenarios[0];
   s.name = "case-study";
-  s.outcomes = recommended ? OutcomeCounts{1000, 900, 60, 0, 0, 40, 0, 0} : OutcomeCounts{1000, 780, 0, 0, 220, 0, 0, 0};
+  s.outcomes = recommended ? OutcomeCounts{1000, 900, 60, 0, 0, 40, 0, 0, 0} : OutcomeCounts{1000, 780, 0, 0, 220, 0, 0, 0, 0};
   s.end_to_end.count = 1000;
   s.end_to_end.mean = recommended ? 1150ms : 1000ms;
   s.end_to_end.p99 = recommended ? 4200ms : 4000ms;

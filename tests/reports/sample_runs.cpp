@@ -48,7 +48,7 @@ ScenarioResult outage_scenario() {
   s.policy_digest = "sha256:5e1f0c0ffee";
   s.scenario_digest = "sha256:0a7b1e";
   s.duration = 15min;
-  s.outcomes = OutcomeCounts{1000, 905, 55, 12, 8, 18, 2, 0};
+  s.outcomes = OutcomeCounts{1000, 905, 55, 12, 8, 18, 2, 0, 0};
   s.success_rate = success_rate(s.outcomes);
   s.throughput_per_s = 998.0 / 900.0;
   s.end_to_end = latency(998, 820.5, 2400.25, 5100.125, 31000, 1012.75);
@@ -109,7 +109,7 @@ ScenarioResult delay_scenario() {
   s.policy_digest = "sha256:5e1f0c0ffee";
   s.scenario_digest = "sha256:77aa";
   s.duration = 5min;
-  s.outcomes = OutcomeCounts{300, 240, 48, 4, 0, 8, 0, 0};
+  s.outcomes = OutcomeCounts{300, 240, 48, 4, 0, 8, 0, 0, 0};
   s.success_rate = success_rate(s.outcomes);
   s.throughput_per_s = 1.0;
   s.end_to_end = latency(300, 700, 1500, 2100, 2900, 760);
@@ -140,7 +140,7 @@ ScenarioResult untouched_scenario() {
   s.seed = 99;
   s.replay_command = "faultline run scenarios/ledger-errors.json --seed 99";
   s.duration = 1min;
-  s.outcomes = OutcomeCounts{50, 50, 0, 0, 0, 0, 0, 0};
+  s.outcomes = OutcomeCounts{50, 50, 0, 0, 0, 0, 0, 0, 0};
   s.success_rate = 1.0;
   s.throughput_per_s = 50.0 / 60.0;
   s.end_to_end = latency(50, 600, 900, 950, 990, 640);

@@ -1,4 +1,4 @@
-#include "harness/slo.h"
+#include "harness/checks/slo.h"
 
 #include <algorithm>
 #include <map>

@@ -1,0 +1,262 @@
+#include "harness/checks/evidence.h"
+
+#include <algorithm>
+
+#include "faults/injector.h"
+#include "resilience/events.h"
+
+namespace faultline::harness {
+
+namespace checks {
+
+Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
+  const auto& events = log->events();
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    switch (e.kind) {
+      case k(Kind::submitted): {
+        auto& inv = invoices[e.subject];
+        if (inv.submissions++ == 0) {
+          inv.true_total_cents = e.a;
+          inv.submitted_at = e.at;
+        }
+        inv.corruption = std::max<std::uint16_t>(inv.corruption, static_cast<std::uint16_t>(e.b));
+        break;
+      }
+      case k(rs::Kind::outcome): {
+        auto& inv = invoices[e.subject];
+        if (e.detail < inv.by_outcome.size()) ++inv.by_outcome[e.detail];
+        const bool success = e.detail <= 1;
+        if (inv.outcomes++ == 0 || (success && inv.successes() == 1)) {
+          inv.outcome = e.detail;
+          inv.outcome_at = e.at;
+          inv.outcome_total_cents = e.b;
+        }
+        break;
+      }
+      case k(Kind::call_begin): {
+        Call c;
+        c.id = static_cast<std::uint64_t>(e.a);
+        c.source = e.source;
+        c.subject = e.subject;
+        c.op = static_cast<std::uint16_t>(e.b);
+        c.began = e.at;
+        c.begin_index = i;
+        call_by_id[c.id] = calls.size();
+        calls.push_back(c);
+        break;
+      }
+      case k(Kind::call_end):
+      case k(Kind::call_abandoned):
+      case k(Kind::call_unfinished): {
+        auto it = call_by_id.find(static_cast<std::uint64_t>(e.a));
+        if (it == call_by_id.end()) break;
+        Call& c = calls[it->second];
+        c.end_index = i;
+        if (e.kind == k(Kind::call_end)) {
+          c.ended = e.at;
+          c.detail = e.detail;
+          if (e.detail == 0 && log->name(e.source) == "notifier") ++invoices[e.subject].notified_ok;
+        } else if (e.kind == k(Kind::call_abandoned)) {
+          c.ended = e.at;
+          c.abandoned = true;
+        } else {
+          c.unfinished = true;
+        }
+        break;
+      }
+      case k(faults::Kind::duplicated): ++invoices[e.subject].duplicates_delivered; break;
+      case k(rs::Kind::parked): invoices[e.subject].parked = i; break;
+      case k(Kind::refused): {
+        auto& inv = invoices[e.subject];
+        if (inv.refused++ == 0) inv.refused_first = i;
+        break;
+      }
+      case k(runtime::RuntimeEventKind::task_failed): task_failures.push_back(i); break;
+      case k(rs::Kind::agent_stopped):
+        crashes.push_back(i);
+        ++restarts_by_agent[std::string(log->name(e.source))];
+        break;
+      default: break;
+    }
+  }
+}
+
+void Result::violate(const Index& ix, std::string message, std::vector<std::size_t> event_indices) {
+  ++violations_;
+  if (!r_.passed) return;
+  r_.passed = false;
+  r_.message = std::move(message);
+  for (std::size_t i : event_indices) {
+    if (r_.evidence.size() >= kEvidenceLines) {
+      ++r_.evidence_dropped;
+      continue;
+    }
+    r_.evidence.push_back(describe_event(*ix.log, ix.log->events()[i], ix.start));
+  }
+}
+
+std::string_view place_name(Place p) {
+  switch (p) {
+    case Place::none: return "nowhere";
+    case Place::in_flight: return "the inbox (in flight)";
+    case Place::ledger: return "the ledger";
+    case Place::manual_review: return "the manual-review queue";
+    case Place::dead_letter: return "the dead-letter queue";
+    case Place::rejected: return "the rejection records";
+  }
+  return "?";
+}
+
+Placements place_invoices(const Evidence& ev, const Index& ix) {
+  Placements out;
+  auto mark = [&](std::uint64_t id, Place p) { out.by_id[id].in[static_cast<std::size_t>(p)] = true; };
+  for (const auto& l : ev.ledger) {
+    if (!l.reversed) mark(l.invoice_id, Place::ledger);
+  }
+  for (auto id : ev.in_flight_ids) mark(id, Place::in_flight);
+  for (auto id : ev.manual_review_ids) mark(id, Place::manual_review);
+  for (auto id : ev.dead_letter_ids) mark(id, Place::dead_letter);
+  for (auto id : ev.rejected_ids) mark(id, Place::rejected);
+  for (const auto& [id, inv] : ix.invoices) {
+    if (inv.submissions > 0 || inv.refused > 0) (void)out.by_id[id];
+  }
+  auto& c = out.counts;
+  for (auto& [id, p] : out.by_id) {
+    const auto it = ix.invoices.find(id);
+    const InvoiceFacts* inv = it != ix.invoices.end() ? &it->second : nullptr;
+    p.submissions = inv != nullptr ? inv->submissions : 0;
+    c.submitted += p.submissions;
+    std::uint32_t left = p.submissions;
+    p.refused = std::min(left, inv != nullptr ? inv->refused : 0u);
+    left -= p.refused;
+    c.refused += p.refused;
+    // Precedence: an invoice still in the inbox is in flight whatever a
+    // store already holds of it (posted, its notification still to come).
+    constexpr std::array<Place, 5> kOrder = {Place::in_flight, Place::ledger, Place::manual_review,
+                                             Place::dead_letter, Place::rejected};
+    std::uint32_t held = 0;
+    for (const Place q : kOrder) {
+      if (!p.in[static_cast<std::size_t>(q)]) continue;
+      ++held;
+      if (p.place == Place::none) p.place = q;
+    }
+    if (p.place != Place::none && left > 0) {
+      --left;
+      switch (p.place) {
+        case Place::in_flight: ++c.in_flight; break;
+        case Place::ledger: {
+          const bool degraded = inv != nullptr && inv->outcomes > 0 && inv->outcome == k(Terminal::posted_degraded);
+          ++(degraded ? c.posted_degraded : c.posted);
+          break;
+        }
+        case Place::manual_review: ++c.manual_review; break;
+        case Place::dead_letter: ++c.dead_lettered; break;
+        case Place::rejected: ++c.rejected_invalid; break;
+        case Place::none: break;
+      }
+    }
+    p.lost = left;
+    c.lost += left;
+    const std::uint32_t found = p.refused + held;
+    if (p.place != Place::in_flight && found > p.submissions) p.excess = found - p.submissions;
+  }
+  return out;
+}
+
+std::vector<std::size_t> events_of(const Index& ix, std::uint64_t invoice, std::size_t limit) {
+  std::vector<std::size_t> out;
+  const auto& events = ix.log->events();
+  for (std::size_t i = 0; i < events.size() && out.size() < limit; ++i) {
+    if (events[i].subject == invoice && events[i].kind >= 0x0200) out.push_back(i);
+  }
+  return out;
+}
+
+const rs::ServicePolicy* service_policy(const Evidence& ev, std::string_view name) {
+  const auto* s = service_named(name);
+  if (s == nullptr || ev.policy == nullptr) return nullptr;
+  return &ev.policy->service(s->id);
+}
+
+}  // namespace checks
+
+using checks::k;
+using runtime::Event;
+using runtime::Instant;
+
+std::string kind_name(std::uint16_t kind) {
+  switch (kind) {
+    case k(runtime::RuntimeEventKind::task_spawned): return "task_spawned";
+    case k(runtime::RuntimeEventKind::task_cancelled): return "task_cancelled";
+    case k(runtime::RuntimeEventKind::task_failed): return "task_failed";
+    case k(resilience::Kind::attempt): return "attempt";
+    case k(resilience::Kind::attempt_failed): return "attempt_failed";
+    case k(resilience::Kind::retry_scheduled): return "retry_scheduled";
+    case k(resilience::Kind::retries_exhausted): return "retries_exhausted";
+    case k(resilience::Kind::call_succeeded): return "call_succeeded";
+    case k(resilience::Kind::timeout): return "timeout";
+    case k(resilience::Kind::breaker_transition): return "breaker_transition";
+    case k(resilience::Kind::breaker_rejected): return "breaker_rejected";
+    case k(resilience::Kind::dead_lettered): return "dlq_add";
+    case k(resilience::Kind::degraded): return "pattern_degraded";
+    case k(resilience::Kind::compensation_started): return "compensation_started";
+    case k(resilience::Kind::compensation_failed): return "compensation_failed";
+    case k(rs::Kind::invoice_submitted): return "invoice_submitted";
+    case k(rs::Kind::step_started): return "step_started";
+    case k(rs::Kind::step_finished): return "step_finished";
+    case k(rs::Kind::call_attempt): return "call_attempt";
+    case k(rs::Kind::call_result): return "call_result";
+    case k(rs::Kind::outcome): return "outcome";
+    case k(rs::Kind::ledger_posted): return "ledger_posted";
+    case k(rs::Kind::ledger_duplicate): return "ledger_duplicate";
+    case k(rs::Kind::ledger_reversed): return "ledger_reversed";
+    case k(rs::Kind::budget_reserved): return "budget_reserved";
+    case k(rs::Kind::budget_released): return "budget_released";
+    case k(rs::Kind::notified): return "notified";
+    case k(rs::Kind::compensation): return "compensation";
+    case k(rs::Kind::checkpoint_saved): return "checkpoint_saved";
+    case k(rs::Kind::checkpoint_loaded): return "checkpoint_loaded";
+    case k(rs::Kind::checkpoint_failed): return "checkpoint_failed";
+    case k(rs::Kind::agent_stopped): return "agent_stopped";
+    case k(rs::Kind::agent_started): return "agent_started";
+    case k(rs::Kind::message_rejected): return "message_rejected";
+    case k(rs::Kind::message_redelivered): return "message_redelivered";
+    case k(rs::Kind::dead_lettered): return "dead_lettered";
+    case k(rs::Kind::manual_review): return "manual_review";
+    case k(rs::Kind::degraded): return "degraded";
+    case k(rs::Kind::ocr_fallback): return "ocr_fallback";
+    case k(rs::Kind::stale_reply): return "stale_reply";
+    case k(rs::Kind::request_expired): return "request_expired";
+    case k(faults::Kind::window_opened): return "fault_window_opened";
+    case k(faults::Kind::window_closed): return "fault_window_closed";
+    case k(faults::Kind::touched): return "fault_touched";
+    case k(faults::Kind::agent_crashed): return "fault_agent_crashed";
+    case k(faults::Kind::agent_restarted): return "fault_agent_restarted";
+    case k(faults::Kind::extra_arrival): return "fault_extra_arrival";
+    case k(faults::Kind::duplicated): return "fault_duplicated";
+    case k(faults::Kind::held_back): return "fault_held_back";
+    case k(Kind::submitted): return "submitted";
+    case k(Kind::call_begin): return "call_begin";
+    case k(Kind::call_end): return "call_end";
+    case k(Kind::call_abandoned): return "call_abandoned";
+    case k(Kind::ledger_post_seen): return "ledger_post_seen";
+    case k(Kind::checkpoint_write): return "checkpoint_write";
+    case k(Kind::sample): return "sample";
+    case k(Kind::queue_sample): return "queue_sample";
+    case k(Kind::workload_stopped): return "workload_stopped";
+    case k(Kind::drain_ended): return "drain_ended";
+    case k(Kind::call_unfinished): return "call_unfinished";
+    case k(Kind::refused): return "refused";
+    case k(rs::Kind::submission_refused): return "submission_refused";
+    case k(rs::Kind::parked): return "parked";
+    default: return fmt::format("kind_{:#06x}", kind);
+  }
+}
+
+std::string describe_event(const runtime::EventLog& log, const Event& e, Instant start) {
+  return fmt::format("t={:.3f}s {} {} invoice={} a={} b={} d={}", runtime::to_seconds(e.at - start),
+                     kind_name(e.kind), log.name(e.source), e.subject, e.a, e.b, e.detail);
+}
+
+}  // namespace faultline::harness
