@@ -170,8 +170,10 @@ bool step_reaction(const Event& e) {
 //   checkpoint_outage  a checkpoint the system could not write or read
 //   corrupted_input    a corrupted invoice rejected or sent to review
 //   duplicate_delivery a duplicate caught (stale reply, ledger idempotency)
-//   reordering,        a stale reply noticed, a step retried or given up,
-//   bus_partition      a request dropped past its deadline
+//   reordering         a stale reply noticed (a step retry could be any
+//                      overlapping fault's)
+//   bus_partition      a stale reply, a step retried or given up, a request
+//                      dropped past its deadline
 //   saturation         load shed: a queue refusing, a bulkhead refusing, an
 //                      invoice dead-lettered for capacity
 bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index& ix, const Event& e,
@@ -205,7 +207,7 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
     }
     case FaultKind::duplicate_delivery:
       return e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::ledger_duplicate);
-    case FaultKind::reordering:
+    case FaultKind::reordering: return e.kind == k(rs::Kind::stale_reply);
     case FaultKind::bus_partition:
       if (e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::request_expired)) return true;
       return step_reaction(e) && source_name.starts_with("step/");
