@@ -170,13 +170,14 @@ struct InvariantResult {
   std::string id;    // stable, for JUnit and comparisons: "conservation", "exactly_once", ...
   std::string name;  // for people: "every invoice reaches exactly one outcome"
   bool passed = false;
-  // Nothing in the run could have made it fail (no faults to recover from,
-  // no policy to hold calls to, a breaker nothing exercised): neither passed
-  // nor failed, and `message` says why. `passed` is then false.
-  bool skipped = false;
   std::string message;                // why it failed, what was checked, or why it was skipped
   std::vector<std::string> evidence;  // event-log lines that show it
   std::uint64_t evidence_dropped = 0;
+  // Nothing in the run could have made it fail (no faults to recover from,
+  // no policy to hold calls to, a breaker nothing exercised): neither passed
+  // nor failed, and `message` says why. `passed` is then false. (Last, so
+  // positional initializers written before it still compile.)
+  bool skipped = false;
 
   bool failed() const { return !passed && !skipped; }
   bool operator==(const InvariantResult&) const = default;

@@ -8,11 +8,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "harness/engine.h"
 #include "harness/runner.h"
 #include "reports/json_report.h"
+#include "reports/html.h"
 #include "reports/junit.h"
+#include "reports/markdown.h"
+#include "reports/prometheus.h"
 #include "runtime/json_config.h"
 
 namespace faultline::harness {
@@ -139,6 +143,18 @@ TEST(Engine, AScenarioWithoutFaultsSaysSoAndDoesNotPassWhatItCannotFail) {
   EXPECT_NE(junit.find("name=\"invariant recovery_time\" classname=\"faultline.small\" time=\"0\">\n      <skipped"),
             std::string::npos)
       << junit;
+  const auto markdown = reports::to_summary_markdown(run_result);
+  EXPECT_NE(markdown.find("## Not applicable (skipped)"), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find("- small: "), std::string::npos) << markdown;
+  const auto prom = reports::to_prometheus_text(run_result);
+  EXPECT_NE(prom.find("invariant=\"recovery_time\"} 1"), std::string::npos) << prom;
+  std::istringstream lines(prom);
+  for (std::string line; std::getline(lines, line);) {
+    const bool passed_sample = line.rfind("faultline_invariant_passed{", 0) == 0;
+    EXPECT_FALSE(passed_sample && line.find("\"recovery_time\"") != std::string::npos) << line;
+  }
+  const auto html = reports::to_report_html(run_result);
+  EXPECT_NE(html.find("<span class=\"skip\">skipped</span></td><td><code>recovery_time</code>"), std::string::npos);
 }
 
 TEST(Engine, AStepBudgetAbortsARunawayRun) {
