@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cassert>
 #include <optional>
+#include <unordered_set>
 
 #include <fmt/core.h>
 
@@ -150,6 +151,10 @@ struct Reactions {
   std::uint32_t step_of_target = 0;  // "step/<agent>": the orchestrator's retry of the crashed agent's step
   std::uint32_t owner_agent = 0;     // the agent calling a faulted service (fallbacks, degradation)
   std::uint32_t orchestrator = 0;
+  // Invoices the fault touched (its `touched` records): a reaction to a
+  // bus or workload fault counts only on one of them, so an overlapping
+  // fault's reaction is not taken for this one's.
+  std::unordered_set<std::uint64_t> touched;
 };
 
 bool is_open(std::int64_t breaker_state) {
@@ -168,12 +173,13 @@ bool step_reaction(const Event& e) {
 //   crash              the orchestrator retrying or giving up the crashed
 //                      agent's step; the agent's restart
 //   checkpoint_outage  a checkpoint the system could not write or read
-//   corrupted_input    a corrupted invoice rejected or sent to review
+//   corrupted_input    an invoice it corrupted rejected or sent to review
 //   duplicate_delivery a duplicate caught (stale reply, ledger idempotency)
-//   reordering         a stale reply noticed (a step retry could be any
-//                      overlapping fault's)
+//   reordering         a stale reply noticed
 //   bus_partition      a stale reply, a step retried or given up, a request
 //                      dropped past its deadline
+// (the last four only on an invoice the fault touched, so that an
+// overlapping fault's reaction is not taken for this one's)
 //   saturation         load shed: a queue refusing, a bulkhead refusing, an
 //                      invoice dead-lettered for capacity
 bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index& ix, const Event& e,
@@ -200,15 +206,17 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       return e.kind == k(rs::Kind::agent_started) && e.source == who.target && who.target != 0;
     case FaultKind::checkpoint_outage: return e.kind == k(rs::Kind::checkpoint_failed);
     case FaultKind::corrupted_input: {
-      if (e.kind != k(rs::Kind::outcome)) return false;
+      if (e.kind != k(rs::Kind::outcome) || !who.touched.contains(e.subject)) return false;
       if (e.detail != k(Terminal::rejected_invalid) && e.detail != k(Terminal::manual_review)) return false;
       const auto it = ix.invoices.find(e.subject);
       return it != ix.invoices.end() && it->second.corruption != 0;
     }
     case FaultKind::duplicate_delivery:
-      return e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::ledger_duplicate);
-    case FaultKind::reordering: return e.kind == k(rs::Kind::stale_reply);
+      return (e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::ledger_duplicate)) &&
+             who.touched.contains(e.subject);
+    case FaultKind::reordering: return e.kind == k(rs::Kind::stale_reply) && who.touched.contains(e.subject);
     case FaultKind::bus_partition:
+      if (!who.touched.contains(e.subject)) return false;
       if (e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::request_expired)) return true;
       return step_reaction(e) && source_name.starts_with("step/");
     case FaultKind::saturation:
@@ -232,6 +240,9 @@ void detect_times(const Evidence& ev, const Index& ix, std::vector<FaultMeasure>
     who.step_of_target = ev.log->find("step/" + spec.target);
     who.orchestrator = ev.log->find("orchestrator");
     if (const auto* s = service_named(spec.target)) who.owner_agent = ev.log->find(rs::to_string(s->agent));
+    for (const auto& e : events) {
+      if (e.kind == k(faults::Kind::touched) && e.a == static_cast<std::int64_t>(f)) who.touched.insert(e.subject);
+    }
     std::optional<Instant> first;
     for (const auto& e : events) {
       if (e.at < from || e.at > until || (first && e.at >= *first)) continue;

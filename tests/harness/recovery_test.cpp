@@ -5,6 +5,7 @@
 // the fault itself or a failure it caused.
 #include <gtest/gtest.h>
 
+#include "faults/injector.h"
 #include "harness/invariants.h"
 #include "tests/harness/history.h"
 
@@ -195,9 +196,20 @@ TEST(TimeToDetect, CorruptedInputIsDetectedWhenACorruptedInvoiceIsRejected) {
   h.fault(faults::FaultKind::corrupted_input, "workload", 1min, 2min);
   h.add(1min + 1s, Kind::submitted, "", 1, 100);
   h.add(1min + 2s, rs::Kind::outcome, "orchestrator", 1, 0, 100, 2);  // a clean one rejected: not this fault
+  h.add(1min + 5s, faults::Kind::touched, "fault/0/corrupted_input", 2, 0);
   h.add(1min + 5s, Kind::submitted, "", 2, 100, 1 + static_cast<std::int64_t>(faults::Corruption::markup));
   h.add(1min + 9s, rs::Kind::outcome, "orchestrator", 2, 0, 100, 2);
   EXPECT_EQ(detected(h), 9s);
+}
+
+TEST(TimeToDetect, ABusFaultIsDetectedOnlyOnAnInvoiceItTouched) {
+  History h;
+  h.fault(faults::FaultKind::reordering, "bus", 1min, 5min);
+  h.add(1min + 10s, faults::Kind::touched, "fault/0/reordering", 7, 0);
+  h.add(2min, rs::Kind::stale_reply, "orchestrator", 8, 1, 5);  // another invoice's: an overlapping fault's
+  EXPECT_EQ(detected(h), -1s);
+  h.add(3min, rs::Kind::stale_reply, "orchestrator", 7, 1, 6);
+  EXPECT_EQ(detected(h), 2min);
 }
 
 }  // namespace
