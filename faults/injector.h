@@ -25,7 +25,8 @@ enum class Kind : std::uint16_t {
   // The fault touched a call, message or invoice; a = fault index, b = kind-specific
   // (latency: delay in ns; error: class; corrupted_input: Corruption; crash: 0).
   touched = 0x0302,
-  // The supervisor stopped / restarted the target agent for this fault; a = fault index.
+  // The supervisor stopped / restarted the target agent for this fault; a = fault index,
+  // b = work the agent held at the stop / found waiting at the restart.
   agent_crashed = 0x0303,
   agent_restarted = 0x0304,
   // A saturation fault added an invoice to the workload; a = fault index.

@@ -176,7 +176,10 @@ class ScenarioRun {
     rt_.spawn(drive());
     for (auto& f : faults_) {
       rt_.spawn(window(*f));
-      if (f->spec().kind == faults::FaultKind::crash) rt_.spawn(faults::crash_and_restart(*f, system_->supervisor()));
+      if (f->spec().kind == faults::FaultKind::crash) {
+        rt_.spawn(faults::crash_and_restart(*f, system_->supervisor(),
+                                            [this](std::string_view agent) { return work_held(agent); }));
+      }
     }
     for (auto* f : workload_faults_->saturation()) rt_.spawn(saturate(*f));
     rt_.spawn(sample());
@@ -228,6 +231,19 @@ class ScenarioRun {
     if (result != rs::SubmitResult::accepted) {
       rt_.log().record(Kind::refused, 0, id, 0, 0, static_cast<std::uint16_t>(result));
     }
+  }
+
+  // What a crash would find: the agent's topic, queued and delivered but
+  // unacknowledged, as the harness's bus wrapper sees it; for the
+  // orchestrator its replies and the workflows it holds.
+  std::uint64_t work_held(std::string_view agent) const {
+    if (agent == "orchestrator") {
+      return system_->orchestrator().in_flight() + bus_->depth(rs::Topic::replies) + bus_->pending(rs::Topic::replies);
+    }
+    const auto id = rs::agent_from(agent);
+    if (!id) return 0;
+    const auto topic = static_cast<rs::Topic>(static_cast<std::size_t>(*id));
+    return bus_->depth(topic) + bus_->pending(topic);
   }
 
   runtime::Task<void> drive() {
@@ -435,7 +451,7 @@ std::optional<std::string> read_dead_letter_ids(resilience::CheckpointStore& sto
 
 struct Baseline {
   reports::Baseline summary;
-  std::vector<std::uint64_t> succeeded;
+  std::vector<OutcomePoint> outcomes;
 };
 
 std::string replay_command(const Scenario& s, const EngineOptions& o, std::uint64_t seed) {
@@ -495,7 +511,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
     baseline.summary.p99 = m.end_to_end.percentile(0.99);
     baseline.summary.throughput_per_s =
         static_cast<double>(m.terminal()) / runtime::to_seconds(scenario.duration + scenario.drain);
-    baseline.succeeded = succeeded_per_bucket(base.rt().log(), base.start(), width, base.end());
+    baseline.outcomes = outcome_points(base.rt().log(), base.start());
   }
   r.baseline = baseline.summary;
 
@@ -559,8 +575,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
     ev.in_flight_ids = orch.in_flight_ids();
   }
   ev.metrics = &m;
-  ev.bucket_width = width;
-  ev.baseline_succeeded = baseline.succeeded;
+  ev.baseline_outcomes = std::move(baseline.outcomes);
   ev.recovered_share = scenario.expect.recovered_throughput_share;
   ev.recovery_time_max = scenario.expect.recovery_time_max;
   if (!completed) ev.harness_failure = "the run hit its safety limit";
@@ -600,7 +615,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
 
   std::vector<std::string> broken;
   for (const auto& inv : r.invariants) {
-    if (!inv.passed) broken.push_back(inv.id);
+    if (inv.failed()) broken.push_back(inv.id);
   }
   for (const auto& s : r.slos) {
     if (!s.passed) broken.push_back("slo:" + s.name);
@@ -617,13 +632,25 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   } else if (!broken.empty()) {
     r.verdict = reports::Verdict::kFail;
     r.verdict_reason = "broken: " + join(broken);
+  } else if (r.outcomes.submitted == 0) {
+    // Nothing was asked of the system, so nothing it did can vouch for it.
+    r.verdict = reports::Verdict::kInconclusive;
+    r.verdict_reason = "the workload submitted no invoice: nothing was tested";
   } else if (!untouched.empty()) {
     r.verdict = reports::Verdict::kInconclusive;
     r.verdict_reason = "touched nothing: " + join(untouched);
   } else {
+    std::size_t held = 0;
+    std::vector<std::string> skipped;
+    for (const auto& inv : r.invariants) {
+      if (inv.skipped) skipped.push_back(inv.id);
+      else ++held;
+    }
     r.verdict = reports::Verdict::kPass;
-    r.verdict_reason = fmt::format("{} invariants and {} SLOs held; {} fault(s) each touched the system",
-                                   r.invariants.size(), r.slos.size(), r.faults.size());
+    r.verdict_reason = fmt::format("{} invariants and {} SLOs held", held, r.slos.size());
+    if (!skipped.empty()) r.verdict_reason += fmt::format(" ({} not applicable: {})", skipped.size(), join(skipped));
+    r.verdict_reason += r.faults.empty() ? std::string("; no faults scheduled")
+                                         : fmt::format("; {} fault(s) each touched the system", r.faults.size());
   }
   if (options.on_run_log) options.on_run_log(log, r);
   return r;

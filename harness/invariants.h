@@ -61,9 +61,17 @@
 //                    stay under the policy's bounds, queue samples under each
 //                    topic's bound; submissions refused to the harness and
 //                    publishes refused by the bus are counted in the metrics.
-//   recovery_time    after each fault's end, successes over three buckets
-//                    reach recovered_share of the fault-free baseline's within
-//                    recovery_time_max.
+//   recovery_time    time to recover: from a fault's end to the first moment
+//                    t from which the next recovery_window (1 min) of terminal
+//                    outcomes has a throughput and a success rate of at least
+//                    recovered_share of the fault-free baseline's over the
+//                    same window, t stepped every recovery_step (5 s) from
+//                    event timestamps; it must not exceed recovery_time_max.
+//                    Time to detect (reported, not judged): from a fault's
+//                    start to the system's first reaction attributable to it
+//                    (recovery.cpp lists them), up to a window after its end.
+// A checker with nothing to examine (no faults for recovery_time, no policy,
+// no calls, a breaker nothing exercised) is marked skipped, not passed.
 #pragma once
 
 #include <cstdint>
@@ -87,6 +95,12 @@ struct LedgerRecord {
   std::int64_t amount_cents = 0;
   std::uint64_t po_number = 0;
   bool reversed = false;
+};
+
+// One terminal outcome: when (since the run's start) and whether it succeeded.
+struct OutcomePoint {
+  runtime::Duration at{};
+  bool success = false;
 };
 
 // What the engine gathered; a test can build one by hand.
@@ -115,9 +129,15 @@ struct Evidence {
   // The system's own metrics, to be checked against the evidence.
   const reference_system::SystemMetrics* metrics = nullptr;
 
-  // The fault-free baseline's successful completions per bucket.
-  runtime::Duration bucket_width = std::chrono::minutes(1);
-  std::vector<std::uint64_t> baseline_succeeded;
+  // The fault-free baseline's terminal outcomes (same scenario and seed,
+  // faults removed), in time order. Recovery compares the run with it over
+  // a sliding window, evaluated every recovery_step from event timestamps:
+  // its resolution does not depend on how long the scenario runs.
+  std::vector<OutcomePoint> baseline_outcomes;
+  runtime::Duration recovery_window = std::chrono::minutes(1);
+  runtime::Duration recovery_step = std::chrono::seconds(5);
+  // Within tolerance: the window's throughput and success rate at this
+  // share of the baseline's over the same window.
   double recovered_share = 0.8;
   runtime::Duration recovery_time_max = std::chrono::minutes(10);
 
@@ -160,8 +180,7 @@ std::string describe_event(const runtime::EventLog& log, const runtime::Event& e
 // The name of an event kind of any layer ("call_begin", "breaker_transition", ...).
 std::string kind_name(std::uint16_t kind);
 
-// Successful completions per bucket, from outcome events (for baselines).
-std::vector<std::uint64_t> succeeded_per_bucket(const runtime::EventLog& log, runtime::Instant start,
-                                                runtime::Duration width, runtime::Instant end);
+// A run's terminal outcomes in time order, from its outcome events (for baselines).
+std::vector<OutcomePoint> outcome_points(const runtime::EventLog& log, runtime::Instant start);
 
 }  // namespace faultline::harness

@@ -135,6 +135,13 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
       if (spec.start >= s.duration) {
         f["start"].fail("a start inside the scenario's duration (" + runtime::format_duration(s.duration) + ")");
       }
+      // A window cut short by the scenario's end would be judged (recovery,
+      // breaker closing) on a fault that never ended: an input error.
+      if (spec.end() > s.duration) {
+        f.fail_with("the fault's window ends at " + runtime::format_duration(spec.end()) +
+                    ", after the scenario's duration (" + runtime::format_duration(s.duration) +
+                    "): expected start + duration within it");
+      }
       s.faults.push_back(std::move(spec));
     }
   }

@@ -43,7 +43,7 @@ code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}pre{wh
 .meta{color:#4a5263}.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{background:#fff;border:1px solid #d5d9e0;padding:.4rem}
 .chart h4{margin:.1rem 0 .3rem;font-size:.95em}svg text{font-size:11px;fill:#4a5263}
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}
-.ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}
+.ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}.skip{color:#757575}
 )";
 
 std::string verdict_badge(Verdict v) {
@@ -363,7 +363,7 @@ std::string overview(const RunResult& run) {
   for (std::size_t i = 0; i < run.scenarios.size(); ++i) {
     const auto& s = run.scenarios[i];
     std::size_t failed = 0;
-    for (const auto& inv : s.invariants) failed += inv.passed ? 0 : 1;
+    for (const auto& inv : s.invariants) failed += inv.failed() ? 1 : 0;
     for (const auto& slo : s.slos) failed += slo.passed ? 0 : 1;
     out += fmt::format(
         "<tr><td>{}</td><td><a href=\"#scenario-{}\">{}</a></td><td class=\"n\">{}</td><td class=\"n\">{}/{}</td>"
@@ -438,7 +438,7 @@ std::string scenario_section(const ScenarioResult& s, std::size_t index) {
     out += "<h3>Invariants</h3>\n<table><thead><tr><th>result</th><th>invariant</th><th>message</th></tr></thead>"
            "<tbody>\n";
     for (const auto& inv : s.invariants) {
-      out += fmt::format("<tr><td>{}</td><td><code>{}</code><br>{}</td><td>{}", pass_mark(inv.passed), esc(inv.id),
+      out += fmt::format("<tr><td>{}</td><td><code>{}</code><br>{}</td><td>{}", inv.skipped ? std::string("<span class=\"skip\">skipped</span>") : pass_mark(inv.passed), esc(inv.id),
                          esc(inv.name), esc(inv.message));
       if (!inv.evidence.empty()) {
         out += fmt::format("<details><summary>evidence ({} lines)</summary><pre>",

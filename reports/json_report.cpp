@@ -147,6 +147,7 @@ ordered_json scenario_json(const ScenarioResult& s) {
     invariants.push_back(ordered_json{{"id", clean(inv.id)},
                                       {"name", clean(inv.name)},
                                       {"passed", inv.passed},
+                                      {"skipped", inv.skipped},
                                       {"message", clean(inv.message)},
                                       {"evidence", std::move(evidence)},
                                       {"evidence_dropped", inv.evidence_dropped}});
@@ -352,6 +353,7 @@ ScenarioResult scenario_from(const JsonView& v) {
     inv.id = i.string("id");
     inv.name = i.string("name");
     inv.passed = i.boolean("passed");
+    inv.skipped = i.boolean_or("skipped", false);  // absent in reports written before it existed
     inv.message = i.string("message");
     for (const auto& line : array_at(i, "evidence")) inv.evidence.push_back(line.as_string());
     inv.evidence_dropped = unsigned_at(i, "evidence_dropped");

@@ -26,7 +26,10 @@ struct Counts {
 Counts count(const ScenarioResult& s) {
   Counts c;
   c.tests = s.invariants.size() + s.slos.size();
-  for (const auto& inv : s.invariants) c.failures += inv.passed ? 0 : 1;
+  for (const auto& inv : s.invariants) {
+    c.failures += inv.failed() ? 1 : 0;
+    c.skipped += inv.skipped ? 1 : 0;
+  }
   for (const auto& slo : s.slos) c.failures += slo.passed ? 0 : 1;
   switch (s.verdict) {
     case Verdict::kInconclusive: ++c.tests, ++c.skipped; break;
@@ -65,7 +68,9 @@ void scenario_suite(std::string& out, const ScenarioResult& s) {
   for (const auto& inv : s.invariants) {
     out += fmt::format("    <testcase name=\"{}\" classname=\"{}\" time=\"0\">", escape_xml_attribute("invariant " + inv.id),
                        classname);
-    if (!inv.passed) {
+    if (inv.skipped) {
+      out += fmt::format("\n      <skipped message=\"{}\"/>\n    ", escape_xml_attribute(inv.message));
+    } else if (!inv.passed) {
       std::string body = inv.name + "\n" + inv.message + "\n";
       std::size_t written = 0;
       for (const auto& line : inv.evidence) {

@@ -26,7 +26,7 @@ std::string verdict_label(Verdict v) {
 std::vector<std::string> failed_checks(const ScenarioResult& s) {
   std::vector<std::string> failed;
   for (const auto& inv : s.invariants) {
-    if (!inv.passed) failed.push_back("invariant " + inv.id + ": " + inv.message);
+    if (inv.failed()) failed.push_back("invariant " + inv.id + ": " + inv.message);
   }
   for (const auto& slo : s.slos) {
     if (!slo.passed) {
@@ -80,6 +80,21 @@ std::string to_summary_markdown(const RunResult& run) {
       out += fmt::format("  - and {} more failed checks\n", failed.size() - kFailedChecksListedMax);
     }
     out += "  - replay: " + internal::markdown_code(s.replay_command) + "\n";
+  }
+
+  // Checks nothing in a scenario could have failed are not counted as passed.
+  bool skipped_heading = false;
+  for (const auto& s : run.scenarios) {
+    std::string ids;
+    for (const auto& inv : s.invariants) {
+      if (inv.skipped) ids += (ids.empty() ? "" : ", ") + inv.id;
+    }
+    if (ids.empty()) continue;
+    if (!skipped_heading) {
+      out += "\n## Not applicable (skipped)\n\n";
+      skipped_heading = true;
+    }
+    out += "- " + escape_markdown_cell(s.name) + ": " + escape_markdown_cell(ids) + "\n";
   }
   return out;
 }

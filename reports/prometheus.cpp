@@ -191,12 +191,22 @@ std::string to_prometheus_text(const RunResult& run) {
            w.sample("faultline_fault_hits_total", with, count(f.hit_count));
          }
        });
-  each(w, run, "faultline_invariant_passed", "gauge", "1 when the invariant held.",
+  each(w, run, "faultline_invariant_passed", "gauge", "1 when the invariant held (skipped ones are left out).",
+       [&](const ScenarioResult& s, const Labels& l) {
+         for (const auto& inv : s.invariants) {
+           if (inv.skipped) continue;
+           Labels with = l;
+           with.emplace_back("invariant", inv.id);
+           w.sample("faultline_invariant_passed", with, inv.passed ? 1 : 0);
+         }
+       });
+  each(w, run, "faultline_invariant_skipped", "gauge",
+       "1 when nothing in the run could have made the invariant fail (not applicable).",
        [&](const ScenarioResult& s, const Labels& l) {
          for (const auto& inv : s.invariants) {
            Labels with = l;
            with.emplace_back("invariant", inv.id);
-           w.sample("faultline_invariant_passed", with, inv.passed ? 1 : 0);
+           w.sample("faultline_invariant_skipped", with, inv.skipped ? 1 : 0);
          }
        });
   each(w, run, "faultline_slo_passed", "gauge", "1 when the SLO held.",

@@ -162,11 +162,15 @@ struct FaultWindow {
   Duration start{};    // since scenario start
   Duration end{};
   std::uint64_t hit_count = 0;  // calls the fault touched; 0 makes a scenario inconclusive
-  // From `start` until the system first reacted (first error seen by the
-  // orchestrator, breaker opened); empty if it never did.
+  // From `start` until the system's first reaction attributable to the
+  // fault (its target's breaker opening, a retry, timeout or fallback on
+  // the target, the orchestrator retrying a crashed agent's step); empty if
+  // it never reacted. A failure the fault caused is not a reaction.
   std::optional<Duration> time_to_detect;
-  // From `end` until throughput was back at its fault-free level; empty if it
-  // was not back before the run ended.
+  // From `end` until throughput and success rate over the following minute
+  // were back within tolerance of the fault-free baseline's over the same
+  // minute (5 s steps, whatever the run's length); empty if they were not
+  // back before the run ended.
   std::optional<Duration> time_to_recover;
 
   bool operator==(const FaultWindow&) const = default;
@@ -176,10 +180,16 @@ struct InvariantResult {
   std::string id;    // stable, for JUnit and comparisons: "conservation", "exactly_once", ...
   std::string name;  // for people: "every invoice reaches exactly one outcome"
   bool passed = false;
-  std::string message;                // why it failed, or what was checked
+  std::string message;                // why it failed, what was checked, or why it was skipped
   std::vector<std::string> evidence;  // event-log lines that show it
   std::uint64_t evidence_dropped = 0;
+  // Nothing in the run could have made it fail (no faults to recover from,
+  // no policy to hold calls to, a breaker nothing exercised): neither passed
+  // nor failed, and `message` says why. `passed` is then false. (Last, so
+  // positional initializers written before it still compile.)
+  bool skipped = false;
 
+  bool failed() const { return !passed && !skipped; }
   bool operator==(const InvariantResult&) const = default;
 };
 

@@ -35,10 +35,8 @@ Duration min_retry_delay(const resilience::RetryPolicy& p) {
 
 reports::InvariantResult bounded_retries(const Evidence& ev, const Index& ix) {
   Result r("bounded_retries", "no call attempted more often than its policy allows; backoff never shorter");
-  if (ev.policy == nullptr) {
-    r.note("no policy: not checked");
-    return r.finish();
-  }
+  if (ev.policy == nullptr) return r.skip("no policy to hold the calls to");
+  if (ix.calls.empty()) return r.skip("no external call was made");
   // (service, invoice, op) -> calls in order.
   std::map<std::tuple<std::string, std::uint64_t, std::uint16_t>, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < ix.calls.size(); ++i) {
@@ -97,6 +95,8 @@ reports::InvariantResult bounded_retries(const Evidence& ev, const Index& ix) {
 
 reports::InvariantResult timeouts(const Evidence& ev, const Index& ix) {
   Result r("timeouts", "no external call outlives its timeout");
+  if (ev.policy == nullptr) return r.skip("no policy to hold the calls to");
+  if (ix.calls.empty()) return r.skip("no external call was made");
   std::uint64_t checked = 0;
   for (const auto& c : ix.calls) {
     const auto* sp = service_policy(ev, ix.name(c.source));
@@ -130,12 +130,12 @@ reports::InvariantResult timeouts(const Evidence& ev, const Index& ix) {
 
 reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
   Result r("circuit_breaker", "an open breaker lets only half-open probes through, opens on faults, closes after");
-  if (ev.policy == nullptr) {
-    r.note("no policy: not checked");
-    return r.finish();
-  }
+  if (ev.policy == nullptr) return r.skip("no policy to hold the breakers to");
   const auto& events = ev.log->events();
   std::uint64_t transitions = 0;
+  // Whether anything could have made a clause fail: a breaker changed
+  // state, a run of failures reached a threshold, or a fault aimed to trip one.
+  bool exercised = false;
   for (const auto& info : kServices) {
     const auto& sp = ev.policy->service(info.id);
     const std::uint32_t source = ev.log->find(info.name);
@@ -150,6 +150,7 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
                            (f.kind == faults::FaultKind::latency && f.delay >= sp.timeout);
       if (f.target == info.name && failing && f.probability >= 0.999) tripping.push_back(&f);
     }
+    if (!tripping.empty()) exercised = true;
     if (!sp.breaker) {
       if (!tripping.empty()) {
         r.violate(ix,
@@ -192,7 +193,10 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
             failed = true;
           }
           in_a_row = failed ? in_a_row + 1 : 0;
-          if (in_a_row >= sp.breaker->failure_threshold && tripped_at == kNotTripped) tripped_at = i;
+          if (in_a_row >= sp.breaker->failure_threshold && tripped_at == kNotTripped) {
+            tripped_at = i;
+            exercised = true;
+          }
         }
       }
       if (e.kind == k(resilience::Kind::breaker_transition)) {
@@ -203,6 +207,7 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
         ++transitions_here;
         last_transition = i;
         ++transitions;
+        exercised = true;
         if (state == resilience::BreakerState::open) opened_at.push_back(e.at);
       } else if (e.kind == k(Kind::call_begin)) {
         if (tripped_at != kNotTripped && state == resilience::BreakerState::closed) {
@@ -259,6 +264,10 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
                 {last_transition});
     }
   }
+  if (!exercised && !r.failed()) {
+    return r.skip("no breaker was exercised: none changed state, no run of failures reached a threshold, no "
+                  "fault aimed to trip one");
+  }
   r.note(fmt::format("{} breaker transitions, no call through an open breaker", transitions));
   return r.finish();
 }
@@ -284,8 +293,10 @@ reports::InvariantResult degradation(const Evidence& ev, const Index& ix) {
       if (!c.failed()) ++s.po_ok;
     }
   }
+  std::uint64_t posted = 0;
   for (const auto& [id, inv] : ix.invoices) {
     if (inv.outcomes == 0 || !is_success(inv.outcome)) continue;
+    ++posted;
     const auto s = seen[id];
     if (s.ocr_calls > 0 && s.ocr_ok == 0) {
       r.violate(ix, fmt::format("invoice {}: posted although every OCR call for it failed (critical step)", id),
@@ -303,7 +314,9 @@ reports::InvariantResult degradation(const Evidence& ev, const Index& ix) {
                 events_of(ix, id));
     }
   }
-  r.note("degraded results carry neutral defaults; no critical failure was posted");
+  if (posted == 0) return r.skip("no invoice was posted: nothing that could have been posted wrongly");
+  r.note(fmt::format("{} posted invoices: degraded ones carry neutral defaults, none after a critical failure",
+                     posted));
   return r.finish();
 }
 }  // namespace faultline::harness::checks

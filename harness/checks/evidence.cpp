@@ -164,10 +164,10 @@ Placements place_invoices(const Evidence& ev, const Index& ix) {
   return out;
 }
 
-std::vector<std::size_t> events_of(const Index& ix, std::uint64_t invoice, std::size_t limit) {
+std::vector<std::size_t> events_of(const Index& ix, std::uint64_t invoice) {
   std::vector<std::size_t> out;
   const auto& events = ix.log->events();
-  for (std::size_t i = 0; i < events.size() && out.size() < limit; ++i) {
+  for (std::size_t i = 0; i < events.size(); ++i) {
     if (events[i].subject == invoice && events[i].kind >= 0x0200) out.push_back(i);
   }
   return out;

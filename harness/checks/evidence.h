@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -136,6 +137,15 @@ class Result {
   void note(std::string message) {
     if (r_.passed) r_.message = std::move(message);
   }
+  // Nothing in the run could have made this check fail: it is reported as
+  // skipped (not applicable), not as passed. Only before any violation.
+  reports::InvariantResult skip(std::string why) {
+    assert(violations_ == 0);
+    r_.passed = false;
+    r_.skipped = true;
+    r_.message = std::move(why);
+    return std::move(r_);
+  }
   reports::InvariantResult finish() {
     if (violations_ > 1) r_.message += fmt::format(" ({} violations in all)", violations_);
     return std::move(r_);
@@ -167,8 +177,9 @@ struct Placements {
 Placements place_invoices(const Evidence& ev, const Index& ix);
 std::string_view place_name(Place p);
 
-// Event indices that concern one invoice (bounded).
-std::vector<std::size_t> events_of(const Index& ix, std::uint64_t invoice, std::size_t limit = kEvidenceLines);
+// Event indices that concern one invoice, all of them: Result::violate keeps
+// the first kEvidenceLines and counts the rest in evidence_dropped.
+std::vector<std::size_t> events_of(const Index& ix, std::uint64_t invoice);
 
 const rs::ServicePolicy* service_policy(const Evidence& ev, std::string_view name);
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <unistd.h>
 
@@ -16,6 +17,10 @@
 #include "harness/engine.h"
 #include "harness/runner.h"
 #include "reports/json_report.h"
+#include "reports/html.h"
+#include "reports/junit.h"
+#include "reports/markdown.h"
+#include "reports/prometheus.h"
 #include "resilience/checkpoint.h"
 #include "runtime/json_config.h"
 
@@ -88,6 +93,73 @@ TEST(Engine, AFaultThatTouchesNothingIsInconclusiveNeverPass) {
   EXPECT_EQ(r.verdict, reports::Verdict::kInconclusive) << r.verdict_reason;
   EXPECT_NE(r.verdict_reason.find("backup_ocr"), std::string::npos);
   EXPECT_EQ(exit_code_for(r.verdict), 3);
+}
+
+TEST(Engine, ACrashOfAnIdleAgentTouchesNothingAndIsInconclusive) {
+  // Accounting is the last step: in the first two seconds no invoice has
+  // reached it, so stopping it then stops nothing.
+  const auto idle = run(small(R"([{"kind": "crash", "target": "accounting", "start": "0", "duration": "2s"}])"));
+  ASSERT_EQ(idle.faults.size(), 1u);
+  EXPECT_EQ(idle.faults[0].hit_count, 0u);
+  EXPECT_EQ(idle.verdict, reports::Verdict::kInconclusive) << idle.verdict_reason;
+  EXPECT_NE(idle.verdict_reason.find("crash on accounting"), std::string::npos) << idle.verdict_reason;
+
+  // The same crash in the middle of the run holds or is sent work: touched.
+  const auto busy = run(small(R"([{"kind": "crash", "target": "accounting", "start": "1m", "duration": "2m"}])"));
+  ASSERT_EQ(busy.faults.size(), 1u);
+  EXPECT_EQ(busy.faults[0].hit_count, 1u);
+  EXPECT_NE(busy.verdict, reports::Verdict::kInconclusive) << busy.verdict_reason;
+}
+
+TEST(Engine, AWorkloadThatSubmitsNothingIsInconclusive) {
+  const std::string text = R"({"name": "empty", "seed": 11, "duration": "6m", "drain": "4m",
+    "workload": {"rate_per_hour": 0.001},
+    "policy": ")" + root() + R"(/scenarios/policies/recommended.json"})";
+  const auto r = run(parse_scenario(runtime::parse_json_text(text, "empty.json"), "empty.json"));
+  EXPECT_EQ(r.outcomes.submitted, 0u);
+  EXPECT_EQ(r.verdict, reports::Verdict::kInconclusive) << r.verdict_reason;
+  EXPECT_NE(r.verdict_reason.find("submitted no invoice"), std::string::npos) << r.verdict_reason;
+  EXPECT_EQ(exit_code_for(r.verdict), 3);
+}
+
+TEST(Engine, AScenarioWithoutFaultsSaysSoAndDoesNotPassWhatItCannotFail) {
+  const auto r = run(small("[]"));
+  EXPECT_EQ(r.verdict, reports::Verdict::kPass) << r.verdict_reason;
+  EXPECT_NE(r.verdict_reason.find("no faults scheduled"), std::string::npos) << r.verdict_reason;
+  EXPECT_EQ(r.verdict_reason.find("touched the system"), std::string::npos) << r.verdict_reason;
+  const auto* recovery = invariant(r, "recovery_time");
+  ASSERT_NE(recovery, nullptr);
+  EXPECT_TRUE(recovery->skipped);
+  EXPECT_FALSE(recovery->passed);
+  EXPECT_NE(r.verdict_reason.find("not applicable: "), std::string::npos) << r.verdict_reason;
+  // Every writer says skipped, none says passed.
+  reports::RunResult run_result;
+  run_result.scenarios.push_back(r);
+  const auto json = nlohmann::json::parse(reports::to_report_json(run_result));
+  bool found = false;
+  for (const auto& inv : json["scenarios"][0]["invariants"]) {
+    if (inv["id"] != "recovery_time") continue;
+    found = true;
+    EXPECT_EQ(inv["skipped"], true);
+    EXPECT_EQ(inv["passed"], false);
+  }
+  EXPECT_TRUE(found);
+  const auto junit = reports::to_junit_xml(run_result);
+  EXPECT_NE(junit.find("name=\"invariant recovery_time\" classname=\"faultline.small\" time=\"0\">\n      <skipped"),
+            std::string::npos)
+      << junit;
+  const auto markdown = reports::to_summary_markdown(run_result);
+  EXPECT_NE(markdown.find("## Not applicable (skipped)"), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find("- small: "), std::string::npos) << markdown;
+  const auto prom = reports::to_prometheus_text(run_result);
+  EXPECT_NE(prom.find("invariant=\"recovery_time\"} 1"), std::string::npos) << prom;
+  std::istringstream lines(prom);
+  for (std::string line; std::getline(lines, line);) {
+    const bool passed_sample = line.rfind("faultline_invariant_passed{", 0) == 0;
+    EXPECT_FALSE(passed_sample && line.find("\"recovery_time\"") != std::string::npos) << line;
+  }
+  const auto html = reports::to_report_html(run_result);
+  EXPECT_NE(html.find("<span class=\"skip\">skipped</span></td><td><code>recovery_time</code>"), std::string::npos);
 }
 
 TEST(Engine, AStepBudgetAbortsARunawayRun) {

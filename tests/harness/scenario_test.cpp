@@ -119,6 +119,8 @@ TEST(Scenario, EveryKindOfBadFileNamesFileAndPath) {
       {"unknown corruption mode", good_with("\"injection\"", "\"sql\""), "$.faults[3].modes[1]: expected a corruption mode"},
       {"fault after the end", good_with("\"start\": \"5m\"", "\"start\": \"25m\""),
        "$.faults[0].start: expected a start inside the scenario's duration (20m)"},
+      {"fault window past the end", good_with("\"start\": \"3m\", \"duration\": \"5m\"", "\"start\": \"18m\", \"duration\": \"5m\""),
+       "dir/s.json: $.faults[2]: the fault's window ends at 23m, after the scenario's duration (20m)"},
       {"zero fault duration", good_with("\"duration\": \"5m\", \"delay\"", "\"duration\": \"0\", \"delay\""),
        "$.faults[0].duration: expected a positive duration"},
       {"mix that does not sum to one", good_with("\"poor\": 0.1", "\"poor\": 0.3"),

@@ -1,0 +1,184 @@
+// One test per clause of the ledger, call and validation checkers that
+// invariants_test.cpp does not already break: each hands the checker a
+// history broken in exactly that way and expects that clause's message.
+// Also: a checker with nothing to examine is skipped, never passed, and a
+// violation's evidence says how much of it was cut.
+#include <gtest/gtest.h>
+
+#include "harness/invariants.h"
+#include "tests/harness/history.h"
+
+namespace faultline::harness {
+namespace {
+
+namespace rs = reference_system;
+using namespace std::chrono_literals;
+using test_history::History;
+
+void expect_clause(const reports::InvariantResult& r, std::string_view clause) {
+  EXPECT_TRUE(r.failed()) << r.id << " passed: " << r.message;
+  EXPECT_NE(r.message.find(clause), std::string::npos) << r.message;
+}
+
+// ---- exactly_once ----
+
+TEST(ExactlyOnceClauses, AnInvoicePostedTwice) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.add(2min, rs::Kind::outcome, "orchestrator", 1, 0, 10'000, 0);  // a second posting
+  expect_clause(h.check("exactly_once"), "invoice 1: posted 2 times");
+}
+
+TEST(ExactlyOnceClauses, ALedgerAmountThatIsNotThePostedOne) {
+  History h;
+  h.clean_invoice(1, 1min, 10'000);
+  h.evidence().ledger.front().amount_cents = 9'000;
+  expect_clause(h.check("exactly_once"), "invoice 1: posted 10000 cents but the ledger holds 9000");
+}
+
+TEST(ExactlyOnceClauses, APostingWithoutABudgetReservation) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.evidence().budget_held.clear();
+  expect_clause(h.check("exactly_once"), "invoice 1: posted without a budget reservation");
+}
+
+TEST(ExactlyOnceClauses, AFailedInvoiceStillHoldingItsReservation) {
+  History h;
+  h.add(1min, Kind::submitted, "", 9, 700);
+  h.add(2min, rs::Kind::outcome, "orchestrator", 9, 0, 700, 3);  // dead-lettered
+  h.evidence().budget_held.push_back(9);                         // reservation never released
+  expect_clause(h.check("exactly_once"), "invoice 9: ended dead_lettered but still holds a budget reservation");
+}
+
+TEST(ExactlyOnceClauses, ALedgerTotalThatIsNotThePostedTotal) {
+  History h;
+  h.clean_invoice(1, 1min, 10'000);
+  h.evidence().ledger.push_back(LedgerRecord{99, 10'000, 0, false});  // an entry no outcome speaks for
+  expect_clause(h.check("exactly_once"), "the ledger's live total is 20000 cents, the posted invoices sum to 10000");
+}
+
+// ---- circuit_breaker ----
+
+// A failure-rate breaker on the OCR engine (so the consecutive-failure
+// clause stays out of the way) and an outage of it from 1 to 3 minutes.
+void ocr_outage_with_rate_breaker(History& h) {
+  resilience::CircuitBreakerConfig breaker;
+  breaker.trip = resilience::TripMode::failure_rate;
+  breaker.minimum_calls = 3;
+  breaker.window_calls = 5;
+  h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
+  h.fault(faults::FaultKind::outage, "ocr_engine", 1min, 2min);
+}
+
+TEST(CircuitBreakerClauses, ABreakerThatNeverOpenedUnderAFault) {
+  History h;
+  ocr_outage_with_rate_breaker(h);
+  for (int i = 0; i < 5; ++i) {
+    h.call(1min + std::chrono::seconds(10 * i), "ocr_engine", 1 + i, rs::ServiceOp::recognize, 1s, 1);
+  }
+  expect_clause(h.check("circuit_breaker"), "ocr_engine failed 5 times during the outage fault from t=60.000s but "
+                                            "its breaker never opened (threshold 3)");
+}
+
+TEST(CircuitBreakerClauses, ABreakerStillOpenLongAfterItsFaultEnded) {
+  History h;
+  ocr_outage_with_rate_breaker(h);
+  h.add(1min + 10s, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);  // closed -> open, never closes
+  expect_clause(h.check("circuit_breaker"), "ocr_engine's breaker was still open at the end, though its last fault "
+                                            "ended at t=180.000s");
+
+  History g;  // the same breaker, closed again in time: passes
+  ocr_outage_with_rate_breaker(g);
+  g.add(1min + 10s, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);
+  g.add(3min + 40s, resilience::Kind::breaker_transition, "ocr_engine", 0, 1, 2, 2);
+  g.add(3min + 41s, resilience::Kind::breaker_transition, "ocr_engine", 0, 2, 0, 0);
+  const auto r = g.check("circuit_breaker");
+  EXPECT_TRUE(r.passed) << r.message;
+}
+
+// ---- degradation ----
+
+TEST(DegradationClauses, PostedAsMatchedThoughEveryLookupFailed) {
+  History h;
+  h.add(1min, Kind::submitted, "", 1, 100);
+  h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s);
+  h.call(1min + 3s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
+  h.call(1min + 5s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
+  h.add(1min + 9s, rs::Kind::outcome, "orchestrator", 1, 0, 100, 0);  // posted, not posted_degraded
+  expect_clause(h.check("degradation"),
+                "invoice 1: posted as fully matched although every PO lookup for it failed (not marked degraded)");
+}
+
+// ---- validation ----
+
+TEST(ValidationClauses, CorruptedInputPostedAtTheWrongAmount) {
+  History h;
+  h.add(1min, Kind::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::bit_flips));
+  h.add(2min, rs::Kind::outcome, "orchestrator", 1, 0, 150, 0);
+  h.evidence().ledger.push_back(LedgerRecord{1, 150, 3, false});
+  expect_clause(h.check("validation"), "invoice 1: bit_flips input posted 150 cents, its true total is 100");
+
+  History g;  // the same flip, posted at its true amount: right
+  g.add(1min, Kind::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::bit_flips));
+  g.add(2min, rs::Kind::outcome, "orchestrator", 1, 0, 100, 0);
+  g.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
+  EXPECT_TRUE(g.check("validation").passed);
+}
+
+TEST(ValidationClauses, ARunThatItselfFailed) {
+  History h;
+  h.clean_invoice(1, 1min);
+  h.evidence().harness_failure = "the run hit its safety limit";
+  expect_clause(h.check("validation"), "the run itself failed: the run hit its safety limit");
+}
+
+// ---- skipped, not passed ----
+
+TEST(SkippedCheckers, ACheckerWithNothingToExamineIsSkippedNotPassed) {
+  History h;  // nothing happened at all
+  for (const auto* id : {"bounded_retries", "timeouts", "circuit_breaker", "resumption", "degradation",
+                         "exactly_once", "recovery_time"}) {
+    const auto r = h.check(id);
+    EXPECT_TRUE(r.skipped) << id << ": " << r.message;
+    EXPECT_FALSE(r.passed) << id;
+    EXPECT_FALSE(r.failed()) << id;
+    EXPECT_FALSE(r.message.empty()) << id;
+  }
+  h.evidence().policy = nullptr;
+  EXPECT_TRUE(h.check("bounded_retries").skipped);
+  EXPECT_TRUE(h.check("circuit_breaker").skipped);
+}
+
+TEST(SkippedCheckers, ABreakerThatWasExercisedIsChecked) {
+  History h;
+  resilience::CircuitBreakerConfig breaker;
+  h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
+  h.clean_invoice(1, 1min);
+  EXPECT_TRUE(h.check("circuit_breaker").skipped);  // calls, but no transition, no run of failures, no fault
+  h.add(2min, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);
+  h.add(2min + 30s, resilience::Kind::breaker_transition, "ocr_engine", 0, 1, 2, 2);
+  h.add(2min + 31s, resilience::Kind::breaker_transition, "ocr_engine", 0, 2, 0, 0);
+  const auto r = h.check("circuit_breaker");
+  EXPECT_FALSE(r.skipped);
+  EXPECT_TRUE(r.passed) << r.message;
+}
+
+// ---- evidence says when it was cut ----
+
+TEST(EvidenceLines, AViolationKeepsTheFirstLinesAndCountsTheRest) {
+  History h;
+  h.clean_invoice(1, 1min);
+  for (int i = 0; i < 10; ++i) h.call(2min + std::chrono::seconds(i), "notifier", 1, rs::ServiceOp::notify, 40ms);
+  h.add(3min, rs::Kind::outcome, "orchestrator", 1, 0, 10'000, 0);  // posted twice
+  std::uint64_t lines = 0;
+  for (const auto& e : h.log().events()) lines += e.subject == 1 && e.kind >= 0x0200 ? 1 : 0;
+  ASSERT_GT(lines, kEvidenceLines);
+  const auto r = h.check("exactly_once");
+  ASSERT_TRUE(r.failed());
+  EXPECT_EQ(r.evidence.size(), kEvidenceLines);
+  EXPECT_EQ(r.evidence_dropped, lines - kEvidenceLines);
+}
+
+}  // namespace
+}  // namespace faultline::harness

@@ -1,0 +1,125 @@
+// Each SLO check of the article's alert table made to fail by a run that
+// breaks it (and to hold just inside its threshold): the SLOs are checks
+// like the invariants, and each clause is proven able to fail.
+#include <gtest/gtest.h>
+
+#include "harness/checks/slo.h"
+#include "reference_system/events.h"
+#include "resilience/events.h"
+
+namespace faultline::harness {
+namespace {
+
+namespace rs = reference_system;
+using namespace std::chrono_literals;
+using runtime::Event;
+using runtime::Instant;
+
+class SloRun {
+ public:
+  SloRun() {
+    in_.metrics = &metrics_;
+    in_.log = &log_;
+    in_.start = Instant{};
+    in_.end = Instant{} + 30min;
+    in_.success_rate = 0.99;
+    expect_.success_rate_min = 0.95;
+  }
+  template <class K>
+  void add(runtime::Duration t, K kind, std::string_view source, std::int64_t a = 0, std::int64_t b = 0,
+           std::uint16_t detail = 0) {
+    log_.append(Event{Instant{} + t, static_cast<std::uint16_t>(kind), detail, log_.intern(source), 0, a, b});
+  }
+  const reports::SloResult& slo(std::string_view name) {
+    results_ = check_slos(expect_, in_);
+    for (const auto& r : results_) {
+      if (r.name == name) return r;
+    }
+    ADD_FAILURE() << "no SLO named " << name;
+    static const reports::SloResult none;
+    return none;
+  }
+  rs::SystemMetrics& metrics() { return metrics_; }
+  SloInputs& in() { return in_; }
+  Expectations& expect() { return expect_; }
+
+ private:
+  runtime::EventLog log_;
+  rs::SystemMetrics metrics_;
+  SloInputs in_;
+  Expectations expect_;
+  std::vector<reports::SloResult> results_;
+};
+
+TEST(Slo, AnAgentErrorRateOverItsThreshold) {
+  SloRun run;
+  auto& ocr = run.metrics().agents[static_cast<std::size_t>(rs::AgentId::ocr)];
+  ocr.step_attempts = 100;
+  ocr.step_failures = 5;
+  EXPECT_TRUE(run.slo("error_rate.ocr").passed);  // 5% is at the bound
+  ocr.step_failures = 6;
+  const auto& r = run.slo("error_rate.ocr");
+  EXPECT_FALSE(r.passed);
+  EXPECT_DOUBLE_EQ(r.observed, 0.06);
+}
+
+TEST(Slo, AP99MoreThanTwiceTheBaselines) {
+  SloRun run;
+  for (int i = 0; i < 100; ++i) run.metrics().end_to_end.record(10s);
+  reports::Baseline base;
+  base.p99 = 10s;
+  run.in().baseline = base;
+  EXPECT_TRUE(run.slo("p99_vs_baseline").passed);
+  for (int i = 0; i < 100; ++i) run.metrics().end_to_end.record(60s);
+  const auto& r = run.slo("p99_vs_baseline");
+  EXPECT_FALSE(r.passed);
+  EXPECT_GT(r.observed, 2.0);
+}
+
+TEST(Slo, MoreThanOneCircuitOpenAtOnce) {
+  SloRun run;
+  const auto open = static_cast<std::int64_t>(resilience::BreakerState::open);
+  const auto closed = static_cast<std::int64_t>(resilience::BreakerState::closed);
+  run.add(1min, resilience::Kind::breaker_transition, "ocr_engine", closed, open);
+  run.add(2min, resilience::Kind::breaker_transition, "ocr_engine", open, closed);
+  run.add(3min, resilience::Kind::breaker_transition, "ledger", closed, open);
+  EXPECT_TRUE(run.slo("open_circuits").passed);  // one at a time
+  run.add(4min, resilience::Kind::breaker_transition, "po_database", closed, open);
+  const auto& r = run.slo("open_circuits");
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(r.observed, 2.0);
+}
+
+TEST(Slo, ADeadLetterQueueOverItsBound) {
+  SloRun run;
+  run.add(1min, rs::Kind::dead_lettered, "orchestrator", 100);
+  EXPECT_TRUE(run.slo("dlq_size").passed);
+  run.add(2min, rs::Kind::dead_lettered, "orchestrator", 101);
+  EXPECT_FALSE(run.slo("dlq_size").passed);
+
+  SloRun held;  // the queue's size at the end counts too
+  held.metrics().dead_letter_size = 150;
+  EXPECT_FALSE(held.slo("dlq_size").passed);
+}
+
+TEST(Slo, MoreRetriesInOneMinuteThanAllowed) {
+  SloRun run;
+  for (int i = 0; i < 50; ++i) run.add(1min + std::chrono::seconds(i), resilience::Kind::retry_scheduled, "ocr_engine");
+  EXPECT_TRUE(run.slo("retries_per_minute").passed);
+  run.add(1min + 59s, resilience::Kind::retry_scheduled, "ocr_engine");
+  const auto& r = run.slo("retries_per_minute");
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(r.observed, 51.0);
+}
+
+TEST(Slo, ASuccessRateUnderTheScenariosTarget) {
+  SloRun run;
+  EXPECT_TRUE(run.slo("success_rate").passed);
+  run.in().success_rate = 0.90;
+  const auto& r = run.slo("success_rate");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find("breaks"), std::string::npos) << r.message;
+}
+
+}  // namespace
+}  // namespace faultline::harness
