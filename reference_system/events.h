@@ -79,6 +79,11 @@ enum class Kind : std::uint16_t {
   // An agent dropped a request unhandled because its workflow was past its
   // deadline (source = agent); a = step index, b = request id.
   request_expired = 0x021a,
+  // The AP notifier refused a notice whose idempotency key it had delivered.
+  notify_duplicate = 0x0220,
+  // An agent's host dropped a delivery of a request it had already handled
+  // or was handling (a duplicate; source = agent); a = step index, b = request id.
+  request_duplicate = 0x0221,
 };
 
 // Terminal outcomes (Kind::outcome's detail).

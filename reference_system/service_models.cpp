@@ -201,13 +201,29 @@ std::uint64_t SimLedger::digest() const {
 SimNotifier::SimNotifier(runtime::Runtime& rt, ServiceModel model)
     : rt_(&rt), model_(model), rng_(rt.stream(stream_name("notifier"))), source_(rt.log().intern("notifier")) {}
 
-Task<Outcome<>> SimNotifier::notify(std::uint64_t invoice_id, std::int64_t) {
+Task<Outcome<>> SimNotifier::notify(Notice notice) {
   const runtime::Duration latency = draw_latency(rng_, model_.latency);
   const bool error = rng_.bernoulli(model_.error_probability);
   co_await rt_->sleep(latency);
   if (error) co_return Failure{ErrorClass::transient, "notifier: unavailable"};
+  // The key is checked and taken at the moment of sending, in one step.
+  if (!notice.idempotency_key.empty()) {
+    const runtime::Instant now = rt_->now();
+    while (!key_expiry_.empty() && key_expiry_.front().first <= now) {
+      delivered_keys_.erase(key_expiry_.front().second);
+      key_expiry_.pop_front();
+    }
+    const auto [seen, inserted] = delivered_keys_.try_emplace(notice.idempotency_key);
+    (void)seen;
+    if (inserted) key_expiry_.emplace_back(now + kKeyRetention, notice.idempotency_key);
+    if (!inserted) {
+      ++duplicates_refused_;
+      rt_->log().record(Kind::notify_duplicate, source_, notice.invoice_id);
+      co_return Failure{ErrorClass::conflict, "notifier: already notified under " + notice.idempotency_key};
+    }
+  }
   ++delivered_;
-  rt_->log().record(Kind::notified, source_, invoice_id);
+  rt_->log().record(Kind::notified, source_, notice.invoice_id);
   co_return resilience::ok();
 }
 

@@ -18,11 +18,19 @@
 //                 times out may leave an applied entry behind, as a real
 //                 ledger would. The ledger's entries are what the
 //                 exactly-once invariant reads.
-//   notifier      fire-and-forget notice to accounts payable, transient errors.
+//   notifier      notice to accounts payable, transient errors. A notice
+//                 carrying an idempotency key already delivered is not
+//                 delivered again: the notifier checks its record of keys
+//                 before sending and answers a repeat with a conflict
+//                 ("already notified"); it keeps a key for key_retention
+//                 (24 h, as payment APIs keep theirs). The notice goes out at the end of
+//                 the latency: a call abandoned before then sends nothing.
 // None of these know about faults: injectors wrap them (faults/).
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -124,9 +132,12 @@ class SimLedger final : public Ledger {
 
 class SimNotifier final : public Notifier {
  public:
+  static constexpr runtime::Duration kKeyRetention = std::chrono::hours(24);
   SimNotifier(runtime::Runtime& rt, ServiceModel model);
-  Task<Outcome<>> notify(std::uint64_t invoice_id, std::int64_t amount_cents) override;
+  Task<Outcome<>> notify(Notice notice) override;
   std::uint64_t delivered() const noexcept { return delivered_; }
+  // Notices refused because their key had been delivered.
+  std::uint64_t duplicates_refused() const noexcept { return duplicates_refused_; }
 
  private:
   runtime::Runtime* rt_;
@@ -134,6 +145,10 @@ class SimNotifier final : public Notifier {
   runtime::Rng rng_;
   std::uint32_t source_;
   std::uint64_t delivered_ = 0;
+  std::uint64_t duplicates_refused_ = 0;
+  // Delivered keys, and the same keys oldest first to forget them by.
+  runtime::FlatHashMap<std::string, bool, runtime::StringHash> delivered_keys_;
+  std::deque<std::pair<runtime::Instant, std::string>> key_expiry_;
 };
 
 // One draw of a lognormal latency model.
