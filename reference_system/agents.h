@@ -237,6 +237,8 @@ class AgentHost {
   // Returns how many messages were in flight (lost).
   std::size_t stop();
   bool running() const noexcept { return running_; }
+  // Invoices whose answered requests the host remembers now.
+  std::size_t remembered_invoices() const noexcept { return handled_.size(); }
   Agent& agent() noexcept { return *agent_; }
   Topic topic() const noexcept { return topic_; }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "reference_system/events.h"
 #include "reference_system/service_models.h"
 #include "runtime/sim_runtime.h"
 
@@ -147,9 +148,35 @@ TEST(ServiceModels, ErrorsFollowTheirRate) {
   m.error_probability = 0.2;
   SimNotifier notifier(rt, m);
   int failed = 0;
-  for (int i = 0; i < 1000; ++i) failed += run(rt, notifier.notify(1, 1)).ok() ? 0 : 1;
+  for (int i = 0; i < 1000; ++i) failed += run(rt, notifier.notify({1, 1, ""})).ok() ? 0 : 1;
   EXPECT_NEAR(failed / 1000.0, 0.2, 0.05);
   EXPECT_EQ(notifier.delivered(), 1000u - static_cast<unsigned>(failed));
+}
+
+TEST(ServiceModels, NotifierDeliversAKeyedNoticeOnce) {
+  runtime::SimRuntime rt(6);
+  SimNotifier notifier(rt, ServiceModel{});
+  EXPECT_TRUE(run(rt, notifier.notify({7, 500, "inv-7"})).ok());
+  // The same key again (a saga redone without its progress record): not
+  // sent, and the caller is told why.
+  const auto again = run(rt, notifier.notify({7, 500, "inv-7"}));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error_class(), ErrorClass::conflict);
+  EXPECT_EQ(notifier.delivered(), 1u);
+  EXPECT_EQ(notifier.duplicates_refused(), 1u);
+  std::size_t notified = 0;
+  for (const auto& e : rt.log().events()) notified += e.kind == static_cast<std::uint16_t>(Kind::notified) ? 1 : 0;
+  EXPECT_EQ(notified, 1u);
+
+  // Without a key every notice goes out: what the naive policy risks.
+  EXPECT_TRUE(run(rt, notifier.notify({8, 300, ""})).ok());
+  EXPECT_TRUE(run(rt, notifier.notify({8, 300, ""})).ok());
+  EXPECT_EQ(notifier.delivered(), 3u);
+
+  // A key is kept for its retention, then forgotten (the record is bounded).
+  rt.run_for(SimNotifier::kKeyRetention + std::chrono::minutes(1));
+  EXPECT_TRUE(run(rt, notifier.notify({7, 500, "inv-7"})).ok());
+  EXPECT_EQ(notifier.delivered(), 4u);
 }
 
 TEST(ServiceModels, BudgetReservationsAreIdempotent) {
