@@ -28,6 +28,14 @@ runtime::Duration SimOcrEngine::median_latency(double quality) const {
 }
 
 Task<Outcome<std::string>> SimOcrEngine::recognize(OcrRequest request) {
+  if (model_.concurrency_max != 0 && in_service_ >= model_.concurrency_max) {
+    ++refused_;
+    return Task<Outcome<std::string>>::ready(Failure{ErrorClass::rate_limited, name_ + ": too many requests"});
+  }
+  return serve(request, Place(in_service_));
+}
+
+Task<Outcome<std::string>> SimOcrEngine::serve(OcrRequest request, Place) {
   const double q = request.scan_quality;
   const runtime::Duration latency = draw_latency(rng_, model_.latency, std::exp(model_.quality_slowdown * (1.0 - q)));
   const double threshold = model_.no_answer_below_quality;

@@ -6,6 +6,8 @@
 //                 reports a timeout); scans below the unreadable threshold
 //                 come back as text that is not a document; a small share of
 //                 answers is garbage; transient errors at a rate.
+//                 With a concurrency limit, a call beyond it is refused at
+//                 once with rate_limited (its capacity model, world_model.h).
 //   backup OCR    the same model with its own (slower, sturdier) numbers.
 //   PO database   exact lookups by canonical reference; a non-canonical
 //                 reference may raise a permanent "malformed key" error;
@@ -48,12 +50,35 @@ class SimOcrEngine final : public OcrEngine {
   // The median latency the model gives a scan of quality q.
   runtime::Duration median_latency(double quality) const;
   const OcrEngineModel& model() const noexcept { return model_; }
+  // Calls being served now, and calls refused for want of capacity.
+  std::uint32_t in_service() const noexcept { return in_service_; }
+  std::uint64_t refused() const noexcept { return refused_; }
 
  private:
+  // A call's place in the engine's capacity, given back when the serving
+  // frame ends: an answer, or a caller that abandoned the call (its timeout
+  // destroys the frame), or a task never awaited.
+  class Place {
+   public:
+    explicit Place(std::uint32_t& in_service) noexcept : in_service_(&in_service) { ++in_service; }
+    Place(Place&& other) noexcept : in_service_(std::exchange(other.in_service_, nullptr)) {}
+    Place(const Place&) = delete;
+    Place& operator=(const Place&) = delete;
+    Place& operator=(Place&&) = delete;
+    ~Place() {
+      if (in_service_ != nullptr) --*in_service_;
+    }
+
+   private:
+    std::uint32_t* in_service_;
+  };
+  Task<Outcome<std::string>> serve(OcrRequest request, Place place);
   runtime::Runtime* rt_;
   std::string name_;
   OcrEngineModel model_;
   runtime::Rng rng_;
+  std::uint32_t in_service_ = 0;
+  std::uint64_t refused_ = 0;
 };
 
 class SimPoDatabase final : public PoDatabase {

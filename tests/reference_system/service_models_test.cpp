@@ -3,9 +3,11 @@
 
 #include <cmath>
 #include <optional>
+#include <vector>
 
 #include "reference_system/events.h"
 #include "reference_system/service_models.h"
+#include "resilience/timeout.h"
 #include "runtime/sim_runtime.h"
 
 namespace faultline::reference_system {
@@ -85,6 +87,48 @@ TEST(ServiceModels, OcrUnreadableScansAndInvalidOutputAreNotDocuments) {
   auto refusal = run(rt, refusing.recognize({1, kDocument, 0.9}));
   ASSERT_TRUE(refusal.ok());
   EXPECT_FALSE(looks_like_document(refusal.value()));
+}
+
+TEST(ServiceModels, OcrOverItsConcurrencyLimitAnswersRateLimitedAtOnce) {
+  runtime::SimRuntime rt(4);
+  OcrEngineModel m;
+  m.concurrency_max = 2;
+  SimOcrEngine engine(rt, "ocr_engine", m);
+  std::vector<std::optional<Outcome<std::string>>> results(3);
+  std::vector<runtime::Instant> answered_at(3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    rt.spawn([](SimOcrEngine& e, runtime::SimRuntime& rt, std::optional<Outcome<std::string>>& out,
+                runtime::Instant& at) -> Task<void> {
+      out.emplace(co_await e.recognize({1, kDocument, 0.9}));
+      at = rt.now();
+    }(engine, rt, results[i], answered_at[i]));
+  }
+  rt.run();
+  ASSERT_TRUE(results[0]->ok());
+  ASSERT_TRUE(results[1]->ok());
+  ASSERT_FALSE(results[2]->ok());
+  EXPECT_EQ(results[2]->error_class(), ErrorClass::rate_limited);
+  EXPECT_EQ(answered_at[2], runtime::Instant{});  // refused at once, before the others answered
+  EXPECT_EQ(engine.refused(), 1u);
+  EXPECT_EQ(engine.in_service(), 0u);
+  // Capacity comes back as calls answer.
+  EXPECT_TRUE(run(rt, engine.recognize({1, kDocument, 0.9})).ok());
+}
+
+TEST(ServiceModels, OcrAbandonedCallGivesBackItsPlace) {
+  runtime::SimRuntime rt(4);
+  OcrEngineModel m;
+  m.concurrency_max = 1;
+  m.latency = {std::chrono::minutes(5), 0.01};
+  SimOcrEngine engine(rt, "ocr_engine", m);
+  resilience::Timeout timeout(std::chrono::seconds(1));
+  auto call = [&] { return engine.recognize({1, kDocument, 1.0}); };
+  const auto first = run(rt, [](resilience::Timeout& t, runtime::SimRuntime& rt, decltype(call)& c)
+                                 -> Task<Outcome<std::string>> { co_return co_await t.call(rt, c, 1); }(timeout, rt, call));
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error_class(), ErrorClass::timeout);
+  EXPECT_EQ(engine.in_service(), 0u);
+  EXPECT_EQ(engine.refused(), 0u);
 }
 
 TEST(ServiceModels, PoDatabaseFindsCanonicalReferencesAndMayRejectOthers) {
