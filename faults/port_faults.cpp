@@ -156,10 +156,10 @@ Task<Outcome<>> FaultyLedger::reverse(std::uint64_t invoice_id) {
   co_return co_await inner_->reverse(invoice_id);
 }
 
-Task<Outcome<>> FaultyNotifier::notify(std::uint64_t invoice_id, std::int64_t amount_cents) {
-  const auto verdict = faults_.decide(invoice_id);
+Task<Outcome<>> FaultyNotifier::notify(rs::Notice notice) {
+  const auto verdict = faults_.decide(notice.invoice_id);
   if (auto failure = co_await faults_.apply(verdict)) co_return std::move(*failure);
-  co_return co_await inner_->notify(invoice_id, amount_cents);
+  co_return co_await inner_->notify(std::move(notice));
 }
 
 bool FaultyCheckpointStore::down(const std::string& workflow_id) {

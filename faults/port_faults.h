@@ -125,7 +125,7 @@ class FaultyNotifier final : public rs::Notifier {
  public:
   FaultyNotifier(runtime::Runtime& rt, rs::Notifier& inner, std::vector<ActiveFault*> faults)
       : inner_(&inner), faults_(rt, std::move(faults)) {}
-  Task<Outcome<>> notify(std::uint64_t invoice_id, std::int64_t amount_cents) override;
+  Task<Outcome<>> notify(rs::Notice notice) override;
 
  private:
   rs::Notifier* inner_;

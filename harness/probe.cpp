@@ -145,9 +145,9 @@ rs::Task<rs::Outcome<>> ProbeLedger::reverse(std::uint64_t invoice_id) {
 ProbeNotifier::ProbeNotifier(CallTracker& t, rs::Notifier& inner)
     : t_(&t), source_(t.rt().log().intern("notifier")), inner_(&inner) {}
 
-rs::Task<rs::Outcome<>> ProbeNotifier::notify(std::uint64_t invoice_id, std::int64_t amount_cents) {
-  CallTracker::Guard guard(*t_, source_, invoice_id, rs::ServiceOp::notify);
-  auto r = co_await inner_->notify(invoice_id, amount_cents);
+rs::Task<rs::Outcome<>> ProbeNotifier::notify(rs::Notice notice) {
+  CallTracker::Guard guard(*t_, source_, notice.invoice_id, rs::ServiceOp::notify);
+  auto r = co_await inner_->notify(std::move(notice));
   guard.finish(failure_of(r));
   co_return r;
 }

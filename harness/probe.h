@@ -150,7 +150,7 @@ class ProbeLedger final : public rs::Ledger {
 class ProbeNotifier final : public rs::Notifier {
  public:
   ProbeNotifier(CallTracker& t, rs::Notifier& inner);
-  rs::Task<rs::Outcome<>> notify(std::uint64_t invoice_id, std::int64_t amount_cents) override;
+  rs::Task<rs::Outcome<>> notify(rs::Notice notice) override;
 
  private:
   CallTracker* t_;

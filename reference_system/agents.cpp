@@ -1,6 +1,8 @@
 // The agents, their service clients and the agent host (agents.h).
 #include "reference_system/agents.h"
 
+#include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <string>
 
@@ -51,7 +53,7 @@ std::string prefixed_id(std::string_view prefix, std::uint64_t id) {
   return std::string(buf, end);
 }
 std::string saga_key(std::uint64_t id) { return prefixed_id("saga/", id); }
-// The ledger's idempotency key.
+// The ledger's and the notifier's idempotency key.
 std::string ledger_key(std::uint64_t id) { return prefixed_id("inv-", id); }
 
 }  // namespace
@@ -232,6 +234,16 @@ Task<Outcome<>> AccountingAgent::post(std::uint64_t id, std::int64_t amount, std
   co_return resilience::ok();
 }
 
+template <class Make>
+Task<Outcome<>> AccountingAgent::notify(std::uint64_t id, Make& make) {
+  auto r = co_await notifier_client_->call(id, ServiceOp::notify, make);
+  // A conflict is the notifier saying it delivered this key's notice
+  // before (an earlier run of the saga whose progress was not saved): the
+  // step is done.
+  if (!r.ok() && r.error_class() == ErrorClass::conflict) co_return resilience::ok();
+  co_return r;
+}
+
 Task<Outcome<>> AccountingAgent::reverse(std::uint64_t id) {
   auto make = [&] { return ledger_->reverse(id); };
   auto r = co_await ledger_client_->call(id, ServiceOp::ledger_reverse, make);
@@ -245,7 +257,8 @@ Task<Outcome<>> AccountingAgent::save_progress(const std::string& key, std::uint
                                                std::size_t completed) {
   // After the last step the checkpoint says "committed" and is kept: a
   // request delivered again (a redelivery after a crash, a duplicate) finds
-  // it and does not notify twice, since the notifier has no idempotency key.
+  // it and redoes nothing. Where that record is missing (the store was
+  // down), the budget's, ledger's and notifier's idempotency absorb the redo.
   if (ctx_.checkpoints == nullptr) return Task<Outcome<>>::ready(resilience::ok());
   // The state is the number of steps completed (one digit: there are three).
   std::string state = completed < 10 ? std::string(1, static_cast<char>('0' + completed)) : std::to_string(completed);
@@ -292,6 +305,7 @@ struct AccountingAgent::PreparedSaga {
     std::uint64_t po_number = 0;
     std::uint64_t version = 0;   // of the saga's checkpoint
     std::string checkpoint_key;  // "saga/<id>" (with a store)
+    std::string notice_key;      // "inv-<id>" (when the policy sends idempotency keys)
   };
   struct Reserve {
     const PreparedSaga* s;
@@ -299,7 +313,7 @@ struct AccountingAgent::PreparedSaga {
   };
   struct Notify {
     const PreparedSaga* s;
-    auto operator()() const { return s->agent->notifier_->notify(s->run.id, s->run.amount); }
+    auto operator()() const { return s->agent->notifier_->notify(Notice{s->run.id, s->run.amount, s->run.notice_key}); }
   };
 
   PreparedSaga(AccountingAgent& a, bool compensate) : agent(&a), saga("accounting", a.saga_observer_) {
@@ -311,8 +325,7 @@ struct AccountingAgent::PreparedSaga {
     saga.step("post", [p] { return p->agent->post(p->run.id, p->run.amount, p->run.po_number); },
               compensate ? resilience::SagaAction([p] { return p->agent->reverse(p->run.id); })
                          : resilience::SagaAction{});
-    saga.step("notify", [p] { return p->agent->notifier_client_->call(p->run.id, ServiceOp::notify, p->notify); },
-              resilience::SagaAction{});
+    saga.step("notify", [p] { return p->agent->notify(p->run.id, p->notify); }, resilience::SagaAction{});
     saga.after_step([p](std::size_t done) {
       return p->agent->save_progress(p->run.checkpoint_key, p->run.id, p->run.version, done);
     });
@@ -394,6 +407,8 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   run.po_number = work->match.po_number;
   run.version = 0;
   run.checkpoint_key.clear();
+  run.notice_key.clear();
+  if (ctx_.policy->agent(AgentId::accounting).idempotency_key) run.notice_key = ledger_key(id);
 
   std::size_t completed = 0;
   if (ctx_.checkpoints != nullptr) {
@@ -486,6 +501,37 @@ Task<void> AgentHost::worker() {
       bus_->ack(topic_, request->delivery_id);
       continue;
     }
+    // A delivery for an invoice being handled waits for that handler; then
+    // (or at once) a request already answered is a duplicate.
+    bool duplicate = false;
+    bool waited = false;
+    for (;;) {
+      Handled* h = handled_.find(request->invoice_id);
+      if (h == nullptr) break;
+      if (h->answered(request->request_id)) {
+        duplicate = true;
+        break;
+      }
+      if (h->busy == 0) break;
+      if (!h->idle) h->idle = std::make_shared<runtime::Signal>(*rt_);
+      const std::shared_ptr<runtime::Signal> idle = h->idle;
+      co_await idle->wait();
+      waited = true;
+    }
+    if (!duplicate && waited && request->deadline <= rt_->now()) {
+      record_expired(*rt_, *metrics_, rt_->log().intern(to_string(agent_->id())), *request);
+      bus_->ack(topic_, request->delivery_id);
+      continue;
+    }
+    if (duplicate) {
+      ++metrics_->duplicates;
+      rt_->log().record(Kind::request_duplicate, rt_->log().intern(to_string(agent_->id())), request->invoice_id,
+                        request->step, static_cast<std::int64_t>(request->request_id));
+      bus_->ack(topic_, request->delivery_id);
+      continue;
+    }
+    ++handled_.try_emplace(request->invoice_id).first->busy;
+    const Hold hold{this, request->invoice_id};
     ++in_flight_;
     const std::size_t depth = bus_->depth(topic_);
     if (depth > metrics_->queue_depth_max) metrics_->queue_depth_max = depth;
@@ -503,6 +549,50 @@ Task<void> AgentHost::worker() {
     (void)bus_->publish(std::move(out));
     bus_->ack(topic_, request->delivery_id);
     --in_flight_;
+    answered(*request);
+  }
+}
+
+AgentHost::Hold::~Hold() {
+  Handled* h = host->handled_.find(invoice_id);
+  assert(h != nullptr && h->busy > 0);
+  if (--h->busy != 0) return;
+  if (h->idle) {
+    h->idle->set();
+    h->idle.reset();
+  }
+  // Nothing answered (a crash destroyed the handler) is nothing to remember.
+  if (h->request_ids[0] == 0 || h->forget_at <= host->rt_->now()) host->handled_.erase(invoice_id);
+}
+
+void AgentHost::answered(const Message& request) {
+  Handled* h = handled_.find(request.invoice_id);
+  assert(h != nullptr);
+  std::copy_backward(h->request_ids.begin(), h->request_ids.end() - 1, h->request_ids.end());
+  h->request_ids[0] = request.request_id;
+  if (request.deadline > h->forget_at) {
+    h->forget_at = request.deadline;
+    forget_order_.emplace_back(request.deadline, request.invoice_id);
+  }
+  forget_old();
+}
+
+void AgentHost::forget_old() {
+  const runtime::Instant now = rt_->now();
+  while (!forget_order_.empty()) {
+    const auto [at, invoice_id] = forget_order_.front();
+    const bool over = handled_.size() > kHandledMax;
+    if (at > now && !over) return;
+    forget_order_.pop_front();
+    Handled* h = handled_.find(invoice_id);
+    // A busy entry is its handler's to forget (Hold); one kept for a later
+    // deadline has a later place in the order.
+    if (h == nullptr || h->busy != 0) continue;
+    if (h->forget_at > now) {
+      if (!over) continue;
+      ++metrics_->handled_forgotten;
+    }
+    handled_.erase(invoice_id);
   }
 }
 

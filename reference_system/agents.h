@@ -30,11 +30,13 @@
 // AgentHost drops it unhandled (AgentMetrics::expired, Kind::request_expired).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "reference_system/events.h"
@@ -154,6 +156,8 @@ class AccountingAgent final : public Agent {
   Task<Outcome<>> release(std::uint64_t id);
   Task<Outcome<>> post(std::uint64_t id, std::int64_t amount, std::uint64_t po_number);
   Task<Outcome<>> reverse(std::uint64_t id);
+  template <class Make>
+  Task<Outcome<>> notify(std::uint64_t id, Make& make);
   Task<Outcome<>> save_progress(const std::string& key, std::uint64_t id, std::uint64_t& version,
                                 std::size_t completed);
   // A saga built once, its actions bound to the inputs of the run that
@@ -207,6 +211,19 @@ class ArchiveAgent final : public Agent {
 // Runs an agent's workers on its topic: receive, handle, publish the reply,
 // ack. stop() is a crash: the workers' frames are destroyed at once, their
 // in-flight messages stay pending on the bus; start() reclaims them.
+//
+// An idempotent consumer: a request is acted on once however often the bus
+// delivers it. The host serves one step of each workflow, so it keeps, per
+// invoice, the ids of the requests it has answered; a delivery of one of
+// them is acked and dropped (AgentMetrics::duplicates, Kind::request_duplicate),
+// and a delivery for an invoice it is handling now waits for that handler
+// first (then either is a duplicate, or a newer attempt that runs). So a
+// step the orchestrator has checkpointed after its reply is never redone by
+// a copy of its request. The record outlives stop(), as a consumer group's
+// record of processed messages lives beside the stream, not in a worker; an
+// invoice's entry goes at its workflow's deadline (past it no request is
+// acted on anyway), or, oldest first, once kHandledMax invoices are kept
+// (counted in AgentMetrics::handled_forgotten).
 class AgentHost {
  public:
   AgentHost(runtime::Runtime& rt, MessageBus& bus, Topic topic, std::shared_ptr<Agent> agent, std::uint32_t workers,
@@ -220,6 +237,8 @@ class AgentHost {
   // Returns how many messages were in flight (lost).
   std::size_t stop();
   bool running() const noexcept { return running_; }
+  // Invoices whose answered requests the host remembers now.
+  std::size_t remembered_invoices() const noexcept { return handled_.size(); }
   Agent& agent() noexcept { return *agent_; }
   Topic topic() const noexcept { return topic_; }
 
@@ -235,6 +254,33 @@ class AgentHost {
   std::vector<runtime::TaskId> tasks_;
   bool running_ = false;
   std::size_t in_flight_ = 0;
+
+ public:
+  static constexpr std::size_t kHandledMax = 1 << 16;
+
+ private:
+  struct Handled {
+    std::array<std::uint64_t, 4> request_ids{};  // answered, most recent first (0: none)
+    runtime::Instant forget_at{};  // the latest deadline of its answered requests
+    std::uint32_t busy = 0;                 // deliveries of the invoice being handled now
+    std::shared_ptr<runtime::Signal> idle;  // made by the first delivery that waits for them
+    bool answered(std::uint64_t request_id) const noexcept {
+      for (const auto r : request_ids) {
+        if (r == request_id) return true;
+      }
+      return false;
+    }
+  };
+  // Ends a handler's hold on its invoice (also when a crash destroys it).
+  struct Hold {
+    AgentHost* host;
+    std::uint64_t invoice_id;
+    ~Hold();
+  };
+  void answered(const Message& request);
+  void forget_old();
+  runtime::FlatHashMap<std::uint64_t, Handled> handled_;
+  std::deque<std::pair<runtime::Instant, std::uint64_t>> forget_order_;  // (forget at, invoice)
 };
 
 // ---------------------------------------------------------------------------

@@ -87,6 +87,11 @@ enum class Kind : std::uint16_t {
   // in the inbox (once per workflow run); a = InvoiceOutcome it was to end
   // in, detail = 1 + ErrorClass of the refusal.
   parked = 0x0231,
+  // The AP notifier refused a notice whose idempotency key it had delivered.
+  notify_duplicate = 0x0220,
+  // An agent's host dropped a delivery of a request it had already handled
+  // or was handling (a duplicate; source = agent); a = step index, b = request id.
+  request_duplicate = 0x0221,
 };
 
 // Terminal outcomes (Kind::outcome's detail).

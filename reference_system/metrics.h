@@ -113,6 +113,8 @@ struct AgentMetrics {
   std::uint64_t queue_rejected = 0;
   std::uint64_t restarts = 0;
   std::uint64_t expired = 0;  // requests dropped unhandled: their workflow was past its deadline
+  std::uint64_t duplicates = 0;  // deliveries dropped: their request was handled already
+  std::uint64_t handled_forgotten = 0;  // handled requests forgotten early (record at its bound)
   LatencyHistogram latency;  // request published -> reply received
 };
 

@@ -82,10 +82,19 @@ class Ledger {
   virtual Task<Outcome<>> reverse(std::uint64_t invoice_id) = 0;
 };
 
+struct Notice {
+  std::uint64_t invoice_id = 0;
+  std::int64_t amount_cents = 0;
+  std::string idempotency_key;  // empty: none, every notice is delivered
+};
+
+// Accounts payable's notifier. A notice whose idempotency key was delivered
+// before is not delivered again: the notifier answers it with a conflict
+// ("already notified", like an HTTP 409), which the caller reads as done.
 class Notifier {
  public:
   virtual ~Notifier() = default;
-  virtual Task<Outcome<>> notify(std::uint64_t invoice_id, std::int64_t amount_cents) = 0;
+  virtual Task<Outcome<>> notify(Notice notice) = 0;
 };
 
 // ---------------------------------------------------------------------------

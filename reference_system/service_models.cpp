@@ -28,6 +28,14 @@ runtime::Duration SimOcrEngine::median_latency(double quality) const {
 }
 
 Task<Outcome<std::string>> SimOcrEngine::recognize(OcrRequest request) {
+  if (model_.concurrency_max != 0 && in_service_ >= model_.concurrency_max) {
+    ++refused_;
+    return Task<Outcome<std::string>>::ready(Failure{ErrorClass::rate_limited, name_ + ": too many requests"});
+  }
+  return serve(request, Place(in_service_));
+}
+
+Task<Outcome<std::string>> SimOcrEngine::serve(OcrRequest request, Place) {
   const double q = request.scan_quality;
   const runtime::Duration latency = draw_latency(rng_, model_.latency, std::exp(model_.quality_slowdown * (1.0 - q)));
   const double threshold = model_.no_answer_below_quality;
@@ -201,13 +209,29 @@ std::uint64_t SimLedger::digest() const {
 SimNotifier::SimNotifier(runtime::Runtime& rt, ServiceModel model)
     : rt_(&rt), model_(model), rng_(rt.stream(stream_name("notifier"))), source_(rt.log().intern("notifier")) {}
 
-Task<Outcome<>> SimNotifier::notify(std::uint64_t invoice_id, std::int64_t) {
+Task<Outcome<>> SimNotifier::notify(Notice notice) {
   const runtime::Duration latency = draw_latency(rng_, model_.latency);
   const bool error = rng_.bernoulli(model_.error_probability);
   co_await rt_->sleep(latency);
   if (error) co_return Failure{ErrorClass::transient, "notifier: unavailable"};
+  // The key is checked and taken at the moment of sending, in one step.
+  if (!notice.idempotency_key.empty()) {
+    const runtime::Instant now = rt_->now();
+    while (!key_expiry_.empty() && key_expiry_.front().first <= now) {
+      delivered_keys_.erase(key_expiry_.front().second);
+      key_expiry_.pop_front();
+    }
+    const auto [seen, inserted] = delivered_keys_.try_emplace(notice.idempotency_key);
+    (void)seen;
+    if (inserted) key_expiry_.emplace_back(now + kKeyRetention, notice.idempotency_key);
+    if (!inserted) {
+      ++duplicates_refused_;
+      rt_->log().record(Kind::notify_duplicate, source_, notice.invoice_id);
+      co_return Failure{ErrorClass::conflict, "notifier: already notified under " + notice.idempotency_key};
+    }
+  }
   ++delivered_;
-  rt_->log().record(Kind::notified, source_, invoice_id);
+  rt_->log().record(Kind::notified, source_, notice.invoice_id);
   co_return resilience::ok();
 }
 

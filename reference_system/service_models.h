@@ -6,6 +6,8 @@
 //                 reports a timeout); scans below the unreadable threshold
 //                 come back as text that is not a document; a small share of
 //                 answers is garbage; transient errors at a rate.
+//                 With a concurrency limit, a call beyond it is refused at
+//                 once with rate_limited (its capacity model, world_model.h).
 //   backup OCR    the same model with its own (slower, sturdier) numbers.
 //   PO database   exact lookups by canonical reference; a non-canonical
 //                 reference may raise a permanent "malformed key" error;
@@ -18,11 +20,19 @@
 //                 times out may leave an applied entry behind, as a real
 //                 ledger would. The ledger's entries are what the
 //                 exactly-once invariant reads.
-//   notifier      fire-and-forget notice to accounts payable, transient errors.
+//   notifier      notice to accounts payable, transient errors. A notice
+//                 carrying an idempotency key already delivered is not
+//                 delivered again: the notifier checks its record of keys
+//                 before sending and answers a repeat with a conflict
+//                 ("already notified"); it keeps a key for key_retention
+//                 (24 h, as payment APIs keep theirs). The notice goes out at the end of
+//                 the latency: a call abandoned before then sends nothing.
 // None of these know about faults: injectors wrap them (faults/).
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -40,12 +50,35 @@ class SimOcrEngine final : public OcrEngine {
   // The median latency the model gives a scan of quality q.
   runtime::Duration median_latency(double quality) const;
   const OcrEngineModel& model() const noexcept { return model_; }
+  // Calls being served now, and calls refused for want of capacity.
+  std::uint32_t in_service() const noexcept { return in_service_; }
+  std::uint64_t refused() const noexcept { return refused_; }
 
  private:
+  // A call's place in the engine's capacity, given back when the serving
+  // frame ends: an answer, or a caller that abandoned the call (its timeout
+  // destroys the frame), or a task never awaited.
+  class Place {
+   public:
+    explicit Place(std::uint32_t& in_service) noexcept : in_service_(&in_service) { ++in_service; }
+    Place(Place&& other) noexcept : in_service_(std::exchange(other.in_service_, nullptr)) {}
+    Place(const Place&) = delete;
+    Place& operator=(const Place&) = delete;
+    Place& operator=(Place&&) = delete;
+    ~Place() {
+      if (in_service_ != nullptr) --*in_service_;
+    }
+
+   private:
+    std::uint32_t* in_service_;
+  };
+  Task<Outcome<std::string>> serve(OcrRequest request, Place place);
   runtime::Runtime* rt_;
   std::string name_;
   OcrEngineModel model_;
   runtime::Rng rng_;
+  std::uint32_t in_service_ = 0;
+  std::uint64_t refused_ = 0;
 };
 
 class SimPoDatabase final : public PoDatabase {
@@ -124,9 +157,12 @@ class SimLedger final : public Ledger {
 
 class SimNotifier final : public Notifier {
  public:
+  static constexpr runtime::Duration kKeyRetention = std::chrono::hours(24);
   SimNotifier(runtime::Runtime& rt, ServiceModel model);
-  Task<Outcome<>> notify(std::uint64_t invoice_id, std::int64_t amount_cents) override;
+  Task<Outcome<>> notify(Notice notice) override;
   std::uint64_t delivered() const noexcept { return delivered_; }
+  // Notices refused because their key had been delivered.
+  std::uint64_t duplicates_refused() const noexcept { return duplicates_refused_; }
 
  private:
   runtime::Runtime* rt_;
@@ -134,6 +170,10 @@ class SimNotifier final : public Notifier {
   runtime::Rng rng_;
   std::uint32_t source_;
   std::uint64_t delivered_ = 0;
+  std::uint64_t duplicates_refused_ = 0;
+  // Delivered keys, and the same keys oldest first to forget them by.
+  runtime::FlatHashMap<std::string, bool, runtime::StringHash> delivered_keys_;
+  std::deque<std::pair<runtime::Instant, std::string>> key_expiry_;
 };
 
 // One draw of a lognormal latency model.

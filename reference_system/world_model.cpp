@@ -50,7 +50,7 @@ ServiceModel parse_service(const JsonView& v, ServiceModel m) {
 
 OcrEngineModel parse_ocr(const JsonView& v, OcrEngineModel m) {
   v.expect_keys({"description", "latency", "quality_slowdown", "no_answer", "unreadable_below_quality",
-                 "invalid_output_probability", "error_probability"});
+                 "invalid_output_probability", "error_probability", "concurrency_max"});
   if (auto lat = v.find("latency")) m.latency = parse_latency(*lat, m.latency);
   m.quality_slowdown = v.number_or("quality_slowdown", m.quality_slowdown, 0.0, 10.0);
   if (auto na = v.find("no_answer")) {
@@ -62,6 +62,7 @@ OcrEngineModel parse_ocr(const JsonView& v, OcrEngineModel m) {
   m.unreadable_below_quality = probability(v, "unreadable_below_quality", m.unreadable_below_quality);
   m.invalid_output_probability = probability(v, "invalid_output_probability", m.invalid_output_probability);
   m.error_probability = probability(v, "error_probability", m.error_probability);
+  m.concurrency_max = static_cast<std::uint32_t>(v.integer_or("concurrency_max", m.concurrency_max, 0, 1'000'000));
   return m;
 }
 

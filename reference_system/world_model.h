@@ -33,6 +33,12 @@ struct LatencyModel {
 // Below unreadable_below_quality the engine always returns text that is not
 // a document. Any call returns garbage with invalid_output_probability and
 // fails outright with error_probability.
+//
+// Capacity: with concurrency_max > 0 the engine serves at most that many
+// calls at once; a call over it is answered at once with rate_limited
+// ("429 too many requests"), as hosted OCR and LLM APIs answer, and takes
+// no capacity. A call holds its place until it answers or its caller
+// abandons it (a timeout). 0: no limit.
 struct OcrEngineModel {
   LatencyModel latency{std::chrono::milliseconds(1500), 0.35};
   double quality_slowdown = 1.0;
@@ -42,6 +48,7 @@ struct OcrEngineModel {
   double unreadable_below_quality = 0.0;
   double invalid_output_probability = 0.0;
   double error_probability = 0.0;
+  std::uint32_t concurrency_max = 0;
 };
 
 // A request/response service: lognormal latency, transient errors.

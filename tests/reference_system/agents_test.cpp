@@ -165,7 +165,7 @@ class ToggleNotifier final : public Notifier {
  public:
   bool up = true;
   int calls = 0;
-  Task<Outcome<>> notify(std::uint64_t, std::int64_t) override {
+  Task<Outcome<>> notify(Notice) override {
     ++calls;
     if (up) co_return resilience::ok();
     co_return Failure{ErrorClass::transient, "down"};
@@ -294,6 +294,147 @@ TEST(AccountingAgent, WithoutAWorkflowDeadlineTheMarkerStays) {
   EXPECT_EQ(r.f.store.size(), 2u);
   EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate a day late
   EXPECT_EQ(r.notifier->calls, 2);
+}
+
+TEST(AccountingAgent, SagaRedoneWithoutItsProgressRecordNotifiesOnce) {
+  // The store held no progress (it was down while the saga ran), so a
+  // second delivery runs the saga again: the budget's, the ledger's and
+  // the notifier's idempotency keys must absorb every step of it.
+  Fixture f;
+  f.policy.agent(AgentId::accounting).idempotency_key = true;
+  AgentContext ctx = f.ctx();
+  ctx.checkpoints = nullptr;
+  auto budget = std::make_shared<SimBudgetService>(f.rt, ServiceModel{});
+  auto ledger = std::make_shared<SimLedger>(f.rt, ServiceModel{});
+  auto notifier = std::make_shared<SimNotifier>(f.rt, ServiceModel{});
+  ServiceClients clients = make_service_clients(ctx);
+  AccountingAgent agent(ctx, clients, budget, ledger, notifier);
+  EXPECT_EQ(run(f.rt, agent.handle(f.request(271))).status, StepStatus::ok);
+  EXPECT_EQ(run(f.rt, agent.handle(f.request(271))).status, StepStatus::ok);
+  EXPECT_EQ(ledger->live_entries(271), 1u);
+  EXPECT_EQ(notifier->delivered(), 1u);
+  EXPECT_EQ(notifier->duplicates_refused(), 1u);
+  EXPECT_EQ(count(f.rt, Kind::notified), 1u);
+
+  // Without keys (the naive policy) the redo notifies a second time.
+  f.policy.agent(AgentId::accounting).idempotency_key = false;
+  EXPECT_EQ(run(f.rt, agent.handle(f.request(272))).status, StepStatus::ok);
+  EXPECT_EQ(run(f.rt, agent.handle(f.request(272))).status, StepStatus::ok);
+  EXPECT_EQ(notifier->delivered(), 3u);
+}
+
+// A matching host on a PO database with latency, so handlers overlap.
+struct MatchingHostRig {
+  Fixture f;
+  InProcessBus bus{f.rt, {8, 8, 8, 8, 8, 8}};
+  std::unique_ptr<AgentHost> host;
+  ServiceClients clients;
+  explicit MatchingHostRig(std::uint32_t workers) {
+    clients = make_service_clients(f.ctx());
+    auto po = std::make_shared<SimPoDatabase>(f.rt, PoDatabaseModel{}, f.catalogue);
+    host = std::make_unique<AgentHost>(f.rt, bus, Topic::matching,
+                                       std::make_shared<MatchingAgent>(f.ctx(), *clients.po_database, po), workers,
+                                       f.metrics.agent(AgentId::matching));
+  }
+  Message request(std::uint64_t id, std::uint64_t request_id) {
+    Message m = f.request(id);
+    m.topic = Topic::matching;
+    m.step = 2;
+    m.request_id = request_id;
+    return m;
+  }
+  std::uint64_t po_calls() const { return f.metrics.service(ServiceId::po_database).calls; }
+};
+
+TEST(AgentHost, ActsOnceOnARequestDeliveredTwiceAtOnce) {
+  MatchingHostRig r(2);
+  r.host->start();
+  // Two copies of one request, taken by two workers at the same instant:
+  // the second waits for the first, then finds it answered.
+  ASSERT_TRUE(r.bus.publish(r.request(5, 41)));
+  ASSERT_TRUE(r.bus.publish(r.request(5, 41)));
+  r.f.rt.run_for(10s);
+  const AgentMetrics& m = r.f.metrics.agent(AgentId::matching);
+  EXPECT_EQ(m.handled, 1u);
+  EXPECT_EQ(m.duplicates, 1u);
+  EXPECT_EQ(r.po_calls(), 2u);  // one lookup (no such order) and one candidate search
+  EXPECT_EQ(r.bus.depth(Topic::replies), 1u);
+  EXPECT_EQ(r.bus.pending(Topic::matching), 0u);
+  EXPECT_EQ(count(r.f.rt, Kind::request_duplicate), 1u);
+  r.host->stop();
+}
+
+TEST(AgentHost, ACopyArrivingAfterTheAnswerIsDroppedButANewAttemptRuns) {
+  MatchingHostRig r(1);
+  r.host->start();
+  ASSERT_TRUE(r.bus.publish(r.request(5, 41)));
+  r.f.rt.run_for(10s);
+  // The orchestrator has the reply and has checkpointed the step; a late
+  // copy of the request must not reach the PO database again.
+  ASSERT_TRUE(r.bus.publish(r.request(5, 41)));
+  r.f.rt.run_for(10s);
+  EXPECT_EQ(r.f.metrics.agent(AgentId::matching).handled, 1u);
+  EXPECT_EQ(r.po_calls(), 2u);
+  // A crash and restart does not make the host forget what it answered.
+  r.host->stop();
+  r.host->start();
+  ASSERT_TRUE(r.bus.publish(r.request(5, 41)));
+  r.f.rt.run_for(10s);
+  EXPECT_EQ(r.f.metrics.agent(AgentId::matching).duplicates, 2u);
+  // A new attempt at the step (another request id) is work to do.
+  ASSERT_TRUE(r.bus.publish(r.request(5, 42)));
+  r.f.rt.run_for(10s);
+  EXPECT_EQ(r.f.metrics.agent(AgentId::matching).handled, 2u);
+  EXPECT_EQ(r.po_calls(), 4u);
+  r.host->stop();
+}
+
+TEST(AgentHost, ForgetsAnsweredRequestsAtTheirDeadline) {
+  MatchingHostRig r(1);
+  r.host->start();
+  Message first = r.request(5, 41);
+  first.deadline = r.f.rt.now() + 30min;
+  ASSERT_TRUE(r.bus.publish(Message(first)));
+  r.f.rt.run_for(10s);
+  r.f.rt.run_for(31min);
+  // The next answer clears entries past their deadline; 5's copy is then
+  // expired, not a duplicate: it is dropped either way.
+  Message other = r.request(6, 43);
+  other.deadline = r.f.rt.now() + 30min;
+  ASSERT_TRUE(r.bus.publish(std::move(other)));
+  r.f.rt.run_for(10s);
+  ASSERT_TRUE(r.bus.publish(std::move(first)));
+  r.f.rt.run_for(10s);
+  const AgentMetrics& m = r.f.metrics.agent(AgentId::matching);
+  EXPECT_EQ(m.handled, 2u);
+  EXPECT_EQ(m.expired, 1u);
+  EXPECT_EQ(m.duplicates, 0u);
+  EXPECT_EQ(m.handled_forgotten, 0u);
+  EXPECT_EQ(r.host->remembered_invoices(), 1u);  // 6 only
+  r.host->stop();
+}
+
+TEST(AgentHost, WithoutDeadlinesTheRecordIsBoundedAndWhatItForgetsIsCounted) {
+  Fixture f;
+  constexpr std::size_t kBig = AgentHost::kHandledMax + 100;
+  InProcessBus bus(f.rt, {8, kBig, 8, 8, 8, kBig});
+  AgentHost host(f.rt, bus, Topic::validation, std::make_shared<ValidationAgent>(f.ctx()), 1,
+                 f.metrics.agent(AgentId::validation));
+  const Message model = f.request(1);
+  for (std::uint64_t id = 1; id <= kBig; ++id) {
+    Message m = model;
+    m.topic = Topic::validation;
+    m.invoice_id = id;
+    m.request_id = id;
+    ASSERT_TRUE(bus.publish(std::move(m)));
+  }
+  host.start();
+  f.rt.run_for(1s);
+  const AgentMetrics& m = f.metrics.agent(AgentId::validation);
+  EXPECT_EQ(m.handled, kBig);
+  EXPECT_EQ(host.remembered_invoices(), AgentHost::kHandledMax);
+  EXPECT_EQ(m.handled_forgotten, 100u);
+  host.stop();
 }
 
 TEST(AgentHost, DropsRequestsWhoseWorkflowIsPastItsDeadline) {

@@ -3,8 +3,11 @@
 
 #include <cmath>
 #include <optional>
+#include <vector>
 
+#include "reference_system/events.h"
 #include "reference_system/service_models.h"
+#include "resilience/timeout.h"
 #include "runtime/sim_runtime.h"
 
 namespace faultline::reference_system {
@@ -86,6 +89,48 @@ TEST(ServiceModels, OcrUnreadableScansAndInvalidOutputAreNotDocuments) {
   EXPECT_FALSE(looks_like_document(refusal.value()));
 }
 
+TEST(ServiceModels, OcrOverItsConcurrencyLimitAnswersRateLimitedAtOnce) {
+  runtime::SimRuntime rt(4);
+  OcrEngineModel m;
+  m.concurrency_max = 2;
+  SimOcrEngine engine(rt, "ocr_engine", m);
+  std::vector<std::optional<Outcome<std::string>>> results(3);
+  std::vector<runtime::Instant> answered_at(3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    rt.spawn([](SimOcrEngine& e, runtime::SimRuntime& rt, std::optional<Outcome<std::string>>& out,
+                runtime::Instant& at) -> Task<void> {
+      out.emplace(co_await e.recognize({1, kDocument, 0.9}));
+      at = rt.now();
+    }(engine, rt, results[i], answered_at[i]));
+  }
+  rt.run();
+  ASSERT_TRUE(results[0]->ok());
+  ASSERT_TRUE(results[1]->ok());
+  ASSERT_FALSE(results[2]->ok());
+  EXPECT_EQ(results[2]->error_class(), ErrorClass::rate_limited);
+  EXPECT_EQ(answered_at[2], runtime::Instant{});  // refused at once, before the others answered
+  EXPECT_EQ(engine.refused(), 1u);
+  EXPECT_EQ(engine.in_service(), 0u);
+  // Capacity comes back as calls answer.
+  EXPECT_TRUE(run(rt, engine.recognize({1, kDocument, 0.9})).ok());
+}
+
+TEST(ServiceModels, OcrAbandonedCallGivesBackItsPlace) {
+  runtime::SimRuntime rt(4);
+  OcrEngineModel m;
+  m.concurrency_max = 1;
+  m.latency = {std::chrono::minutes(5), 0.01};
+  SimOcrEngine engine(rt, "ocr_engine", m);
+  resilience::Timeout timeout(std::chrono::seconds(1));
+  auto call = [&] { return engine.recognize({1, kDocument, 1.0}); };
+  const auto first = run(rt, [](resilience::Timeout& t, runtime::SimRuntime& rt, decltype(call)& c)
+                                 -> Task<Outcome<std::string>> { co_return co_await t.call(rt, c, 1); }(timeout, rt, call));
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error_class(), ErrorClass::timeout);
+  EXPECT_EQ(engine.in_service(), 0u);
+  EXPECT_EQ(engine.refused(), 0u);
+}
+
 TEST(ServiceModels, PoDatabaseFindsCanonicalReferencesAndMayRejectOthers) {
   runtime::SimRuntime rt(4);
   PoCatalogue catalogue;
@@ -147,9 +192,35 @@ TEST(ServiceModels, ErrorsFollowTheirRate) {
   m.error_probability = 0.2;
   SimNotifier notifier(rt, m);
   int failed = 0;
-  for (int i = 0; i < 1000; ++i) failed += run(rt, notifier.notify(1, 1)).ok() ? 0 : 1;
+  for (int i = 0; i < 1000; ++i) failed += run(rt, notifier.notify({1, 1, ""})).ok() ? 0 : 1;
   EXPECT_NEAR(failed / 1000.0, 0.2, 0.05);
   EXPECT_EQ(notifier.delivered(), 1000u - static_cast<unsigned>(failed));
+}
+
+TEST(ServiceModels, NotifierDeliversAKeyedNoticeOnce) {
+  runtime::SimRuntime rt(6);
+  SimNotifier notifier(rt, ServiceModel{});
+  EXPECT_TRUE(run(rt, notifier.notify({7, 500, "inv-7"})).ok());
+  // The same key again (a saga redone without its progress record): not
+  // sent, and the caller is told why.
+  const auto again = run(rt, notifier.notify({7, 500, "inv-7"}));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error_class(), ErrorClass::conflict);
+  EXPECT_EQ(notifier.delivered(), 1u);
+  EXPECT_EQ(notifier.duplicates_refused(), 1u);
+  std::size_t notified = 0;
+  for (const auto& e : rt.log().events()) notified += e.kind == static_cast<std::uint16_t>(Kind::notified) ? 1 : 0;
+  EXPECT_EQ(notified, 1u);
+
+  // Without a key every notice goes out: what the naive policy risks.
+  EXPECT_TRUE(run(rt, notifier.notify({8, 300, ""})).ok());
+  EXPECT_TRUE(run(rt, notifier.notify({8, 300, ""})).ok());
+  EXPECT_EQ(notifier.delivered(), 3u);
+
+  // A key is kept for its retention, then forgotten (the record is bounded).
+  rt.run_for(SimNotifier::kKeyRetention + std::chrono::minutes(1));
+  EXPECT_TRUE(run(rt, notifier.notify({7, 500, "inv-7"})).ok());
+  EXPECT_EQ(notifier.delivered(), 4u);
 }
 
 TEST(ServiceModels, BudgetReservationsAreIdempotent) {
