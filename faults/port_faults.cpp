@@ -6,15 +6,6 @@ namespace faultline::faults {
 
 namespace {
 
-resilience::ErrorClass to_resilience(ErrorClass c) {
-  switch (c) {
-    case ErrorClass::transient: return resilience::ErrorClass::transient;
-    case ErrorClass::permanent: return resilience::ErrorClass::permanent;
-    case ErrorClass::rate_limited: return resilience::ErrorClass::rate_limited;
-  }
-  return resilience::ErrorClass::transient;
-}
-
 constexpr std::array<std::string_view, 3> kRefusals = {
     "I'm sorry, but I can't help with extracting this document.",
     "As an AI model I am unable to process financial documents.",
@@ -60,8 +51,8 @@ ServiceVerdict ServiceFaults::decide(std::uint64_t invoice_id) {
         break;
       case FaultKind::error:
         if (f->strikes(invoice_id, static_cast<std::int64_t>(spec.error_class))) {
-          v.failure = injected(to_resilience(spec.error_class),
-                               "injected " + std::string(to_string(spec.error_class)) + " error (" + spec.label + ")");
+          v.failure = injected(spec.error_class, "injected " + std::string(resilience::to_string(spec.error_class)) +
+                                                     " error (" + spec.label + ")");
           return v;
         }
         break;

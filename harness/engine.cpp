@@ -98,7 +98,10 @@ class ScenarioRun {
         faults_.push_back(std::make_unique<faults::ActiveFault>(rt_, s.faults[i], i, start_));
       }
     }
-    rs::SystemBuilder builder(rt_, policy, world);
+    // Every run's policy names the file of a PrivateCheckpointFile (run_scenario).
+    rs::SystemOptions options;
+    options.checkpoint_file_private = true;
+    rs::SystemBuilder builder(rt_, policy, world, options);
     auto& ports = builder.ports();
     // system -> probe -> fault injector -> simulated service
     wire<ProbeOcrEngine, faults::FaultyOcrEngine>(ports.ocr_engine, "ocr_engine");

@@ -94,7 +94,7 @@ TEST(PortFaults, LatencyDelaysOnlyInsideTheWindow) {
 
 TEST(PortFaults, ErrorsAndOutagesFailAtOnceWithTheirClassAndNeverReachTheService) {
   auto e = spec(FaultKind::error, "ledger");
-  e.error_class = ErrorClass::rate_limited;
+  e.error_class = resilience::ErrorClass::rate_limited;
   std::uint64_t posts = 1;
   auto seen = post_at(15s, e, nullptr, &posts);
   EXPECT_FALSE(seen.ok);
