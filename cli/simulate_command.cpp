@@ -106,6 +106,7 @@ int run_simulate(SimulateOptions o) {
     config.policy.checkpoint_path = o.store_path;
   } else {
     private_store.emplace(config.policy);
+    config.system.checkpoint_file_private = true;
   }
 
   const auto wall_start = std::chrono::steady_clock::now();

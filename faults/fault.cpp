@@ -28,15 +28,6 @@ std::string joined(const auto& names) {
 
 std::string_view to_string(FaultKind kind) noexcept { return kKindNames[static_cast<std::size_t>(kind)]; }
 
-std::string_view to_string(ErrorClass c) noexcept {
-  switch (c) {
-    case ErrorClass::transient: return "transient";
-    case ErrorClass::permanent: return "permanent";
-    case ErrorClass::rate_limited: return "rate_limited";
-  }
-  return "?";
-}
-
 std::string_view to_string(Corruption c) noexcept { return kCorruptionNames[static_cast<std::size_t>(c)]; }
 
 std::string_view to_string(InvalidOutput o) noexcept {
@@ -158,9 +149,9 @@ FaultSpec parse_fault(const runtime::JsonView& node, std::size_t index) {
       break;
     case FaultKind::error: {
       const auto c = node.choice_or("class", "transient", {"transient", "permanent", "rate_limited"});
-      spec.error_class = c == "permanent"      ? ErrorClass::permanent
-                         : c == "rate_limited" ? ErrorClass::rate_limited
-                                               : ErrorClass::transient;
+      // Only the classes a callee itself reports; the rest (timeout,
+      // circuit_open, ...) are decided on the caller's side.
+      if (!resilience::parse_error_class(c, spec.error_class)) node["class"].fail("transient, permanent or rate_limited");
       break;
     }
     case FaultKind::saturation:
@@ -216,7 +207,7 @@ nlohmann::json to_json(const FaultSpec& spec) {
       j["delay"] = runtime::format_duration(spec.delay);
       if (spec.delay_jitter > runtime::Duration::zero()) j["jitter"] = runtime::format_duration(spec.delay_jitter);
       break;
-    case FaultKind::error: j["class"] = std::string(to_string(spec.error_class)); break;
+    case FaultKind::error: j["class"] = std::string(resilience::to_string(spec.error_class)); break;
     case FaultKind::saturation: j["multiplier"] = spec.multiplier; break;
     case FaultKind::corrupted_input: {
       auto& modes = j["modes"] = nlohmann::json::array();

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "resilience/outcome.h"
 #include "runtime/json_config.h"
 #include "runtime/time.h"
 
@@ -40,9 +41,6 @@ enum class FaultKind : std::uint8_t {
   invalid_output,
 };
 inline constexpr std::size_t kFaultKindCount = 12;
-
-// The class of an injected error, as the callee reports it.
-enum class ErrorClass : std::uint8_t { transient, permanent, rate_limited };
 
 // What corrupted input looks like (the article's "invalid data").
 enum class Corruption : std::uint8_t {
@@ -75,7 +73,8 @@ struct FaultSpec {
 
   runtime::Duration delay{};         // latency: added to every call struck
   runtime::Duration delay_jitter{};  // latency: plus uniform [0, jitter)
-  ErrorClass error_class = ErrorClass::transient;  // error
+  // error: the class the callee reports (transient, permanent or rate_limited).
+  resilience::ErrorClass error_class = resilience::ErrorClass::transient;
   double multiplier = 1.0;                          // saturation
   std::vector<Corruption> corruptions;              // corrupted_input: modes drawn from
   std::uint32_t copies = 1;                         // duplicate_delivery: extra copies
@@ -89,7 +88,6 @@ struct FaultSpec {
 };
 
 std::string_view to_string(FaultKind kind) noexcept;
-std::string_view to_string(ErrorClass c) noexcept;
 std::string_view to_string(Corruption c) noexcept;
 std::string_view to_string(InvalidOutput o) noexcept;
 std::string_view to_string(TargetFamily f) noexcept;

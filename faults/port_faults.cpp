@@ -6,15 +6,6 @@ namespace faultline::faults {
 
 namespace {
 
-resilience::ErrorClass to_resilience(ErrorClass c) {
-  switch (c) {
-    case ErrorClass::transient: return resilience::ErrorClass::transient;
-    case ErrorClass::permanent: return resilience::ErrorClass::permanent;
-    case ErrorClass::rate_limited: return resilience::ErrorClass::rate_limited;
-  }
-  return resilience::ErrorClass::transient;
-}
-
 constexpr std::array<std::string_view, 3> kRefusals = {
     "I'm sorry, but I can't help with extracting this document.",
     "As an AI model I am unable to process financial documents.",
@@ -60,8 +51,8 @@ ServiceVerdict ServiceFaults::decide(std::uint64_t invoice_id) {
         break;
       case FaultKind::error:
         if (f->strikes(invoice_id, static_cast<std::int64_t>(spec.error_class))) {
-          v.failure = injected(to_resilience(spec.error_class),
-                               "injected " + std::string(to_string(spec.error_class)) + " error (" + spec.label + ")");
+          v.failure = injected(spec.error_class, "injected " + std::string(resilience::to_string(spec.error_class)) +
+                                                     " error (" + spec.label + ")");
           return v;
         }
         break;
@@ -198,8 +189,9 @@ Task<Outcome<std::vector<resilience::Checkpoint>>> FaultyCheckpointStore::list(s
   co_return co_await inner_->list(std::move(prefix), limit);
 }
 
-FaultyMessageBus::FaultyMessageBus(runtime::Runtime& rt, rs::MessageBus& inner, std::vector<ActiveFault*> faults)
-    : rt_(&rt), inner_(&inner) {
+FaultyMessageBus::FaultyMessageBus(runtime::Runtime& rt, std::shared_ptr<rs::MessageBus> inner,
+                                   std::vector<ActiveFault*> faults)
+    : rt_(&rt), inner_(std::move(inner)) {
   for (ActiveFault* f : faults) {
     switch (f->spec().kind) {
       case FaultKind::duplicate_delivery: duplicate_.push_back(f); break;
@@ -261,15 +253,39 @@ Task<void> FaultyMessageBus::publish_later(rs::Message message, runtime::Duratio
 }
 
 Task<std::optional<rs::Message>> FaultyMessageBus::receive(rs::Topic topic) {
-  auto message = co_await inner_->receive(topic);
-  if (!message) co_return message;
+  // Without a partition nothing happens on the way out: the inner bus's own
+  // task is the answer.
+  if (partition_.empty()) return inner_->receive(topic);
+  Task<std::optional<rs::Message>> inner = inner_->receive(topic);
+  if (!inner.done()) return receive_later(std::move(inner));
+  std::optional<rs::Message> message = inner.result();
+  if (message) {
+    if (const auto heal = partition_heal(*message)) return deliver_at(std::move(message), *heal);
+  }
+  return Task<std::optional<rs::Message>>::ready_in_place(std::move(message));
+}
+
+std::optional<runtime::Instant> FaultyMessageBus::partition_heal(const rs::Message& message) {
   for (ActiveFault* f : partition_) {
-    if (f->strikes(message->invoice_id)) {
+    if (f->strikes(message.invoice_id)) {
       const auto heal = f->window_end();
-      if (rt_->now() < heal) co_await rt_->sleep_until(heal);
+      if (rt_->now() < heal) return heal;
       break;
     }
   }
+  return std::nullopt;
+}
+
+Task<std::optional<rs::Message>> FaultyMessageBus::receive_later(Task<std::optional<rs::Message>> inner) {
+  auto message = co_await inner;
+  if (!message) co_return message;
+  if (const auto heal = partition_heal(*message)) co_await rt_->sleep_until(*heal);
+  co_return message;
+}
+
+Task<std::optional<rs::Message>> FaultyMessageBus::deliver_at(std::optional<rs::Message> message,
+                                                              runtime::Instant heal) {
+  co_await rt_->sleep_until(heal);
   co_return message;
 }
 

@@ -1,7 +1,9 @@
 // Faults by decoration: each class here wraps one port of the reference
 // system and injects the scheduled faults aimed at it, so business code never
 // asks "is a fault on?". The harness builds the wrappers around the
-// simulated services and hands the wrappers to the system.
+// simulated services and hands the wrappers to the system. A wrapper shares
+// ownership of the port it wraps, so a chain of wrappers lives as long as
+// whoever holds its outermost link.
 //
 // Fault model per port:
 //   service ports (OCR engines, PO database, budget, ledger, notifier)
@@ -27,11 +29,12 @@
 // faults have their say).
 //
 //   std::vector<ActiveFault*> mine = ...;            // faults aimed at "ledger"
-//   FaultyLedger ledger(rt, inner_ledger, mine);
+//   auto ledger = std::make_shared<FaultyLedger>(rt, inner_ledger, mine);  // inner_ledger: shared_ptr<Ledger>
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,67 +78,69 @@ class ServiceFaults {
 
 class FaultyOcrEngine final : public rs::OcrEngine {
  public:
-  FaultyOcrEngine(runtime::Runtime& rt, rs::OcrEngine& inner, std::vector<ActiveFault*> faults)
-      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  FaultyOcrEngine(runtime::Runtime& rt, std::shared_ptr<rs::OcrEngine> inner, std::vector<ActiveFault*> faults)
+      : inner_(std::move(inner)), faults_(rt, std::move(faults)) {}
   Task<Outcome<std::string>> recognize(rs::OcrRequest request) override;
 
  private:
-  rs::OcrEngine* inner_;
+  std::shared_ptr<rs::OcrEngine> inner_;
   ServiceFaults faults_;
 };
 
 class FaultyPoDatabase final : public rs::PoDatabase {
  public:
-  FaultyPoDatabase(runtime::Runtime& rt, rs::PoDatabase& inner, std::vector<ActiveFault*> faults)
-      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  FaultyPoDatabase(runtime::Runtime& rt, std::shared_ptr<rs::PoDatabase> inner, std::vector<ActiveFault*> faults)
+      : inner_(std::move(inner)), faults_(rt, std::move(faults)) {}
   Task<Outcome<std::optional<rs::PurchaseOrder>>> lookup(std::uint64_t invoice_id, std::string reference) override;
   Task<Outcome<std::vector<std::uint64_t>>> candidates(std::uint64_t invoice_id, std::string vendor,
                                                        std::int64_t amount_cents) override;
 
  private:
-  rs::PoDatabase* inner_;
+  std::shared_ptr<rs::PoDatabase> inner_;
   ServiceFaults faults_;
 };
 
 class FaultyBudgetService final : public rs::BudgetService {
  public:
-  FaultyBudgetService(runtime::Runtime& rt, rs::BudgetService& inner, std::vector<ActiveFault*> faults)
-      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  FaultyBudgetService(runtime::Runtime& rt, std::shared_ptr<rs::BudgetService> inner, std::vector<ActiveFault*> faults)
+      : inner_(std::move(inner)), faults_(rt, std::move(faults)) {}
   Task<Outcome<>> reserve(std::uint64_t invoice_id, std::int64_t amount_cents) override;
   Task<Outcome<>> release(std::uint64_t invoice_id) override;
 
  private:
-  rs::BudgetService* inner_;
+  std::shared_ptr<rs::BudgetService> inner_;
   ServiceFaults faults_;
 };
 
 class FaultyLedger final : public rs::Ledger {
  public:
-  FaultyLedger(runtime::Runtime& rt, rs::Ledger& inner, std::vector<ActiveFault*> faults)
-      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  FaultyLedger(runtime::Runtime& rt, std::shared_ptr<rs::Ledger> inner, std::vector<ActiveFault*> faults)
+      : inner_(std::move(inner)), faults_(rt, std::move(faults)) {}
   Task<Outcome<rs::LedgerReceipt>> post(rs::LedgerPost entry) override;
   Task<Outcome<>> reverse(std::uint64_t invoice_id) override;
 
  private:
-  rs::Ledger* inner_;
+  std::shared_ptr<rs::Ledger> inner_;
   ServiceFaults faults_;
 };
 
 class FaultyNotifier final : public rs::Notifier {
  public:
-  FaultyNotifier(runtime::Runtime& rt, rs::Notifier& inner, std::vector<ActiveFault*> faults)
-      : inner_(&inner), faults_(rt, std::move(faults)) {}
+  FaultyNotifier(runtime::Runtime& rt, std::shared_ptr<rs::Notifier> inner, std::vector<ActiveFault*> faults)
+      : inner_(std::move(inner)), faults_(rt, std::move(faults)) {}
   Task<Outcome<>> notify(rs::Notice notice) override;
 
  private:
-  rs::Notifier* inner_;
+  std::shared_ptr<rs::Notifier> inner_;
   ServiceFaults faults_;
 };
 
 class FaultyCheckpointStore final : public resilience::CheckpointStore {
  public:
-  FaultyCheckpointStore(resilience::CheckpointStore& inner, std::vector<ActiveFault*> faults)
-      : inner_(&inner), faults_(std::move(faults)) {}
+  // Takes the runtime like every other decorator, so one call wires any of them.
+  FaultyCheckpointStore(runtime::Runtime& /*rt*/, std::shared_ptr<resilience::CheckpointStore> inner,
+                        std::vector<ActiveFault*> faults)
+      : inner_(std::move(inner)), faults_(std::move(faults)) {}
   std::string_view kind() const noexcept override { return inner_->kind(); }
   Task<Outcome<std::uint64_t>> save(std::string workflow_id, std::uint64_t expected_version, std::string step,
                                     std::string state) override;
@@ -145,13 +150,13 @@ class FaultyCheckpointStore final : public resilience::CheckpointStore {
 
  private:
   bool down(const std::string& workflow_id);
-  resilience::CheckpointStore* inner_;
+  std::shared_ptr<resilience::CheckpointStore> inner_;
   std::vector<ActiveFault*> faults_;
 };
 
 class FaultyMessageBus final : public rs::MessageBus {
  public:
-  FaultyMessageBus(runtime::Runtime& rt, rs::MessageBus& inner, std::vector<ActiveFault*> faults);
+  FaultyMessageBus(runtime::Runtime& rt, std::shared_ptr<rs::MessageBus> inner, std::vector<ActiveFault*> faults);
   [[nodiscard]] bool publish(rs::Message message) override;
   Task<std::optional<rs::Message>> receive(rs::Topic topic) override;
   void ack(rs::Topic topic, std::uint64_t delivery_id) override { inner_->ack(topic, delivery_id); }
@@ -167,9 +172,14 @@ class FaultyMessageBus final : public rs::MessageBus {
 
  private:
   Task<void> publish_later(rs::Message message, runtime::Duration delay, ActiveFault* fault);
+  // The first partition striking `message`, if it has not healed yet: when it will.
+  std::optional<runtime::Instant> partition_heal(const rs::Message& message);
+  // receive() when the inner bus has to wait, or a partition holds the message.
+  Task<std::optional<rs::Message>> receive_later(Task<std::optional<rs::Message>> inner);
+  Task<std::optional<rs::Message>> deliver_at(std::optional<rs::Message> message, runtime::Instant heal);
 
   runtime::Runtime* rt_;
-  rs::MessageBus* inner_;
+  std::shared_ptr<rs::MessageBus> inner_;
   std::vector<ActiveFault*> duplicate_;
   std::vector<ActiveFault*> reorder_;
   std::vector<ActiveFault*> partition_;

@@ -103,56 +103,21 @@ class ScenarioRun {
         faults_.push_back(std::make_unique<faults::ActiveFault>(rt_, s.faults[i], i, start_));
       }
     }
-    rs::SystemBuilder builder(rt_, policy, world);
+    // Every run's policy names the file of a PrivateCheckpointFile (run_scenario).
+    rs::SystemOptions options;
+    options.checkpoint_file_private = true;
+    rs::SystemBuilder builder(rt_, policy, world, options);
     auto& ports = builder.ports();
-    auto aimed_at = [&](std::string_view target) {
-      std::vector<faults::ActiveFault*> out;
-      for (auto& f : faults_) {
-        if (f->spec().target == target) out.push_back(f.get());
-      }
-      return out;
-    };
     // system -> probe -> fault injector -> simulated service
-    keep_ocr_ = {ports.ocr_engine, ports.backup_ocr};
-    auto ocr_faulty = std::make_shared<faults::FaultyOcrEngine>(rt_, *ports.ocr_engine, aimed_at("ocr_engine"));
-    auto backup_faulty = std::make_shared<faults::FaultyOcrEngine>(rt_, *ports.backup_ocr, aimed_at("backup_ocr"));
-    keep_ocr_.push_back(ocr_faulty);
-    keep_ocr_.push_back(backup_faulty);
-    ports.ocr_engine = std::make_shared<ProbeOcrEngine>(tracker_, "ocr_engine", *ocr_faulty);
-    ports.backup_ocr = std::make_shared<ProbeOcrEngine>(tracker_, "backup_ocr", *backup_faulty);
-
-    keep_po_ = {ports.po_database};
-    auto po_faulty = std::make_shared<faults::FaultyPoDatabase>(rt_, *ports.po_database, aimed_at("po_database"));
-    keep_po_.push_back(po_faulty);
-    ports.po_database = std::make_shared<ProbePoDatabase>(tracker_, *po_faulty);
-
-    keep_budget_ = {ports.budget_service};
-    auto budget_faulty =
-        std::make_shared<faults::FaultyBudgetService>(rt_, *ports.budget_service, aimed_at("budget_service"));
-    keep_budget_.push_back(budget_faulty);
-    ports.budget_service = std::make_shared<ProbeBudgetService>(tracker_, *budget_faulty);
-
-    keep_ledger_ = {ports.ledger};
-    auto ledger_faulty = std::make_shared<faults::FaultyLedger>(rt_, *ports.ledger, aimed_at("ledger"));
-    keep_ledger_.push_back(ledger_faulty);
-    ports.ledger = std::make_shared<ProbeLedger>(tracker_, *ledger_faulty);
-
-    keep_notifier_ = {ports.notifier};
-    auto notifier_faulty = std::make_shared<faults::FaultyNotifier>(rt_, *ports.notifier, aimed_at("notifier"));
-    keep_notifier_.push_back(notifier_faulty);
-    ports.notifier = std::make_shared<ProbeNotifier>(tracker_, *notifier_faulty);
-
-    keep_bus_ = ports.bus;
-    bus_ = std::make_shared<faults::FaultyMessageBus>(rt_, *ports.bus, aimed_at("bus"));
+    wire<ProbeOcrEngine, faults::FaultyOcrEngine>(ports.ocr_engine, "ocr_engine");
+    wire<ProbeOcrEngine, faults::FaultyOcrEngine>(ports.backup_ocr, "backup_ocr");
+    wire<ProbePoDatabase, faults::FaultyPoDatabase>(ports.po_database, "po_database");
+    wire<ProbeBudgetService, faults::FaultyBudgetService>(ports.budget_service, "budget_service");
+    wire<ProbeLedger, faults::FaultyLedger>(ports.ledger, "ledger");
+    wire<ProbeNotifier, faults::FaultyNotifier>(ports.notifier, "notifier");
+    bus_ = std::make_shared<faults::FaultyMessageBus>(rt_, std::move(ports.bus), aimed_at("bus"));
     ports.bus = bus_;
-
-    if (ports.checkpoints) {
-      keep_store_ = {ports.checkpoints};
-      auto store_faulty = std::make_shared<faults::FaultyCheckpointStore>(*ports.checkpoints,
-                                                                          aimed_at("checkpoint_store"));
-      keep_store_.push_back(store_faulty);
-      ports.checkpoints = std::make_shared<ProbeCheckpointStore>(rt_, *store_faulty);
-    }
+    wire<ProbeCheckpointStore, faults::FaultyCheckpointStore>(ports.checkpoints, "checkpoint_store");
 
     if (wrap_ports) wrap_ports(ports);
     system_ = builder.build();
@@ -205,6 +170,22 @@ class ScenarioRun {
   resilience::CheckpointStore* bare_store() const { return keep_store_.empty() ? nullptr : keep_store_.front().get(); }
 
  private:
+  std::vector<faults::ActiveFault*> aimed_at(std::string_view target) const {
+    std::vector<faults::ActiveFault*> out;
+    for (const auto& f : faults_) {
+      if (f->spec().target == target) out.push_back(f.get());
+    }
+    return out;
+  }
+  // Wraps `port` (when the system has one) in a fault injector for the faults
+  // aimed at `name`, and that in a probe; each link owns the next, so the
+  // system's ports keep the whole chain alive.
+  template <class Probe, class Fault, class Port>
+  void wire(std::shared_ptr<Port>& port, std::string_view name) {
+    if (!port) return;
+    port = std::make_shared<Probe>(tracker_, name, std::make_shared<Fault>(rt_, std::move(port), aimed_at(name)));
+  }
+
   void submit(rs::Invoice invoice, bool extra) {
     if (submitted_ >= scenario_.workload.max_invoices) {
       ++refused_by_bound_;
@@ -305,13 +286,6 @@ class ScenarioRun {
   runtime::SimRuntime rt_;
   CallTracker tracker_;
   std::vector<std::unique_ptr<faults::ActiveFault>> faults_;
-  std::vector<std::shared_ptr<rs::OcrEngine>> keep_ocr_;
-  std::vector<std::shared_ptr<rs::PoDatabase>> keep_po_;
-  std::vector<std::shared_ptr<rs::BudgetService>> keep_budget_;
-  std::vector<std::shared_ptr<rs::Ledger>> keep_ledger_;
-  std::vector<std::shared_ptr<rs::Notifier>> keep_notifier_;
-  std::vector<std::shared_ptr<resilience::CheckpointStore>> keep_store_;
-  std::shared_ptr<rs::MessageBus> keep_bus_;
   std::shared_ptr<faults::FaultyMessageBus> bus_;
   std::unique_ptr<faults::WorkloadFaults> workload_faults_;
   std::unique_ptr<rs::WorkloadGenerator> generator_;

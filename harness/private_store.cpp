@@ -17,7 +17,6 @@ PrivateCheckpointFile::PrivateCheckpointFile(reference_system::Policy& policy) {
   }
   dir_ = pattern;
   policy.checkpoint_path = (dir_ / "checkpoints.db").string();
-  policy.checkpoint_file_private = true;
 }
 
 PrivateCheckpointFile::~PrivateCheckpointFile() {

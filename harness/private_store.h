@@ -6,6 +6,7 @@
 //
 //   rs::Policy policy = rs::load_policy(file);
 //   PrivateCheckpointFile store(policy);  // policy.checkpoint_path -> /tmp/faultline-run-XXXXXX/checkpoints.db
+//   options.checkpoint_file_private = true;  // rs::SystemOptions: SQLite may lock the file once
 //   ... run ...                           // the folder goes when `store` does
 //
 // Policies with another store kind are left untouched.

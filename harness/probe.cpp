@@ -71,8 +71,8 @@ void CallTracker::close_open_calls() {
   }
 }
 
-ProbeOcrEngine::ProbeOcrEngine(CallTracker& t, std::string_view name, rs::OcrEngine& inner)
-    : t_(&t), source_(t.rt().log().intern(name)), inner_(&inner) {}
+ProbeOcrEngine::ProbeOcrEngine(CallTracker& t, std::string_view name, std::shared_ptr<rs::OcrEngine> inner)
+    : t_(&t), source_(t.rt().log().intern(name)), inner_(std::move(inner)) {}
 
 rs::Task<rs::Outcome<std::string>> ProbeOcrEngine::recognize(rs::OcrRequest request) {
   CallTracker::Guard guard(*t_, source_, request.invoice_id, rs::ServiceOp::recognize);
@@ -81,8 +81,8 @@ rs::Task<rs::Outcome<std::string>> ProbeOcrEngine::recognize(rs::OcrRequest requ
   co_return r;
 }
 
-ProbePoDatabase::ProbePoDatabase(CallTracker& t, rs::PoDatabase& inner)
-    : t_(&t), source_(t.rt().log().intern("po_database")), inner_(&inner) {}
+ProbePoDatabase::ProbePoDatabase(CallTracker& t, std::string_view name, std::shared_ptr<rs::PoDatabase> inner)
+    : t_(&t), source_(t.rt().log().intern(name)), inner_(std::move(inner)) {}
 
 rs::Task<rs::Outcome<std::optional<rs::PurchaseOrder>>> ProbePoDatabase::lookup(std::uint64_t invoice_id,
                                                                                 std::string reference) {
@@ -101,8 +101,8 @@ rs::Task<rs::Outcome<std::vector<std::uint64_t>>> ProbePoDatabase::candidates(st
   co_return r;
 }
 
-ProbeBudgetService::ProbeBudgetService(CallTracker& t, rs::BudgetService& inner)
-    : t_(&t), source_(t.rt().log().intern("budget_service")), inner_(&inner) {}
+ProbeBudgetService::ProbeBudgetService(CallTracker& t, std::string_view name, std::shared_ptr<rs::BudgetService> inner)
+    : t_(&t), source_(t.rt().log().intern(name)), inner_(std::move(inner)) {}
 
 rs::Task<rs::Outcome<>> ProbeBudgetService::reserve(std::uint64_t invoice_id, std::int64_t amount_cents) {
   CallTracker::Guard guard(*t_, source_, invoice_id, rs::ServiceOp::budget_reserve);
@@ -118,8 +118,8 @@ rs::Task<rs::Outcome<>> ProbeBudgetService::release(std::uint64_t invoice_id) {
   co_return r;
 }
 
-ProbeLedger::ProbeLedger(CallTracker& t, rs::Ledger& inner)
-    : t_(&t), source_(t.rt().log().intern("ledger")), inner_(&inner) {}
+ProbeLedger::ProbeLedger(CallTracker& t, std::string_view name, std::shared_ptr<rs::Ledger> inner)
+    : t_(&t), source_(t.rt().log().intern(name)), inner_(std::move(inner)) {}
 
 rs::Task<rs::Outcome<rs::LedgerReceipt>> ProbeLedger::post(rs::LedgerPost entry) {
   CallTracker::Guard guard(*t_, source_, entry.invoice_id, rs::ServiceOp::ledger_post);
@@ -142,8 +142,8 @@ rs::Task<rs::Outcome<>> ProbeLedger::reverse(std::uint64_t invoice_id) {
   co_return r;
 }
 
-ProbeNotifier::ProbeNotifier(CallTracker& t, rs::Notifier& inner)
-    : t_(&t), source_(t.rt().log().intern("notifier")), inner_(&inner) {}
+ProbeNotifier::ProbeNotifier(CallTracker& t, std::string_view name, std::shared_ptr<rs::Notifier> inner)
+    : t_(&t), source_(t.rt().log().intern(name)), inner_(std::move(inner)) {}
 
 rs::Task<rs::Outcome<>> ProbeNotifier::notify(rs::Notice notice) {
   CallTracker::Guard guard(*t_, source_, notice.invoice_id, rs::ServiceOp::notify);
@@ -152,8 +152,9 @@ rs::Task<rs::Outcome<>> ProbeNotifier::notify(rs::Notice notice) {
   co_return r;
 }
 
-ProbeCheckpointStore::ProbeCheckpointStore(runtime::Runtime& rt, resilience::CheckpointStore& inner)
-    : rt_(&rt), source_(rt.log().intern("checkpoint_store")), inner_(&inner) {}
+ProbeCheckpointStore::ProbeCheckpointStore(CallTracker& t, std::string_view name,
+                                           std::shared_ptr<resilience::CheckpointStore> inner)
+    : rt_(&t.rt()), source_(t.rt().log().intern(name)), inner_(std::move(inner)) {}
 
 rs::Task<rs::Outcome<std::uint64_t>> ProbeCheckpointStore::save(std::string workflow_id,
                                                                 std::uint64_t expected_version, std::string step,

@@ -4,13 +4,16 @@
 // it began, when it ended or was abandoned (a caller's timeout destroys the
 // call's frame, which the probe notices), and how it ended. The invariant
 // checkers work from these records and from the stores, never from what the
-// agents say about themselves.
+// agents say about themselves. A probe shares ownership of the port it
+// wraps, and every probe is built the same way: (tracker, name, inner), the
+// name being the source its events carry.
 //
 // Harness events, range 0x0400-0x04ff (source = service or topic name,
 // subject = invoice id):
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -100,18 +103,18 @@ class CallTracker {
 
 class ProbeOcrEngine final : public rs::OcrEngine {
  public:
-  ProbeOcrEngine(CallTracker& t, std::string_view name, rs::OcrEngine& inner);
+  ProbeOcrEngine(CallTracker& t, std::string_view name, std::shared_ptr<rs::OcrEngine> inner);
   rs::Task<rs::Outcome<std::string>> recognize(rs::OcrRequest request) override;
 
  private:
   CallTracker* t_;
   std::uint32_t source_;
-  rs::OcrEngine* inner_;
+  std::shared_ptr<rs::OcrEngine> inner_;
 };
 
 class ProbePoDatabase final : public rs::PoDatabase {
  public:
-  ProbePoDatabase(CallTracker& t, rs::PoDatabase& inner);
+  ProbePoDatabase(CallTracker& t, std::string_view name, std::shared_ptr<rs::PoDatabase> inner);
   rs::Task<rs::Outcome<std::optional<rs::PurchaseOrder>>> lookup(std::uint64_t invoice_id,
                                                                  std::string reference) override;
   rs::Task<rs::Outcome<std::vector<std::uint64_t>>> candidates(std::uint64_t invoice_id, std::string vendor,
@@ -120,47 +123,47 @@ class ProbePoDatabase final : public rs::PoDatabase {
  private:
   CallTracker* t_;
   std::uint32_t source_;
-  rs::PoDatabase* inner_;
+  std::shared_ptr<rs::PoDatabase> inner_;
 };
 
 class ProbeBudgetService final : public rs::BudgetService {
  public:
-  ProbeBudgetService(CallTracker& t, rs::BudgetService& inner);
+  ProbeBudgetService(CallTracker& t, std::string_view name, std::shared_ptr<rs::BudgetService> inner);
   rs::Task<rs::Outcome<>> reserve(std::uint64_t invoice_id, std::int64_t amount_cents) override;
   rs::Task<rs::Outcome<>> release(std::uint64_t invoice_id) override;
 
  private:
   CallTracker* t_;
   std::uint32_t source_;
-  rs::BudgetService* inner_;
+  std::shared_ptr<rs::BudgetService> inner_;
 };
 
 class ProbeLedger final : public rs::Ledger {
  public:
-  ProbeLedger(CallTracker& t, rs::Ledger& inner);
+  ProbeLedger(CallTracker& t, std::string_view name, std::shared_ptr<rs::Ledger> inner);
   rs::Task<rs::Outcome<rs::LedgerReceipt>> post(rs::LedgerPost entry) override;
   rs::Task<rs::Outcome<>> reverse(std::uint64_t invoice_id) override;
 
  private:
   CallTracker* t_;
   std::uint32_t source_;
-  rs::Ledger* inner_;
+  std::shared_ptr<rs::Ledger> inner_;
 };
 
 class ProbeNotifier final : public rs::Notifier {
  public:
-  ProbeNotifier(CallTracker& t, rs::Notifier& inner);
+  ProbeNotifier(CallTracker& t, std::string_view name, std::shared_ptr<rs::Notifier> inner);
   rs::Task<rs::Outcome<>> notify(rs::Notice notice) override;
 
  private:
   CallTracker* t_;
   std::uint32_t source_;
-  rs::Notifier* inner_;
+  std::shared_ptr<rs::Notifier> inner_;
 };
 
 class ProbeCheckpointStore final : public resilience::CheckpointStore {
  public:
-  ProbeCheckpointStore(runtime::Runtime& rt, resilience::CheckpointStore& inner);
+  ProbeCheckpointStore(CallTracker& t, std::string_view name, std::shared_ptr<resilience::CheckpointStore> inner);
   std::string_view kind() const noexcept override { return inner_->kind(); }
   rs::Task<rs::Outcome<std::uint64_t>> save(std::string workflow_id, std::uint64_t expected_version,
                                             std::string step, std::string state) override;
@@ -171,7 +174,7 @@ class ProbeCheckpointStore final : public resilience::CheckpointStore {
  private:
   runtime::Runtime* rt_;
   std::uint32_t source_;
-  resilience::CheckpointStore* inner_;
+  std::shared_ptr<resilience::CheckpointStore> inner_;
 };
 
 // The invoice id a workflow id ends with ("inv-42" -> 42; 0 if none).

@@ -482,14 +482,8 @@ std::size_t AgentHost::stop() {
 }
 
 Task<void> AgentHost::worker() {
-  InProcessBus* const direct = bus_->in_process();
   for (;;) {
-    std::optional<Message> request;
-    if (direct != nullptr) {
-      request = co_await direct->next(topic_);
-    } else {
-      request = co_await bus_->receive(topic_);
-    }
+    std::optional<Message> request = co_await bus_->receive(topic_);
     if (!request) co_return;
     if (request->deadline <= rt_->now()) {
       // Its workflow is past its deadline: the orchestrator waits for no

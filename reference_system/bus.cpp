@@ -41,7 +41,14 @@ bool InProcessBus::publish(Message message) {
   return true;
 }
 
-Task<std::optional<Message>> InProcessBus::receive(Topic topic) { co_return co_await next(topic); }
+Task<std::optional<Message>> InProcessBus::receive(Topic topic) {
+  Queue& q = queues_[index(topic)];
+  NextAwaiter now(*this, q);
+  if (now.await_ready()) return Task<std::optional<Message>>::ready_in_place(now.await_resume());
+  return wait_for_next(q);
+}
+
+Task<std::optional<Message>> InProcessBus::wait_for_next(Queue& q) { co_return co_await NextAwaiter(*this, q); }
 
 void InProcessBus::ack(Topic topic, std::uint64_t delivery_id) {
   auto& pending = queues_[index(topic)].pending;

@@ -188,14 +188,8 @@ void Orchestrator::stop() {
 }
 
 Task<void> Orchestrator::dispatch_replies() {
-  InProcessBus* const direct = bus_->in_process();
   for (;;) {
-    std::optional<Message> m;
-    if (direct != nullptr) {
-      m = co_await direct->next(Topic::replies);
-    } else {
-      m = co_await bus_->receive(Topic::replies);
-    }
+    std::optional<Message> m = co_await bus_->receive(Topic::replies);
     if (!m) co_return;
     Waiter* const* found = waiting_.find(m->invoice_id);
     if (found != nullptr && (*found)->request_id == m->request_id && !(*found)->reply) {

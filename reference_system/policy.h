@@ -97,10 +97,6 @@ struct Policy {
   std::string description;
   CheckpointStoreKind checkpoints = CheckpointStoreKind::none;
   std::string checkpoint_path = "faultline-checkpoints.db";
-  // Not part of the policy file: set by whoever made checkpoint_path a file
-  // of this run's own (the harness's private store), so SQLite may lock it
-  // once and skip waiting for the disk (resilience::SqliteOptions).
-  bool checkpoint_file_private = false;
   resilience::DeadLetterConfig dead_letter{"invoices", 1'000'000, 100};
   std::size_t manual_review_capacity = 1'000'000;
   std::size_t max_in_flight = 100'000;

@@ -163,8 +163,6 @@ struct Message {
   std::shared_ptr<const StepReply> reply;  // replies
 };
 
-class InProcessBus;
-
 // Bounded topics with at-least-once delivery: a received message stays
 // pending until acked; reclaim() puts a consumer's pending messages back at
 // the head of its topic (what a consumer group does for a restarted worker).
@@ -182,10 +180,6 @@ class MessageBus {
   virtual std::size_t depth(Topic topic) const = 0;
   virtual std::size_t pending(Topic topic) const = 0;
   virtual void close() = 0;
-  // The in-process bus itself when this is one, with nothing wrapped around
-  // it: its consumers can then await InProcessBus::next() directly, which
-  // costs no coroutine frame per message.
-  virtual InProcessBus* in_process() noexcept { return nullptr; }
 };
 
 }  // namespace faultline::reference_system

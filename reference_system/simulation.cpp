@@ -35,8 +35,8 @@ runtime::Task<void> drive(runtime::Runtime& rt, System& system, WorkloadGenerato
 SimulationResult run_simulation(const SimulationConfig& config, const Customize& customize) {
   runtime::SimRuntime rt(config.seed);
   rt.log().set_retain(config.retain_events);
-  SystemBuilder builder(rt, config.policy, config.world);
-  builder.with_archive_stage(config.archive_stage).observe_patterns(config.observe_patterns);
+  SystemBuilder builder(rt, config.policy, config.world, config.system);
+  builder.with_archive_stage(config.archive_stage);
   if (customize) customize(builder);
   WorkloadGenerator generator(rt, config.world.workload, builder.catalogue());
   std::unique_ptr<System> system = builder.build();

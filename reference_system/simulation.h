@@ -32,7 +32,7 @@ struct SimulationConfig {
   WorldModel world = default_world_model();
   bool archive_stage = false;  // a fifth (critical) stage
   bool retain_events = false;  // keep the event log in memory (digest is kept either way)
-  bool observe_patterns = true;
+  SystemOptions system;  // how the system runs: pattern events, a private checkpoint file
 };
 
 struct SimulationResult {

@@ -11,8 +11,8 @@ namespace {
 constexpr std::string_view kOrchestrator = "orchestrator";
 }  // namespace
 
-SystemBuilder::SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel world)
-    : rt_(&rt), policy_(std::move(policy)), world_(std::move(world)) {
+SystemBuilder::SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel world, SystemOptions options)
+    : rt_(&rt), policy_(std::move(policy)), world_(std::move(world)), options_(options) {
   services_.catalogue = std::make_shared<PoCatalogue>();
   services_.ocr_engine = std::make_shared<SimOcrEngine>(rt, "ocr_engine", world_.ocr_engine);
   services_.backup_ocr = std::make_shared<SimOcrEngine>(rt, "backup_ocr", world_.backup_ocr);
@@ -43,7 +43,7 @@ SystemBuilder::SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel wor
       break;
     case CheckpointStoreKind::sqlite: {
       resilience::SqliteOptions options;
-      options.private_file = policy_.checkpoint_file_private;
+      options.private_file = options_.checkpoint_file_private;
       auto opened = resilience::SqliteCheckpointStore::open(policy_.checkpoint_path, {}, options);
       if (!opened) {
         throw std::runtime_error("checkpoint store " + policy_.checkpoint_path + ": " + opened.failure().message);
@@ -64,14 +64,10 @@ SystemBuilder& SystemBuilder::with_archive_stage(bool on) {
   return *this;
 }
 
-SystemBuilder& SystemBuilder::observe_patterns(bool on) {
-  observe_ = on;
-  return *this;
-}
-
 std::unique_ptr<System> SystemBuilder::build() {
   std::unique_ptr<System> system(new System(*rt_, policy_, ports_, services_));
-  AgentContext ctx{rt_, &system->policy_, &system->metrics_, system->ports_.checkpoints.get(), observe_};
+  AgentContext ctx{rt_, &system->policy_, &system->metrics_, system->ports_.checkpoints.get(),
+                   options_.observe_patterns};
   system->clients_ = make_service_clients(ctx);
   auto& clients = system->clients_;
   const SystemPorts& p = system->ports_;

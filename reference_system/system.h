@@ -7,7 +7,7 @@
 //   SimRuntime rt(seed);
 //   SystemBuilder builder(rt, load_policy("scenarios/policies/recommended.json"),
 //                         load_world_model("scenarios/models/baseline.json"));
-//   builder.ports().ledger = std::make_shared<FaultyLedger>(builder.ports().ledger, ...);
+//   builder.ports().ledger = std::make_shared<FaultyLedger>(rt, builder.ports().ledger, faults);
 //   std::unique_ptr<System> system = builder.build();
 //   system->start();
 //   if (system->submit(generator.next().invoice) != SubmitResult::accepted) ...;  // refused: counted by the caller
@@ -123,9 +123,21 @@ class System {
   Supervisor supervisor_;
 };
 
+// How the harness or a benchmark runs the system: never part of the policy
+// a team writes.
+struct SystemOptions {
+  // The policy's checkpoint_path is a file of this run's own (the harness's
+  // private store), so SQLite may lock it once and skip waiting for the disk
+  // (resilience::SqliteOptions::private_file).
+  bool checkpoint_file_private = false;
+  // Whether the resilience patterns record their events (the benchmark
+  // measures both).
+  bool observe_patterns = true;
+};
+
 class SystemBuilder {
  public:
-  SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel world);
+  SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel world, SystemOptions options = {});
 
   // The ports build() will use; replace or wrap any of them.
   SystemPorts& ports() noexcept { return ports_; }
@@ -139,9 +151,6 @@ class SystemBuilder {
   SystemBuilder& wrap_agents(AgentWrapper wrapper);
   // Adds the archive agent as a fifth, critical stage.
   SystemBuilder& with_archive_stage(bool on = true);
-  // Whether the resilience patterns record their events (on by default;
-  // the benchmark measures both).
-  SystemBuilder& observe_patterns(bool on);
 
   std::unique_ptr<System> build();
 
@@ -153,7 +162,7 @@ class SystemBuilder {
   SimServices services_;
   AgentWrapper wrapper_;
   bool archive_stage_ = false;
-  bool observe_ = true;
+  SystemOptions options_;
 };
 
 }  // namespace faultline::reference_system

@@ -56,7 +56,7 @@ void run_day(benchmark::State& state, const SimulationConfig& config) {
 SimulationConfig recommended_in_memory(bool observe) {
   SimulationConfig config = day_config("scenarios/policies/recommended.json");
   config.policy.checkpoints = CheckpointStoreKind::memory;
-  config.observe_patterns = observe;
+  config.system.observe_patterns = observe;
   return config;
 }
 
@@ -94,7 +94,7 @@ void BM_DayAt10kPerHour_RecommendedSqlite(benchmark::State& state) {
   SimulationConfig config = day_config("scenarios/policies/recommended.json");
   config.policy.checkpoints = CheckpointStoreKind::sqlite;
   config.policy.checkpoint_path = (std::filesystem::path(dir) / "checkpoints.db").string();
-  config.policy.checkpoint_file_private = true;  // as the harness opens a run's own file
+  config.system.checkpoint_file_private = true;  // as the harness opens a run's own file
   run_day(state, config);
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);

@@ -71,3 +71,25 @@ TEST(FaultCatalogue, KindsRefuseTargetsOfAnotherFamily) {
 
 }  // namespace
 }  // namespace faultline::faults
+
+namespace faultline::faults {
+namespace {
+
+// An error fault names its class with resilience's own names and carries
+// resilience's class, which is what the injected failure reports.
+TEST(FaultCatalogue, AnErrorFaultCarriesResiliencesErrorClass) {
+  for (const auto cls : {resilience::ErrorClass::transient, resilience::ErrorClass::permanent,
+                         resilience::ErrorClass::rate_limited}) {
+    const std::string name(resilience::to_string(cls));
+    const FaultSpec spec = parse(R"({"kind": "error", "target": "ledger", "start": "0", "duration": "1m", "class": ")" +
+                                     name + "\"}");
+    EXPECT_EQ(spec.error_class, cls) << name;
+    EXPECT_EQ(to_json(spec)["class"], name);
+  }
+  // Classes only a caller decides (a timeout, an open circuit) are no callee's answer.
+  EXPECT_THROW((void)parse(R"({"kind": "error", "target": "ledger", "start": "0", "duration": "1m", "class": "timeout"})"),
+               runtime::ConfigError);
+}
+
+}  // namespace
+}  // namespace faultline::faults

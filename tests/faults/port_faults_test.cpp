@@ -2,9 +2,14 @@
 // call sees inside and outside the window, and that every strike is counted.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "faults/port_faults.h"
 #include "faults/workload_faults.h"
 #include "reference_system/bus.h"
+#include "reference_system/simulation.h"
+#include "reference_system/system.h"
 #include "runtime/sim_runtime.h"
 
 namespace faultline::faults {
@@ -66,14 +71,14 @@ Seen post_at(runtime::Duration when, const FaultSpec& s, std::uint64_t* touched 
              std::uint64_t* posts = nullptr) {
   runtime::SimRuntime rt(3);
   ActiveFault fault(rt, s, 0, rt.now());
-  StubLedger inner(rt);
+  auto inner = std::make_shared<StubLedger>(rt);
   FaultyLedger ledger(rt, inner, {&fault});
   Seen seen;
   rt.run_for(when);
   rt.spawn(post_once(rt, ledger, seen));
   rt.run_for(10min);
   if (touched) *touched = fault.touched();
-  if (posts) *posts = inner.posts;
+  if (posts) *posts = inner->posts;
   return seen;
 }
 
@@ -89,7 +94,7 @@ TEST(PortFaults, LatencyDelaysOnlyInsideTheWindow) {
 
 TEST(PortFaults, ErrorsAndOutagesFailAtOnceWithTheirClassAndNeverReachTheService) {
   auto e = spec(FaultKind::error, "ledger");
-  e.error_class = ErrorClass::rate_limited;
+  e.error_class = resilience::ErrorClass::rate_limited;
   std::uint64_t posts = 1;
   auto seen = post_at(15s, e, nullptr, &posts);
   EXPECT_FALSE(seen.ok);
@@ -111,8 +116,7 @@ TEST(PortFaults, InvalidOutputIsNoDocument) {
   auto s = spec(FaultKind::invalid_output, "ocr_engine");
   s.outputs = {InvalidOutput::refusal};
   ActiveFault fault(rt, s, 0, rt.now());
-  StubOcr inner;
-  FaultyOcrEngine ocr(rt, inner, {&fault});
+  FaultyOcrEngine ocr(rt, std::make_shared<StubOcr>(), {&fault});
   std::string text;
   rt.run_for(15s);
   rt.spawn([](FaultyOcrEngine& o, std::string& out) -> Task<void> {
@@ -129,13 +133,13 @@ TEST(PortFaults, InvalidOutputIsNoDocument) {
 TEST(PortFaults, CheckpointOutageFailsEveryStoreCallTransient) {
   runtime::SimRuntime rt(3);
   ActiveFault fault(rt, spec(FaultKind::checkpoint_outage, "checkpoint_store"), 0, rt.now());
-  resilience::InMemoryCheckpointStore inner;
-  FaultyCheckpointStore store(inner, {&fault});
+  auto inner = std::make_shared<resilience::InMemoryCheckpointStore>();
+  FaultyCheckpointStore store(rt, inner, {&fault});
   rt.run_for(15s);
   auto saved = resilience::run_now(store.save("wf/9", 0, "ocr", "{}"));
   ASSERT_FALSE(saved.ok());
   EXPECT_EQ(saved.error_class(), resilience::ErrorClass::transient);
-  EXPECT_EQ(inner.size(), 0u);
+  EXPECT_EQ(inner->size(), 0u);
   rt.run_for(30s);
   EXPECT_TRUE(resilience::run_now(store.save("wf/9", 0, "ocr", "{}")).ok());
   EXPECT_EQ(fault.touched(), 1u);
@@ -145,7 +149,7 @@ TEST(PortFaults, TheBusDuplicatesAndHoldsBackMessages) {
   runtime::SimRuntime rt(3);
   std::array<std::size_t, rs::kTopicCount> capacity{};
   capacity.fill(100);
-  rs::InProcessBus inner(rt, capacity);
+  auto inner = std::make_shared<rs::InProcessBus>(rt, capacity);
   auto dup = spec(FaultKind::duplicate_delivery, "bus");
   dup.copies = 2;
   ActiveFault duplicate(rt, dup, 0, rt.now());
@@ -159,7 +163,7 @@ TEST(PortFaults, TheBusDuplicatesAndHoldsBackMessages) {
   EXPECT_EQ(duplicate.touched(), 1u);
 
   runtime::SimRuntime rt2(3);
-  rs::InProcessBus inner2(rt2, capacity);
+  auto inner2 = std::make_shared<rs::InProcessBus>(rt2, capacity);
   auto re = spec(FaultKind::reordering, "bus");
   re.reorder_window = 5s;
   ActiveFault reorder(rt2, re, 0, rt2.now());
@@ -205,7 +209,7 @@ TEST(PortFaults, APartitionHoldsDeliveriesUntilItHeals) {
   runtime::SimRuntime rt(3);
   std::array<std::size_t, rs::kTopicCount> capacity{};
   capacity.fill(100);
-  rs::InProcessBus inner(rt, capacity);
+  auto inner = std::make_shared<rs::InProcessBus>(rt, capacity);
   ActiveFault partition(rt, spec(FaultKind::bus_partition, "bus"), 0, rt.now());
   FaultyMessageBus bus(rt, inner, {&partition});
   runtime::Instant delivered{};
@@ -221,6 +225,80 @@ TEST(PortFaults, APartitionHoldsDeliveriesUntilItHeals) {
   rt.run_for(1min);
   EXPECT_EQ(delivered, runtime::Instant{} + 30s);  // the window's end, not 12 s
   EXPECT_EQ(partition.touched(), 1u);
+}
+
+}  // namespace
+}  // namespace faultline::faults
+
+namespace faultline::faults {
+namespace {
+
+// A partition that strikes a message already waiting holds it too (the
+// decorator's ready path must not skip the partition).
+TEST(PortFaults, APartitionHoldsAMessageThatWasAlreadyWaiting) {
+  runtime::SimRuntime rt(3);
+  std::array<std::size_t, rs::kTopicCount> capacity{};
+  capacity.fill(100);
+  ActiveFault partition(rt, spec(FaultKind::bus_partition, "bus"), 0, rt.now());
+  FaultyMessageBus bus(rt, std::make_shared<rs::InProcessBus>(rt, capacity), {&partition});
+  rt.run_for(12s);
+  rs::Message m;
+  m.topic = rs::Topic::ocr;
+  m.invoice_id = 3;
+  ASSERT_TRUE(bus.publish(m));
+  runtime::Instant delivered{};
+  rt.spawn([](FaultyMessageBus& b, runtime::Runtime& r, runtime::Instant& at) -> Task<void> {
+    auto got = co_await b.receive(rs::Topic::ocr);
+    if (got) at = r.now();
+  }(bus, rt, delivered));
+  rt.run_for(1min);
+  EXPECT_EQ(delivered, runtime::Instant{} + 30s);
+  EXPECT_EQ(partition.touched(), 1u);
+}
+
+// Outside any partition, a waiting message comes through the decorator as a
+// finished task, the same path the bare bus takes.
+TEST(PortFaults, TheDecoratedBusHandsAWaitingMessageOverAtOnce) {
+  runtime::SimRuntime rt(3);
+  std::array<std::size_t, rs::kTopicCount> capacity{};
+  capacity.fill(100);
+  ActiveFault partition(rt, spec(FaultKind::bus_partition, "bus"), 0, rt.now());
+  FaultyMessageBus bus(rt, std::make_shared<rs::InProcessBus>(rt, capacity), {&partition});
+  rs::Message m;
+  m.topic = rs::Topic::validation;
+  m.invoice_id = 8;
+  ASSERT_TRUE(bus.publish(m));
+  auto ready = bus.receive(rs::Topic::validation);  // at 0 s, before the window
+  ASSERT_TRUE(ready.done());
+  EXPECT_EQ(ready.result()->invoice_id, 8u);
+  EXPECT_EQ(partition.touched(), 0u);
+}
+
+std::string source_path(const std::string& relative) {
+  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
+  return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
+}
+
+// With no fault aimed at it, the decorated bus changes nothing a run does:
+// the same events in the same order as on the bare bus, with both policies.
+TEST(PortFaults, AFaultFreeDecoratedBusRunsLikeTheBareBus) {
+  for (const bool recommended : {false, true}) {
+    rs::SimulationConfig config;
+    config.seed = 7;
+    config.invoices = 400;
+    if (recommended) config.policy = rs::load_policy(source_path("scenarios/policies/recommended.json"));
+    config.policy.checkpoints = rs::CheckpointStoreKind::memory;
+    const rs::SimulationResult bare = rs::run_simulation(config);
+    const rs::SimulationResult decorated = rs::run_simulation(config, [](rs::SystemBuilder& builder) {
+      auto& bus = builder.ports().bus;
+      bus = std::make_shared<FaultyMessageBus>(builder.runtime(), std::move(bus), std::vector<ActiveFault*>{});
+    });
+    EXPECT_GT(bare.events, 0u);
+    EXPECT_EQ(decorated.log_digest, bare.log_digest) << "recommended=" << recommended;
+    EXPECT_EQ(decorated.events, bare.events);
+    EXPECT_EQ(decorated.ledger_digest, bare.ledger_digest);
+    EXPECT_EQ(decorated.sim_steps, bare.sim_steps);
+  }
 }
 
 }  // namespace

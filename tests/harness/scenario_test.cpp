@@ -70,7 +70,7 @@ TEST(Scenario, ReadsEveryField) {
   EXPECT_EQ(s.faults[0].delay, 30s);
   EXPECT_EQ(s.faults[0].start, 5min);
   EXPECT_EQ(s.faults[0].label, "fault/0/latency");
-  EXPECT_EQ(s.faults[1].error_class, faults::ErrorClass::rate_limited);
+  EXPECT_EQ(s.faults[1].error_class, resilience::ErrorClass::rate_limited);
   EXPECT_DOUBLE_EQ(s.faults[1].probability, 0.5);
   EXPECT_EQ(s.faults[2].kind, faults::FaultKind::crash);
   ASSERT_EQ(s.faults[3].corruptions.size(), 2u);

@@ -53,3 +53,34 @@ TEST(Bus, UnackedMessagesAreReclaimedOldestFirst) {
 
 }  // namespace
 }  // namespace faultline::reference_system
+
+namespace faultline::reference_system {
+namespace {
+
+// A message already waiting is handed over by a task that is finished when
+// receive() returns: no coroutine frame, on the path every consumer takes.
+TEST(Bus, AWaitingMessageIsReceivedWithoutWaiting) {
+  runtime::SimRuntime rt(1);
+  InProcessBus bus(rt, {8, 8, 8, 8, 8, 8});
+  ASSERT_TRUE(bus.publish(on(Topic::ocr, 4)));
+  auto ready = bus.receive(Topic::ocr);
+  ASSERT_TRUE(ready.done());
+  const std::optional<Message> m = ready.result();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->invoice_id, 4u);
+  EXPECT_EQ(bus.pending(Topic::ocr), 1u);  // pending until acked, as on the waiting path
+  auto waits = bus.receive(Topic::ocr);
+  EXPECT_FALSE(waits.done());  // nothing queued: this one has to wait
+}
+
+TEST(Bus, AClosedTopicAnswersAtOnceWithNothing) {
+  runtime::SimRuntime rt(1);
+  InProcessBus bus(rt, {8, 8, 8, 8, 8, 8});
+  bus.close();
+  auto closed = bus.receive(Topic::replies);
+  ASSERT_TRUE(closed.done());
+  EXPECT_FALSE(closed.result().has_value());
+}
+
+}  // namespace
+}  // namespace faultline::reference_system

@@ -66,7 +66,7 @@ SimulationResult run_flaky(bool five_stages) {
   config.world = load_world_model(source_path("scenarios/models/baseline.json"));
   config.world.workload.invalid_share = 0.0;  // every invoice valid: only the agents fail
   config.archive_stage = five_stages;
-  config.observe_patterns = false;
+  config.system.observe_patterns = false;
   return run_simulation(config, [](SystemBuilder& builder) {
     builder.wrap_agents([&builder](std::shared_ptr<Agent> agent) -> std::shared_ptr<Agent> {
       return std::make_shared<FlakyAgent>(builder.runtime(), std::move(agent), 0.05);
@@ -101,7 +101,7 @@ SimulationResult run_case_study(const char* policy) {
   // invoices' worth of SQLite writes would only slow the test.
   if (config.policy.checkpoints == CheckpointStoreKind::sqlite) config.policy.checkpoints = CheckpointStoreKind::memory;
   config.world = load_world_model(source_path("scenarios/models/case_study.json"));
-  config.observe_patterns = false;
+  config.system.observe_patterns = false;
   return run_simulation(config);
 }
 
