@@ -13,6 +13,7 @@
 #include "harness/runner.h"
 #include "reports/json_report.h"
 #include "runtime/json_config.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::harness {
 namespace {
@@ -20,10 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace rs = reference_system;
 
-std::string root() {
-  const char* dir = std::getenv("FAULTLINE_SOURCE_DIR");
-  return dir ? dir : fs::current_path().string();
-}
+std::string root() { return test_support::source_dir().string(); }
 
 Scenario small(const std::string& faults, const std::string& extra = "") {
   const std::string text = R"({"name": "small", "seed": 11, "duration": "6m", "drain": "4m",

@@ -8,7 +8,6 @@
 //    about 96% with the rest in manual review (n = 50,000 each: standard
 //    error 0.19 and 0.09 points; the tolerance of 1 point covers the
 //    approximations of the closed-form derivation, not a fit).
-// This file is compiled with -O2 (tests/reference_system/CMakeLists.txt).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,14 +15,12 @@
 #include <string>
 
 #include "reference_system/simulation.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::reference_system {
 namespace {
 
-std::string source_path(const std::string& relative) {
-  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
-  return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
-}
+using test_support::source_path;
 
 // An agent that fails a share of its requests before doing anything, as a
 // test double for "each agent is 95% reliable".
