@@ -54,11 +54,12 @@ endfunction()
 
 # faultline_test(NAME <name> LAYER <layer> SOURCES ... [DEPS ...])
 # One GoogleTest executable; every TEST in it becomes a CTest test labelled
-# with its layer, so `ctest -L resilience` runs one layer.
+# with its layer, so `ctest -L resilience` runs one layer. Every test links
+# the shared helpers of tests/support/ (faultline::test_support).
 function(faultline_test)
   cmake_parse_arguments(ARG "" "NAME;LAYER" "SOURCES;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SOURCES})
-  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} faultline::test_support GTest::gmock GTest::gtest_main)
   _faultline_common(${ARG_NAME})
   gtest_discover_tests(${ARG_NAME}
     DISCOVERY_MODE PRE_TEST

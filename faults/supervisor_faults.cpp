@@ -1,12 +1,12 @@
 #include "faults/supervisor_faults.h"
 
-#include <cassert>
+#include "runtime/assert.h"
 
 namespace faultline::faults {
 
 runtime::Task<void> crash_and_restart(ActiveFault& fault, reference_system::Supervisor& supervisor,
                                       WorkHeld work_held) {
-  assert(work_held);
+  FAULTLINE_ASSERT(work_held);
   auto& rt = fault.rt();
   const auto& spec = fault.spec();
   if (rt.now() < fault.window_start()) co_await rt.sleep_until(fault.window_start());

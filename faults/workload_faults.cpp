@@ -4,7 +4,7 @@
 
 namespace faultline::faults {
 
-WorkloadFaults::WorkloadFaults(runtime::Runtime& rt, std::vector<ActiveFault*> faults) : rt_(&rt) {
+WorkloadFaults::WorkloadFaults(runtime::Runtime& /*rt*/, std::vector<ActiveFault*> faults) {
   for (ActiveFault* f : faults) {
     if (f->spec().kind == FaultKind::saturation) saturation_.push_back(f);
     if (f->spec().kind == FaultKind::corrupted_input) corrupting_.push_back(f);

@@ -35,7 +35,6 @@ class WorkloadFaults {
   static constexpr std::size_t kRecentIds = 256;
 
  private:
-  runtime::Runtime* rt_;
   std::vector<ActiveFault*> saturation_;
   std::vector<ActiveFault*> corrupting_;
   std::deque<std::uint64_t> recent_ids_;

@@ -12,9 +12,9 @@ namespace faultline::reference_system {
 // Both directions run once per invoice on the simulation's hot path, so they
 // work on raw pointers into one buffer: the renderer writes digits straight
 // into the output, the parser makes one pass over the lines and dispatches on
-// the key's length. The rules are exactly those of the straightforward
-// version they replaced (tests/reference_system/invoice_test.cpp keeps it as
-// the oracle).
+// the key's length. tests/reference_system/invoice_test.cpp holds a
+// straightforward version of the same rules as the oracle they are checked
+// against.
 namespace {
 
 constexpr std::string_view kHeader = "INVOICE/1";
@@ -32,8 +32,7 @@ char* put_text(char* out, std::string_view text) noexcept {
 }
 
 // The magnitude of a negative value is taken in unsigned arithmetic, so
-// INT64_MIN prints as its true magnitude (what the release build of the
-// earlier `-cents` did, without relying on overflow).
+// INT64_MIN prints as its true magnitude without relying on overflow.
 std::uint64_t magnitude(std::int64_t v) noexcept {
   return v < 0 ? std::uint64_t{0} - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
 }

@@ -2,7 +2,8 @@
 #include "resilience/bulkhead.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "runtime/assert.h"
 
 namespace faultline::resilience {
 
@@ -13,13 +14,13 @@ std::optional<ConfigProblem> check(const BulkheadConfig& config) {
 
 Bulkhead::Bulkhead(runtime::Runtime& rt, BulkheadConfig config, Observer observer)
     : config_(config), observer_(observer), semaphore_(rt, config.max_concurrent) {
-  assert(!check(config_) && "invalid BulkheadConfig: see check()");
+  FAULTLINE_ASSERT(!check(config_) && "invalid BulkheadConfig: see check()");
 }
 
 void Bulkhead::Slot::release() noexcept {
   if (owner_ == nullptr) return;
   Bulkhead* owner = std::exchange(owner_, nullptr);
-  assert(owner->in_flight_ > 0);
+  FAULTLINE_ASSERT(owner->in_flight_ > 0);
   --owner->in_flight_;
   owner->semaphore_.release();
 }

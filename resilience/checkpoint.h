@@ -35,7 +35,6 @@
 // suspending. Arguments are taken by value so a call's task owns them.
 #pragma once
 
-#include <cassert>
 #include <coroutine>
 #include <cstdint>
 #include <optional>
@@ -45,6 +44,7 @@
 
 #include "resilience/events.h"
 #include "resilience/outcome.h"
+#include "runtime/assert.h"
 #include "runtime/flat_hash_map.h"
 #include "runtime/task.h"
 
@@ -165,7 +165,7 @@ class WorkflowCheckpointer {
 template <class T>
 T run_now(runtime::Task<T> task) {
   if (!task.done()) task.start(std::noop_coroutine()).resume();
-  assert(task.done() && "run_now: the store call suspended; await it on a runtime instead");
+  FAULTLINE_ASSERT(task.done() && "run_now: the store call suspended; await it on a runtime instead");
   return task.result();
 }
 

@@ -3,7 +3,8 @@
 #include "resilience/circuit_breaker.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "runtime/assert.h"
 
 namespace faultline::resilience {
 
@@ -59,7 +60,7 @@ std::optional<ConfigProblem> check(const CircuitBreakerConfig& c) {
 
 CircuitBreaker::CircuitBreaker(CircuitBreakerConfig config, Observer observer)
     : config_(config), observer_(observer) {
-  assert(!check(config_) && "invalid CircuitBreakerConfig: see check()");
+  FAULTLINE_ASSERT(!check(config_) && "invalid CircuitBreakerConfig: see check()");
   if (config_.trip == TripMode::failure_rate && config_.window == WindowKind::count_based) {
     ring_.assign(config_.window_calls, 0);
   }
@@ -91,7 +92,7 @@ CircuitBreaker::Permit CircuitBreaker::try_acquire_slow(Instant now, std::uint64
 
 void CircuitBreaker::on_result_slow(const Permit& permit, Instant now,
                                     const Failure* failure) {
-  assert(permit.admitted && "on_result for a refused call");
+  FAULTLINE_ASSERT(permit.admitted && "on_result for a refused call");
   advance(now);
   if (permit.generation != generation_) {
     ++counters_.stale_results;
@@ -109,7 +110,7 @@ void CircuitBreaker::on_result_slow(const Permit& permit, Instant now,
     ++counters_.successes;
   }
   if (state_ == BreakerState::half_open) {
-    assert(permit.probe && permit.probe_slot < probes_.size());
+    FAULTLINE_ASSERT(permit.probe && permit.probe_slot < probes_.size());
     probes_[permit.probe_slot].outstanding = false;
     if (failed) {
       transition(BreakerState::open, now);
@@ -118,7 +119,7 @@ void CircuitBreaker::on_result_slow(const Permit& permit, Instant now,
     }
     return;
   }
-  assert(state_ == BreakerState::closed);
+  FAULTLINE_ASSERT(state_ == BreakerState::closed);
   record(now, failed);
   if (should_trip(now)) transition(BreakerState::open, now);
 }

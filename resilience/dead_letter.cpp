@@ -4,9 +4,10 @@
 // back unchanged.
 #include "resilience/dead_letter.h"
 
-#include <cassert>
 #include <charconv>
 #include <cstdio>
+
+#include "runtime/assert.h"
 
 namespace faultline::resilience {
 
@@ -55,7 +56,7 @@ std::optional<ConfigProblem> check(const DeadLetterConfig& config) {
 DeadLetterQueue::DeadLetterQueue(CheckpointStore& store, DeadLetterConfig config,
                                  Observer observer)
     : store_(&store), config_(std::move(config)), observer_(observer) {
-  assert(!check(config_) && "invalid DeadLetterConfig: see check()");
+  FAULTLINE_ASSERT(!check(config_) && "invalid DeadLetterConfig: see check()");
 }
 
 std::string DeadLetterQueue::store_key(std::uint64_t sequence) const {

@@ -14,7 +14,6 @@
 //   Outcome<> done = ok();                   // Outcome<void>: success or Failure
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +22,7 @@
 #include <utility>
 #include <variant>
 
+#include "runtime/assert.h"
 #include "runtime/time.h"
 
 namespace faultline::resilience {
@@ -111,26 +111,26 @@ class [[nodiscard]] Outcome {
   explicit operator bool() const noexcept { return ok(); }
 
   T& value() & {
-    assert(ok() && "value() of a failed Outcome");
+    FAULTLINE_ASSERT(ok() && "value() of a failed Outcome");
     return *std::get_if<0>(&v_);
   }
   const T& value() const& {
-    assert(ok() && "value() of a failed Outcome");
+    FAULTLINE_ASSERT(ok() && "value() of a failed Outcome");
     return *std::get_if<0>(&v_);
   }
   T&& value() && {
-    assert(ok() && "value() of a failed Outcome");
+    FAULTLINE_ASSERT(ok() && "value() of a failed Outcome");
     return std::move(*std::get_if<0>(&v_));
   }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
   const Failure& failure() const& {
-    assert(!ok() && "failure() of a successful Outcome");
+    FAULTLINE_ASSERT(!ok() && "failure() of a successful Outcome");
     return *std::get_if<1>(&v_);
   }
   Failure&& failure() && {
-    assert(!ok() && "failure() of a successful Outcome");
+    FAULTLINE_ASSERT(!ok() && "failure() of a successful Outcome");
     return std::move(*std::get_if<1>(&v_));
   }
   ErrorClass error_class() const { return failure().error_class; }
@@ -153,11 +153,11 @@ class [[nodiscard]] Outcome<void> {
   bool ok() const noexcept { return !failure_.has_value(); }
   explicit operator bool() const noexcept { return ok(); }
   const Failure& failure() const& {
-    assert(!ok() && "failure() of a successful Outcome");
+    FAULTLINE_ASSERT(!ok() && "failure() of a successful Outcome");
     return *failure_;
   }
   Failure&& failure() && {
-    assert(!ok() && "failure() of a successful Outcome");
+    FAULTLINE_ASSERT(!ok() && "failure() of a successful Outcome");
     return std::move(*failure_);
   }
   ErrorClass error_class() const { return failure().error_class; }

@@ -1,7 +1,7 @@
 // Pipeline construction and the per-attempt share of an overall deadline.
 #include "resilience/pipeline.h"
 
-#include <cassert>
+#include "runtime/assert.h"
 
 namespace faultline::resilience {
 
@@ -20,7 +20,7 @@ std::optional<ConfigProblem> check(const PipelineConfig& config) {
 Pipeline::Pipeline(PipelineConfig config, PipelineParts parts, Observer observer)
     : config_(config), parts_(parts), observer_(observer),
       retry_(config.retry, observer, parts.budget), timeout_(config.timeout.per_attempt, observer) {
-  assert(!check(config_) && "invalid PipelineConfig: see check()");
+  FAULTLINE_ASSERT(!check(config_) && "invalid PipelineConfig: see check()");
 }
 
 Duration Pipeline::attempt_limit(Duration left) noexcept {

@@ -6,8 +6,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <limits>
+
+#include "runtime/assert.h"
 
 namespace faultline::resilience {
 
@@ -69,10 +70,10 @@ std::optional<ConfigProblem> check(const RetryPolicy& policy) {
 
 Duration backoff_delay(const RetryPolicy& policy, std::uint32_t retry, Duration previous,
                        runtime::Rng& rng) noexcept {
-  assert(retry >= 1);
+  FAULTLINE_ASSERT(retry >= 1);
   const std::int64_t base_ns = policy.base_delay.count();
   const std::int64_t max_ns = policy.max_delay.count();
-  assert(base_ns >= 0 && max_ns >= base_ns);
+  FAULTLINE_ASSERT(base_ns >= 0 && max_ns >= base_ns);
   const bool before_cap = policy.jitter_order == JitterOrder::before_cap;
   if (policy.jitter == Jitter::decorrelated) {
     // Each delay is drawn between the base and three times the last one, capped.
@@ -121,7 +122,7 @@ Duration backoff_delay(const RetryPolicy& policy, std::uint32_t retry, Duration 
     case Jitter::decorrelated:
       break;
   }
-  assert(false && "unhandled jitter kind");
+  FAULTLINE_ASSERT(false && "unhandled jitter kind");
   return Duration(capped_ns);
 }
 
@@ -139,7 +140,7 @@ std::optional<ConfigProblem> check(const RetryBudgetConfig& config) {
 
 RetryBudget::RetryBudget(RetryBudgetConfig config) noexcept
     : config_(config), window_(config.window) {
-  assert(!check(config));
+  FAULTLINE_ASSERT(!check(config));
 }
 
 bool RetryBudget::try_spend_retry(Instant now) noexcept {

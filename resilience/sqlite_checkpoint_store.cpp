@@ -7,7 +7,6 @@
 
 #include <sqlite3.h>
 
-#include <cassert>
 #include <iterator>
 #include <vector>
 

@@ -13,14 +13,13 @@
 // The file runs in WAL mode with synchronous=NORMAL: a save that returned is
 // in the write-ahead log, so a process crash (even SIGKILL) right after it
 // loses nothing; only a power cut may lose the last saves. (FULL would sync
-// the disk on every save, which made each simulated run wait on the disk.)
+// the disk on every save, making every save wait for the disk.)
 // A file private to one process for its whole life (a simulated run's own
 // file, removed afterwards) can be opened with SqliteOptions::private_file:
 // the process then takes SQLite's lock once instead of at every statement,
 // and saves do not wait for the disk (synchronous=OFF): a process crash
 // still loses nothing, a power cut may lose the file, which nobody reads
-// after the run anyway. A simulated day's checkpoints cost about a quarter
-// less time that way.
+// after the run anyway.
 // Calls run synchronously inside the coroutine (SQLite has no async API);
 // they finish without suspending. A store object belongs to one thread;
 // several processes (or several objects) may share one file.

@@ -30,6 +30,7 @@
 #include "resilience/config_problem.h"
 #include "resilience/events.h"
 #include "resilience/outcome.h"
+#include "runtime/assert.h"
 #include "runtime/runtime.h"
 #include "runtime/task.h"
 
@@ -85,7 +86,7 @@ class [[nodiscard]] GuardedCall {
       : rt_(other.rt_), op_(std::move(other.op_)), breaker_(other.breaker_),
         timeout_(other.timeout_), limit_(other.limit_), subject_(other.subject_) {
     // Only a GuardedCall that has not been awaited may move.
-    assert(!other.task_.valid() && !other.timer_);
+    FAULTLINE_ASSERT(!other.task_.valid() && !other.timer_);
   }
   ~GuardedCall() {
     if (timer_) rt_->cancel_wake(timer_);

@@ -4,14 +4,13 @@
 //
 // Large OS pages: mimalloc asks the kernel for transparent huge pages
 // (madvise(MADV_HUGEPAGE) on its 2 MiB-aligned segments; explicit huge pages
-// where the system has some reserved). A simulated day keeps about 100 MB
-// of tables that grow with every invoice (ledger, outcomes, orders,
-// reservations) and are read at random: on 4 KiB pages that cost ~37,000
-// page faults a day and a TLB miss on most lookups. With huge pages: ~5,000
-// faults, and the day at 10,000 invoices/h, recommended policy, ran in
-// 1.71 s instead of 2.06-2.20 s (bench/README.md). The price is resident
-// memory in 2 MiB steps (105 -> 139 MB for that day). Where the kernel's
-// THP setting is "never", nothing changes.
+// where the system has some reserved). A long simulation keeps large tables
+// that grow with every invoice (ledger, outcomes, orders, reservations) and
+// are read at random; on 4 KiB pages most of those reads pay a TLB miss and
+// the growth pays a page fault per page. Huge pages take both away, at the
+// price of resident memory growing in 2 MiB steps. Where the kernel's THP
+// setting is "never", nothing changes. What it is worth on a simulated day:
+// bench/reference_system/README.md.
 //
 // The setting has to be in place before mimalloc initialises, which happens
 // before any constructor of the program runs (the shared library is

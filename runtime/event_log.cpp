@@ -1,7 +1,6 @@
 #include "runtime/event_log.h"
 
-#include <cassert>
-
+#include "runtime/assert.h"
 #include "runtime/runtime.h"
 
 namespace faultline::runtime {
@@ -19,7 +18,7 @@ std::uint32_t EventLog::intern(std::string_view name) {
 }
 
 std::string_view EventLog::name(std::uint32_t id) const {
-  assert(id < names_.size());
+  FAULTLINE_ASSERT(id < names_.size());
   return names_[id];
 }
 

@@ -95,9 +95,9 @@ class EventLog {
   // The digest is for telling logs apart, not for security. Each field gets
   // its own odd multiplier and the products are combined independently, so
   // the only dependency between events is one multiply per event through
-  // the whole log (six chained ones made appending latency-bound). A change
-  // to any single field changes the event's value: multiplying by an odd
-  // number is a bijection.
+  // the whole log, and appending does not wait on a chain of multiplies. A
+  // change to any single field changes the event's value: multiplying by an
+  // odd number is a bijection.
   void fold_into_digest(const Event& e) noexcept {
     const auto at = static_cast<std::uint64_t>(e.at.time_since_epoch().count());
     const std::uint64_t kind = (std::uint64_t{e.kind} << 16) | e.detail | (std::uint64_t{e.source} << 32);

@@ -3,9 +3,9 @@
 // an open-addressing table of 8-byte slots (linear probing, at most half
 // full, backward-shift deletion, no tombstones). A lookup touches one slot
 // and one entry instead of a bucket, a node and a separately allocated key,
-// and an insert allocates nothing once the vectors have grown. std::
-// unordered_map's node per entry made those tables the simulation's main
-// source of cache misses and malloc work at a day's 240,000 invoices.
+// and an insert allocates nothing once the vectors have grown: tables that
+// grow with every invoice stay out of the cache misses and malloc work that
+// a node per entry (std::unordered_map) costs.
 //
 //   FlatHashMap<std::string, Stored> map;
 //   auto [value, inserted] = map.try_emplace("wf/42");  // value: Stored*
@@ -20,7 +20,6 @@
 // by anything Hash and == accept (std::string_view for std::string keys).
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -89,6 +88,11 @@ template <class Key, class Value, class Hash = std::hash<Key>>
 class FlatHashMap {
  public:
   struct Entry {
+    // A constructor, not an aggregate: emplace_back builds the entry in
+    // place, and parenthesised aggregate initialisation (P0960) is not in
+    // every compiler this builds with (clang 14 lacks it).
+    template <class K, class V>
+    Entry(K&& k, V&& v, std::uint32_t t) : key(std::forward<K>(k)), value(std::forward<V>(v)), tag(t) {}
     Key key;
     Value value;
     std::uint32_t tag;  // the low 32 bits of the key's hash

@@ -1,5 +1,7 @@
 #include "runtime/runtime.h"
 
+#include "runtime/assert.h"
+
 namespace faultline::runtime {
 
 namespace {
@@ -22,7 +24,7 @@ Runtime::Runtime(std::uint64_t seed) : random_(seed) { log_.attach(this); }
 
 Runtime::~Runtime() {
   // Implementations call destroy_tasks() while their wake tables exist.
-  assert(live_tasks_ == 0);
+  FAULTLINE_ASSERT(live_tasks_ == 0);
 }
 
 TaskId Runtime::spawn(Task<void> task) {
@@ -49,7 +51,7 @@ TaskId Runtime::spawn(Task<void> task) {
 
 void Runtime::on_task_finished(TaskId id) noexcept {
   TaskSlot& entry = tasks_[id.slot];
-  assert(entry.live && entry.generation == id.generation);
+  FAULTLINE_ASSERT(entry.live && entry.generation == id.generation);
   entry.live = false;
   entry.handle = {};
   if (++entry.generation == 0) entry.generation = 1;
@@ -96,7 +98,7 @@ void SleepAwaiter::await_suspend(std::coroutine_handle<> h) {
 // --- WaitQueue and primitives --------------------------------------------------
 
 void WaitQueue::push(Node& node) noexcept {
-  assert(!node.linked);
+  FAULTLINE_ASSERT(!node.linked);
   node.prev = tail_;
   node.next = nullptr;
   if (tail_) tail_->next = &node;
@@ -107,7 +109,7 @@ void WaitQueue::push(Node& node) noexcept {
 }
 
 void WaitQueue::remove(Node& node) noexcept {
-  assert(node.linked);
+  FAULTLINE_ASSERT(node.linked);
   if (node.prev) node.prev->next = node.next;
   else head_ = node.next;
   if (node.next) node.next->prev = node.prev;

@@ -19,7 +19,6 @@
 // destructor, so a cancelled or abandoned coroutine is never resumed.
 #pragma once
 
-#include <cassert>
 #include <coroutine>
 #include <cstdint>
 #include <deque>
@@ -30,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/assert.h"
 #include "runtime/event_log.h"
 #include "runtime/random.h"
 #include "runtime/task.h"
@@ -341,7 +341,7 @@ template <class T>
 class Channel {
  public:
   Channel(Runtime& rt, std::size_t capacity) : rt_(&rt), capacity_(capacity) {
-    assert(capacity > 0);
+    FAULTLINE_ASSERT(capacity > 0);
   }
 
   std::size_t size() const noexcept { return items_.size(); }
@@ -506,7 +506,7 @@ void Channel<T>::admit_waiting_senders() {
     auto* node = senders_.wake_one(*rt_);
     if (node == nullptr) break;
     auto* s = static_cast<SendAwaiter*>(node->owner);
-    assert(s->value_.has_value());
+    FAULTLINE_ASSERT(s->value_.has_value());
     items_.push_back(std::move(*s->value_));
     s->value_.reset();
   }

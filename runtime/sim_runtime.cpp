@@ -2,8 +2,9 @@
 
 #include <unistd.h>
 
-#include <cassert>
 #include <cstdio>
+
+#include "runtime/assert.h"
 
 namespace faultline::runtime {
 
@@ -21,7 +22,7 @@ void SimRuntime::ReadyRing::push_back(WakeId id) {
 }
 
 WakeId SimRuntime::ReadyRing::pop_front() noexcept {
-  assert(size_ > 0);
+  FAULTLINE_ASSERT(size_ > 0);
   const WakeId id = slots_[head_];
   head_ = (head_ + 1) & (slots_.size() - 1);
   --size_;
@@ -93,7 +94,7 @@ void SimRuntime::sift_down(std::size_t index, Timer timer) noexcept {
 }
 
 void SimRuntime::erase_timer(std::size_t index) noexcept {
-  assert(index < timers_.size());
+  FAULTLINE_ASSERT(index < timers_.size());
   slots_[timers_[index].slot].heap_index = kNotInHeap;
   const Timer last = timers_.back();
   timers_.pop_back();
@@ -197,7 +198,7 @@ void SimRuntime::loop(const Instant* deadline) {
       const Instant at = next.deadline;
       const std::uint32_t slot = next.slot;
       h = take(WakeId{slot, slots_[slot].generation});  // takes it off the heap
-      assert(h);
+      FAULTLINE_ASSERT(h);
       now_ = at;
     } else {
       break;

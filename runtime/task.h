@@ -24,7 +24,6 @@
 // task is never resumed. Exceptions thrown inside a task reach its awaiter.
 #pragma once
 
-#include <cassert>
 #include <cstddef>
 #include <coroutine>
 #include <exception>
@@ -32,6 +31,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "runtime/assert.h"
 #include "runtime/frame_pool.h"
 
 namespace faultline::runtime {
@@ -87,7 +87,7 @@ class Promise final : public PromiseBase {
 
   T take_result() {
     rethrow_if_failed();
-    assert(value_.has_value() && "task finished without a value");
+    FAULTLINE_ASSERT(value_.has_value() && "task finished without a value");
     return std::move(*value_);
   }
 
@@ -171,14 +171,14 @@ class [[nodiscard]] Task {
   // runtime's own awaitables, on a task that is not done() (a ready task has
   // nothing to start).
   std::coroutine_handle<> start(std::coroutine_handle<> continuation) noexcept {
-    assert(handle_ && !handle_.done());
+    FAULTLINE_ASSERT(handle_ && !handle_.done());
     handle_.promise().set_continuation(continuation);
     return handle_;
   }
 
   // The result of a finished task (rethrows what it threw).
   T result() {
-    assert(done());
+    FAULTLINE_ASSERT(done());
     return take();
   }
 
@@ -190,7 +190,7 @@ class [[nodiscard]] Task {
       return task->handle_;
     }
     T await_resume() {
-      assert(task->valid() && "awaited an empty Task");
+      FAULTLINE_ASSERT(task->valid() && "awaited an empty Task");
       return task->take();
     }
   };

@@ -16,6 +16,11 @@ FAULTLINE_PACKAGES=(
 FAULTLINE_TEST_PACKAGES=(
   libxml2-utils prometheus chromium python3-jsonschema fonts-dejavu-core
 )
+# The second compiler CI builds with (.ci/run, the clang-release preset);
+# it uses the same libstdc++ as g++.
+FAULTLINE_CI_PACKAGES=(
+  clang
+)
 
 faultline_log() { printf '[faultline] %s\n' "$*" >&2; }
 
@@ -32,6 +37,20 @@ faultline_install() {
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq >/dev/null
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The faultline program of a built preset (cli/ or, before the move,
+# harness/).
+faultline_binary() {
+  local dir
+  for dir in cli harness; do
+    if [ -x "$FAULTLINE_ROOT/build/$1/$dir/faultline" ]; then
+      echo "$FAULTLINE_ROOT/build/$1/$dir/faultline"
+      return 0
+    fi
+  done
+  faultline_log "no faultline program in build/$1"
+  return 1
 }
 
 faultline_build() {

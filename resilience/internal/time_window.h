@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cassert>
 #include <cstdint>
 
+#include "runtime/assert.h"
 #include "runtime/time.h"
 
 namespace faultline::resilience::internal {
@@ -60,7 +60,7 @@ class TimeWindow {
 
   Bucket& roll(runtime::Instant now) noexcept {
     const std::int64_t epoch = now.time_since_epoch() / bucket_width_;
-    assert(epoch >= bucket_epoch_ && "time went backwards");
+    FAULTLINE_ASSERT(epoch >= bucket_epoch_ && "time went backwards");
     if (epoch - bucket_epoch_ >= kBuckets) {
       buckets_.fill(Bucket{});
       calls_ = 0;

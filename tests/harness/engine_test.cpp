@@ -23,6 +23,7 @@
 #include "reports/prometheus.h"
 #include "resilience/checkpoint.h"
 #include "runtime/json_config.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::harness {
 namespace {
@@ -30,10 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace rs = reference_system;
 
-std::string root() {
-  const char* dir = std::getenv("FAULTLINE_SOURCE_DIR");
-  return dir ? dir : fs::current_path().string();
-}
+std::string root() { return test_support::source_dir().string(); }
 
 Scenario small(const std::string& faults, const std::string& extra = "") {
   const std::string text = R"({"name": "small", "seed": 11, "duration": "6m", "drain": "4m",

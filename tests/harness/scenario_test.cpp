@@ -10,6 +10,7 @@
 
 #include "harness/scenario.h"
 #include "runtime/json_config.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::harness {
 namespace {
@@ -168,10 +169,7 @@ TEST(Scenario, MissingFileAndFolderExpansion) {
 namespace faultline::harness {
 namespace {
 
-std::string source_root() {
-  const char* dir = std::getenv("FAULTLINE_SOURCE_DIR");
-  return dir ? dir : std::filesystem::current_path().string();
-}
+std::string source_root() { return test_support::source_dir().string(); }
 
 TEST(Scenario, EverySuiteFileReadsAndItsFaultsAreScheduledInsideIt) {
   const auto files = expand_scenario_paths({source_root() + "/scenarios"});

@@ -13,6 +13,7 @@
 #include "reference_system/events.h"
 #include "resilience/events.h"
 #include "runtime/json_config.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::policy_check {
 namespace {
@@ -20,10 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string repo_file(const std::string& rel) {
-  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
-  return (fs::path(root != nullptr ? root : ".") / rel).string();
-}
+std::string repo_file(const std::string& rel) { return test_support::source_path(rel); }
 
 LintReport lint_team(const std::string& name) {
   return lint_policy_file(repo_file("scenarios/policies/teams/" + name + ".json"), {});

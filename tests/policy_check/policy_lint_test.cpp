@@ -12,16 +12,14 @@
 
 #include "policy_check/policy_lint.h"
 #include "runtime/json_config.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::policy_check {
 namespace {
 
 using nlohmann::json;
 
-std::string repo_file(const std::string& rel) {
-  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
-  return (std::filesystem::path(root != nullptr ? root : ".") / rel).string();
-}
+std::string repo_file(const std::string& rel) { return test_support::source_path(rel); }
 
 json recommended() { return runtime::load_json_file(repo_file("scenarios/policies/recommended.json")); }
 

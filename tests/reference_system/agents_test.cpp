@@ -8,20 +8,14 @@
 #include "reference_system/bus.h"
 #include "reference_system/service_models.h"
 #include "runtime/sim_runtime.h"
+#include "tests/support/run_task.h"
 
 namespace faultline::reference_system {
 namespace {
 
 using namespace std::chrono_literals;
 
-template <class T>
-T run(runtime::SimRuntime& rt, Task<T> task) {
-  std::optional<T> out;
-  rt.spawn([](Task<T> t, std::optional<T>& out) -> Task<void> { out.emplace(co_await std::move(t)); }(
-      std::move(task), out));
-  rt.run();
-  return std::move(*out);
-}
+using test_support::run_task;
 
 struct Fixture {
   runtime::SimRuntime rt{5};
@@ -64,7 +58,7 @@ TEST(OcrAgent, InvalidOutputIsNotRetriedAndFallsBackToTheBackupEngine) {
   auto backup = std::make_shared<SimOcrEngine>(f.rt, "backup_ocr", OcrEngineModel{});
   auto clients = make_service_clients(f.ctx());
   OcrAgent agent(f.ctx(), *clients.ocr_engine, *clients.backup_ocr, primary, backup);
-  const StepReply reply = run(f.rt, agent.handle(f.request()));
+  const StepReply reply = run_task(f.rt, agent.handle(f.request()));
   EXPECT_EQ(reply.status, StepStatus::ok);
   ASSERT_TRUE(reply.extraction);
   EXPECT_EQ(reply.extraction->fields.total_cents, 10'000);
@@ -73,7 +67,7 @@ TEST(OcrAgent, InvalidOutputIsNotRetriedAndFallsBackToTheBackupEngine) {
   EXPECT_EQ(f.metrics.ocr_fallbacks, 1u);
 
   f.policy.agent(AgentId::ocr).fallback = false;
-  const StepReply alone = run(f.rt, agent.handle(f.request()));
+  const StepReply alone = run_task(f.rt, agent.handle(f.request()));
   EXPECT_EQ(alone.status, StepStatus::failed);
   EXPECT_EQ(alone.error, ErrorClass::permanent);
 }
@@ -99,7 +93,7 @@ TEST(OcrAgent, HangingEngineIsTimedOutRetriedThenReplacedByTheBackup) {
   work->invoice = std::move(scan);
   m.work = std::move(work);
   const auto start = f.rt.now();
-  const StepReply reply = run(f.rt, agent.handle(m));
+  const StepReply reply = run_task(f.rt, agent.handle(m));
   EXPECT_EQ(reply.status, StepStatus::ok);
   const auto& ocr = f.metrics.service(ServiceId::ocr_engine);
   EXPECT_EQ(ocr.attempts, 5u);
@@ -111,14 +105,14 @@ TEST(OcrAgent, HangingEngineIsTimedOutRetriedThenReplacedByTheBackup) {
 TEST(ValidationAgent, RejectsInvalidDocumentsAsBusinessErrors) {
   Fixture f;
   ValidationAgent agent(f.ctx());
-  EXPECT_EQ(run(f.rt, agent.handle(f.request())).status, StepStatus::ok);
+  EXPECT_EQ(run_task(f.rt, agent.handle(f.request())).status, StepStatus::ok);
   Message bad = f.request();
   auto work = std::make_shared<WorkItem>(*bad.work);
   auto extraction = std::make_shared<Extraction>(*work->extraction);
   extraction->fields.total_cents += 1;
   work->extraction = std::move(extraction);
   bad.work = std::move(work);
-  const StepReply reply = run(f.rt, agent.handle(bad));
+  const StepReply reply = run_task(f.rt, agent.handle(bad));
   EXPECT_EQ(reply.status, StepStatus::rejected);
   EXPECT_EQ(reply.problems, static_cast<std::uint32_t>(kTotalMismatch));
 }
@@ -140,22 +134,22 @@ TEST(MatchingAgent, ExactMatchNoMatchAndDegradedFailure) {
   auto clients = make_service_clients(f.ctx());
   MatchingAgent agent(f.ctx(), *clients.po_database,
                       std::make_shared<SimPoDatabase>(f.rt, PoDatabaseModel{}, f.catalogue));
-  const StepReply exact = run(f.rt, agent.handle(f.request(1, 10'000, "PO-000001")));
+  const StepReply exact = run_task(f.rt, agent.handle(f.request(1, 10'000, "PO-000001")));
   EXPECT_EQ(exact.status, StepStatus::ok);
   EXPECT_EQ(exact.match.po_number, 1u);
 
-  const StepReply none = run(f.rt, agent.handle(f.request(1, 10'000, "PO 000001")));
+  const StepReply none = run_task(f.rt, agent.handle(f.request(1, 10'000, "PO 000001")));
   EXPECT_EQ(none.status, StepStatus::degraded);
   EXPECT_EQ(none.match.po_number, 0u);  // never an invented match
   EXPECT_FALSE(none.match.failed);
   EXPECT_EQ(none.match.suggestions, (std::vector<std::uint64_t>{1, 2}));
 
   MatchingAgent broken(f.ctx(), *clients.po_database, std::make_shared<DownPoDatabase>());
-  const StepReply strict = run(f.rt, broken.handle(f.request()));
+  const StepReply strict = run_task(f.rt, broken.handle(f.request()));
   EXPECT_EQ(strict.status, StepStatus::failed);
   f.policy.agent(AgentId::matching).criticality = resilience::Criticality::non_critical;
   f.policy.agent(AgentId::matching).degrade = true;
-  const StepReply degraded = run(f.rt, broken.handle(f.request()));
+  const StepReply degraded = run_task(f.rt, broken.handle(f.request()));
   EXPECT_EQ(degraded.status, StepStatus::degraded);
   EXPECT_TRUE(degraded.match.failed);
   EXPECT_EQ(degraded.match.suggestions, (std::vector<std::uint64_t>{42}));
@@ -199,8 +193,8 @@ TEST(AccountingAgent, SagaPostsOnceAndIsIdempotentByInvoice) {
   AccountingRig r;
   r.f.policy.agent(AgentId::accounting).idempotency_key = true;
   r.build();
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate delivery
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate delivery
   EXPECT_EQ(r.ledger->entries().size(), 1u);
   // The duplicate finds the saga's committed checkpoint and redoes nothing:
   // it never reaches the ledger, and accounts payable hears of it once.
@@ -215,7 +209,7 @@ TEST(AccountingAgent, FailedNotifyIsCompensatedInReverse) {
   r.f.policy.agent(AgentId::accounting).idempotency_key = true;
   r.build();
   r.notifier->up = false;
-  const StepReply reply = run(r.f.rt, r.agent->handle(r.f.request(9)));
+  const StepReply reply = run_task(r.f.rt, r.agent->handle(r.f.request(9)));
   EXPECT_EQ(reply.status, StepStatus::failed);
   EXPECT_EQ(r.ledger->live_entries(9), 0u);
   EXPECT_EQ(r.ledger->entries().size(), 1u);
@@ -223,7 +217,7 @@ TEST(AccountingAgent, FailedNotifyIsCompensatedInReverse) {
   EXPECT_FALSE(r.budget->has_reservation(9));
   // A retried saga posts afresh under the same key.
   r.notifier->up = true;
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
   EXPECT_EQ(r.ledger->live_entries(9), 1u);
 }
 
@@ -231,7 +225,7 @@ TEST(AccountingAgent, WithoutCompensationAFailedSagaLeavesItsEffects) {
   AccountingRig r;
   r.build();
   r.notifier->up = false;
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::failed);
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::failed);
   EXPECT_EQ(r.ledger->live_entries(9), 1u);
   EXPECT_TRUE(r.budget->has_reservation(9));
 }
@@ -241,7 +235,7 @@ TEST(AccountingAgent, FailedCompensationNeedsAHuman) {
   r.f.policy.agent(AgentId::accounting).compensation = true;
   r.build(std::make_shared<ReverseFailsLedger>(r.ledger));
   r.notifier->up = false;
-  const StepReply reply = run(r.f.rt, r.agent->handle(r.f.request(9)));
+  const StepReply reply = run_task(r.f.rt, r.agent->handle(r.f.request(9)));
   EXPECT_EQ(reply.status, StepStatus::needs_review);
   EXPECT_EQ(reply.review_reason, static_cast<std::uint8_t>(ReviewReason::compensation_failed));
 }
@@ -262,22 +256,22 @@ TEST(AccountingAgent, CommittedMarkerAnswersDuplicatesUntilItsWorkflowDeadlineTh
     return m;
   };
   const Message first = with_deadline(9, 30min);
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(first)).status, StepStatus::ok);
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(first)).status, StepStatus::ok);  // a duplicate, in time
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(first)).status, StepStatus::ok);
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(first)).status, StepStatus::ok);  // a duplicate, in time
   EXPECT_EQ(r.notifier->calls, 1);
   ASSERT_EQ(r.f.store.size(), 1u);  // "saga/9", committed
 
   // Past invoice 9's deadline, the next saga clears its marker: the store
   // does not grow with every invoice ever posted.
   r.f.rt.run_for(31min);
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(with_deadline(10, 30min))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(with_deadline(10, 30min))).status, StepStatus::ok);
   EXPECT_EQ(r.f.store.size(), 1u);  // "saga/10" only
-  EXPECT_FALSE(run(r.f.rt, r.f.store.load("saga/9")).value().has_value());
-  EXPECT_TRUE(run(r.f.rt, r.f.store.load("saga/10")).value().has_value());
+  EXPECT_FALSE(run_task(r.f.rt, r.f.store.load("saga/9")).value().has_value());
+  EXPECT_TRUE(run_task(r.f.rt, r.f.store.load("saga/10")).value().has_value());
 
   // A late copy of 9's request is not acted on: no second notification,
   // no second ledger entry.
-  const StepReply late = run(r.f.rt, r.agent->handle(first));
+  const StepReply late = run_task(r.f.rt, r.agent->handle(first));
   EXPECT_EQ(late.status, StepStatus::failed);
   EXPECT_EQ(r.notifier->calls, 2);  // 9 and 10
   EXPECT_EQ(r.ledger->entries().size(), 2u);
@@ -288,11 +282,11 @@ TEST(AccountingAgent, CommittedMarkerAnswersDuplicatesUntilItsWorkflowDeadlineTh
 TEST(AccountingAgent, WithoutAWorkflowDeadlineTheMarkerStays) {
   AccountingRig r;
   r.build();
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
   r.f.rt.run_for(24h);
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(10))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(10))).status, StepStatus::ok);
   EXPECT_EQ(r.f.store.size(), 2u);
-  EXPECT_EQ(run(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate a day late
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);  // a duplicate a day late
   EXPECT_EQ(r.notifier->calls, 2);
 }
 

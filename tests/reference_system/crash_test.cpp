@@ -12,16 +12,14 @@
 
 #include "reference_system/system.h"
 #include "runtime/sim_runtime.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::reference_system {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string source_path(const std::string& relative) {
-  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
-  return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
-}
+using test_support::source_path;
 
 // A fresh folder for one run's SQLite checkpoint file, removed afterwards:
 // the crash tests run recommended.json as written, on its durable store.

@@ -11,16 +11,14 @@
 #include "reference_system/simulation.h"
 #include "reference_system/system.h"
 #include "runtime/sim_runtime.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::reference_system {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string source_path(const std::string& relative) {
-  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
-  return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
-}
+using test_support::source_path;
 
 // recommended.json keeps checkpoints in a SQLite file; these tests run side
 // by side from one folder, so they keep them in memory (the SQLite store has

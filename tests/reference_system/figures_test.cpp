@@ -15,7 +15,6 @@
 //    predicts +23.1% against the article's +15%, and the test pins that
 //    prediction so that a change to the world or the policies that moves it
 //    has to say so (why it differs from the article: the README there).
-// This file is compiled with -O2 (tests/reference_system/CMakeLists.txt).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,14 +23,12 @@
 #include <string>
 
 #include "reference_system/simulation.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::reference_system {
 namespace {
 
-std::string source_path(const std::string& relative) {
-  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
-  return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
-}
+using test_support::source_path;
 
 // An agent that fails a share of its requests before doing anything, as a
 // test double for "each agent is 95% reliable".

@@ -7,6 +7,7 @@
 
 #include "reference_system/policy.h"
 #include "reference_system/world_model.h"
+#include "tests/support/source_dir.h"
 
 namespace faultline::reference_system {
 namespace {
@@ -14,10 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using resilience::Criticality;
 
-std::string source_path(const std::string& relative) {
-  const char* root = std::getenv("FAULTLINE_SOURCE_DIR");
-  return (root != nullptr ? std::string(root) : std::string(".")) + "/" + relative;
-}
+using test_support::source_path;
 
 TEST(Policy, NaiveTurnsEveryPatternOff) {
   const Policy p = load_policy(source_path("scenarios/policies/naive.json"));

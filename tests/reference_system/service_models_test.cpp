@@ -9,20 +9,14 @@
 #include "reference_system/service_models.h"
 #include "resilience/timeout.h"
 #include "runtime/sim_runtime.h"
+#include "tests/support/run_task.h"
 
 namespace faultline::reference_system {
 namespace {
 
 using namespace std::chrono_literals;
 
-template <class T>
-T run(runtime::SimRuntime& rt, Task<T> task) {
-  std::optional<T> out;
-  rt.spawn([](Task<T> t, std::optional<T>& out) -> Task<void> { out.emplace(co_await std::move(t)); }(
-      std::move(task), out));
-  rt.run();
-  return std::move(*out);
-}
+using test_support::run_task;
 
 const std::string kDocument = "INVOICE/1\nid: 1\nvendor: V1\npo: PO-000001\ncurrency: EUR\nline: x; 1; 1.00\ntotal: 1.00\n";
 
@@ -31,7 +25,7 @@ double mean_log_seconds(runtime::SimRuntime& rt, SimOcrEngine& engine, double q,
   double sum = 0;
   for (int i = 0; i < n; ++i) {
     const auto start = rt.now();
-    auto r = run(rt, engine.recognize({1, kDocument, q}));
+    auto r = run_task(rt, engine.recognize({1, kDocument, q}));
     EXPECT_TRUE(r.ok());
     sum += std::log(runtime::to_seconds(rt.now() - start));
   }
@@ -59,14 +53,14 @@ TEST(ServiceModels, OcrPoorScansMayGoUnansweredGoodOnesNever) {
   m.hang_duration = 10min;
   SimOcrEngine engine(rt, "ocr_engine", m);
   const auto start = rt.now();
-  auto hung = run(rt, engine.recognize({1, kDocument, 0.0}));  // probability 1 at quality 0
+  auto hung = run_task(rt, engine.recognize({1, kDocument, 0.0}));  // probability 1 at quality 0
   ASSERT_FALSE(hung.ok());
   EXPECT_EQ(hung.error_class(), ErrorClass::timeout);
   EXPECT_EQ(rt.now() - start, 10min);
   int unanswered = 0;
-  for (int i = 0; i < 200; ++i) unanswered += run(rt, engine.recognize({1, kDocument, 0.15})).ok() ? 0 : 1;
+  for (int i = 0; i < 200; ++i) unanswered += run_task(rt, engine.recognize({1, kDocument, 0.15})).ok() ? 0 : 1;
   EXPECT_NEAR(unanswered / 200.0, 0.5, 0.12);  // (0.3 - 0.15) / 0.3
-  for (int i = 0; i < 50; ++i) EXPECT_TRUE(run(rt, engine.recognize({1, kDocument, 0.5})).ok());
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(run_task(rt, engine.recognize({1, kDocument, 0.5})).ok());
 }
 
 TEST(ServiceModels, OcrUnreadableScansAndInvalidOutputAreNotDocuments) {
@@ -74,17 +68,17 @@ TEST(ServiceModels, OcrUnreadableScansAndInvalidOutputAreNotDocuments) {
   OcrEngineModel m;
   m.unreadable_below_quality = 0.1;
   SimOcrEngine engine(rt, "ocr_engine", m);
-  auto unreadable = run(rt, engine.recognize({1, kDocument, 0.05}));
+  auto unreadable = run_task(rt, engine.recognize({1, kDocument, 0.05}));
   ASSERT_TRUE(unreadable.ok());
   EXPECT_FALSE(looks_like_document(unreadable.value()));
-  auto readable = run(rt, engine.recognize({1, kDocument, 0.5}));
+  auto readable = run_task(rt, engine.recognize({1, kDocument, 0.5}));
   ASSERT_TRUE(readable.ok());
   EXPECT_EQ(readable.value(), kDocument);
 
   m.unreadable_below_quality = 0.0;
   m.invalid_output_probability = 1.0;
   SimOcrEngine refusing(rt, "backup_ocr", m);
-  auto refusal = run(rt, refusing.recognize({1, kDocument, 0.9}));
+  auto refusal = run_task(rt, refusing.recognize({1, kDocument, 0.9}));
   ASSERT_TRUE(refusal.ok());
   EXPECT_FALSE(looks_like_document(refusal.value()));
 }
@@ -138,23 +132,23 @@ TEST(ServiceModels, PoDatabaseFindsCanonicalReferencesAndMayRejectOthers) {
   PoDatabaseModel m;
   m.malformed_reference_error_probability = 1.0;
   SimPoDatabase db(rt, m, catalogue);
-  auto found = run(rt, db.lookup(1, "PO-000001"));
+  auto found = run_task(rt, db.lookup(1, "PO-000001"));
   ASSERT_TRUE(found.ok());
   ASSERT_TRUE(found.value().has_value());
   EXPECT_EQ(found.value()->vendor, "V1");
-  auto absent = run(rt, db.lookup(1, "PO-000002"));
+  auto absent = run_task(rt, db.lookup(1, "PO-000002"));
   ASSERT_TRUE(absent.ok());
   EXPECT_FALSE(absent.value().has_value());
-  auto malformed = run(rt, db.lookup(1, "PO 000001"));
+  auto malformed = run_task(rt, db.lookup(1, "PO 000001"));
   ASSERT_FALSE(malformed.ok());
   EXPECT_EQ(malformed.error_class(), ErrorClass::permanent);
-  auto candidates = run(rt, db.candidates(1, "V1", 101));
+  auto candidates = run_task(rt, db.candidates(1, "V1", 101));
   ASSERT_TRUE(candidates.ok());
   EXPECT_EQ(candidates.value(), (std::vector<std::uint64_t>{1}));
 
   m.malformed_reference_error_probability = 0.0;
   SimPoDatabase lenient(rt, m, catalogue);
-  auto not_found = run(rt, lenient.lookup(1, "PO 000001"));
+  auto not_found = run_task(rt, lenient.lookup(1, "PO 000001"));
   ASSERT_TRUE(not_found.ok());
   EXPECT_FALSE(not_found.value().has_value());
 }
@@ -162,8 +156,8 @@ TEST(ServiceModels, PoDatabaseFindsCanonicalReferencesAndMayRejectOthers) {
 TEST(ServiceModels, LedgerIdempotencyKeyKeepsOneLiveEntry) {
   runtime::SimRuntime rt(5);
   SimLedger ledger(rt, ServiceModel{});
-  auto first = run(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
-  auto second = run(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
+  auto first = run_task(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
+  auto second = run_task(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_FALSE(first.value().duplicate);
   EXPECT_TRUE(second.value().duplicate);
@@ -172,14 +166,14 @@ TEST(ServiceModels, LedgerIdempotencyKeyKeepsOneLiveEntry) {
   EXPECT_EQ(ledger.live_total_cents(), 500);
 
   // Without a key every post is an entry: what the naive policy risks.
-  (void)run(rt, ledger.post({8, "", "V1", 0, 300}));
-  (void)run(rt, ledger.post({8, "", "V1", 0, 300}));
+  (void)run_task(rt, ledger.post({8, "", "V1", 0, 300}));
+  (void)run_task(rt, ledger.post({8, "", "V1", 0, 300}));
   EXPECT_EQ(ledger.live_entries(8), 2u);
 
   // A reversed entry no longer counts, and its key may post again.
-  EXPECT_TRUE(run(rt, ledger.reverse(7)).ok());
+  EXPECT_TRUE(run_task(rt, ledger.reverse(7)).ok());
   EXPECT_EQ(ledger.live_entries(7), 0u);
-  auto again = run(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
+  auto again = run_task(rt, ledger.post({7, "inv-7", "V1", 0, 500}));
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again.value().duplicate);
   EXPECT_EQ(ledger.live_entries(7), 1u);
@@ -192,7 +186,7 @@ TEST(ServiceModels, ErrorsFollowTheirRate) {
   m.error_probability = 0.2;
   SimNotifier notifier(rt, m);
   int failed = 0;
-  for (int i = 0; i < 1000; ++i) failed += run(rt, notifier.notify({1, 1, ""})).ok() ? 0 : 1;
+  for (int i = 0; i < 1000; ++i) failed += run_task(rt, notifier.notify({1, 1, ""})).ok() ? 0 : 1;
   EXPECT_NEAR(failed / 1000.0, 0.2, 0.05);
   EXPECT_EQ(notifier.delivered(), 1000u - static_cast<unsigned>(failed));
 }
@@ -226,11 +220,11 @@ TEST(ServiceModels, NotifierDeliversAKeyedNoticeOnce) {
 TEST(ServiceModels, BudgetReservationsAreIdempotent) {
   runtime::SimRuntime rt(7);
   SimBudgetService budget(rt, ServiceModel{});
-  EXPECT_TRUE(run(rt, budget.reserve(1, 100)).ok());
-  EXPECT_TRUE(run(rt, budget.reserve(1, 100)).ok());
+  EXPECT_TRUE(run_task(rt, budget.reserve(1, 100)).ok());
+  EXPECT_TRUE(run_task(rt, budget.reserve(1, 100)).ok());
   EXPECT_EQ(budget.reserved_cents(), 100);
-  EXPECT_TRUE(run(rt, budget.release(1)).ok());
-  EXPECT_TRUE(run(rt, budget.release(1)).ok());
+  EXPECT_TRUE(run_task(rt, budget.release(1)).ok());
+  EXPECT_TRUE(run_task(rt, budget.release(1)).ok());
   EXPECT_EQ(budget.reserved_cents(), 0);
   EXPECT_FALSE(budget.has_reservation(1));
 }

@@ -36,7 +36,7 @@ TEST(Workload, SharesFollowTheModelWithinSamplingError) {
     EXPECT_EQ(g.invoice.id, static_cast<std::uint64_t>(i + 1));
     EXPECT_EQ(validate(parse_document(g.invoice.document), g.invoice.id) == 0, g.valid);
   }
-  auto near = [n](int count, double p) {
+  auto near = [](int count, double p) {
     const double sd = std::sqrt(p * (1 - p) / n);
     return std::abs(static_cast<double>(count) / n - p) < 5 * sd;
   };

@@ -68,9 +68,4 @@ void write_file(const fs::path& file, const std::string& text) {
   out << text;
 }
 
-fs::path source_dir() {
-  const char* dir = std::getenv("FAULTLINE_SOURCE_DIR");
-  return dir ? fs::path(dir) : fs::current_path();
-}
-
 }  // namespace faultline::reports::testing

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/support/source_dir.h"
+
 namespace faultline::reports::testing {
 
 // Absolute path of `name` on PATH (or among `fallbacks`), or "" if absent.
@@ -28,8 +30,8 @@ std::filesystem::path fresh_temp_dir(const std::string& stem);
 std::string read_file(const std::filesystem::path& file);
 void write_file(const std::filesystem::path& file, const std::string& text);
 
-// The repository root (FAULTLINE_SOURCE_DIR, set by CTest; else the cwd).
-std::filesystem::path source_dir();
+// The repository root (tests/support/source_dir.h).
+using test_support::source_dir;
 
 }  // namespace faultline::reports::testing
 

@@ -11,6 +11,7 @@
 #include "resilience/pipeline.h"
 #include "runtime/live_runtime.h"
 #include "runtime/sim_runtime.h"
+#include "tests/support/both_runtimes.h"
 
 namespace faultline::resilience {
 namespace {
@@ -21,27 +22,12 @@ using runtime::Rng;
 using runtime::Runtime;
 using runtime::Task;
 
-struct Sim {
-  static std::unique_ptr<Runtime> make() { return std::make_unique<runtime::SimRuntime>(3); }
-};
-struct Live {
-  static std::unique_ptr<Runtime> make() { return std::make_unique<runtime::LiveRuntime>(3, 100.0); }
-};
-
-template <class Factory>
-class BothRuntimes : public ::testing::Test {
+template <class Kind>
+class BothRuntimes : public test_support::OnBothRuntimes<Kind> {
  protected:
-  std::unique_ptr<Runtime> rt = Factory::make();
+  BothRuntimes() : test_support::OnBothRuntimes<Kind>(3, 100.0) {}
 };
-using Runtimes = ::testing::Types<Sim, Live>;
-class Names {
- public:
-  template <class T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, Sim> ? "sim" : "live";
-  }
-};
-TYPED_TEST_SUITE(BothRuntimes, Runtimes, Names);
+TYPED_TEST_SUITE(BothRuntimes, test_support::BothRuntimes, test_support::RuntimeNames);
 
 // Hangs (for an hour) on its first call, answers after 100 ms afterwards.
 struct HangsOnce {

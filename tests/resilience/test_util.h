@@ -1,16 +1,16 @@
-// Helpers shared by the resilience tests: run a task to completion on a
-// SimRuntime, and a scripted service whose answers and latencies are fixed
-// in advance (its fault model is exactly its script).
+// Helpers shared by the resilience tests: a scripted service whose answers
+// and latencies are fixed in advance (its fault model is exactly its
+// script), and run_task (tests/support/run_task.h) under this namespace.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <optional>
 #include <utility>
 #include <vector>
 
 #include "resilience/outcome.h"
 #include "runtime/sim_runtime.h"
+#include "tests/support/run_task.h"
 
 namespace faultline::resilience::testing {
 
@@ -20,15 +20,7 @@ using runtime::Runtime;
 using runtime::SimRuntime;
 using runtime::Task;
 
-template <class T>
-T run_task(SimRuntime& rt, Task<T> task) {
-  std::optional<T> out;
-  rt.spawn([](Task<T> t, std::optional<T>& o) -> Task<void> { o.emplace(co_await t); }(
-      std::move(task), out));
-  rt.run();
-  EXPECT_TRUE(out.has_value()) << "the task did not finish";
-  return std::move(*out);
-}
+using test_support::run_task;
 
 // Answers call i with script[i] (the last entry repeats) after its latency.
 class ScriptedService {

@@ -10,35 +10,20 @@
 
 #include "runtime/live_runtime.h"
 #include "runtime/sim_runtime.h"
+#include "tests/support/both_runtimes.h"
 
 namespace faultline::runtime {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct SimFactory {
-  static std::unique_ptr<Runtime> make() { return std::make_unique<SimRuntime>(7); }
-};
-struct LiveFactory {
-  // 10x: a 100 ms scenario sleep takes 10 ms of wall time.
-  static std::unique_ptr<Runtime> make() { return std::make_unique<LiveRuntime>(7, 10.0); }
-};
-
-template <class Factory>
-class RuntimeBehaviour : public ::testing::Test {
+template <class Kind>
+class RuntimeBehaviour : public test_support::OnBothRuntimes<Kind> {
  protected:
-  std::unique_ptr<Runtime> rt = Factory::make();
+  // 10x: a 100 ms scenario sleep takes 10 ms of wall time.
+  RuntimeBehaviour() : test_support::OnBothRuntimes<Kind>(7, 10.0) {}
 };
-
-using Runtimes = ::testing::Types<SimFactory, LiveFactory>;
-class RuntimeNames {
- public:
-  template <class T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, SimFactory> ? "sim" : "live";
-  }
-};
-TYPED_TEST_SUITE(RuntimeBehaviour, Runtimes, RuntimeNames);
+TYPED_TEST_SUITE(RuntimeBehaviour, test_support::BothRuntimes, test_support::RuntimeNames);
 
 Task<void> sleeper(Runtime& rt, Duration d, std::vector<int>& order, int tag) {
   co_await rt.sleep(d);

@@ -1,6 +1,10 @@
-// Time and randomness only through the runtime: the layers that run under
-// simulation must not read a clock or draw randomness of their own. This test
-// scans their sources and fails on a hit, naming file and line.
+// House rules mechanised: this test scans the sources and fails on a hit,
+// naming file and line.
+//  - Time and randomness only through the runtime: the layers that run under
+//    simulation must not read a clock or draw randomness of their own.
+//  - Assertions stay on: the release build defines NDEBUG, which empties the
+//    standard `assert`, so the lower layers use FAULTLINE_ASSERT
+//    (runtime/assert.h) and never a bare `assert(`.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,13 +14,30 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/source_dir.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> scan(const fs::path& root, const std::vector<std::string>& layers) {
+// Clocks, randomness and threads of their own.
+const std::regex& nondeterminism() {
   static const std::regex banned(
       R"(std::random_device|system_clock::now|steady_clock::now|high_resolution_clock::now|[^_a-zA-Z0-9]s?rand\s*\(|std::[a-z_]+_distribution|std::mt19937|std::default_random_engine|std::thread\b|time\s*\(\s*(nullptr|NULL|0)\s*\))");
+  return banned;
+}
+
+// The standard assert, which NDEBUG empties (static_assert and
+// FAULTLINE_ASSERT are not matched), and its header.
+const std::regex& bare_assert() {
+  static const std::regex banned(R"((^|[^_a-zA-Z0-9])assert\s*\(|#\s*include\s*<(cassert|assert\.h)>)");
+  return banned;
+}
+
+// Lines of the .h/.cpp files under root/<layer> matching `banned`, outside
+// `//` comments.
+std::vector<std::string> scan(const fs::path& root, const std::vector<std::string>& layers,
+                              const std::regex& banned = nondeterminism()) {
   std::vector<std::string> hits;
   for (const auto& layer : layers) {
     const fs::path dir = root / layer;
@@ -40,13 +61,8 @@ std::vector<std::string> scan(const fs::path& root, const std::vector<std::strin
   return hits;
 }
 
-fs::path source_root() {
-  const char* dir = std::getenv("FAULTLINE_SOURCE_DIR");
-  return dir ? fs::path(dir) : fs::current_path();
-}
-
 TEST(SourceScan, SimulatedLayersUseOnlyTheRuntimeForTimeAndRandomness) {
-  const auto root = source_root();
+  const auto root = faultline::test_support::source_dir();
   ASSERT_TRUE(fs::exists(root / "runtime" / "runtime.h")) << "not the source root: " << root;
   const auto hits = scan(root, {"resilience", "reference_system", "faults"});
   for (const auto& hit : hits) ADD_FAILURE() << hit;
@@ -65,6 +81,30 @@ TEST(SourceScan, TheScannerFindsWhatItBans) {
         << "// std::random_device in a comment is fine\n";
   }
   EXPECT_EQ(scan(root, {"faults"}).size(), 4u);
+  fs::remove_all(root);
+}
+
+TEST(SourceScan, TheLowerLayersAssertWithFaultlineAssert) {
+  const auto root = faultline::test_support::source_dir();
+  ASSERT_TRUE(fs::exists(root / "runtime" / "assert.h")) << "not the source root: " << root;
+  const auto hits = scan(root, {"runtime", "resilience", "reports", "faults"}, bare_assert());
+  for (const auto& hit : hits) ADD_FAILURE() << hit << "  (use FAULTLINE_ASSERT, runtime/assert.h)";
+}
+
+TEST(SourceScan, TheScannerFindsABareAssert) {
+  const fs::path root = fs::temp_directory_path() / "faultline-assert-scan-test";
+  fs::remove_all(root);
+  fs::create_directories(root / "runtime" / "internal");
+  {
+    std::ofstream out(root / "runtime" / "internal" / "bad.h");
+    out << "#include <cassert>\n"
+        << "  assert(size_ > 0);\n"
+        << "if (x) assert (y);\n"
+        << "static_assert(sizeof(int) == 4);\n"
+        << "FAULTLINE_ASSERT(size_ > 0);\n"
+        << "// assert(x) in a comment is fine\n";
+  }
+  EXPECT_EQ(scan(root, {"runtime"}, bare_assert()).size(), 3u);
   fs::remove_all(root);
 }
 
