@@ -117,6 +117,7 @@ class ScenarioRun {
     wire<ProbeNotifier, faults::FaultyNotifier>(ports.notifier, "notifier");
     bus_ = std::make_shared<faults::FaultyMessageBus>(rt_, std::move(ports.bus), aimed_at("bus"));
     ports.bus = bus_;
+    bare_store_ = ports.checkpoints;
     wire<ProbeCheckpointStore, faults::FaultyCheckpointStore>(ports.checkpoints, "checkpoint_store");
 
     if (wrap_ports) wrap_ports(ports);
@@ -167,7 +168,7 @@ class ScenarioRun {
   const std::vector<std::unique_ptr<faults::ActiveFault>>& faults() const { return faults_; }
   // The checkpoint store itself, under the probe, the fault injector and any
   // test wrapper (null when the policy keeps none).
-  resilience::CheckpointStore* bare_store() const { return keep_store_.empty() ? nullptr : keep_store_.front().get(); }
+  resilience::CheckpointStore* bare_store() const { return bare_store_.get(); }
 
  private:
   std::vector<faults::ActiveFault*> aimed_at(std::string_view target) const {
@@ -287,6 +288,7 @@ class ScenarioRun {
   CallTracker tracker_;
   std::vector<std::unique_ptr<faults::ActiveFault>> faults_;
   std::shared_ptr<faults::FaultyMessageBus> bus_;
+  std::shared_ptr<resilience::CheckpointStore> bare_store_;  // the store itself, under its wrappers
   std::unique_ptr<faults::WorkloadFaults> workload_faults_;
   std::unique_ptr<rs::WorkloadGenerator> generator_;
   std::unique_ptr<rs::WorkloadGenerator> extra_generator_;

@@ -2,7 +2,7 @@
 #include "reference_system/agents.h"
 
 #include <algorithm>
-#include <cassert>
+#include "runtime/assert.h"
 #include <charconv>
 #include <string>
 
@@ -549,7 +549,7 @@ Task<void> AgentHost::worker() {
 
 AgentHost::Hold::~Hold() {
   Handled* h = host->handled_.find(invoice_id);
-  assert(h != nullptr && h->busy > 0);
+  FAULTLINE_ASSERT(h != nullptr && h->busy > 0);
   if (--h->busy != 0) return;
   if (h->idle) {
     h->idle->set();
@@ -561,7 +561,7 @@ AgentHost::Hold::~Hold() {
 
 void AgentHost::answered(const Message& request) {
   Handled* h = handled_.find(request.invoice_id);
-  assert(h != nullptr);
+  FAULTLINE_ASSERT(h != nullptr);
   std::copy_backward(h->request_ids.begin(), h->request_ids.end() - 1, h->request_ids.end());
   h->request_ids[0] = request.request_id;
   if (request.deadline > h->forget_at) {

@@ -2,7 +2,7 @@
 #include "reference_system/orchestrator.h"
 
 #include <algorithm>
-#include <cassert>
+#include "runtime/assert.h"
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -340,7 +340,7 @@ bool Orchestrator::has_room(InvoiceOutcome outcome) const noexcept {
 void Orchestrator::store(std::uint64_t id, InvoiceOutcome outcome, const State& state,
                          std::optional<ReviewReason> reason) {
   if (outcome == InvoiceOutcome::manual_review) {
-    assert(reason.has_value());
+    FAULTLINE_ASSERT(reason.has_value());
     review_.push_back(ReviewItem{id, *reason, state.work->match.suggestions, ctx_.rt->now()});
     ctx_.metrics->manual_review_size = review_.size();
     ctx_.rt->log().record(Kind::manual_review, source_, id, static_cast<std::int64_t>(review_.size()), 0,
@@ -431,7 +431,7 @@ Task<void> Orchestrator::end_after(Task<Outcome<>> removing, std::uint64_t id, I
 
 void Orchestrator::end_workflow(std::uint64_t id, InvoiceOutcome outcome) {
   const Workflow* wf = inbox_.find(id);
-  assert(wf != nullptr);
+  FAULTLINE_ASSERT(wf != nullptr);
   record_outcome(id, outcome, wf->submitted_at, wf->invoice->total_cents);
   inbox_.erase(id);
 }

@@ -2,7 +2,7 @@
 #include "reference_system/workload.h"
 
 #include <algorithm>
-#include <cassert>
+#include "runtime/assert.h"
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -89,12 +89,12 @@ WorkloadGenerator::WorkloadGenerator(const runtime::Runtime& rt, WorkloadModel m
       vendor_(rt.stream("workload/vendor")),
       amount_(rt.stream("workload/amount")),
       validity_(rt.stream("workload/validity")) {
-  assert(!model_.quality_bands.empty());
-  assert(!model_.currencies.empty());
+  FAULTLINE_ASSERT(!model_.quality_bands.empty());
+  FAULTLINE_ASSERT(!model_.currencies.empty());
 }
 
 runtime::Duration WorkloadGenerator::next_interarrival(double per_hour) {
-  assert(per_hour > 0.0);
+  FAULTLINE_ASSERT(per_hour > 0.0);
   return runtime::from_seconds(arrivals_.exponential(per_hour / 3600.0));
 }
 

@@ -64,3 +64,6 @@ faultline_build() {
   faultline_log "building preset $preset $*"
   cmake --build "build/$preset" "$@"
 }
+
+# The faultline executable of a built preset (release unless named).
+faultline_binary() { printf '%s\n' "$FAULTLINE_ROOT/build/${1:-release}/cli/faultline"; }

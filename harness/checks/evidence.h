@@ -7,7 +7,7 @@
 #pragma once
 
 #include <array>
-#include <cassert>
+#include "runtime/assert.h"
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -140,7 +140,7 @@ class Result {
   // Nothing in the run could have made this check fail: it is reported as
   // skipped (not applicable), not as passed. Only before any violation.
   reports::InvariantResult skip(std::string why) {
-    assert(violations_ == 0);
+    FAULTLINE_ASSERT(violations_ == 0);
     r_.passed = false;
     r_.skipped = true;
     r_.message = std::move(why);

@@ -3,7 +3,7 @@
 #include "harness/invariants.h"
 
 #include <algorithm>
-#include <cassert>
+#include "runtime/assert.h"
 
 #include "harness/checks/checkers.h"
 #include "harness/checks/evidence.h"
@@ -12,7 +12,7 @@ namespace faultline::harness {
 
 InvariantReport check_invariants(const Evidence& ev, const std::vector<std::string>& ids) {
   using namespace checks;
-  assert(ev.log != nullptr);
+  FAULTLINE_ASSERT(ev.log != nullptr);
   const Index ix(ev);
   InvariantReport report;
   report.faults.resize(ev.faults.size());
@@ -36,7 +36,7 @@ InvariantReport check_invariants(const Evidence& ev, const std::vector<std::stri
 }
 
 reports::OutcomeCounts reconcile_outcomes(const Evidence& ev) {
-  assert(ev.log != nullptr);
+  FAULTLINE_ASSERT(ev.log != nullptr);
   return checks::place_invoices(ev, checks::Index(ev)).counts;
 }
 

@@ -10,7 +10,7 @@
 //                    attributable to it (see `reacts_to`), up to one
 //                    recovery window after the fault's end; reported only.
 #include <algorithm>
-#include <cassert>
+#include "runtime/assert.h"
 #include <optional>
 #include <unordered_set>
 
@@ -100,7 +100,7 @@ reports::InvariantResult recovery_time(const Evidence& ev, const Index& ix, std:
   if (ev.baseline_outcomes.empty()) {
     return r.skip("the fault-free baseline completed no invoice: no level to recover to");
   }
-  assert(ev.recovery_step > Duration::zero() && ev.recovery_window > Duration::zero());
+  FAULTLINE_ASSERT(ev.recovery_step > Duration::zero() && ev.recovery_window > Duration::zero());
   const OutcomeSeries run(outcome_points(*ev.log, ev.start));
   const OutcomeSeries base(ev.baseline_outcomes);
   const double base_rate = base.success_rate();

@@ -3,7 +3,7 @@
 //  - Time and randomness only through the runtime: the layers that run under
 //    simulation must not read a clock or draw randomness of their own.
 //  - Assertions stay on: the release build defines NDEBUG, which empties the
-//    standard `assert`, so the lower layers use FAULTLINE_ASSERT
+//    standard `assert`, so every layer uses FAULTLINE_ASSERT
 //    (runtime/assert.h) and never a bare `assert(`.
 #include <gtest/gtest.h>
 
@@ -84,10 +84,12 @@ TEST(SourceScan, TheScannerFindsWhatItBans) {
   fs::remove_all(root);
 }
 
-TEST(SourceScan, TheLowerLayersAssertWithFaultlineAssert) {
+TEST(SourceScan, EveryLayerAssertsWithFaultlineAssert) {
   const auto root = faultline::test_support::source_dir();
   ASSERT_TRUE(fs::exists(root / "runtime" / "assert.h")) << "not the source root: " << root;
-  const auto hits = scan(root, {"runtime", "resilience", "reports", "faults"}, bare_assert());
+  const auto hits = scan(
+      root, {"runtime", "resilience", "reference_system", "faults", "reports", "harness", "policy_check", "cli"},
+      bare_assert());
   for (const auto& hit : hits) ADD_FAILURE() << hit << "  (use FAULTLINE_ASSERT, runtime/assert.h)";
 }
 
