@@ -89,6 +89,9 @@ template <class Key, class Value, class Hash = std::hash<Key>>
 class FlatHashMap {
  public:
   struct Entry {
+    // A constructor, not aggregate initialisation, so emplace_back builds it
+    // in place under clang 14 too (no parenthesised aggregate init there).
+    Entry(Key k, Value v, std::uint32_t t) : key(std::move(k)), value(std::move(v)), tag(t) {}
     Key key;
     Value value;
     std::uint32_t tag;  // the low 32 bits of the key's hash
