@@ -16,6 +16,7 @@
 #include "harness/private_store.h"
 #include "harness/probe.h"
 #include "harness/slo.h"
+#include "reports/escape.h"
 #include "reference_system/events.h"
 #include "reference_system/system.h"
 #include "resilience/events.h"
@@ -44,8 +45,8 @@ std::string file_digest(const std::string& file) {
   return hex64(runtime::fnv1a64(bytes.str()));
 }
 
-// The world the scenario runs in: its world file (or the built-in one) with
-// the scenario's model overrides and workload laid over it.
+}  // namespace
+
 rs::WorldModel world_for(const Scenario& s) {
   nlohmann::json doc;
   if (!s.world_file.empty()) {
@@ -80,6 +81,8 @@ rs::WorldModel world_for(const Scenario& s) {
   if (s.workload.unmatched_po_share) w.missing_po_share = *s.workload.unmatched_po_share;
   return world;
 }
+
+namespace {
 
 // One simulated run of a scenario: the runtime, the system with its wrapped
 // ports, the faults and the workload. Members are declared so that the
@@ -399,8 +402,8 @@ struct Baseline {
 };
 
 std::string replay_command(const Scenario& s, const EngineOptions& o, std::uint64_t seed) {
-  std::string cmd = fmt::format("{} {} --seed {}", o.replay_prefix, s.file, seed);
-  if (o.policy_file) cmd += " --policy " + *o.policy_file;
+  std::string cmd = fmt::format("{} {} --seed {}", o.replay_prefix, reports::shell_quote(s.file), seed);
+  if (o.policy_file) cmd += " --policy " + reports::shell_quote(*o.policy_file);
   return cmd;
 }
 
@@ -411,6 +414,7 @@ RunDigest simulate_only(const Scenario& scenario, const EngineOptions& options) 
   PrivateCheckpointFile store(policy);
   const auto world = world_for(scenario);
   ScenarioRun run(scenario, policy, world, options.seed.value_or(scenario.seed), true, options.step_budget);
+  run.rt().set_abort_limits(options.limits);
   RunDigest d;
   d.budget_exhausted = !run.run();
   d.log_digest = run.rt().log().digest();
@@ -441,10 +445,11 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
     rs::Policy base_policy = policy;
     PrivateCheckpointFile base_store(base_policy);
     ScenarioRun base(scenario, base_policy, world, seed, false, options.step_budget);
+    base.rt().set_abort_limits(options.limits);
     if (!base.run()) {
       r.verdict = reports::Verdict::kAborted;
-      r.verdict_reason = fmt::format("the fault-free baseline hit the safety limit of {} simulation steps",
-                                     options.step_budget);
+      r.verdict_reason = fmt::format("the fault-free baseline was stopped by {} at t={:.0f}s", base.rt().abort_reason(),
+                                     runtime::to_seconds(base.rt().now() - base.start()));
       return r;
     }
     const auto& m = base.system().metrics();
@@ -460,6 +465,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   rs::Policy run_policy = policy;
   PrivateCheckpointFile run_store(run_policy);
   ScenarioRun run(scenario, run_policy, world, seed, true, options.step_budget, options.wrap_ports);
+  run.rt().set_abort_limits(options.limits);
   const bool completed = run.run();
   auto& sys = run.system();
   const auto& log = run.rt().log();
@@ -558,9 +564,8 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   };
   if (!completed) {
     r.verdict = reports::Verdict::kAborted;
-    r.verdict_reason =
-        fmt::format("stopped by the safety limit of {} simulation steps at t={:.0f}s", options.step_budget,
-                    runtime::to_seconds(run.rt().now() - run.start()));
+    r.verdict_reason = fmt::format("stopped by {} at t={:.0f}s", run.rt().abort_reason(),
+                                   runtime::to_seconds(run.rt().now() - run.start()));
   } else if (!broken.empty()) {
     r.verdict = reports::Verdict::kFail;
     r.verdict_reason = "broken: " + join(broken);

@@ -24,6 +24,7 @@
 #include "reference_system/system.h"
 #include "reports/result.h"
 #include "runtime/event_log.h"
+#include "runtime/sim_runtime.h"
 
 namespace faultline::harness {
 
@@ -33,6 +34,9 @@ struct EngineOptions {
   // Safety limit: coroutine resumptions per simulated run; past it the run
   // is aborted (exit 4), never left to hang.
   std::uint64_t step_budget = 400'000'000;
+  // Safety limits checked inside each simulated run (wall-clock deadline,
+  // stop flag, event and memory budgets); reaching one aborts the run.
+  runtime::AbortLimits limits;
   // How `faultline run` was asked to reproduce this (for the replay command).
   std::string replay_prefix = "faultline run";
   // For tests: wraps the ports after the probes are in place (system ->
@@ -43,6 +47,11 @@ struct EngineOptions {
   // (check-policy's coverage reads the log). Called on the runner's threads.
   std::function<void(const runtime::EventLog&, const reports::ScenarioResult&)> on_run_log;
 };
+
+// The world a scenario runs in: its world file (or the built-in one) with
+// the scenario's model overrides and workload laid over it. Throws
+// runtime::ConfigError naming the file at fault.
+[[nodiscard]] reference_system::WorldModel world_for(const Scenario& scenario);
 
 [[nodiscard]] reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options);
 

@@ -1,6 +1,7 @@
 #include "harness/runner.h"
 
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -15,14 +16,36 @@ namespace faultline::harness {
 
 int exit_code_for(reports::Verdict v) {
   switch (v) {
-    case reports::Verdict::kPass: return 0;
-    case reports::Verdict::kFail: return 1;
-    case reports::Verdict::kError: return 2;
-    case reports::Verdict::kInconclusive: return 3;
-    case reports::Verdict::kAborted: return 4;
+    case reports::Verdict::kPass: return kPass;
+    case reports::Verdict::kFail: return kFailed;
+    case reports::Verdict::kError: return kInputError;
+    case reports::Verdict::kInconclusive: return kInconclusive;
+    case reports::Verdict::kAborted: return kAborted;
   }
-  return 4;
+  return kInternalError;
 }
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string absolute(const std::string& file) {
+  std::error_code ec;
+  const auto p = fs::absolute(file, ec);
+  return ec ? file : p.lexically_normal().string();
+}
+
+// A world model's error, reported against the scenario that names it.
+void check_world(const Scenario& s) {
+  try {
+    (void)world_for(s);
+  } catch (const runtime::ConfigError& e) {
+    if (e.file() == s.file) throw;
+    throw runtime::ConfigError(s.file, "$.world", "world model " + e.file() + ": " + e.path() + ": " + e.message());
+  }
+}
+
+}  // namespace
 
 std::vector<std::string> canonical_command(const RunnerOptions& o) {
   std::vector<std::string> cmd = {"faultline", "run"};
@@ -41,7 +64,10 @@ RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
                                                 "no scenario files (*.json) found");
   std::vector<Scenario> scenarios;
   for (const auto& f : files) scenarios.push_back(load_scenario(f));
-  for (const auto& s : scenarios) (void)reference_system::load_policy(options.policy_file.value_or(s.policy_file));
+  for (const auto& s : scenarios) {
+    (void)reference_system::load_policy(options.policy_file.value_or(s.policy_file));
+    check_world(s);
+  }
 
   struct Job {
     const Scenario* scenario;
@@ -57,26 +83,35 @@ RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
 
   std::vector<reports::ScenarioResult> results(jobs.size());
   std::atomic<std::size_t> next{0};
+  std::atomic<std::uint64_t> internal_errors{0};
   std::mutex lock;
   std::size_t done = 0;
-  const auto started = std::chrono::steady_clock::now();
+  runtime::AbortLimits limits = options.limits;
+  if (options.time_limit.count() > 0) limits.deadline = std::chrono::steady_clock::now() + options.time_limit;
+  // Why a run not yet started will not start, or "".
+  auto not_starting = [&]() -> std::string {
+    if (limits.stop != nullptr && limits.stop->load()) return "not run: the suite was stopped by a signal";
+    if (std::chrono::steady_clock::now() >= limits.deadline) return "not run: the suite's wall-clock limit had passed";
+    return "";
+  };
   auto worker = [&] {
     while (true) {
       const std::size_t i = next.fetch_add(1);
       if (i >= jobs.size()) return;
       const Job& job = jobs[i];
+      const std::string policy_file = options.policy_file.value_or(job.scenario->policy_file);
       reports::ScenarioResult r;
-      const bool late = options.time_limit.count() > 0 && std::chrono::steady_clock::now() - started > options.time_limit;
-      if (late) {
+      if (auto why = not_starting(); !why.empty()) {
         r.name = job.scenario->name;
         r.seed = job.seed;
         r.verdict = reports::Verdict::kAborted;
-        r.verdict_reason = "not run: the suite's wall-clock limit had passed";
+        r.verdict_reason = std::move(why);
       } else {
         EngineOptions eo;
         eo.policy_file = options.policy_file;
         eo.seed = job.seed;
         eo.step_budget = options.step_budget;
+        eo.limits = limits;
         eo.on_run_log = options.on_run_log;
         try {
           r = run_scenario(*job.scenario, eo);
@@ -88,10 +123,16 @@ RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
         } catch (const std::exception& e) {
           r.name = job.scenario->name;
           r.seed = job.seed;
-          r.verdict = reports::Verdict::kAborted;
-          r.verdict_reason = std::string("the run failed: ") + e.what();
+          r.verdict = reports::Verdict::kError;
+          r.verdict_reason = std::string("internal error: ") + e.what();
+          ++internal_errors;
         }
       }
+      r.scenario_file = job.scenario->file;
+      r.scenario_path = job.scenario->absolute_file.empty() ? absolute(job.scenario->file) : job.scenario->absolute_file;
+      if (r.scenario_digest.empty()) r.scenario_digest = job.scenario->digest;
+      r.policy_file = policy_file;
+      r.policy_path = absolute(policy_file);
       std::lock_guard<std::mutex> guard(lock);
       results[i] = std::move(r);
       ++done;
@@ -109,7 +150,8 @@ RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
   out.run.command_line = canonical_command(options);
   out.run.runtime = "sim";
   out.run.scenarios = std::move(results);
-  out.exit_code = exit_code_for(reports::overall_verdict(out.run));
+  out.internal_errors = internal_errors.load();
+  out.exit_code = out.internal_errors > 0 ? kInternalError : exit_code_for(reports::overall_verdict(out.run));
   return out;
 }
 

@@ -9,7 +9,7 @@
 //   o.paths = {"scenarios/"};
 //   o.jobs = 2;
 //   RunOutcome out = run_suite(o, [](const reports::ScenarioResult& r, std::size_t done, std::size_t total) {...});
-//   out.exit_code;   // 0 pass, 1 failed, 2 input error, 3 inconclusive, 4 aborted
+//   out.exit_code;   // harness/exit_code.h
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "harness/engine.h"
+#include "harness/exit_code.h"
 #include "reports/result.h"
 #include "runtime/event_log.h"
 
@@ -31,9 +32,13 @@ struct RunnerOptions {
   std::uint32_t seeds = 1;
   std::uint32_t jobs = 1;
   std::uint64_t step_budget = 400'000'000;
-  // Wall-clock budget for the whole suite (zero: none). Runs not started
-  // when it has passed are reported aborted.
+  // Wall-clock budget for the whole suite (zero: none), checked inside each
+  // simulated run as well as between them: the run in progress is aborted
+  // with what it found so far, and runs not started are reported aborted.
   std::chrono::milliseconds time_limit{0};
+  // The other limits checked inside each run (stop flag, event and memory
+  // budgets); its deadline is set from time_limit.
+  runtime::AbortLimits limits;
   // Handed to each run (EngineOptions::on_run_log); must be thread-safe.
   std::function<void(const runtime::EventLog&, const reports::ScenarioResult&)> on_run_log;
 };
@@ -41,16 +46,18 @@ struct RunnerOptions {
 struct RunOutcome {
   reports::RunResult run;
   int exit_code = 0;
+  // Runs that ended with an unexpected exception (a bug in faultline): the
+  // exit code is then kInternalError.
+  std::uint64_t internal_errors = 0;
 };
 
 // Called as each run finishes (from the thread that ran it, under a lock):
 // the result, how many runs are done, and how many there are.
 using ProgressFn = std::function<void(const reports::ScenarioResult&, std::size_t, std::size_t)>;
 
-// Throws runtime::ConfigError for bad input (files, policy).
+// Throws runtime::ConfigError for bad input (files, policies, world models),
+// all of it read and checked before the first run starts.
 [[nodiscard]] RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress = {});
-
-int exit_code_for(reports::Verdict v);
 
 // The command that reproduces the run's results: the scenario paths and the
 // options that change them (not --out, --jobs or progress flags).

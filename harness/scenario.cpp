@@ -144,6 +144,8 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
 }
 
 Scenario load_scenario(const std::string& file) {
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) throw runtime::ConfigError(file, "$", "is a folder, not a scenario file");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw runtime::ConfigError(file, "$", "cannot open the scenario file");
   std::ostringstream bytes;
@@ -151,23 +153,39 @@ Scenario load_scenario(const std::string& file) {
   const std::string text = bytes.str();
   auto s = parse_scenario(runtime::parse_json_text(text, file), file);
   s.digest = hex64(runtime::fnv1a64(text));
+  s.absolute_file = fs::absolute(file, ec).lexically_normal().string();
   return s;
 }
 
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths) {
   std::vector<std::string> out;
+  auto unreadable = [](const fs::path& p, const std::error_code& ec) {
+    return runtime::ConfigError(p.string(), "$", "cannot read: " + ec.message());
+  };
   for (const auto& p : paths) {
     std::error_code ec;
-    if (fs::is_directory(p, ec)) {
+    const auto status = fs::status(p, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) throw unreadable(p, ec);
+    if (fs::is_directory(status)) {
       std::vector<std::string> found;
-      for (const auto& entry : fs::directory_iterator(p)) {
-        if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
+      fs::directory_iterator it(p, ec);
+      if (ec) throw unreadable(p, ec);
+      for (; it != fs::directory_iterator(); it.increment(ec)) {
+        if (ec) throw unreadable(p, ec);
+        const auto& entry = *it;
+        if (entry.path().extension() != ".json") continue;
         if (entry.path().filename().string().find(".schema.") != std::string::npos) continue;
+        const bool regular = entry.is_regular_file(ec);
+        // A link that loops or points nowhere is named, not skipped: the
+        // suite would otherwise pass without a scenario someone meant to run.
+        if (ec) throw unreadable(entry.path(), ec);
+        if (!regular) continue;
         found.push_back(entry.path().string());
       }
+      if (ec) throw unreadable(p, ec);
       std::sort(found.begin(), found.end());
       out.insert(out.end(), found.begin(), found.end());
-    } else if (fs::is_regular_file(p, ec)) {
+    } else if (fs::is_regular_file(status)) {
       out.push_back(p);
     } else {
       throw runtime::ConfigError(p, "$", "no such scenario file or folder");

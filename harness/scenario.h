@@ -63,7 +63,8 @@ struct Expectations {
 };
 
 struct Scenario {
-  std::string file;  // as given
+  std::string file;           // as given
+  std::string absolute_file;  // the same file from the root, for replay from another folder
   std::string name;
   std::string description;
   std::uint64_t seed = 1;
@@ -85,7 +86,8 @@ const std::vector<std::string>& invariant_ids();
 [[nodiscard]] Scenario parse_scenario(const nlohmann::json& doc, const std::string& file);
 
 // Every *.json directly in `dir` (sorted), or `path` itself when it is a file.
-// Throws ConfigError when a path does not exist.
+// Throws ConfigError when a path does not exist or a folder or one of its
+// entries cannot be read (a symlink loop, no permission).
 [[nodiscard]] std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths);
 
 // The same scenario without its faults: the fault-free baseline.

@@ -67,7 +67,14 @@ AgentPolicy parse_agent(const JsonView& v, AgentId id) {
   AgentPolicy a;
   if (auto c = v.find("criticality")) a.criticality = resilience::load_criticality(*c);
   a.timeout = positive_duration(v, "timeout", a.timeout);
-  if (auto r = v.find("retry")) a.retry = resilience::load_retry_policy(*r);
+  if (auto r = v.find("retry")) {
+    // A retry budget limits retries of calls to one service; an agent's step
+    // retries have none, so the field would be read and never used.
+    if (r->has("budget")) {
+      (*r)["budget"].fail_with("an agent's retry takes no \"budget\" (retry budgets apply to services' retries)");
+    }
+    a.retry = resilience::load_retry_policy(*r);
+  }
   a.workers = static_cast<std::uint32_t>(v.integer_or("workers", a.workers, 1, 100'000));
   a.queue_bound = static_cast<std::size_t>(v.integer_or("queue_bound", static_cast<std::int64_t>(a.queue_bound), 1,
                                                         10'000'000));

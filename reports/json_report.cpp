@@ -20,6 +20,21 @@ using runtime::JsonView;
 
 std::string clean(std::string_view s) { return internal::sanitize_utf8(s); }
 
+// A path is bytes. One that is UTF-8 is written as it is; one that is not
+// is written readable (invalid bytes replaced) and, exactly, as hex under
+// "<key>_hex", which a reader prefers.
+void put_path(ordered_json& j, const std::string& key, const std::string& path) {
+  j[key] = clean(path);
+  if (clean(path) == path) return;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : path) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 0xF];
+  }
+  j[key + "_hex"] = hex;
+}
+
 ordered_json real(double v) {
   if (!std::isfinite(v)) return nullptr;
   return v;
@@ -52,6 +67,10 @@ ordered_json scenario_json(const ScenarioResult& s) {
   j["policy_name"] = clean(s.policy_name);
   j["policy_digest"] = clean(s.policy_digest);
   j["scenario_digest"] = clean(s.scenario_digest);
+  put_path(j, "scenario_file", s.scenario_file);
+  put_path(j, "scenario_path", s.scenario_path);
+  put_path(j, "policy_file", s.policy_file);
+  put_path(j, "policy_path", s.policy_path);
   j["duration_ms"] = ms(s.duration);
 
   const auto& o = s.outcomes;
@@ -213,6 +232,25 @@ LatencySummary latency_from(const JsonView& v) {
   return l;
 }
 
+// A path written by put_path; "" when absent (reports of schema version 1).
+std::string path_at(const JsonView& v, const std::string& key) {
+  if (auto hex = v.find(key + "_hex")) {
+    const std::string text = hex->as_string();
+    if (text.size() % 2 != 0) hex->fail("an even number of hex digits");
+    std::string bytes;
+    for (std::size_t i = 0; i < text.size(); i += 2) {
+      auto digit = [&](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        hex->fail("lower-case hex digits");
+      };
+      bytes += static_cast<char>(digit(text[i]) * 16 + digit(text[i + 1]));
+    }
+    return bytes;
+  }
+  return v.string_or(key, "");
+}
+
 constexpr std::string_view kBreakerExpected = R"("closed", "open" or "half_open")";
 
 ScenarioResult scenario_from(const JsonView& v) {
@@ -226,6 +264,10 @@ ScenarioResult scenario_from(const JsonView& v) {
   s.policy_name = v.string("policy_name");
   s.policy_digest = v.string("policy_digest");
   s.scenario_digest = v.string("scenario_digest");
+  s.scenario_file = path_at(v, "scenario_file");
+  s.scenario_path = path_at(v, "scenario_path");
+  s.policy_file = path_at(v, "policy_file");
+  s.policy_path = path_at(v, "policy_path");
   s.duration = ms_at(v, "duration_ms");
 
   const JsonView o = v["outcomes"];

@@ -60,6 +60,31 @@ double success_rate(const OutcomeCounts& outcomes) {
   return static_cast<double>(outcomes.processed()) / static_cast<double>(outcomes.submitted);
 }
 
+std::string_view label(Verdict v) {
+  switch (v) {
+    case Verdict::kPass: return "PASS";
+    case Verdict::kInconclusive: return "INCONCLUSIVE";
+    case Verdict::kFail: return "FAIL";
+    case Verdict::kAborted: return "ABORTED";
+    case Verdict::kError: return "ERROR";
+  }
+  return "?";
+}
+
+VerdictCounts count_verdicts(const RunResult& run) {
+  VerdictCounts c;
+  for (const auto& s : run.scenarios) {
+    switch (s.verdict) {
+      case Verdict::kPass: ++c.passed; break;
+      case Verdict::kInconclusive: ++c.inconclusive; break;
+      case Verdict::kFail: ++c.failed; break;
+      case Verdict::kAborted: ++c.aborted; break;
+      case Verdict::kError: ++c.errors; break;
+    }
+  }
+  return c;
+}
+
 Verdict overall_verdict(const RunResult& run) {
   Verdict worst = Verdict::kPass;
   for (const auto& s : run.scenarios) {

@@ -46,7 +46,7 @@ using runtime::Duration;
 
 // The version of report.json's schema (reports/report.schema.json). Bumped on
 // any change a reader of an older version would misread.
-inline constexpr int kReportSchemaVersion = 1;
+inline constexpr int kReportSchemaVersion = 2;
 
 // How a scenario ended. The order is the order of severity used to combine
 // scenario verdicts into the run's verdict (see overall_verdict).
@@ -59,6 +59,9 @@ enum class Verdict {
 };
 std::string_view to_string(Verdict v);  // "pass", "inconclusive", "fail", "aborted", "error"
 [[nodiscard]] std::optional<Verdict> parse_verdict(std::string_view text);
+// The verdict as a terminal line shows it: "PASS", "INCONCLUSIVE", "FAIL",
+// "ABORTED", "ERROR".
+std::string_view label(Verdict v);
 
 // Every submitted invoice ends in exactly one terminal outcome; `lost` and
 // `in_flight` count the ones that did not (conservation violations or a run
@@ -216,6 +219,14 @@ struct ScenarioResult {
   std::string policy_name;
   std::string policy_digest;    // hex digest of the policy file as read
   std::string scenario_digest;  // hex digest of the scenario file as read
+  // Where the inputs were read, so that `faultline replay` reruns them from
+  // any folder: as given (relative to the folder the run started in) and
+  // absolute. Paths are bytes: report.json keeps one that is not UTF-8
+  // exactly, hex-encoded beside its readable form (schema version 2).
+  std::string scenario_file;
+  std::string scenario_path;
+  std::string policy_file;
+  std::string policy_path;
   Duration duration{};          // scenario time the run covered
 
   OutcomeCounts outcomes;
@@ -251,5 +262,18 @@ struct RunResult {
 
 // The most severe scenario verdict; kPass for a run without scenarios.
 Verdict overall_verdict(const RunResult& run);
+
+// How many scenarios of a run ended with each verdict.
+struct VerdictCounts {
+  std::uint64_t passed = 0;
+  std::uint64_t inconclusive = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t aborted = 0;
+  std::uint64_t errors = 0;
+
+  std::uint64_t total() const { return passed + inconclusive + failed + aborted + errors; }
+  bool operator==(const VerdictCounts&) const = default;
+};
+[[nodiscard]] VerdictCounts count_verdicts(const RunResult& run);
 
 }  // namespace faultline::reports

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
 #include <fstream>
 #include <system_error>
 
@@ -21,6 +22,22 @@ WriteStatus failure(const fs::path& file, std::string_view why) {
   return WriteStatus{false, fmt::format("{}: {}", file.string(), why)};
 }
 }  // namespace
+
+std::string run_directory_name(std::int64_t unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+fs::path new_run_directory(const fs::path& out, std::string_view name) {
+  fs::path dir = out / std::string(name);
+  std::error_code ec;
+  for (int i = 2; fs::exists(fs::symlink_status(dir, ec)); ++i) dir = out / fmt::format("{}-{}", name, i);
+  return dir;
+}
 
 WriteStatus write_file_atomically(const fs::path& file, std::string_view text) {
   fs::path temporary = file;

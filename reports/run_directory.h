@@ -13,6 +13,7 @@
 // reader never sees half a file, and `latest` is replaced the same way.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -32,6 +33,14 @@ struct [[nodiscard]] WriteStatus {
   std::string message;  // names the file that could not be written, and why
   explicit operator bool() const { return ok; }
 };
+
+// The name of a run directory started at `unix_seconds` (UTC), such as
+// "20261127T210000Z": the caller reads the clock, this names it.
+[[nodiscard]] std::string run_directory_name(std::int64_t unix_seconds);
+
+// A run directory under `out` that does not exist yet: out/<name>, or
+// out/<name>-2, out/<name>-3, ... when runs start within the same second.
+[[nodiscard]] std::filesystem::path new_run_directory(const std::filesystem::path& out, std::string_view name);
 
 // Writes `text` to `file` through a temporary file in the same directory.
 WriteStatus write_file_atomically(const std::filesystem::path& file, std::string_view text);

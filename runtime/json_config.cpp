@@ -1,18 +1,22 @@
 #include "runtime/json_config.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace faultline::runtime {
 
 namespace {
 
+// A short account of a value for an error message. Containers are named, not
+// dumped: a message needs no copy of a whole subtree.
 std::string describe(const nlohmann::json& value) {
-  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
   const char* type = value.type_name();
   if (value.is_object() || value.is_array()) return std::string("an ") + type;
+  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text + " (" + type + ")";
 }
 
@@ -36,30 +40,139 @@ ConfigError::ConfigError(std::string file, std::string path, std::string message
       path_(std::move(path)),
       message_(std::move(message)) {}
 
+namespace {
+
+std::string line_and_column(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  std::size_t line = 1;
+  std::size_t column = 1;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+// The first '[' or '{' that opens a level deeper than kMaxJsonDepth, or npos.
+// A scan of the bytes, before any parsing: nothing deeper is ever built.
+std::size_t too_deep_at(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Follows the parser's events to know the JSON path of the value being read
+// and the keys each open object has so far, so that a repeated key is
+// refused with its path instead of silently replacing the first value.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(const std::string& file) : file_(file) {}
+
+  bool operator()(int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+      case E::array_start:
+        frames_.push_back(Frame{child_path(), event == E::array_start, 0, {}, {}});
+        break;
+      case E::key: {
+        auto& top = frames_.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second) {
+          throw ConfigError(file_, member_path(top.path, top.key),
+                            "duplicate key \"" + top.key + "\" (each key may appear once in an object)");
+        }
+        break;
+      }
+      case E::object_end:
+      case E::array_end:
+        frames_.pop_back();
+        advance();
+        break;
+      case E::value:
+        advance();
+        break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    std::string path;
+    bool is_array = false;
+    std::size_t index = 0;
+    std::string key;
+    std::set<std::string> keys;
+  };
+
+  std::string child_path() const {
+    if (frames_.empty()) return "$";
+    const auto& top = frames_.back();
+    if (top.is_array) return top.path + "[" + std::to_string(top.index) + "]";
+    return member_path(top.path, top.key);
+  }
+  void advance() {
+    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().index;
+  }
+
+  const std::string& file_;
+  std::vector<Frame> frames_;
+};
+
+}  // namespace
+
 nlohmann::json parse_json_text(std::string_view text, const std::string& file) {
+  if (const auto at = too_deep_at(text); at != std::string_view::npos) {
+    throw ConfigError(file, line_and_column(text, at),
+                      "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   try {
-    return nlohmann::json::parse(text.begin(), text.end());
+    return nlohmann::json::parse(text.begin(), text.end(), DuplicateKeyCheck(file));
   } catch (const nlohmann::json::parse_error& e) {
     // Turn the byte offset into a line and column a person can jump to.
-    const std::size_t offset = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    std::size_t line = 1;
-    std::size_t column = 1;
-    for (std::size_t i = 0; i < offset; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
+    const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
     std::string reason = e.what();
     if (auto pos = reason.find("parse error"); pos != std::string::npos) reason = reason.substr(pos);
-    throw ConfigError(file, "line " + std::to_string(line) + ", column " + std::to_string(column),
-                      "invalid JSON: " + reason);
+    throw ConfigError(file, line_and_column(text, offset), "invalid JSON: " + reason);
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double (1e400) and the like: the parser
+    // names the token, not the place.
+    // names the token, not the place; the token's first occurrence is.
+    std::string reason = e.what();
+    if (auto pos = reason.find("] "); pos != std::string::npos) reason = reason.substr(pos + 2);
+    std::string where = "$";
+    const auto open = reason.find('\'');
+    const auto close = reason.rfind('\'');
+    if (open != std::string::npos && close > open + 1) {
+      const auto at = text.find(std::string_view(reason).substr(open + 1, close - open - 1));
+      if (at != std::string_view::npos) where = line_and_column(text, at);
+    }
+    throw ConfigError(file, where, "invalid JSON: " + reason);
   }
 }
 
 nlohmann::json load_json_file(const std::string& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) throw ConfigError(file, "$", "is a folder, not a JSON file");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ConfigError(file, "$", "cannot open the file");
   std::ostringstream text;

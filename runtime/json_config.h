@@ -41,7 +41,15 @@ class ConfigError : public std::runtime_error {
   std::string message_;
 };
 
-// Reads and parses a JSON file; a syntax error names line and column.
+// The deepest nesting of arrays and objects a configuration file may have.
+// Deeper text is refused before it is parsed (line and column of the first
+// bracket too deep), so no recursive walk of a parsed value can overflow
+// the stack. faultline's own files nest at most about eight levels.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// Reads and parses a JSON file; a syntax error names line and column. Refused
+// as well: nesting deeper than kMaxJsonDepth, a key repeated in one object
+// (named by its JSON path), a number out of range.
 nlohmann::json load_json_file(const std::string& file);
 // Parses text that came from `file` (for tests and embedded documents).
 nlohmann::json parse_json_text(std::string_view text, const std::string& file);

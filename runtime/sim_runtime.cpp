@@ -1,6 +1,9 @@
 #include "runtime/sim_runtime.h"
 
+#include <unistd.h>
+
 #include <cassert>
+#include <cstdio>
 
 namespace faultline::runtime {
 
@@ -128,7 +131,46 @@ void SimRuntime::run() { loop(nullptr); }
 
 void SimRuntime::run_until(Instant deadline) {
   loop(&deadline);
-  if (!stopped_ && now_ < deadline) now_ = deadline;
+  if (!stopped_ && !budget_exhausted_ && now_ < deadline) now_ = deadline;
+}
+
+namespace {
+// Resident memory of this process, from /proc/self/statm; 0 if unknown.
+std::uint64_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long long size_pages = 0;
+  unsigned long long resident_pages = 0;
+  const int read = std::fscanf(f, "%llu %llu", &size_pages, &resident_pages);
+  std::fclose(f);
+  if (read != 2) return 0;
+  return static_cast<std::uint64_t>(resident_pages) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+}  // namespace
+
+bool SimRuntime::limit_reached() {
+  if (limits_.stop != nullptr && limits_.stop->load(std::memory_order_relaxed)) {
+    abort_reason_ = "a signal (SIGINT or SIGTERM)";
+    return true;
+  }
+  if (limits_.deadline != std::chrono::steady_clock::time_point::max() &&
+      std::chrono::steady_clock::now() >= limits_.deadline) {
+    abort_reason_ = "the wall-clock time limit";
+    return true;
+  }
+  if (log().appended() > limits_.events_max) {
+    abort_reason_ = "the event budget of " + std::to_string(limits_.events_max) + " events";
+    return true;
+  }
+  if (limits_.resident_bytes_max != UINT64_MAX) {
+    const std::uint64_t rss = resident_bytes();
+    if (rss > limits_.resident_bytes_max) {
+      abort_reason_ = "the memory budget of " + std::to_string(limits_.resident_bytes_max >> 20) +
+                      " MiB (resident " + std::to_string(rss >> 20) + " MiB)";
+      return true;
+    }
+  }
+  return false;
 }
 
 void SimRuntime::loop(const Instant* deadline) {
@@ -136,7 +178,15 @@ void SimRuntime::loop(const Instant* deadline) {
   while (!stopped_) {
     if (steps_ >= step_budget_) {
       budget_exhausted_ = true;
+      abort_reason_ = "the safety limit of " + std::to_string(step_budget_) + " simulation steps";
       break;
+    }
+    if (steps_ >= next_limit_check_) {
+      next_limit_check_ = steps_ + kAbortPollSteps;
+      if (limit_reached()) {
+        budget_exhausted_ = true;
+        break;
+      }
     }
     std::coroutine_handle<> h;
     if (!ready_.empty()) {

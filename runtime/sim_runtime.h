@@ -12,12 +12,28 @@
 // been set and cancelled in the last minutes of virtual time.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "runtime/runtime.h"
 
 namespace faultline::runtime {
+
+// Safety limits checked inside the run loop, every kAbortPollSteps steps, so
+// that a scenario which runs too long or grows too large ends in the middle
+// instead of after it. The wall clock and the process's resident memory are
+// read here for this abort only: they never change what a run does until it
+// is stopped, so a run that no limit stops stays deterministic.
+struct AbortLimits {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  const std::atomic<bool>* stop = nullptr;             // set from a signal handler
+  std::uint64_t events_max = UINT64_MAX;               // events appended to the log
+  std::uint64_t resident_bytes_max = UINT64_MAX;       // the whole process's resident memory
+};
+inline constexpr std::uint64_t kAbortPollSteps = 1u << 16;
 
 class SimRuntime final : public Runtime {
  public:
@@ -40,7 +56,11 @@ class SimRuntime final : public Runtime {
   // A safety limit: once this many steps have run, the loop stops and
   // step_budget_exhausted() says so (a runaway scenario ends, never hangs).
   void set_step_budget(std::uint64_t steps) noexcept { step_budget_ = steps; }
+  void set_abort_limits(const AbortLimits& limits) noexcept { limits_ = limits; }
+  // True once the step budget or any AbortLimits stopped the loop; the
+  // reason says which, for people ("" while nothing has).
   bool step_budget_exhausted() const noexcept { return budget_exhausted_; }
+  const std::string& abort_reason() const noexcept { return abort_reason_; }
   std::size_t pending_timers() const noexcept { return timers_.size(); }
 
  private:
@@ -104,6 +124,11 @@ class SimRuntime final : public Runtime {
   std::uint64_t steps_ = 0;
   std::uint64_t step_budget_ = UINT64_MAX;
   bool budget_exhausted_ = false;
+  AbortLimits limits_;
+  std::uint64_t next_limit_check_ = kAbortPollSteps;
+  std::string abort_reason_;
+  // Checks limits_; true (with abort_reason_ set) when one is reached.
+  bool limit_reached();
   bool stopped_ = false;
   std::vector<Slot> slots_;
   std::uint32_t free_head_ = kNoSlot;  // free slots, linked through Slot::next_free

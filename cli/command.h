@@ -1,10 +1,10 @@
-// Subcommands of `faultline`. Each lives in its own harness/*_command.cpp and
+// Subcommands of `faultline`. Each lives in its own cli/*_command.cpp and
 // registers itself with a static Command object, so adding a subcommand
 // touches no shared file:
 //
 //   namespace {
 //   int run_hello(const HelloOptions& o);
-//   faultline::harness::Command hello{"hello", [](CLI::App& app) {
+//   faultline::cli::Command hello{"hello", [](CLI::App& app) {
 //     auto opts = std::make_shared<HelloOptions>();
 //     auto* sub = app.add_subcommand("hello", "Say hello");
 //     sub->add_option("--name", opts->name);
@@ -13,21 +13,28 @@
 //   }
 //
 // The returned callable runs when its subcommand was chosen, and its value is
-// the process exit code: 0 pass, 1 an invariant or SLO failed, 2 usage or
-// input error, 3 inconclusive, 4 aborted by a safety limit.
+// the process exit code (harness/exit_code.h): 0 pass, 1 failed, 2 usage,
+// input or environment error, 3 inconclusive, 4 stopped by a safety limit,
+// 5 internal error.
+//
+// cli/ is the top floor: it parses arguments, prints, and calls the library
+// below it; nothing includes a header of cli/.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "harness/exit_code.h"
+
 namespace CLI {
 class App;
 }
 
-namespace faultline::harness {
+namespace faultline::cli {
 
-enum ExitCode : int { kPass = 0, kFailed = 1, kInputError = 2, kInconclusive = 3, kAborted = 4 };
+using harness::ExitCode;
+using enum harness::ExitCode;
 
 class Command {
  public:
@@ -44,4 +51,4 @@ class Command {
   static std::vector<Entry> all();
 };
 
-}  // namespace faultline::harness
+}  // namespace faultline::cli

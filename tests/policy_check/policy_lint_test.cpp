@@ -10,10 +10,10 @@
 #include <functional>
 #include <set>
 
-#include "harness/policy_lint.h"
+#include "policy_check/policy_lint.h"
 #include "runtime/json_config.h"
 
-namespace faultline::harness {
+namespace faultline::policy_check {
 namespace {
 
 using nlohmann::json;
@@ -306,4 +306,4 @@ TEST(PolicyLint, NotAPolicyNamesFileAndPath) {
 }
 
 }  // namespace
-}  // namespace faultline::harness
+}  // namespace faultline::policy_check

@@ -1,5 +1,7 @@
 // faultline: the command line. Subcommands register themselves (command.h);
-// this file parses, dispatches and maps errors to exit codes.
+// this file parses, dispatches and maps errors to exit codes: a
+// runtime::ConfigError (bad input or environment) is 2, any other exception
+// is an internal error, 5.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -7,10 +9,11 @@
 #include <exception>
 #include <map>
 
-#include "harness/command.h"
+#include "cli/command.h"
+#include "reports/escape.h"
 #include "runtime/json_config.h"
 
-namespace faultline::harness {
+namespace faultline::cli {
 
 namespace {
 std::vector<Command::Entry>& registry() {
@@ -29,7 +32,7 @@ std::vector<Command::Entry> Command::all() {
   return entries;
 }
 
-}  // namespace faultline::harness
+}  // namespace faultline::cli
 
 int main(int argc, char** argv) {
   using namespace faultline;
@@ -37,10 +40,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "faultline 0.1.0");
   app.require_subcommand(0, 1);
 
-  std::map<CLI::App*, harness::Command::Action> actions;
-  for (const auto& entry : harness::Command::all()) {
+  std::map<CLI::App*, cli::Command::Action> actions;
+  for (const auto& entry : cli::Command::all()) {
     const auto before = app.get_subcommands({}).size();
-    harness::Command::Action action = entry.setup(app);
+    cli::Command::Action action = entry.setup(app);
     const auto subs = app.get_subcommands({});
     if (subs.size() > before) actions[subs.back()] = std::move(action);
   }
@@ -53,21 +56,23 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
-    return harness::kInputError;
+    return cli::kInputError;
   }
 
   const auto chosen = app.get_subcommands();
   if (chosen.empty()) {
     fmt::print("{}", app.help());
-    return harness::kPass;
+    return cli::kPass;
   }
   try {
     return actions.at(chosen.front())();
   } catch (const runtime::ConfigError& e) {
-    fmt::print(stderr, "faultline: {}\n", e.what());
-    return harness::kInputError;
+    fmt::print(stderr, "faultline: {}\n", reports::printable(e.what()));
+    return cli::kInputError;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "faultline: error: {}\n", e.what());
-    return harness::kAborted;
+    // Bad input and environment problems are ConfigErrors; anything else
+    // is a bug in faultline.
+    fmt::print(stderr, "faultline: internal error: {}\n", reports::printable(e.what()));
+    return cli::kInternalError;
   }
 }

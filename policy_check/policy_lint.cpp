@@ -2,7 +2,7 @@
 // the parsed Policy for values and the raw JSON for what the team actually
 // wrote, because an implicit default (a 30 s client timeout nobody chose, a
 // DLQ nobody sized) is itself the flaw several rules look for.
-#include "harness/policy_lint.h"
+#include "policy_check/policy_lint.h"
 
 #include <fmt/core.h>
 
@@ -14,7 +14,7 @@
 #include "resilience/outcome.h"
 #include "runtime/json_config.h"
 
-namespace faultline::harness {
+namespace faultline::policy_check {
 
 namespace rs = reference_system;
 using nlohmann::json;
@@ -610,4 +610,4 @@ LintReport lint_policy_file(const std::string& file, const LintOptions& options)
   return lint_policy(doc, file, options);
 }
 
-}  // namespace faultline::harness
+}  // namespace faultline::policy_check

@@ -1,6 +1,6 @@
 // `faultline check-policy`: is a team's policy fit to deploy? Three parts
 // and a verdict:
-//   1. the lint (harness/policy_lint.h), before anything runs;
+//   1. the lint (policy_check/policy_lint.h), before anything runs;
 //   2. the suite (default scenarios/) run with the team's policy in place of
 //      each scenario's own, on several seeds, invariants and SLOs checked;
 //   3. coverage: which parts of the policy the runs exercised (each retry
@@ -25,11 +25,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/policy_lint.h"
+#include "policy_check/policy_lint.h"
 #include "reports/result.h"
 #include "runtime/event_log.h"
 
-namespace faultline::harness {
+namespace faultline::policy_check {
 
 struct CheckOptions {
   std::string policy_file;
@@ -119,4 +119,4 @@ nlohmann::json check_json(const CheckResult& result);
 // empty string on success, otherwise what went wrong.
 [[nodiscard]] std::string write_check_files(const CheckResult& result, const std::string& dir);
 
-}  // namespace faultline::harness
+}  // namespace faultline::policy_check

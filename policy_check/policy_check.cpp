@@ -1,7 +1,7 @@
 // check-policy's suite run, coverage and verdict (see policy_check.h). The
 // suite goes through the same runner as `faultline run --policy`, so a
 // check-policy failure replays with the command each run prints.
-#include "harness/policy_check.h"
+#include "policy_check/policy_check.h"
 
 #include <fmt/core.h>
 
@@ -18,9 +18,14 @@
 #include "resilience/events.h"
 #include "runtime/json_config.h"
 
-namespace faultline::harness {
+namespace faultline::policy_check {
 
 namespace rs = reference_system;
+using harness::expand_scenario_paths;
+using harness::load_scenario;
+using harness::RunnerOptions;
+using harness::run_suite;
+using harness::Scenario;
 using nlohmann::json;
 
 namespace {
@@ -501,4 +506,4 @@ std::string write_check_files(const CheckResult& result, const std::string& dir)
   return {};
 }
 
-}  // namespace faultline::harness
+}  // namespace faultline::policy_check

@@ -9,12 +9,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/policy_check.h"
+#include "policy_check/policy_check.h"
 #include "reference_system/events.h"
 #include "resilience/events.h"
 #include "runtime/json_config.h"
 
-namespace faultline::harness {
+namespace faultline::policy_check {
 namespace {
 
 namespace fs = std::filesystem;
@@ -268,4 +268,4 @@ TEST(PolicyCheck, TeamPoliciesHaveTheFlawsTheirReadmeNames) {
 }
 
 }  // namespace
-}  // namespace faultline::harness
+}  // namespace faultline::policy_check

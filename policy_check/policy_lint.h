@@ -27,7 +27,7 @@
 
 #include "reference_system/policy.h"
 
-namespace faultline::harness {
+namespace faultline::policy_check {
 
 enum class Severity : std::uint8_t { error, warning };
 std::string_view to_string(Severity s) noexcept;
@@ -86,4 +86,4 @@ struct LintReport {
 // Reads the file first; a syntax error names line and column.
 [[nodiscard]] LintReport lint_policy_file(const std::string& file, const LintOptions& options);
 
-}  // namespace faultline::harness
+}  // namespace faultline::policy_check

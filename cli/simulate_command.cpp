@@ -10,11 +10,14 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "harness/command.h"
+#include "cli/args.h"
+#include "cli/command.h"
 #include "harness/private_store.h"
 #include "reference_system/simulation.h"
 
@@ -24,9 +27,10 @@ using namespace faultline;
 using reference_system::InvoiceOutcome;
 
 struct SimulateOptions {
-  std::uint64_t invoices = 0;
-  double hours = 1.0;
-  double rate = 10'000.0;
+  std::optional<std::string> invoices;
+  std::optional<std::string> hours;
+  std::optional<std::string> rate;
+  std::optional<std::string> seed_text;
   std::string policy = "scenarios/policies/recommended.json";
   std::string model;
   std::uint64_t seed = 1;
@@ -37,12 +41,55 @@ struct SimulateOptions {
 
 double ms(runtime::Duration d) { return runtime::to_millis(d); }
 
-int run_simulate(const SimulateOptions& o) {
+// Largest accepted values: a simulated year, and ten million invoices per
+// hour, far beyond any figure the reference system is calibrated for.
+constexpr double kHoursMax = 24.0 * 366;
+constexpr double kRateMax = 1e7;
+constexpr std::uint64_t kInvoicesMax = 100'000'000;
+
+int run_simulate(SimulateOptions o) {
   reference_system::SimulationConfig config;
+  config.hours = 1.0;
+  config.rate_per_hour = 10'000.0;
+  if (o.invoices) {
+    const auto n = cli::parse_u64(*o.invoices);
+    if (!n || *n == 0 || *n > kInvoicesMax) {
+      return cli::refuse("simulate", "--invoices", "an integer from 1 to 100000000", *o.invoices);
+    }
+    config.invoices = *n;
+  }
+  if (o.hours) {
+    const auto h = cli::parse_finite(*o.hours);
+    if (!h || *h <= 0 || *h > kHoursMax) return cli::refuse("simulate", "--hours", "a number above 0, at most 8784", *o.hours);
+    config.hours = *h;
+  }
+  if (o.rate) {
+    const auto r = cli::parse_finite(*o.rate);
+    if (!r || *r <= 0 || *r > kRateMax) {
+      return cli::refuse("simulate", "--rate", "invoices per hour above 0, at most 10000000", *o.rate);
+    }
+    config.rate_per_hour = *r;
+  }
+  if (o.seed_text) {
+    const auto seed = cli::parse_u64(*o.seed_text);
+    if (!seed) return cli::refuse("simulate", "--seed", "an integer from 0 to 18446744073709551615", *o.seed_text);
+    o.seed = *seed;
+  }
   config.seed = o.seed;
-  config.invoices = o.invoices;
-  config.hours = o.hours;
-  config.rate_per_hour = o.rate;
+  if (o.policy.empty()) return cli::refuse("simulate", "--policy", "a policy file", o.policy);
+  if (!o.store_path.empty()) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path path(o.store_path);
+    const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    if (fs::is_directory(path, ec)) return cli::refuse("simulate", "--store-path", "a file, not a folder", o.store_path);
+    if (!fs::is_directory(parent, ec)) {
+      return cli::refuse("simulate", "--store-path", "a file in an existing folder", o.store_path);
+    }
+    if (!std::ofstream(path, std::ios::app)) {
+      return cli::refuse("simulate", "--store-path", "a file faultline can write", o.store_path);
+    }
+  }
   config.policy = reference_system::load_policy(o.policy);
   config.world = o.model.empty() ? reference_system::default_world_model()
                                  : reference_system::load_world_model(o.model);
@@ -100,19 +147,19 @@ int run_simulate(const SimulateOptions& o) {
                ms(s.latency.percentile(0.99)), s.breaker_opened);
   }
   fmt::print("event log digest {:016x}, ledger digest {:016x}\n", r.log_digest, r.ledger_digest);
-  return r.unfinished == 0 && r.metrics.terminal() == r.submitted ? harness::kPass : harness::kFailed;
+  return r.unfinished == 0 && r.metrics.terminal() == r.submitted ? cli::kPass : cli::kFailed;
 }
 
-harness::Command simulate{"simulate", [](CLI::App& app) {
+cli::Command simulate{"simulate", [](CLI::App& app) {
   auto o = std::make_shared<SimulateOptions>();
   auto* sub = app.add_subcommand("simulate", "Run the reference invoice system in simulation and print outcome counts");
   auto* invoices = sub->add_option("--invoices", o->invoices, "Exactly this many invoices");
-  auto* hours = sub->add_option("--hours", o->hours, "Simulated hours of arrivals (default 1)");
+  auto* hours = sub->add_option("--hours", o->hours, "Simulated hours of arrivals, above 0 (default 1)");
   invoices->excludes(hours);
-  sub->add_option("--rate", o->rate, "Invoices per hour, Poisson arrivals (default 10000)")->check(CLI::PositiveNumber);
-  sub->add_option("--policy", o->policy, "Policy file")->check(CLI::ExistingFile);
-  sub->add_option("--model", o->model, "World model file (default: fault-free built-in)")->check(CLI::ExistingFile);
-  sub->add_option("--seed", o->seed, "Root seed");
+  sub->add_option("--rate", o->rate, "Invoices per hour, Poisson arrivals, above 0 (default 10000)");
+  sub->add_option("--policy", o->policy, "Policy file");
+  sub->add_option("--model", o->model, "World model file (default: fault-free built-in)");
+  sub->add_option("--seed", o->seed_text, "Root seed, 0 to 2^64-1 (default 1)");
   sub->add_option("--store", o->store, "Checkpoint store, overriding the policy")
       ->check(CLI::IsMember({"none", "memory", "sqlite"}));
   sub->add_option("--store-path", o->store_path,

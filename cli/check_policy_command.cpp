@@ -9,13 +9,17 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <thread>
 
-#include "harness/command.h"
-#include "harness/policy_check.h"
+#include "cli/args.h"
+#include "cli/command.h"
+#include "reports/escape.h"
+#include "policy_check/policy_check.h"
 #include "runtime/json_config.h"
 
-namespace faultline::harness {
+namespace faultline::cli {
+using namespace policy_check;
 namespace {
 
 struct CheckCli {
@@ -25,7 +29,7 @@ struct CheckCli {
   std::uint32_t seeds = 3;
   std::uint32_t jobs = 0;
   std::string profile = "production";
-  double rate_per_hour = 0;
+  std::optional<std::string> rate_per_hour;
   bool lint_only = false;
 };
 
@@ -41,15 +45,18 @@ int check(const CheckCli& cli) {
                cli.profile);
     return kInputError;
   }
-  if (cli.rate_per_hour > 0) {
-    o.lint.expected_rate_per_hour = cli.rate_per_hour;
+  if (cli.rate_per_hour) {
+    const auto rate = parse_finite(*cli.rate_per_hour);
+    if (!rate || *rate <= 0) return refuse("check-policy", "--rate", "invoices per hour above 0", *cli.rate_per_hour);
+    o.lint.expected_rate_per_hour = *rate;
     o.rate_given = true;
   }
+  if (cli.policy.empty()) return refuse("check-policy", "policy", "a policy file", cli.policy);
   CheckResult r;
   try {
     r = check_policy(o);
   } catch (const runtime::ConfigError& e) {
-    fmt::print(stderr, "faultline check-policy: {}\n", e.what());
+    fmt::print(stderr, "faultline check-policy: {}\n", reports::printable(e.what()));
     return kInputError;
   }
   // Errors one by one; a warning that recurs (no jitter on ten retries) once,
@@ -62,19 +69,20 @@ int check(const CheckCli& cli) {
     if (f.severity == Severity::warning) {
       for (; j < findings.size() && findings[j].rule == f.rule; ++j) paths += ", " + findings[j].path;
     }
-    fmt::print("{:<8} {:<34} {}\n         {}\n         fix: {}\n", to_string(f.severity), f.rule, paths, f.reason,
-               f.fix);
+    fmt::print("{:<8} {:<34} {}\n         {}\n         fix: {}\n", to_string(f.severity), f.rule,
+               reports::printable(paths), reports::printable(f.reason), reports::printable(f.fix));
     i = j;
   }
   for (const auto& s : r.run.scenarios) {
-    fmt::print("{:<13} {:<28} seed={:<20} {}\n", reports::to_string(s.verdict), s.name, s.seed, s.verdict_reason);
+    fmt::print("{:<13} {:<28} seed={:<20} {}\n", reports::label(s.verdict), reports::printable(s.name), s.seed,
+               reports::printable(s.verdict_reason));
   }
   std::size_t never = 0;
   for (const auto& i : r.coverage) never += (i.measured && !i.exercised()) ? 1 : 0;
   if (r.suite_ran) fmt::print("coverage: {} policy setting(s) never exercised by the suite\n", never);
   if (const auto problem = write_check_files(r, cli.out); !problem.empty()) {
-    fmt::print(stderr, "faultline check-policy: {}\n", problem);
-    return kAborted;
+    fmt::print(stderr, "faultline check-policy: {}\n", reports::printable(problem));
+    return kInputError;
   }
   if (r.fit) {
     fmt::print("fit to deploy ({} warning(s))\n", r.reasons.size());
@@ -95,11 +103,10 @@ Command check_policy_command{"check-policy", [](CLI::App& app) {
   sub->add_option("--jobs,-j", cli->jobs, "Worker threads (default: one per core)")->check(CLI::Range(0u, 1024u));
   sub->add_option("--profile", cli->profile, "Where the policy will run: production (default) or staging");
   sub->add_option("--rate", cli->rate_per_hour,
-                  "Expected invoices per hour for the breaker rules (default: the suite's lowest rate)")
-      ->check(CLI::PositiveNumber);
+                  "Expected invoices per hour for the breaker rules (default: the suite's lowest rate)");
   sub->add_flag("--lint-only", cli->lint_only, "Lint only; do not run the suite");
   return [cli] { return check(*cli); };
 }};
 
 }  // namespace
-}  // namespace faultline::harness
+}  // namespace faultline::cli

@@ -1,0 +1,162 @@
+// `faultline run [FILE|DIR ...] [--policy FILE] [--seed N] [--seeds K]
+//  [--out DIR] [--jobs J] [--time-limit D] [--max-events N] [--max-memory-mb M]`:
+// runs scenarios, prints one line per scenario with its verdict and replay
+// command, writes a run directory (report.json, junit.xml, summary.md,
+// report.html, metrics.prom) under DIR with a `latest` link, and exits with
+// harness/exit_code.h's codes.
+//
+// On a terminal a progress line shows the run as it goes; on a pipe (a CI
+// log) each scenario's verdict line is printed as it finishes. Either way
+// the lines are printed again at the end in a stable order (scenario, then
+// seed). SIGINT or SIGTERM stop the run inside its scenario: what was found
+// so far is written, temporary files are removed, and the exit code is 4.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "cli/args.h"
+#include "cli/command.h"
+#include "harness/runner.h"
+#include "reports/escape.h"
+#include "reports/run_directory.h"
+#include "runtime/time.h"
+
+namespace faultline::cli {
+namespace {
+
+using reports::printable;
+
+struct RunCli {
+  std::vector<std::string> paths;
+  std::optional<std::string> policy;
+  std::optional<std::string> seed;
+  std::uint32_t seeds = 1;
+  std::string out = "runs";
+  std::uint32_t jobs = 0;
+  std::uint64_t max_steps = 400'000'000;
+  std::uint64_t max_events = 2'000'000'000;
+  std::uint64_t max_memory_mb = 8192;
+  std::string time_limit;
+  bool no_write = false;
+  bool timestamp = false;
+};
+
+std::string iso_utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void print_verdict(const reports::ScenarioResult& r) {
+  fmt::print("{:<12} {:<28} seed={:<20} {}\n", reports::label(r.verdict), printable(r.name), r.seed,
+             printable(r.verdict_reason));
+  if (!r.replay_command.empty()) fmt::print("{:<12} replay: {}\n", "", printable(r.replay_command));
+}
+
+int run(const RunCli& cli) {
+  harness::RunnerOptions o;
+  o.paths = cli.paths.empty() ? std::vector<std::string>{"scenarios"} : cli.paths;
+  if (cli.policy) {
+    if (cli.policy->empty()) return refuse("run", "--policy", "a policy file", *cli.policy);
+    o.policy_file = *cli.policy;
+  }
+  if (cli.seed) {
+    const auto seed = parse_u64(*cli.seed);
+    if (!seed) return refuse("run", "--seed", "an integer from 0 to 18446744073709551615", *cli.seed);
+    o.seed = *seed;
+  }
+  o.seeds = cli.seeds;
+  o.jobs = cli.jobs == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cli.jobs;
+  o.step_budget = cli.max_steps;
+  o.limits.events_max = cli.max_events;
+  o.limits.resident_bytes_max = cli.max_memory_mb << 20;
+  if (!cli.time_limit.empty()) {
+    runtime::Duration d{};
+    if (!runtime::parse_duration(cli.time_limit, d) || d <= runtime::Duration::zero()) {
+      return refuse("run", "--time-limit", "a positive duration such as \"10m\"", cli.time_limit);
+    }
+    o.time_limit = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+  }
+  o.limits.stop = stop_on_signals();
+
+  const bool tty = isatty(fileno(stderr)) != 0 && isatty(fileno(stdout)) != 0;
+  const auto outcome = harness::run_suite(o, [&](const reports::ScenarioResult& r, std::size_t done,
+                                                 std::size_t total) {
+    if (tty) {
+      fmt::print(stderr, "\r\033[K[{}/{}] {} {}", done, total, reports::label(r.verdict), printable(r.name));
+      if (done == total) fmt::print(stderr, "\r\033[K");
+    } else {
+      // A CI log shows each verdict as it comes, not all of them at the end.
+      print_verdict(r);
+      std::fflush(stdout);
+    }
+  });
+  if (tty) fmt::print(stderr, "\r\033[K");
+  if (!tty) fmt::print("--- all runs, in order ---\n");
+  for (const auto& r : outcome.run.scenarios) print_verdict(r);
+
+  auto run_result = outcome.run;
+  // report.json holds only what the inputs decide, so that the same inputs
+  // give the same bytes; --timestamp adds the wall-clock start.
+  if (cli.timestamp) run_result.started_at = iso_utc_now();
+  int write_failed = 0;
+  if (!cli.no_write) {
+    const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    const auto dir = reports::new_run_directory(cli.out, reports::run_directory_name(now));
+    if (const auto status = reports::write_run_directory(run_result, dir); !status) {
+      fmt::print(stderr, "faultline run: cannot write the run directory: {}\n", printable(status.message));
+      write_failed = kInputError;
+    } else {
+      fmt::print("run directory: {}\n", printable(dir.string()));
+    }
+  }
+  const auto counts = reports::count_verdicts(outcome.run);
+  fmt::print("{} run(s): {} passed, {} failed, {} inconclusive, {} aborted, {} errors\n", counts.total(),
+             counts.passed, counts.failed, counts.inconclusive, counts.aborted, counts.errors);
+  if (const int signal = stop_signal(); signal != 0) {
+    fmt::print(stderr, "faultline run: stopped by {}; the runs finished so far are reported\n",
+               signal == SIGINT ? "SIGINT" : "SIGTERM");
+    return kAborted;
+  }
+  if (outcome.internal_errors > 0) return kInternalError;
+  if (write_failed != 0) return write_failed;
+  return outcome.exit_code;
+}
+
+Command run_command{"run", [](CLI::App& app) {
+  auto cli = std::make_shared<RunCli>();
+  auto* sub = app.add_subcommand("run", "Run scenario files (or every *.json in a folder) and judge them");
+  sub->add_option("paths", cli->paths, "Scenario files or folders (default: scenarios)");
+  sub->add_option("--policy", cli->policy, "Policy file for every scenario (instead of each scenario's own)");
+  sub->add_option("--seed", cli->seed, "Root seed, 0 to 2^64-1 (instead of each scenario's own)");
+  sub->add_option("--seeds", cli->seeds, "Run each scenario under K seeds derived from the first")
+      ->check(CLI::Range(1u, 10'000u));
+  sub->add_option("--out", cli->out, "Folder for run directories (a new one per run, plus `latest`)");
+  sub->add_option("--jobs,-j", cli->jobs, "Worker threads (default: one per core)")->check(CLI::Range(0u, 1024u));
+  sub->add_option("--max-steps", cli->max_steps, "Safety limit: simulation steps per run (exit 4 past it)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000'000}));
+  sub->add_option("--max-events", cli->max_events, "Safety limit: event-log events per run (exit 4 past it)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000'000}));
+  sub->add_option("--max-memory-mb", cli->max_memory_mb,
+                  "Safety limit: resident memory of the process in MiB (exit 4 past it; default 8192)")
+      ->check(CLI::Range(std::uint64_t{16}, std::uint64_t{1} << 30));
+  sub->add_option("--time-limit", cli->time_limit,
+                  "Safety limit: wall-clock time for the suite, e.g. 10m; the run in progress stops too");
+  sub->add_flag("--no-write", cli->no_write, "Print verdicts only; write no run directory");
+  sub->add_flag("--timestamp", cli->timestamp, "Record the wall-clock start in report.json (not byte-reproducible)");
+  return [cli] { return run(*cli); };
+}};
+
+}  // namespace
+}  // namespace faultline::cli
