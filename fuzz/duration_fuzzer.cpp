@@ -1,7 +1,7 @@
 // Durations ("250ms", "1.5s", "5m") as every configuration file writes them
 // (runtime/time.h), read directly and through JsonView (runtime/json_config.h),
 // and the JSON reader under them all: any bytes either parse or are refused
-// with a line and column.
+// with a line and column (or, for a duplicate key, its JSON path).
 #include <string>
 
 #include "fuzz/fuzz_check.h"
@@ -48,8 +48,8 @@ void check_json_text(std::string_view text) {
       fuzz::expect_clean_refusal(e, kFile);
     }
   } catch (const runtime::ConfigError& e) {
+    // A syntax error names a line and column, a duplicate key its JSON path.
     fuzz::expect_clean_refusal(e, kFile);
-    FAULTLINE_FUZZ_CHECK(e.path().substr(0, 5) == "line ", e.what());
   }
 }
 
