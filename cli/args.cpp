@@ -36,6 +36,10 @@ int refuse(std::string_view command, std::string_view option, std::string_view e
   return kInputError;
 }
 
+std::string printable_error(const runtime::ConfigError& e) {
+  return reports::printable(e.file()) + ": " + reports::printable(e.path()) + ": " + reports::printable(e.message());
+}
+
 namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_signal{0};

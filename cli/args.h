@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/json_config.h"
+
 namespace faultline::cli {
 
 // A decimal integer from 0 to 2^64 - 1: "-1", "+1", "1e3", " 1" and
@@ -21,6 +23,10 @@ namespace faultline::cli {
 // Prints "faultline <command>: <option>: expected <expected>, got "<value>""
 // (the value made printable) to stderr and returns kInputError.
 int refuse(std::string_view command, std::string_view option, std::string_view expected, std::string_view value);
+
+// A ConfigError as one printable line, "file: path: message" (built from its
+// parts: what() stops at a NUL a file may hold).
+std::string printable_error(const runtime::ConfigError& e);
 
 // SIGINT and SIGTERM set the flag this returns instead of killing the
 // process, so a run stops inside its scenario, removes its temporary files

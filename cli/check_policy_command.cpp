@@ -56,7 +56,7 @@ int check(const CheckCli& cli) {
   try {
     r = check_policy(o);
   } catch (const runtime::ConfigError& e) {
-    fmt::print(stderr, "faultline check-policy: {}\n", reports::printable(e.what()));
+    fmt::print(stderr, "faultline check-policy: {}\n", printable_error(e));
     return kInputError;
   }
   // Errors one by one; a warning that recurs (no jitter on ten retries) once,

@@ -9,6 +9,7 @@
 #include <exception>
 #include <map>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "reports/escape.h"
 #include "runtime/json_config.h"
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
   try {
     return actions.at(chosen.front())();
   } catch (const runtime::ConfigError& e) {
-    fmt::print(stderr, "faultline: {}\n", reports::printable(e.what()));
+    fmt::print(stderr, "faultline: {}\n", cli::printable_error(e));
     return cli::kInputError;
   } catch (const std::exception& e) {
     // Bad input and environment problems are ConfigErrors; anything else

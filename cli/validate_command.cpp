@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "cli/args.h"
 #include "cli/command.h"
 #include "harness/engine.h"
 #include "harness/scenario.h"
@@ -48,7 +49,7 @@ int validate(const ValidateCli& cli) {
       const auto kind = validate_one(file);
       fmt::print("ok       {} ({})\n", reports::printable(file), kind);
     } catch (const runtime::ConfigError& e) {
-      fmt::print("invalid  {}\n", reports::printable(e.what()));
+      fmt::print("invalid  {}\n", printable_error(e));
       ++bad;
     }
   }

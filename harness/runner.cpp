@@ -119,7 +119,7 @@ RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
           r.name = job.scenario->name;
           r.seed = job.seed;
           r.verdict = reports::Verdict::kError;
-          r.verdict_reason = e.what();
+          r.verdict_reason = e.file() + ": " + e.path() + ": " + e.message();
         } catch (const std::exception& e) {
           r.name = job.scenario->name;
           r.seed = job.seed;

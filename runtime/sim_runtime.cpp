@@ -162,7 +162,7 @@ bool SimRuntime::limit_reached() {
     abort_reason_ = "the event budget of " + std::to_string(limits_.events_max) + " events";
     return true;
   }
-  if (limits_.resident_bytes_max != UINT64_MAX) {
+  if (limits_.resident_bytes_max != UINT64_MAX && ++limit_checks_ % kMemoryPollChecks == 1) {
     const std::uint64_t rss = resident_bytes();
     if (rss > limits_.resident_bytes_max) {
       abort_reason_ = "the memory budget of " + std::to_string(limits_.resident_bytes_max >> 20) +

@@ -33,7 +33,10 @@ struct AbortLimits {
   std::uint64_t events_max = UINT64_MAX;               // events appended to the log
   std::uint64_t resident_bytes_max = UINT64_MAX;       // the whole process's resident memory
 };
-inline constexpr std::uint64_t kAbortPollSteps = 1u << 16;
+// Steps between two checks of the limits (a clock read and two loads), and
+// checks between two reads of the resident memory (a file read).
+inline constexpr std::uint64_t kAbortPollSteps = 1u << 12;
+inline constexpr std::uint64_t kMemoryPollChecks = 1u << 6;
 
 class SimRuntime final : public Runtime {
  public:
@@ -127,6 +130,7 @@ class SimRuntime final : public Runtime {
   AbortLimits limits_;
   std::uint64_t next_limit_check_ = kAbortPollSteps;
   std::string abort_reason_;
+  std::uint64_t limit_checks_ = 0;
   // Checks limits_; true (with abort_reason_ set) when one is reached.
   bool limit_reached();
   bool stopped_ = false;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,7 +76,12 @@ Child::Child(const std::vector<std::string>& args, const Options& options) : dir
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
-    if (as_nobody && ::getuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(127);
+    if (as_nobody && ::getuid() == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(127);
+      // setuid clears the dumpable flag; LeakSanitizer (the sanitize
+      // preset) needs it to stop the process's threads at exit.
+      ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    }
     // Signals the test process may block or ignore go back to their defaults.
     sigset_t none;
     sigemptyset(&none);

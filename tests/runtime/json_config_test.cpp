@@ -57,6 +57,36 @@ TEST(JsonConfig, BadValuesNameThePathAndTheExpectation) {
   EXPECT_NE(error_of([&] { (void)f["rate"].as_string(); }).find("expected a string, got 2 (number)"), std::string::npos);
 }
 
+TEST(JsonConfig, NestingDeeperThanTheBoundIsRefusedBeforeParsing) {
+  const std::string ok = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_NO_THROW((void)parse_json_text(ok, "ok.json"));
+  const std::string deep = "{\"a\": \"[[[\",\n \"b\": " + std::string(70'000, '[') + std::string(70'000, ']') + "}";
+  // Brackets inside strings do not count; the first one too deep is named.
+  EXPECT_EQ(error_of([&] { (void)parse_json_text(deep, "d.json"); }),
+            "d.json: line 2, column " + std::to_string(6 + kMaxJsonDepth) + ": JSON nested deeper than 64 levels");
+}
+
+TEST(JsonConfig, ARepeatedKeyIsRefusedWithItsPath) {
+  EXPECT_EQ(error_of([&] { (void)parse_json_text(R"({"faults": [{"kind": "a"}, {"kind": "b", "kind": "c"}]})", "t.json"); }),
+            "t.json: $.faults[1].kind: duplicate key \"kind\" (each key may appear once in an object)");
+  EXPECT_EQ(error_of([&] { (void)parse_json_text(R"({"a": {"x": 1}, "b": [[1, 2], {"y": 1, "y": 2}]})", "t.json"); }),
+            "t.json: $.b[1].y: duplicate key \"y\" (each key may appear once in an object)");
+  // The same key in two objects is fine.
+  EXPECT_NO_THROW((void)parse_json_text(R"({"a": {"k": 1}, "b": {"k": 2}, "k": 3})", "t.json"));
+}
+
+TEST(JsonConfig, ANumberOutOfRangeNamesLineAndColumn) {
+  EXPECT_NE(error_of([&] { (void)parse_json_text("{\n  \"seed\": 1e400\n}", "t.json"); })
+                .find("t.json: line 2, column 11: invalid JSON: number overflow"),
+            std::string::npos);
+}
+
+TEST(JsonConfig, AContainerIsNamedNotDumpedInAnError) {
+  const auto j = doc(R"({"x": {"big": [1, 2, 3]}})");
+  EXPECT_NE(error_of([&] { (void)JsonView(j, "t.json")["x"].as_string(); }).find("expected a string, got an object"),
+            std::string::npos);
+}
+
 // Found by fuzz/duration_fuzzer.cpp (fuzz/corpus/duration/regression-number-overflow):
 // a number too large for a double escaped parse_json_text as nlohmann's
 // out_of_range, not a ConfigError naming the file and a line and column.
