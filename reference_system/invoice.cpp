@@ -143,14 +143,16 @@ template <std::size_t N>
 }
 
 // A text field's value, kept as written: flagged when it is not clean text,
-// present (its `missing` bit cleared) when not empty. Appending to a cleared
-// string is cheaper than std::string::assign, which must allow for aliasing.
+// present (its `missing` bit cleared) when not empty and missing again when
+// a repeated key leaves it empty. Appending to a cleared string is cheaper
+// than std::string::assign, which must allow for aliasing.
 [[gnu::always_inline]] inline void text_field(ExtractedInvoice& out, std::string& field, std::uint32_t missing,
                                               const char* begin, const char* end) {
   if (!clean_text(begin, end)) out.problems |= kBadText;
   field.clear();
   field.append(begin, static_cast<std::size_t>(end - begin));
   if (begin != end) out.problems &= ~missing;
+  else out.problems |= missing;
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 //   line: Handling; 1; 80.50
 //   total: 2580.50
 //
-// Keys may come in any order; a repeated key keeps its last value; unknown
+// Keys may come in any order; a repeated key keeps its last value (an empty
+// last value is a missing field), while a problem seen in an earlier value
+// still counts (corrupted bytes anywhere reject the document); unknown
 // keys are ignored; amounts have at most two decimals. parse_document never
 // throws and never trusts its input: what it cannot read it reports in
 // ExtractedInvoice::problems, and amount validation decides.

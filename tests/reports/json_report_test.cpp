@@ -138,5 +138,22 @@ TEST(JsonReport, ReaderErrorsNameFileAndPath) {
   EXPECT_THROW((void)read_report_json("/nonexistent/report.json"), runtime::ConfigError);
 }
 
+// Found by fuzz/report_fuzzer.cpp (fuzz/corpus/report/regression-number-overflow.json):
+// a number too large for a double escaped the reader as nlohmann's
+// out_of_range instead of a ConfigError naming the file and its place.
+TEST(JsonReport, ANumberTooLargeForADoubleIsRefusedWithItsPlace) {
+  std::string text = to_report_json(sample_run());
+  const std::string member = "\"seed\": ";
+  const auto at = text.find(member) + member.size();
+  text.replace(at, text.find(',', at) - at, "1100e411");
+  try {
+    (void)parse_report_json(text, "runs/a/report.json");
+    FAIL() << "a number beyond a double was accepted";
+  } catch (const runtime::ConfigError& e) {
+    EXPECT_EQ(e.file(), "runs/a/report.json");
+    EXPECT_EQ(e.path().substr(0, 5), "line ") << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace faultline::reports

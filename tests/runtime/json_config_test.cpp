@@ -87,5 +87,20 @@ TEST(JsonConfig, AContainerIsNamedNotDumpedInAnError) {
             std::string::npos);
 }
 
+// Found by fuzz/duration_fuzzer.cpp (fuzz/corpus/duration/regression-number-overflow):
+// a number too large for a double escaped parse_json_text as nlohmann's
+// out_of_range, not a ConfigError naming the file and a line and column.
+TEST(JsonConfig, NumbersBeyondADoubleAreRefusedWithLineAndColumn) {
+  for (const std::string_view text : {std::string_view("999E992]99"), std::string_view("{\n  \"a\": 1e400\n}")}) {
+    try {
+      (void)doc(text);
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.file(), "t.json");
+      EXPECT_EQ(e.path().substr(0, 5), "line ") << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace faultline::runtime
