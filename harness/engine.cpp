@@ -117,6 +117,7 @@ class ScenarioRun {
     wire<ProbeNotifier, faults::FaultyNotifier>(ports.notifier, "notifier");
     bus_ = std::make_shared<faults::FaultyMessageBus>(rt_, std::move(ports.bus), aimed_at("bus"));
     ports.bus = bus_;
+    bare_store_ = ports.checkpoints;  // shared with the chain that wraps it
     wire<ProbeCheckpointStore, faults::FaultyCheckpointStore>(ports.checkpoints, "checkpoint_store");
 
     if (wrap_ports) wrap_ports(ports);
@@ -167,7 +168,7 @@ class ScenarioRun {
   const std::vector<std::unique_ptr<faults::ActiveFault>>& faults() const { return faults_; }
   // The checkpoint store itself, under the probe, the fault injector and any
   // test wrapper (null when the policy keeps none).
-  resilience::CheckpointStore* bare_store() const { return keep_store_.empty() ? nullptr : keep_store_.front().get(); }
+  resilience::CheckpointStore* bare_store() const { return bare_store_.get(); }
 
  private:
   std::vector<faults::ActiveFault*> aimed_at(std::string_view target) const {
@@ -297,6 +298,7 @@ class ScenarioRun {
   Instant end_{};
   std::uint64_t submitted_ = 0;
   std::uint64_t refused_by_bound_ = 0;
+  std::shared_ptr<resilience::CheckpointStore> bare_store_;  // null when the policy keeps none
 };
 
 Duration bucket_width_for(const Scenario& s) {
