@@ -106,7 +106,7 @@ TEST(ServiceModels, OcrOverItsConcurrencyLimitAnswersRateLimitedAtOnce) {
   EXPECT_EQ(engine.refused(), 1u);
   EXPECT_EQ(engine.in_service(), 0u);
   // Capacity comes back as calls answer.
-  EXPECT_TRUE(run(rt, engine.recognize({1, kDocument, 0.9})).ok());
+  EXPECT_TRUE(run_task(rt, engine.recognize({1, kDocument, 0.9})).ok());
 }
 
 TEST(ServiceModels, OcrAbandonedCallGivesBackItsPlace) {
@@ -117,7 +117,7 @@ TEST(ServiceModels, OcrAbandonedCallGivesBackItsPlace) {
   SimOcrEngine engine(rt, "ocr_engine", m);
   resilience::Timeout timeout(std::chrono::seconds(1));
   auto call = [&] { return engine.recognize({1, kDocument, 1.0}); };
-  const auto first = run(rt, [](resilience::Timeout& t, runtime::SimRuntime& rt, decltype(call)& c)
+  const auto first = run_task(rt, [](resilience::Timeout& t, runtime::SimRuntime& rt, decltype(call)& c)
                                  -> Task<Outcome<std::string>> { co_return co_await t.call(rt, c, 1); }(timeout, rt, call));
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.error_class(), ErrorClass::timeout);
@@ -194,10 +194,10 @@ TEST(ServiceModels, ErrorsFollowTheirRate) {
 TEST(ServiceModels, NotifierDeliversAKeyedNoticeOnce) {
   runtime::SimRuntime rt(6);
   SimNotifier notifier(rt, ServiceModel{});
-  EXPECT_TRUE(run(rt, notifier.notify({7, 500, "inv-7"})).ok());
+  EXPECT_TRUE(run_task(rt, notifier.notify({7, 500, "inv-7"})).ok());
   // The same key again (a saga redone without its progress record): not
   // sent, and the caller is told why.
-  const auto again = run(rt, notifier.notify({7, 500, "inv-7"}));
+  const auto again = run_task(rt, notifier.notify({7, 500, "inv-7"}));
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error_class(), ErrorClass::conflict);
   EXPECT_EQ(notifier.delivered(), 1u);
@@ -207,13 +207,13 @@ TEST(ServiceModels, NotifierDeliversAKeyedNoticeOnce) {
   EXPECT_EQ(notified, 1u);
 
   // Without a key every notice goes out: what the naive policy risks.
-  EXPECT_TRUE(run(rt, notifier.notify({8, 300, ""})).ok());
-  EXPECT_TRUE(run(rt, notifier.notify({8, 300, ""})).ok());
+  EXPECT_TRUE(run_task(rt, notifier.notify({8, 300, ""})).ok());
+  EXPECT_TRUE(run_task(rt, notifier.notify({8, 300, ""})).ok());
   EXPECT_EQ(notifier.delivered(), 3u);
 
   // A key is kept for its retention, then forgotten (the record is bounded).
   rt.run_for(SimNotifier::kKeyRetention + std::chrono::minutes(1));
-  EXPECT_TRUE(run(rt, notifier.notify({7, 500, "inv-7"})).ok());
+  EXPECT_TRUE(run_task(rt, notifier.notify({7, 500, "inv-7"})).ok());
   EXPECT_EQ(notifier.delivered(), 4u);
 }
 
