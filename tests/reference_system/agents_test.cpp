@@ -303,8 +303,8 @@ TEST(AccountingAgent, SagaRedoneWithoutItsProgressRecordNotifiesOnce) {
   auto notifier = std::make_shared<SimNotifier>(f.rt, ServiceModel{});
   ServiceClients clients = make_service_clients(ctx);
   AccountingAgent agent(ctx, clients, budget, ledger, notifier);
-  EXPECT_EQ(run(f.rt, agent.handle(f.request(271))).status, StepStatus::ok);
-  EXPECT_EQ(run(f.rt, agent.handle(f.request(271))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(f.rt, agent.handle(f.request(271))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(f.rt, agent.handle(f.request(271))).status, StepStatus::ok);
   EXPECT_EQ(ledger->live_entries(271), 1u);
   EXPECT_EQ(notifier->delivered(), 1u);
   EXPECT_EQ(notifier->duplicates_refused(), 1u);
@@ -312,8 +312,8 @@ TEST(AccountingAgent, SagaRedoneWithoutItsProgressRecordNotifiesOnce) {
 
   // Without keys (the naive policy) the redo notifies a second time.
   f.policy.agent(AgentId::accounting).idempotency_key = false;
-  EXPECT_EQ(run(f.rt, agent.handle(f.request(272))).status, StepStatus::ok);
-  EXPECT_EQ(run(f.rt, agent.handle(f.request(272))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(f.rt, agent.handle(f.request(272))).status, StepStatus::ok);
+  EXPECT_EQ(run_task(f.rt, agent.handle(f.request(272))).status, StepStatus::ok);
   EXPECT_EQ(notifier->delivered(), 3u);
 }
 
