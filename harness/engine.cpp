@@ -299,6 +299,7 @@ class ScenarioRun {
   Instant end_{};
   std::uint64_t submitted_ = 0;
   std::uint64_t refused_by_bound_ = 0;
+  std::shared_ptr<resilience::CheckpointStore> bare_store_;  // null when the policy keeps none
 };
 
 Duration bucket_width_for(const Scenario& s) {

@@ -233,6 +233,10 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
   std::uint64_t rejected = 0;
   std::size_t rejected_first = 0;
   std::uint64_t bound_in_flight = ev.policy ? ev.policy->max_in_flight : UINT64_MAX;
+  // The deepest agent queue the harness sampled, against its bound.
+  std::uint64_t deepest = 0;
+  std::uint64_t deepest_bound = 0;
+  std::string deepest_topic;
   std::uint64_t tasks_bound = ev.live_tasks_bound;
   if (tasks_bound == 0 && ev.policy != nullptr) {
     std::uint64_t workers = 0;
@@ -259,6 +263,11 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
       const auto topic = ix.name(e.source);
       if (const auto agent = rs::agent_from(topic)) {
         const auto bound = ev.policy->agent(*agent).queue_bound;
+        if (static_cast<std::uint64_t>(e.a) > deepest) {
+          deepest = static_cast<std::uint64_t>(e.a);
+          deepest_bound = bound;
+          deepest_topic = topic;
+        }
         if (static_cast<std::uint64_t>(e.a) > bound) {
           r.violate(ix, fmt::format("topic {} held {} messages at {}, above its bound {}", topic, e.a, ix.at(e.at),
                                     bound),
@@ -307,9 +316,13 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
                 {});
     }
   }
+  std::string queues;
+  if (!deepest_topic.empty()) {
+    queues = fmt::format("; deepest queue {}: {} of its bound {}", deepest_topic, deepest, deepest_bound);
+  }
   r.note(fmt::format("at most {} invoices in flight and {} live tasks; {} submission(s) refused over the in-flight "
-                     "bound and {} publish(es) refused by full queues, all counted",
-                     max_in_flight, max_tasks, shed, rejected));
+                     "bound and {} publish(es) refused by full queues, all counted{}",
+                     max_in_flight, max_tasks, shed, rejected, queues));
   return r.finish();
 }
 }  // namespace faultline::harness::checks

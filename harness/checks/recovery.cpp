@@ -20,6 +20,7 @@
 #include "harness/checks/checkers.h"
 #include "harness/checks/evidence.h"
 #include "reference_system/events.h"
+#include "reference_system/orchestrator.h"
 #include "resilience/events.h"
 
 namespace faultline::harness {
@@ -180,8 +181,9 @@ bool step_reaction(const Event& e) {
 //                      dropped past its deadline
 // (the last four only on an invoice the fault touched, so that an
 // overlapping fault's reaction is not taken for this one's)
-//   saturation         load shed: a queue refusing, a bulkhead refusing, an
-//                      invoice dead-lettered for capacity
+//   saturation         load shed: a submission refused at intake over the
+//                      in-flight bound, a queue refusing, a bulkhead
+//                      refusing, an invoice dead-lettered for capacity
 bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index& ix, const Event& e,
                std::string_view source_name) {
   using faults::FaultKind;
@@ -221,6 +223,9 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       return step_reaction(e) && source_name.starts_with("step/");
     case FaultKind::saturation:
       if (e.kind == k(rs::Kind::message_rejected) || e.kind == k(resilience::Kind::bulkhead_rejected)) return true;
+      if (e.kind == k(harness::Kind::refused)) {
+        return e.detail == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded);
+      }
       return e.kind == k(rs::Kind::dead_lettered) && e.source == who.orchestrator && who.orchestrator != 0 &&
              e.detail == 1 + static_cast<unsigned>(resilience::ErrorClass::capacity_exceeded);
   }

@@ -277,6 +277,43 @@ TEST(Engine, SheddingOverTheInFlightBoundIsARefusalTheHarnessCounts) {
       << saturation->message;
 }
 
+// The article's saturation test against finite capacity: 10x arrivals meet
+// OCR engines limited to 8 calls at once, and the recommended policy's
+// intake bound. The surge must be refused at the door and counted, the
+// in-flight bound reached and held, nothing lost, detection read from the
+// refusals, throughput back within the scenario's bound; the naive policy
+// (no intake bound, 64 OCR workers into the engines' 429s) must fail it.
+TEST(Engine, TenTimesTheLoadIsRefusedAtTheDoorAndCountedAndNaiveFails) {
+  const auto s = load_scenario(root() + "/scenarios/saturation-10x.json");
+  const auto policy = rs::load_policy(root() + "/scenarios/policies/recommended.json");
+  const auto r = run_scenario(s, {});
+  EXPECT_EQ(r.verdict, reports::Verdict::kPass) << r.verdict_reason;
+  EXPECT_GT(r.outcomes.refused, 0u);
+  EXPECT_EQ(r.outcomes.lost, 0u);
+  expect_every_submission_accounted_for(r);
+  const auto* saturation = invariant(r, "saturation");
+  ASSERT_NE(saturation, nullptr);
+  EXPECT_TRUE(saturation->passed) << saturation->message;
+  // The harness's own in-flight samples reached the policy's bound.
+  EXPECT_NE(saturation->message.find(fmt::format("at most {} invoices in flight", policy.max_in_flight)),
+            std::string::npos)
+      << saturation->message;
+  EXPECT_NE(saturation->message.find(fmt::format("{} submission(s) refused over the in-flight bound",
+                                                 r.outcomes.refused)),
+            std::string::npos)
+      << saturation->message;
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_TRUE(r.faults[0].time_to_detect.has_value());  // the first refusal at intake
+  ASSERT_TRUE(r.faults[0].time_to_recover.has_value());
+  EXPECT_LE(*r.faults[0].time_to_recover, s.expect.recovery_time_max);
+
+  EngineOptions naive;
+  naive.policy_file = root() + "/scenarios/policies/naive.json";
+  const auto bad = run_scenario(s, naive);
+  EXPECT_EQ(bad.verdict, reports::Verdict::kFail) << bad.verdict_reason;
+  EXPECT_EQ(bad.outcomes.lost, 0u);
+}
+
 // A checkpoint store that acknowledges dead-letter entries and keeps none:
 // the queue believes it holds them, the outcome events say dead_lettered,
 // and only reading the store shows they are gone.
