@@ -288,7 +288,6 @@ class ScenarioRun {
   CallTracker tracker_;
   std::vector<std::unique_ptr<faults::ActiveFault>> faults_;
   std::shared_ptr<faults::FaultyMessageBus> bus_;
-  std::shared_ptr<resilience::CheckpointStore> bare_store_;  // the store itself, under its wrappers
   std::unique_ptr<faults::WorkloadFaults> workload_faults_;
   std::unique_ptr<rs::WorkloadGenerator> generator_;
   std::unique_ptr<rs::WorkloadGenerator> extra_generator_;
