@@ -328,9 +328,6 @@ reports::BreakerState breaker_state(std::int64_t s) {
   }
 }
 
-constexpr std::array<std::string_view, 6> kServiceNames = {"ocr_engine",     "backup_ocr", "po_database",
-                                                           "budget_service", "ledger",     "notifier"};
-
 // Outcome counts, series, breakers and DLQ history from the event log.
 void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Instant start, Instant end,
                    Duration width) {
@@ -341,8 +338,8 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
   series.buckets_dropped = buckets > kMaxBuckets ? buckets - kMaxBuckets : 0;
   for (std::size_t b = 0; b < series.buckets.size(); ++b) series.buckets[b].start = width * static_cast<std::int64_t>(b);
   std::map<std::uint32_t, std::size_t> breaker_index;
-  for (auto name : kServiceNames) {
-    if (auto id = log.find(name)) breaker_index[id] = SIZE_MAX;
+  for (const auto service : rs::kServices) {
+    if (auto id = log.find(rs::to_string(service))) breaker_index[id] = SIZE_MAX;
   }
   std::map<std::string, reports::BreakerState> states;
   std::uint64_t dlq = 0;

@@ -8,6 +8,7 @@
 
 #include <fmt/core.h>
 
+#include "reference_system/ids.h"
 #include "runtime/json_config.h"
 #include "runtime/random.h"
 
@@ -23,9 +24,6 @@ const std::vector<std::string>& invariant_ids() {
 }
 
 namespace {
-
-const std::vector<std::string> kServiceNames = {"ocr_engine",     "backup_ocr", "po_database",
-                                                "budget_service", "ledger",     "notifier"};
 
 WorkloadSpec parse_workload(const runtime::JsonView& w) {
   w.expect_keys({"rate_per_hour", "scan_quality", "corrupted_share", "unmatched_po_share", "max_invoices"});
@@ -98,7 +96,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   s.name = root.string("name");
   if (s.name.empty()) root["name"].fail("a non-empty name");
   s.description = root.string_or("description", "");
-  s.seed = static_cast<std::uint64_t>(root.integer_or("seed", 1, 0, INT64_MAX));
+  s.seed = root.unsigned_integer_or("seed", 1);
   s.duration = root.duration("duration");
   if (s.duration <= Duration::zero()) root["duration"].fail("a positive duration such as \"30m\"");
   s.drain = root.duration_or("drain", s.drain);
@@ -118,9 +116,11 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
 
   if (auto models = root.find("models")) {
     for (const auto& [service, params] : models->members()) {
-      if (std::find(kServiceNames.begin(), kServiceNames.end(), service) == kServiceNames.end()) {
+      if (!reference_system::service_from(service)) {
         std::string list;
-        for (const auto& known : kServiceNames) list += (list.empty() ? "" : ", ") + known;
+        for (const auto known : reference_system::kServices) {
+          list += (list.empty() ? "" : ", ") + std::string(reference_system::to_string(known));
+        }
         params.fail_with("unknown service \"" + service + "\" (expected one of: " + list + ")");
       }
       if (!params.is_object()) params.fail("an object of model parameters");

@@ -8,36 +8,6 @@ namespace faultline::reference_system {
 
 using runtime::JsonView;
 
-std::string_view to_string(AgentId a) noexcept {
-  switch (a) {
-    case AgentId::ocr: return "ocr";
-    case AgentId::validation: return "validation";
-    case AgentId::matching: return "matching";
-    case AgentId::accounting: return "accounting";
-    case AgentId::archive: return "archive";
-  }
-  return "?";
-}
-
-std::string_view to_string(ServiceId s) noexcept {
-  switch (s) {
-    case ServiceId::ocr_engine: return "ocr_engine";
-    case ServiceId::backup_ocr: return "backup_ocr";
-    case ServiceId::po_database: return "po_database";
-    case ServiceId::budget_service: return "budget_service";
-    case ServiceId::ledger: return "ledger";
-    case ServiceId::notifier: return "notifier";
-  }
-  return "?";
-}
-
-std::optional<AgentId> agent_from(std::string_view name) noexcept {
-  for (std::size_t i = 0; i < kAgentCount; ++i) {
-    if (to_string(static_cast<AgentId>(i)) == name) return static_cast<AgentId>(i);
-  }
-  return std::nullopt;
-}
-
 Policy naive_policy() {
   Policy p;
   p.name = "naive";

@@ -39,6 +39,7 @@
 #include <string>
 #include <string_view>
 
+#include "reference_system/ids.h"
 #include "resilience/circuit_breaker.h"
 #include "resilience/dead_letter.h"
 #include "resilience/degradation.h"
@@ -47,14 +48,6 @@
 
 namespace faultline::reference_system {
 
-enum class AgentId : std::uint8_t { ocr = 0, validation, matching, accounting, archive };
-inline constexpr std::size_t kAgentCount = 5;
-enum class ServiceId : std::uint8_t { ocr_engine = 0, backup_ocr, po_database, budget_service, ledger, notifier };
-inline constexpr std::size_t kServiceCount = 6;
-
-std::string_view to_string(AgentId a) noexcept;
-std::string_view to_string(ServiceId s) noexcept;
-std::optional<AgentId> agent_from(std::string_view name) noexcept;
 
 struct AgentPolicy {
   resilience::Criticality criticality = resilience::Criticality::critical;

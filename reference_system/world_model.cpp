@@ -2,6 +2,10 @@
 #include "reference_system/world_model.h"
 
 #include <cmath>
+#include <string>
+#include <vector>
+
+#include "reference_system/ids.h"
 
 namespace faultline::reference_system {
 
@@ -121,7 +125,9 @@ WorldModel parse_world_model(const JsonView& root) {
   w.description = root.string("description");
   if (auto wl = root.find("workload")) w.workload = parse_workload(*wl, w.workload);
   if (auto services = root.find("services")) {
-    services->expect_keys({"ocr_engine", "backup_ocr", "po_database", "budget_service", "ledger", "notifier"});
+    std::vector<std::string> service_names;
+    for (const ServiceId id : kServices) service_names.emplace_back(to_string(id));
+    services->expect_keys(service_names);
     if (auto s = services->find("ocr_engine")) w.ocr_engine = parse_ocr(*s, w.ocr_engine);
     if (auto s = services->find("backup_ocr")) w.backup_ocr = parse_ocr(*s, w.backup_ocr);
     if (auto s = services->find("po_database")) {

@@ -285,6 +285,19 @@ std::int64_t JsonView::integer(std::string_view key, std::int64_t lo, std::int64
   return x;
 }
 
+std::uint64_t JsonView::unsigned_integer(std::string_view key) const {
+  const JsonView v = (*this)[key];
+  if (v.raw().is_number_unsigned()) return v.raw().get<std::uint64_t>();
+  if (v.raw().is_number_integer() && v.raw().get<std::int64_t>() >= 0) {
+    return static_cast<std::uint64_t>(v.raw().get<std::int64_t>());
+  }
+  v.fail("an integer from 0 to 18446744073709551615");
+}
+
+std::uint64_t JsonView::unsigned_integer_or(std::string_view key, std::uint64_t fallback) const {
+  return has(key) ? unsigned_integer(key) : fallback;
+}
+
 std::string JsonView::choice(std::string_view key, std::initializer_list<std::string_view> choices) const {
   const JsonView v = (*this)[key];
   const std::string s = v.as_string();

@@ -92,6 +92,8 @@ class JsonView {
   bool boolean(std::string_view key) const { return (*this)[key].as_bool(); }
   double number(std::string_view key, double lo, double hi) const;
   std::int64_t integer(std::string_view key, std::int64_t lo, std::int64_t hi) const;
+  // An integer from 0 to 2^64 - 1 (seeds: derived seeds use the whole range).
+  std::uint64_t unsigned_integer(std::string_view key) const;
   Duration duration(std::string_view key) const { return (*this)[key].as_duration(); }
   // One of `choices`.
   std::string choice(std::string_view key, std::initializer_list<std::string_view> choices) const;
@@ -100,6 +102,7 @@ class JsonView {
   std::string string_or(std::string_view key, std::string fallback) const;
   bool boolean_or(std::string_view key, bool fallback) const;
   double number_or(std::string_view key, double fallback, double lo, double hi) const;
+  std::uint64_t unsigned_integer_or(std::string_view key, std::uint64_t fallback) const;
   std::int64_t integer_or(std::string_view key, std::int64_t fallback, std::int64_t lo,
                           std::int64_t hi) const;
   Duration duration_or(std::string_view key, Duration fallback) const;

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include "reference_system/events.h"
+#include "reference_system/ids.h"
 #include "resilience/events.h"
 
 namespace faultline::harness {
@@ -14,9 +15,6 @@ namespace faultline::harness {
 namespace rs = reference_system;
 
 namespace {
-
-constexpr std::array<std::string_view, 6> kServiceNames = {"ocr_engine",     "backup_ocr", "po_database",
-                                                           "budget_service", "ledger",     "notifier"};
 
 reports::SloResult slo(std::string name, reports::Comparison cmp, double threshold, double observed,
                        std::string unit, std::string what) {
@@ -36,8 +34,8 @@ reports::SloResult slo(std::string name, reports::Comparison cmp, double thresho
 
 std::uint64_t peak_open_circuits(const runtime::EventLog& log) {
   std::set<std::uint32_t> services;
-  for (auto name : kServiceNames) {
-    if (auto id = log.find(name)) services.insert(id);
+  for (const auto service : rs::kServices) {
+    if (auto id = log.find(rs::to_string(service))) services.insert(id);
   }
   std::set<std::uint32_t> open;
   std::uint64_t peak = 0;

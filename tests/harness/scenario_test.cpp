@@ -95,6 +95,25 @@ struct BadCase {
   const char* expected;  // a substring of the message
 };
 
+// Derived seeds (--seeds K) use the whole 64-bit range, and a failing one
+// is kept as a scenario file (scenarios/regressions/): the file must hold it.
+TEST(Scenario, ASeedTakesTheWhole64BitRangeAndNothingPastIt) {
+  auto seed_of = [](std::string_view text) {
+    return parse_scenario(runtime::parse_json_text(good_with("\"seed\": 7", text), "s.json"), "dir/s.json").seed;
+  };
+  EXPECT_EQ(seed_of("\"seed\": 18446744073709551615"), 18446744073709551615u);
+  EXPECT_EQ(seed_of("\"seed\": 12613777512389636667"), 12613777512389636667u);
+  EXPECT_EQ(seed_of("\"seed\": 0"), 0u);
+  for (const char* bad : {"\"seed\": -1", "\"seed\": 18446744073709551616", "\"seed\": 1.5"}) {
+    try {
+      (void)seed_of(bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const runtime::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("$.seed: expected an integer"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Scenario, EveryKindOfBadFileNamesFileAndPath) {
   const std::vector<BadCase> cases = {
       {"syntax error", "{\n  \"name\": \"x\",\n  \"seed\": ]\n}", "s.json: line 3, column 11: invalid JSON"},
@@ -212,7 +231,7 @@ TEST(Scenario, SuiteFilesPassTheJsonSchema) {
   const auto root = source_root();
   std::string cmd = "python3 " + root + "/tests/harness/check_scenario_schema.py " + root +
                     "/scenarios/scenario.schema.json";
-  for (const auto& f : expand_scenario_paths({root + "/scenarios"})) cmd += " " + f;
+  for (const auto& f : expand_scenario_paths({root + "/scenarios", root + "/scenarios/regressions"})) cmd += " " + f;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 
