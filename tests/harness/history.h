@@ -121,4 +121,10 @@ class History {
   std::uint64_t call_id_ = 0;
 };
 
+// A checker result that failed, with `clause` in its message.
+inline void expect_clause(const reports::InvariantResult& r, std::string_view clause) {
+  EXPECT_TRUE(r.failed()) << r.id << " passed: " << r.message;
+  EXPECT_NE(r.message.find(clause), std::string::npos) << r.message;
+}
+
 }  // namespace faultline::harness::test_history

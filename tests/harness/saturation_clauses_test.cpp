@@ -11,12 +11,9 @@ namespace {
 
 namespace rs = reference_system;
 using namespace std::chrono_literals;
+using test_history::expect_clause;
 using test_history::History;
 
-void expect_clause(const reports::InvariantResult& r, std::string_view clause) {
-  EXPECT_FALSE(r.passed) << r.message;
-  EXPECT_NE(r.message.find(clause), std::string::npos) << r.message;
-}
 
 TEST(SaturationClauses, ATopicAboveItsQueueBound) {
   History h;
