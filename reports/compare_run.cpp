@@ -13,9 +13,15 @@ namespace fs = std::filesystem;
 RunResult load_run(const fs::path& file_or_directory) {
   std::error_code ec;
   fs::path file = file_or_directory;
-  if (fs::is_directory(file_or_directory, ec)) file /= kReportJsonFile;
+  if (fs::is_directory(file_or_directory, ec)) {
+    file /= kReportJsonFile;
+    // The --out folder of a run: its newest run directory.
+    if (!fs::exists(file, ec)) file = file_or_directory / kLatestLink / kReportJsonFile;
+  }
   if (!fs::is_regular_file(file, ec)) {
-    throw runtime::ConfigError(file.string(), "$", "not a report.json file or a run directory holding one");
+    throw runtime::ConfigError(file_or_directory.string(), "$",
+                               "not a report.json file, a run directory holding one, or a folder whose latest "
+                               "run directory holds one");
   }
   return read_report_json(file.string());
 }

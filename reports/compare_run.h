@@ -37,7 +37,8 @@ inline constexpr int kCompareInputError = 2;
 
 int run_compare(const CompareOptions& options, std::ostream& out, std::ostream& err);
 
-// The run in a report.json file or a run directory. Throws
+// The run in a report.json file, a run directory, or the --out folder of
+// runs (its `latest` run directory). Throws
 // runtime::ConfigError naming the file when it is missing or malformed.
 RunResult load_run(const std::filesystem::path& file_or_directory);
 
