@@ -43,7 +43,10 @@ int merge(const MergeCli& cli) {
   std::vector<reports::ShardReport> shards;
   reports::MergedRun merged;
   try {
-    for (const auto& dir : cli.shards) shards.push_back(reports::ShardReport{dir, reports::load_run(dir)});
+    for (const auto& dir : cli.shards) {
+      const std::string file = reports::report_file(dir).string();
+      shards.push_back(reports::ShardReport{file, reports::read_report_json(file)});
+    }
     merged = reports::merge_shards(shards);
   } catch (const runtime::ConfigError& e) {
     fmt::print(stderr, "faultline merge: {}\n", printable_error(e));

@@ -10,7 +10,7 @@ namespace faultline::reports {
 
 namespace fs = std::filesystem;
 
-RunResult load_run(const fs::path& file_or_directory) {
+fs::path report_file(const fs::path& file_or_directory) {
   std::error_code ec;
   fs::path file = file_or_directory;
   if (fs::is_directory(file_or_directory, ec)) {
@@ -23,8 +23,10 @@ RunResult load_run(const fs::path& file_or_directory) {
                                "not a report.json file, a run directory holding one, or a folder whose latest "
                                "run directory holds one");
   }
-  return read_report_json(file.string());
+  return file;
 }
+
+RunResult load_run(const fs::path& file_or_directory) { return read_report_json(report_file(file_or_directory).string()); }
 
 int run_compare(const CompareOptions& options, std::ostream& out, std::ostream& err) {
   const ParsedBounds bounds = parse_regression_bounds(options.max_regression);

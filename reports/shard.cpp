@@ -108,7 +108,7 @@ MergedRun merge_shards(const std::vector<ShardReport>& shards) {
     if (by_index[k - 1] == nullptr) {
       missing.push_back(fmt::format("{}/{}", k, count));
     } else {
-      given.push_back(fmt::format("{}/{} {}", k, count, by_index[k - 1]->file));
+      given.push_back(fmt::format("{}/{} ({})", k, count, by_index[k - 1]->file));
     }
   }
   if (!missing.empty()) {
