@@ -19,6 +19,9 @@ fs::path report_file(const fs::path& file_or_directory) {
     if (!fs::exists(file, ec)) file = file_or_directory / kLatestLink / kReportJsonFile;
   }
   if (!fs::is_regular_file(file, ec)) {
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      throw runtime::ConfigError(file.string(), "$", "cannot read: " + ec.message());
+    }
     throw runtime::ConfigError(file_or_directory.string(), "$",
                                "not a report.json file, a run directory holding one, or a folder whose latest "
                                "run directory holds one");
