@@ -30,6 +30,17 @@ std::optional<double> parse_finite(std::string_view text) {
   return value;
 }
 
+std::optional<reports::Shard> parse_shard(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const auto index = parse_u64(text.substr(0, slash));
+  const auto count = parse_u64(text.substr(slash + 1));
+  if (!index || !count || *count < 1 || *count > reports::kShardCountMax || *index < 1 || *index > *count) {
+    return std::nullopt;
+  }
+  return reports::Shard{static_cast<std::uint32_t>(*index), static_cast<std::uint32_t>(*count)};
+}
+
 int refuse(std::string_view command, std::string_view option, std::string_view expected, std::string_view value) {
   fmt::print(stderr, "faultline {}: {}: expected {}, got \"{}\"\n", command, option, expected,
              reports::printable(value));

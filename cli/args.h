@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "reports/shard.h"
 #include "runtime/json_config.h"
 
 namespace faultline::cli {
@@ -19,6 +20,10 @@ namespace faultline::cli {
 
 // A finite number (no NaN, no infinity) with nothing after it.
 [[nodiscard]] std::optional<double> parse_finite(std::string_view text);
+
+// "K/N" with 1 <= K <= N <= reports::kShardCountMax, both plain decimals:
+// "0/3", "4/3", "3/0", "a/b", "1/3/2" and "/3" are refused.
+[[nodiscard]] std::optional<reports::Shard> parse_shard(std::string_view text);
 
 // Prints "faultline <command>: <option>: expected <expected>, got "<value>""
 // (the value made printable) to stderr and returns kInputError.

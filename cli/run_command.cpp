@@ -1,15 +1,19 @@
 // `faultline run [FILE|DIR ...] [--policy FILE] [--seed N] [--seeds K]
-//  [--out DIR] [--jobs J] [--time-limit D] [--max-events N] [--max-memory-mb M]`:
-// runs scenarios, prints one line per scenario with its verdict and replay
-// command, writes a run directory (report.json, junit.xml, summary.md,
-// report.html, metrics.prom) under DIR with a `latest` link, and exits with
-// harness/exit_code.h's codes.
+//  [--shard K/N] [--out DIR] [--jobs J] [--time-limit D] [--max-events N]
+//  [--max-memory-mb M] [--list]`: runs scenarios, prints one line per
+// scenario with its verdict and replay command, writes a run directory
+// (report.json, junit.xml, summary.md, report.html, metrics.prom) under DIR
+// with a `latest` link, and exits with harness/exit_code.h's codes.
 //
 // On a terminal a progress line shows the run as it goes; on a pipe (a CI
 // log) each scenario's verdict line is printed as it finishes. Either way
 // the lines are printed again at the end in a stable order (scenario, then
 // seed). SIGINT or SIGTERM stop the run inside its scenario: what was found
 // so far is written, temporary files are removed, and the exit code is 4.
+//
+// `--shard K/N` runs the K-th of N slices of the runs (reports/shard.h), for
+// a CI matrix whose run directories `faultline merge` puts back together;
+// `--list` prints the runs a command would make and makes none.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <unistd.h>
@@ -24,6 +28,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/verdicts.h"
 #include "harness/runner.h"
 #include "reports/escape.h"
 #include "reports/run_directory.h"
@@ -39,6 +44,7 @@ struct RunCli {
   std::optional<std::string> policy;
   std::optional<std::string> seed;
   std::uint32_t seeds = 1;
+  std::optional<std::string> shard;
   std::string out = "runs";
   std::uint32_t jobs = 0;
   std::uint64_t max_steps = 400'000'000;
@@ -47,6 +53,7 @@ struct RunCli {
   std::string time_limit;
   bool no_write = false;
   bool timestamp = false;
+  bool list = false;
 };
 
 std::string iso_utc_now() {
@@ -56,12 +63,6 @@ std::string iso_utc_now() {
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-void print_verdict(const reports::ScenarioResult& r) {
-  fmt::print("{:<12} {:<28} seed={:<20} {}\n", reports::label(r.verdict), printable(r.name), r.seed,
-             printable(r.verdict_reason));
-  if (!r.replay_command.empty()) fmt::print("{:<12} replay: {}\n", "", printable(r.replay_command));
 }
 
 int run(const RunCli& cli) {
@@ -77,6 +78,14 @@ int run(const RunCli& cli) {
     o.seed = *seed;
   }
   o.seeds = cli.seeds;
+  if (cli.shard) {
+    o.shard = parse_shard(*cli.shard);
+    if (!o.shard) {
+      return refuse("run", "--shard", fmt::format("K/N, shard K of N with 1 <= K <= N <= {} (such as 2/3)",
+                                                  reports::kShardCountMax),
+                    *cli.shard);
+    }
+  }
   o.jobs = cli.jobs == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cli.jobs;
   o.step_budget = cli.max_steps;
   o.limits.events_max = cli.max_events;
@@ -89,6 +98,13 @@ int run(const RunCli& cli) {
     o.time_limit = std::chrono::duration_cast<std::chrono::milliseconds>(d);
   }
   o.limits.stop = stop_on_signals();
+
+  if (cli.list) {
+    for (const auto& planned : harness::plan_suite(o)) {
+      fmt::print("{} {}\n", printable(planned.scenario_file), planned.seed);
+    }
+    return kPass;
+  }
 
   const bool tty = isatty(fileno(stderr)) != 0 && isatty(fileno(stdout)) != 0;
   const auto outcome = harness::run_suite(o, [&](const reports::ScenarioResult& r, std::size_t done,
@@ -121,9 +137,11 @@ int run(const RunCli& cli) {
       fmt::print("run directory: {}\n", printable(dir.string()));
     }
   }
-  const auto counts = reports::count_verdicts(outcome.run);
-  fmt::print("{} run(s): {} passed, {} failed, {} inconclusive, {} aborted, {} errors\n", counts.total(),
-             counts.passed, counts.failed, counts.inconclusive, counts.aborted, counts.errors);
+  print_counts(outcome.run);
+  if (const auto& shard = outcome.run.shard) {
+    fmt::print("shard {}/{}: {} of the run's {} runs; `faultline merge` puts the {} shards together\n", shard->index,
+               shard->count, outcome.run.scenarios.size(), shard->runs_in_set, shard->count);
+  }
   if (const int signal = stop_signal(); signal != 0) {
     fmt::print(stderr, "faultline run: stopped by {}; the runs finished so far are reported\n",
                signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -142,6 +160,9 @@ Command run_command{"run", [](CLI::App& app) {
   sub->add_option("--seed", cli->seed, "Root seed, 0 to 2^64-1 (instead of each scenario's own)");
   sub->add_option("--seeds", cli->seeds, "Run each scenario under K seeds derived from the first")
       ->check(CLI::Range(1u, 10'000u));
+  sub->add_option("--shard", cli->shard,
+                  "Run only slice K of N (K/N, such as 2/3): run i of the whole set, in run order from 0, is "
+                  "shard (i mod N) + 1's; `faultline merge` combines the N run directories");
   sub->add_option("--out", cli->out, "Folder for run directories (a new one per run, plus `latest`)");
   sub->add_option("--jobs,-j", cli->jobs, "Worker threads (default: one per core)")->check(CLI::Range(0u, 1024u));
   sub->add_option("--max-steps", cli->max_steps, "Safety limit: simulation steps per run (exit 4 past it)")
@@ -154,6 +175,9 @@ Command run_command{"run", [](CLI::App& app) {
   sub->add_option("--time-limit", cli->time_limit,
                   "Safety limit: wall-clock time for the suite, e.g. 10m; the run in progress stops too");
   sub->add_flag("--no-write", cli->no_write, "Print verdicts only; write no run directory");
+  sub->add_flag("--list", cli->list,
+                "Print the runs this command would make (scenario file and seed, one per line, in run order) "
+                "and run nothing");
   sub->add_flag("--timestamp", cli->timestamp, "Record the wall-clock start in report.json (not byte-reproducible)");
   return [cli] { return run(*cli); };
 }};

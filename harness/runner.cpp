@@ -56,30 +56,59 @@ std::vector<std::string> canonical_command(const RunnerOptions& o) {
   return cmd;
 }
 
-RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
+namespace {
+
+struct Job {
+  const Scenario* scenario;
+  std::uint64_t seed;
+};
+
+// The scenarios, read and checked, and the runs to make of them.
+struct Suite {
+  std::vector<Scenario> scenarios;
+  std::vector<Job> jobs;  // this shard's (all without one), in run order
+  std::optional<reports::ShardInfo> shard;
+};
+
+void load_suite(const RunnerOptions& options, Suite& suite) {
   // Read everything first: a bad file or policy is an input error before
   // any simulation starts.
   const auto files = expand_scenario_paths(options.paths);
   if (files.empty()) throw runtime::ConfigError(options.paths.empty() ? "." : options.paths.front(), "$",
                                                 "no scenario files (*.json) found");
-  std::vector<Scenario> scenarios;
-  for (const auto& f : files) scenarios.push_back(load_scenario(f));
-  for (const auto& s : scenarios) {
+  for (const auto& f : files) suite.scenarios.push_back(load_scenario(f));
+  for (const auto& s : suite.scenarios) {
     (void)reference_system::load_policy(options.policy_file.value_or(s.policy_file));
     check_world(s);
   }
-
-  struct Job {
-    const Scenario* scenario;
-    std::uint64_t seed;
-  };
-  std::vector<Job> jobs;
-  for (const auto& s : scenarios) {
+  reports::RunSetDigest set;
+  for (const auto& s : suite.scenarios) {
     const std::uint64_t first = options.seed.value_or(s.seed);
     for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, options.seeds); ++i) {
-      jobs.push_back(Job{&s, runtime::RandomStreams::derive_seed(first, i)});
+      const std::uint64_t seed = runtime::RandomStreams::derive_seed(first, i);
+      if (!options.shard || reports::shard_takes(*options.shard, set.runs())) suite.jobs.push_back(Job{&s, seed});
+      set.add(s.file, s.digest, seed);
     }
   }
+  if (options.shard) {
+    suite.shard = reports::ShardInfo{options.shard->index, options.shard->count, set.runs(), set.hex(), 0};
+  }
+}
+
+}  // namespace
+
+std::vector<PlannedRun> plan_suite(const RunnerOptions& options) {
+  Suite suite;
+  load_suite(options, suite);
+  std::vector<PlannedRun> runs;
+  for (const auto& job : suite.jobs) runs.push_back(PlannedRun{job.scenario->file, job.scenario->name, job.seed});
+  return runs;
+}
+
+RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
+  Suite suite;
+  load_suite(options, suite);
+  const std::vector<Job>& jobs = suite.jobs;
 
   std::vector<reports::ScenarioResult> results(jobs.size());
   std::atomic<std::size_t> next{0};
@@ -150,7 +179,9 @@ RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress) {
   out.run.command_line = canonical_command(options);
   out.run.runtime = "sim";
   out.run.scenarios = std::move(results);
+  out.run.shard = suite.shard;
   out.internal_errors = internal_errors.load();
+  if (out.run.shard) out.run.shard->internal_errors = out.internal_errors;
   out.exit_code = out.internal_errors > 0 ? kInternalError : exit_code_for(reports::overall_verdict(out.run));
   return out;
 }

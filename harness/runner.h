@@ -21,6 +21,7 @@
 #include "harness/engine.h"
 #include "harness/exit_code.h"
 #include "reports/result.h"
+#include "reports/shard.h"
 #include "runtime/event_log.h"
 
 namespace faultline::harness {
@@ -30,6 +31,9 @@ struct RunnerOptions {
   std::optional<std::string> policy_file;
   std::optional<std::uint64_t> seed;
   std::uint32_t seeds = 1;
+  // Run only this slice of the runs (reports/shard.h); the result records
+  // the slice and the whole set.
+  std::optional<reports::Shard> shard;
   std::uint32_t jobs = 1;
   std::uint64_t step_budget = 400'000'000;
   // Wall-clock budget for the whole suite (zero: none), checked inside each
@@ -59,8 +63,17 @@ using ProgressFn = std::function<void(const reports::ScenarioResult&, std::size_
 // all of it read and checked before the first run starts.
 [[nodiscard]] RunOutcome run_suite(const RunnerOptions& options, const ProgressFn& progress = {});
 
+// The runs run_suite would make (this shard's, with `shard`), in run order,
+// without running them. Throws runtime::ConfigError as run_suite does.
+struct PlannedRun {
+  std::string scenario_file;
+  std::string scenario_name;
+  std::uint64_t seed = 0;
+};
+[[nodiscard]] std::vector<PlannedRun> plan_suite(const RunnerOptions& options);
+
 // The command that reproduces the run's results: the scenario paths and the
-// options that change them (not --out, --jobs or progress flags).
+// options that change them (not --out, --jobs, --shard or progress flags).
 std::vector<std::string> canonical_command(const RunnerOptions& options);
 
 }  // namespace faultline::harness

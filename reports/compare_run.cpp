@@ -10,15 +10,26 @@ namespace faultline::reports {
 
 namespace fs = std::filesystem;
 
-RunResult load_run(const fs::path& file_or_directory) {
+fs::path report_file(const fs::path& file_or_directory) {
   std::error_code ec;
   fs::path file = file_or_directory;
-  if (fs::is_directory(file_or_directory, ec)) file /= kReportJsonFile;
-  if (!fs::is_regular_file(file, ec)) {
-    throw runtime::ConfigError(file.string(), "$", "not a report.json file or a run directory holding one");
+  if (fs::is_directory(file_or_directory, ec)) {
+    file /= kReportJsonFile;
+    // The --out folder of a run: its newest run directory.
+    if (!fs::exists(file, ec)) file = file_or_directory / kLatestLink / kReportJsonFile;
   }
-  return read_report_json(file.string());
+  if (!fs::is_regular_file(file, ec)) {
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      throw runtime::ConfigError(file.string(), "$", "cannot read: " + ec.message());
+    }
+    throw runtime::ConfigError(file_or_directory.string(), "$",
+                               "not a report.json file, a run directory holding one, or a folder whose latest "
+                               "run directory holds one");
+  }
+  return file;
 }
+
+RunResult load_run(const fs::path& file_or_directory) { return read_report_json(report_file(file_or_directory).string()); }
 
 int run_compare(const CompareOptions& options, std::ostream& out, std::ostream& err) {
   const ParsedBounds bounds = parse_regression_bounds(options.max_regression);

@@ -4,7 +4,7 @@
 // regression gate (bounds syntax in compare.h).
 //
 // A and B are each a report.json file or a run directory holding one (a
-// `latest` link works too). Exit codes follow the faultline command line:
+// `latest` link, or the --out folder that holds it, works too). Exit codes follow the faultline command line:
 // 0 no regression beyond the bounds, 1 B regressed, 2 bad input (the message
 // names the file, the JSON path or the bound at fault) or two runs that are
 // not the same experiment (scenarios, seeds or policies differ; the message
@@ -37,8 +37,13 @@ inline constexpr int kCompareInputError = 2;
 
 int run_compare(const CompareOptions& options, std::ostream& out, std::ostream& err);
 
-// The run in a report.json file or a run directory. Throws
-// runtime::ConfigError naming the file when it is missing or malformed.
+// The report.json of a report.json file, a run directory, or the --out
+// folder of runs (its `latest` run directory). Throws runtime::ConfigError
+// naming it when there is none.
+std::filesystem::path report_file(const std::filesystem::path& file_or_directory);
+
+// The run in report_file(file_or_directory). Throws runtime::ConfigError
+// naming the file when it is missing or malformed.
 RunResult load_run(const std::filesystem::path& file_or_directory);
 
 }  // namespace faultline::reports

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "reports/internal/text.h"
+#include "reports/shard.h"
 #include "runtime/json_config.h"
 
 namespace faultline::reports {
@@ -393,6 +394,13 @@ std::string to_report_json(const RunResult& run) {
   j["command_line"] = std::move(argv);
   j["started_at"] = clean(run.started_at);
   j["runtime"] = clean(run.runtime);
+  if (run.shard) {
+    j["shard"] = ordered_json{{"index", run.shard->index},
+                              {"count", run.shard->count},
+                              {"runs_in_set", run.shard->runs_in_set},
+                              {"set_digest", clean(run.shard->set_digest)},
+                              {"internal_errors", run.shard->internal_errors}};
+  }
   j["verdict"] = to_string(overall_verdict(run));
   ordered_json scenarios = ordered_json::array();
   for (const auto& s : run.scenarios) scenarios.push_back(scenario_json(s));
@@ -412,6 +420,16 @@ RunResult run_from(const nlohmann::json& doc, const std::string& file) {
   for (const auto& arg : array_at(root, "command_line")) run.command_line.push_back(arg.as_string());
   run.started_at = root.string("started_at");
   run.runtime = root.string("runtime");
+  if (const auto shard = root.find("shard")) {
+    if (!shard->is_object()) shard->fail("an object (the shard this run is)");
+    ShardInfo info;
+    info.count = static_cast<std::uint32_t>(shard->integer("count", 1, kShardCountMax));
+    info.index = static_cast<std::uint32_t>(shard->integer("index", 1, info.count));
+    info.runs_in_set = unsigned_at(*shard, "runs_in_set");
+    info.set_digest = shard->string("set_digest");
+    info.internal_errors = unsigned_at(*shard, "internal_errors");
+    run.shard = std::move(info);
+  }
   for (const auto& s : array_at(root, "scenarios")) run.scenarios.push_back(scenario_from(s));
   return run;
 }

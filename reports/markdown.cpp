@@ -47,8 +47,15 @@ std::string to_summary_markdown(const RunResult& run) {
   std::string out = fmt::format("# faultline: {}\n\n", verdict_label(overall_verdict(run)));
   out += fmt::format("{} scenarios: {} pass, {} fail, {} inconclusive, {} aborted, {} error. ", run.scenarios.size(),
                      by_verdict[0], by_verdict[2], by_verdict[1], by_verdict[3], by_verdict[4]);
-  out += fmt::format("faultline {}, {} runtime, started {}.\n\n", escape_markdown_cell(run.tool_version),
-                     escape_markdown_cell(run.runtime), escape_markdown_cell(run.started_at));
+  out += fmt::format("faultline {}, {} runtime", escape_markdown_cell(run.tool_version),
+                     escape_markdown_cell(run.runtime));
+  // Without --timestamp the start is not recorded, so that reports stay reproducible.
+  if (!run.started_at.empty()) out += fmt::format(", started {}", escape_markdown_cell(run.started_at));
+  if (run.shard) {
+    out += fmt::format(", shard {}/{} of a run of {} scenario runs (`faultline merge` combines the shards)", run.shard->index,
+                       run.shard->count, run.shard->runs_in_set);
+  }
+  out += ".\n\n";
   if (run.scenarios.empty()) return out;
 
   out += "| verdict | scenario | success | processed | refused | lost | p99 | DLQ | retries/min | failed checks |\n";

@@ -263,12 +263,31 @@ struct ScenarioResult {
   bool operator==(const ScenarioResult&) const = default;
 };
 
+// Which slice of a sharded run this run is (`faultline run --shard K/N`,
+// reports/shard.h), and the whole set it was cut from, so that a merge can
+// tell that shards belong together, are all there and do not overlap.
+struct ShardInfo {
+  std::uint32_t index = 1;  // K, from 1
+  std::uint32_t count = 1;  // N
+  std::uint64_t runs_in_set = 0;  // runs of the unsharded run
+  std::string set_digest;         // reports::RunSetDigest of those runs, in run order
+  std::uint64_t internal_errors = 0;  // runs of this shard that ended in a bug of faultline
+
+  bool operator==(const ShardInfo&) const = default;
+};
+
 struct RunResult {
   std::string tool_version;               // "0.1.0"
-  std::vector<std::string> command_line;  // argv as given
+  // The command that reproduces the results (harness::canonical_command):
+  // what decides them, not --out, --jobs or --shard, so every shard of a
+  // run records the unsharded run's command.
+  std::vector<std::string> command_line;
   std::string started_at;                 // ISO 8601 UTC, given by the caller
   std::string runtime;                    // "sim" or "live"
   std::vector<ScenarioResult> scenarios;
+  // Set in a shard's result only; a merged run has none, as the unsharded
+  // run has none. (Last, so positional initialisers keep their meaning.)
+  std::optional<ShardInfo> shard;
 
   bool operator==(const RunResult&) const = default;
 };

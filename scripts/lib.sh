@@ -12,9 +12,9 @@ FAULTLINE_PACKAGES=(
 )
 # Tools only the tests use (scripts/test): xmllint for JUnit, promtool for
 # metrics and alert rules, headless Chromium for the HTML report, jsonschema
-# for report.json and scenario files.
+# for report.json and scenario files, PyYAML for the CI examples in docs/ci/.
 FAULTLINE_TEST_PACKAGES=(
-  libxml2-utils prometheus chromium python3-jsonschema fonts-dejavu-core
+  libxml2-utils prometheus chromium python3-jsonschema python3-yaml fonts-dejavu-core
 )
 # The second compiler CI builds with (.ci/run, the clang-release preset);
 # it uses the same libstdc++ as g++.
@@ -39,20 +39,6 @@ faultline_install() {
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The faultline program of a built preset (cli/ or, before the move,
-# harness/).
-faultline_binary() {
-  local dir
-  for dir in cli harness; do
-    if [ -x "$FAULTLINE_ROOT/build/$1/$dir/faultline" ]; then
-      echo "$FAULTLINE_ROOT/build/$1/$dir/faultline"
-      return 0
-    fi
-  done
-  faultline_log "no faultline program in build/$1"
-  return 1
-}
-
 faultline_build() {
   local preset="$1"
   shift
@@ -65,5 +51,12 @@ faultline_build() {
   cmake --build "build/$preset" "$@"
 }
 
-# The faultline executable of a built preset (release unless named).
-faultline_binary() { printf '%s\n' "$FAULTLINE_ROOT/build/${1:-release}/cli/faultline"; }
+# The faultline program of a built preset (release unless named).
+faultline_binary() {
+  local program="$FAULTLINE_ROOT/build/${1:-release}/cli/faultline"
+  if [ ! -x "$program" ]; then
+    faultline_log "no faultline program in build/${1:-release}: build the preset first"
+    return 1
+  fi
+  printf '%s\n' "$program"
+}

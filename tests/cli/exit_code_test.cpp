@@ -12,21 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/process.h"
+#include "tests/cli/quick_scenario.h"
 
 namespace faultline::cli_testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A scenario that runs in a fraction of a second: a minute of a small load,
-// no faults, the shipped recommended policy (named absolutely, so the file
-// may live anywhere).
-std::string quick_scenario(const std::string& name, const std::string& extra = "") {
-  const auto policy = (source_dir() / "scenarios/policies/recommended.json").string();
-  return "{\"name\": " + nlohmann::json(name).dump() + ", \"seed\": 7, \"duration\": \"1m\", \"drain\": \"1m\", " +
-         "\"workload\": {\"rate_per_hour\": 120}, \"policy\": " + nlohmann::json(policy).dump() +
-         ", \"expect\": {\"slo\": {\"enabled\": false}}" + extra + "}";
-}
 
 // A scenario that would run for many minutes: ten simulated years.
 std::string long_scenario(const std::string& name) {

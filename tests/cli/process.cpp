@@ -45,7 +45,7 @@ std::string read_file(const fs::path& file) {
 Child::Child(const std::vector<std::string>& args, const Options& options) : dir_(fresh_dir("faultline-cli-io")) {
   const std::string out = (dir_ / "out").string();
   const std::string err = (dir_ / "err").string();
-  const std::string exe = binary().string();
+  const std::string exe = options.program.empty() ? binary().string() : options.program.string();
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry = *e;

@@ -29,6 +29,7 @@ struct Options {
   std::map<std::string, std::string> env;     // added to (or replacing) the environment
   std::chrono::seconds alarm{60};             // the child is killed by SIGALRM past this
   bool as_nobody = false;                     // when root: run as uid/gid 65534, so permissions bite
+  std::filesystem::path program;              // empty: the faultline binary; else this program
 };
 
 // The path of the faultline binary under test.

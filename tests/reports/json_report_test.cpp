@@ -100,6 +100,11 @@ void expect_matches_schema(const RunResult& run, const std::string& label) {
 
 TEST(JsonReport, MatchesTheSchema) { expect_matches_schema(sample_run(), "sample run"); }
 TEST(JsonReport, HostileInputMatchesTheSchema) { expect_matches_schema(hostile_run(), "hostile run"); }
+TEST(JsonReport, AShardsReportMatchesTheSchema) {
+  RunResult run = sample_run();
+  run.shard = ShardInfo{2, 3, 8, "0123456789abcdef", 0};
+  expect_matches_schema(run, "shard 2/3");
+}
 
 TEST(JsonReport, SchemaRejectsADocumentThatBreaksIt) {
   // The validator itself must be able to fail: a verdict outside the enum.
