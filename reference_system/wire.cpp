@@ -35,6 +35,10 @@ constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
 
 constexpr std::string_view kNoDeadline = "none";
 
+// A refusal's message is at most this long: what it quotes is cut, but a
+// repeated key deep in a body is named by its whole path.
+constexpr std::size_t kMaxRefusalBytes = 512;
+
 // ---------------------------------------------------------------------------
 // Bytes: UTF-8 validity (RFC 3629, as nlohmann's parser checks it) and base64.
 
@@ -399,28 +403,43 @@ struct Refusal {
 
 [[noreturn]] void refuse(std::string message) { throw Refusal{std::move(message)}; }
 
-// A value from outside, fit for an error message: quoted, bytes outside
-// printable ASCII as \xNN, cut after 40 bytes.
-std::string outside_text(std::string_view value) {
-  constexpr std::size_t kShown = 40;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < value.size() && i < kShown; ++i) {
-    const auto c = static_cast<unsigned char>(value[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c >= 0x20 && c < 0x7F) {
-      out += static_cast<char>(c);
+// Bytes from outside, fit for a log line or a report: printable ASCII as
+// it is, every other byte as \xNN (so no control character and no broken
+// UTF-8 reaches a terminal or a JSON writer).
+void append_escaped(std::string& out, std::string_view bytes) {
+  constexpr std::string_view kHex = "0123456789abcdef";
+  for (const char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7F) {
+      out += ch;
     } else {
-      constexpr std::string_view kHex = "0123456789abcdef";
       out += "\\x";
       out += kHex[c >> 4];
       out += kHex[c & 15];
     }
   }
+}
+
+// A value from outside, quoted and escaped, cut after 40 bytes.
+std::string outside_text(std::string_view value) {
+  constexpr std::size_t kShown = 40;
+  std::string out = "\"";
+  for (const char ch : value.substr(0, kShown)) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    append_escaped(out, std::string_view(&ch, 1));
+  }
   out += '"';
   if (value.size() > kShown) out += "... (" + std::to_string(value.size()) + " bytes)";
   return out;
+}
+
+// Cuts UTF-8 text to at most `max` bytes (and "..."), between characters.
+void cut(std::string& text, std::size_t max) {
+  if (text.size() <= max) return;
+  std::size_t end = max - 3;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  text.resize(end);
+  text += "...";
 }
 
 std::string field_label(Field f) { return "field \"" + std::string(kFieldNames[f]) + "\""; }
@@ -521,7 +540,7 @@ class Node {
     if (value_->is_object()) return "an object";
     if (value_->is_array()) return "an array";
     std::string text = value_->dump(-1, ' ', false, Json::error_handler_t::replace);
-    if (text.size() > 60) text = text.substr(0, 57) + "...";
+    cut(text, 60);
     return text + " (" + value_->type_name() + ")";
   }
 
@@ -705,7 +724,15 @@ Json parse_body(std::string_view body) {
   try {
     return runtime::parse_json_text(body, std::string(kFieldNames[kBody]));
   } catch (const runtime::ConfigError& e) {
-    refuse(field_label(kBody) + ": " + e.path() + ": " + e.message());
+    // The parser's message quotes what it read, which may be any bytes,
+    // and a repeated key is named by its whole path, which may be long.
+    std::string path;
+    append_escaped(path, e.path());
+    cut(path, 160);
+    std::string message;
+    append_escaped(message, e.message());
+    cut(message, 240);
+    refuse(field_label(kBody) + ": " + path + ": " + message);
   }
 }
 
@@ -867,8 +894,9 @@ WireFields encode(const Message& message, const WireClock& clock) {
 Outcome<Message> decode(std::span<const WireFieldView> fields, const WireClock& clock) {
   try {
     return decode_or_refuse(fields, clock);
-  } catch (const Refusal& r) {
-    return Failure{ErrorClass::permanent, "wire: " + r.message};
+  } catch (Refusal& r) {
+    cut(r.message, kMaxRefusalBytes - 6);
+    return Failure{ErrorClass::permanent, "wire: " + std::move(r.message)};
   }
 }
 

@@ -72,7 +72,9 @@ WireFields encode(const Message& message, const WireClock& clock);
 
 // The Message of an entry, with delivery_id 0 (the bus sets it from the
 // entry id, see delivery_id_of). A refusal is a Failure of class
-// permanent whose message starts with "wire: " and names the field.
+// permanent whose message starts with "wire: " and names the field: at
+// most 512 bytes, with the bytes it quotes escaped, so it can go into a
+// log line or a report as it is.
 Outcome<Message> decode(std::span<const WireFieldView> fields, const WireClock& clock);
 Outcome<Message> decode(const WireFields& fields, const WireClock& clock);
 

@@ -555,10 +555,26 @@ TEST(WireRefusal, BodiesThatAreNotJsonOrTooDeepOrRepeatKeysAreRefused) {
 TEST(WireRefusal, ForeignBytesInARefusalAreEscapedAndCut) {
   WireFields fields = sample_request_fields();
   set_field(fields, "topic", std::string("\x1b[31mred\n", 9) + std::string(100, 'x'));
-  const std::string why = refusal(fields);
+  std::string why = refusal(fields);
   EXPECT_NE(why.find("got \"\\x1b[31mred\\x0axxx"), std::string::npos) << why;
   EXPECT_NE(why.find("... (109 bytes)"), std::string::npos) << why;
   EXPECT_EQ(why.find('\n'), std::string::npos);
+
+  // The JSON parser's messages quote what it read, and name a repeated
+  // key by its whole path: both escaped and cut as well.
+  auto printable_and_short = [](const std::string& text) {
+    EXPECT_LE(text.size(), 512u) << text;
+    for (const char c : text) EXPECT_TRUE(c >= 0x20 && c < 0x7F) << text;
+  };
+  fields = sample_request_fields();
+  set_field(fields, "body", "{\"a\":\"\xff\x1b");
+  why = refusal(fields);
+  printable_and_short(why);
+  EXPECT_NE(why.find("\\xff"), std::string::npos) << why;
+  set_field(fields, "body", "{\"" + std::string(5000, 'k') + "\\u001b\":{\"a\":1,\"a\":2}}");
+  why = refusal(fields);
+  printable_and_short(why);
+  EXPECT_NE(why.find("...: duplicate key \"a\""), std::string::npos) << why;
 }
 
 // ---------------------------------------------------------------------------
