@@ -291,9 +291,9 @@ void write_lines(JsonWriter& w, const std::vector<LineItem>& lines) {
   w.end_array();
 }
 
-void write_invoice(JsonWriter& w, const Invoice& inv) {
-  FAULTLINE_ASSERT(inv.scan_quality >= 0.0 && inv.scan_quality <= 1.0);
-  w.begin_object();
+// The members an Invoice and the fields OCR extracted have in common.
+template <class InvoiceLike>
+void write_invoice_fields(JsonWriter& w, const InvoiceLike& inv) {
   w.key("id").integer(inv.id);
   w.key("vendor").text(inv.vendor);
   w.key("po_reference").text(inv.po_reference);
@@ -301,6 +301,12 @@ void write_invoice(JsonWriter& w, const Invoice& inv) {
   w.key("lines");
   write_lines(w, inv.lines);
   w.key("total_cents").integer(inv.total_cents);
+}
+
+void write_invoice(JsonWriter& w, const Invoice& inv) {
+  FAULTLINE_ASSERT(inv.scan_quality >= 0.0 && inv.scan_quality <= 1.0);
+  w.begin_object();
+  write_invoice_fields(w, inv);
   w.key("scan_quality").number(inv.scan_quality);
   w.key("document_base64").base64(inv.document);
   w.end_object();
@@ -311,13 +317,7 @@ void write_extraction(JsonWriter& w, const Extraction& ex) {
   w.begin_object();
   w.key("text").text(ex.text);
   w.key("fields").begin_object();
-  w.key("id").integer(f.id);
-  w.key("vendor").text(f.vendor);
-  w.key("po_reference").text(f.po_reference);
-  w.key("currency").text(f.currency);
-  w.key("lines");
-  write_lines(w, f.lines);
-  w.key("total_cents").integer(f.total_cents);
+  write_invoice_fields(w, f);
   w.key("problems").integer(f.problems);
   w.end_object();
   w.end_object();
@@ -646,15 +646,21 @@ std::vector<LineItem> as_lines(const Node& n) {
   return lines;
 }
 
+// What write_invoice_fields writes.
+template <class InvoiceLike>
+void read_invoice_fields(const Node& n, InvoiceLike& inv) {
+  inv.id = as_u64(Node(n.member("id"), n, "id"));
+  inv.vendor = as_text(Node(n.member("vendor"), n, "vendor"));
+  inv.po_reference = as_text(Node(n.member("po_reference"), n, "po_reference"));
+  inv.currency = as_text(Node(n.member("currency"), n, "currency"));
+  inv.lines = as_lines(Node(n.member("lines"), n, "lines"));
+  inv.total_cents = as_i64(Node(n.member("total_cents"), n, "total_cents"));
+}
+
 std::shared_ptr<const Invoice> as_invoice(const Node& n) {
   n.expect_object({"id", "vendor", "po_reference", "currency", "lines", "total_cents", "scan_quality", "document_base64"});
   auto inv = std::make_shared<Invoice>();
-  inv->id = as_u64(Node(n.member("id"), n, "id"));
-  inv->vendor = as_text(Node(n.member("vendor"), n, "vendor"));
-  inv->po_reference = as_text(Node(n.member("po_reference"), n, "po_reference"));
-  inv->currency = as_text(Node(n.member("currency"), n, "currency"));
-  inv->lines = as_lines(Node(n.member("lines"), n, "lines"));
-  inv->total_cents = as_i64(Node(n.member("total_cents"), n, "total_cents"));
+  read_invoice_fields(n, *inv);
   inv->scan_quality = as_quality(Node(n.member("scan_quality"), n, "scan_quality"));
   inv->document = as_base64(Node(n.member("document_base64"), n, "document_base64"));
   return inv;
@@ -668,12 +674,7 @@ std::shared_ptr<const Extraction> as_extraction(const Node& n) {
   ex->text = as_text(Node(n.member("text"), n, "text"));
   const Node f(n.member("fields"), n, "fields");
   f.expect_object({"id", "vendor", "po_reference", "currency", "lines", "total_cents", "problems"});
-  ex->fields.id = as_u64(Node(f.member("id"), f, "id"));
-  ex->fields.vendor = as_text(Node(f.member("vendor"), f, "vendor"));
-  ex->fields.po_reference = as_text(Node(f.member("po_reference"), f, "po_reference"));
-  ex->fields.currency = as_text(Node(f.member("currency"), f, "currency"));
-  ex->fields.lines = as_lines(Node(f.member("lines"), f, "lines"));
-  ex->fields.total_cents = as_i64(Node(f.member("total_cents"), f, "total_cents"));
+  read_invoice_fields(f, ex->fields);
   ex->fields.problems = as_u32(Node(f.member("problems"), f, "problems"));
   return ex;
 }
