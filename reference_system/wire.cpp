@@ -258,7 +258,7 @@ class JsonWriter {
   }
 
   std::string* out_;
-  std::array<bool, 8> first_{};  // the body nests five levels at most
+  std::array<bool, 8> first_{};  // the body nests six levels at most
   std::size_t depth_ = 0;
   bool after_key_ = false;
 };
@@ -666,7 +666,7 @@ std::shared_ptr<const Invoice> as_invoice(const Node& n) {
   return inv;
 }
 
-// null (or an absent member, which the caller turns into null) is no extraction.
+// null is no extraction (before OCR, and in replies of other steps).
 std::shared_ptr<const Extraction> as_extraction(const Node& n) {
   if (n.value().is_null()) return nullptr;
   n.expect_object({"text", "fields"});
