@@ -64,7 +64,13 @@ function(faultline_test)
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} faultline::test_support GTest::gmock GTest::gtest_main)
   _faultline_common(${ARG_NAME})
-  set(live_properties LABELS "${ARG_LAYER};live" FIXTURES_REQUIRED live_servers
+  # A test's LABELS property can hold one label here (gtest_discover_tests
+  # flattens lists), so the layer's label also comes from the directory.
+  get_property(directory_labels DIRECTORY PROPERTY LABELS)
+  if(NOT ARG_LAYER IN_LIST directory_labels)
+    set_property(DIRECTORY APPEND PROPERTY LABELS ${ARG_LAYER})
+  endif()
+  set(live_properties LABELS live FIXTURES_REQUIRED live_servers
                       ENVIRONMENT "FAULTLINE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
   if(ARG_LIVE)
     gtest_discover_tests(${ARG_NAME} DISCOVERY_MODE PRE_TEST WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
