@@ -27,6 +27,10 @@ std::string prefix_successor(std::string_view prefix) {
   return s;
 }
 
+Failure version_conflict(std::uint64_t expected_version) {
+  return Failure{ErrorClass::conflict, "checkpoint: the stored version is not " + std::to_string(expected_version)};
+}
+
 Task<Outcome<std::unique_ptr<PgCheckpointStore>>> PgCheckpointStore::open(PgConnection& pg, std::string schema) {
   if (!is_plain_identifier(schema)) {
     co_return Failure{ErrorClass::permanent, "postgres: '" + schema + "' is not a plain schema name"};
@@ -61,7 +65,7 @@ Task<Outcome<std::uint64_t>> PgCheckpointStore::save(std::string workflow_id, st
   if (!r) co_return std::move(r).failure();
   if (r->rows() == 0) {
     ++conflicts_;
-    co_return Failure{ErrorClass::conflict, "checkpoint: the stored version is not " + std::to_string(expected_version)};
+    co_return version_conflict(expected_version);
   }
   ++saves_;
   co_return static_cast<std::uint64_t>(r->integer(0, 0));
@@ -86,7 +90,7 @@ Task<Outcome<>> PgCheckpointStore::remove(std::string workflow_id, std::uint64_t
   if (!r) co_return std::move(r).failure();
   if (r->integer(0, 0) == 0 && r->integer(0, 1) != 0) {
     ++conflicts_;
-    co_return Failure{ErrorClass::conflict, "checkpoint: the stored version is not " + std::to_string(expected_version)};
+    co_return version_conflict(expected_version);
   }
   co_return resilience::ok();
 }

@@ -64,4 +64,7 @@ bool is_plain_identifier(std::string_view name) noexcept;
 // 0xff): the exclusive upper end of a prefix range.
 std::string prefix_successor(std::string_view prefix);
 
+// The conflict both networked stores give a compare-and-set that lost.
+resilience::Failure version_conflict(std::uint64_t expected_version);
+
 }  // namespace faultline::reference_system::live

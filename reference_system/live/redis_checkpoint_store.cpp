@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "reference_system/live/pg_checkpoint_store.h"  // prefix_successor
+#include "reference_system/live/pg_checkpoint_store.h"  // prefix_successor, version_conflict
 
 namespace faultline::reference_system::live {
 
@@ -121,7 +121,7 @@ Task<Outcome<>> RedisCheckpointStore::remove(std::string workflow_id, std::uint6
   if (r->is_error()) co_return failure_of_error_reply(r.value());
   if (r->integer != 1) {
     ++conflicts_;
-    co_return Failure{ErrorClass::conflict, "checkpoint: the stored version is not " + std::to_string(expected_version)};
+    co_return version_conflict(expected_version);
   }
   co_return resilience::ok();
 }
