@@ -242,8 +242,31 @@ std::string describe_status(int status) {
   return "stopped";
 }
 
-// Signals the child's process group, waits up to `within`, then kills the
-// group and reaps the child.
+// Whether a process of group `pgid` is still running (zombies excluded:
+// they hold no socket and no shared memory).
+bool group_running(pid_t pgid) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    char state = 0;
+    long ppid = 0;
+    long pgrp = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+        state != 'Z' && state != 'X') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Signals the child, waits up to `within`, then kills its process group,
+// reaps the child and waits (bounded) until nothing of the group runs: a
+// killed PostgreSQL's backends too, which would otherwise keep its shared
+// memory and refuse a restart.
 void terminate(pid_t pid, int signal, std::chrono::milliseconds within) {
   if (pid <= 0) return;
   ::kill(pid, signal);
@@ -255,6 +278,11 @@ void terminate(pid_t pid, int signal, std::chrono::milliseconds within) {
   ::killpg(pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const auto drained = Clock::now() + std::chrono::seconds(10);
+  while (group_running(pid) && Clock::now() < drained) {
+    ::killpg(pid, SIGKILL);
+    std::this_thread::sleep_for(kPollInterval);
   }
 }
 
