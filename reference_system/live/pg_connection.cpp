@@ -290,6 +290,9 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
       polling = PQconnectPoll(conn);
     }
     if (PQsetnonblocking(conn, 1) != 0) co_return fail(ErrorClass::transient, trimmed(PQerrorMessage(conn)));
+    // The server's notices ("relation already exists, skipping" from the
+    // tables' CREATE IF NOT EXISTS) are not errors: libpq would print each to stderr.
+    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
     if (!follow_socket()) co_return fail(ErrorClass::transient, "no socket");
     ++stats.connects;
     co_return resilience::ok();
