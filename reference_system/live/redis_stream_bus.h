@@ -69,8 +69,9 @@
 //
 // Every duration in the options is on the runtime's clock (scenario time),
 // converted to Redis's wall-clock milliseconds with the runtime's time
-// scale. The bus must be destroyed before its LiveRuntime, and used from the
-// runtime's thread only.
+// scale. A bus that receives keeps the runtime busy (its keeper's timer), so
+// LiveRuntime::run() returns only after close() or stop(). The bus must be
+// destroyed before its LiveRuntime, and used from the runtime's thread only.
 #pragma once
 
 #include <array>
