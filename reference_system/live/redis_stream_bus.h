@@ -21,7 +21,8 @@
 //            process has heard the backlog from Redis, the XADD runs in a
 //            Lua script that checks the backlog atomically, so publishers in
 //            several processes do not overfill a stream together; a publish
-//            the server refuses then (`rejected_by_server`), or one that
+//            the server refuses then (`rejected_by_server`, logged as
+//            Kind::message_rejected with b = 1), or one that
 //            fails (Redis down, no reply in time: `publish_failed`, logged as
 //            Kind::bus_failure), was already answered true: the
 //            orchestrator's step timeout and retry recover the request, as
