@@ -21,7 +21,8 @@
 //            process has heard the backlog from Redis, the XADD runs in a
 //            Lua script that checks the backlog atomically, so publishers in
 //            several processes do not overfill a stream together; a publish
-//            the server refuses then (`rejected_by_server`), or one that
+//            the server refuses then (`rejected_by_server`, logged as
+//            Kind::message_rejected with b = 1), or one that
 //            fails (Redis down, no reply in time: `publish_failed`, logged as
 //            Kind::bus_failure), was already answered true: the
 //            orchestrator's step timeout and retry recover the request, as
@@ -69,8 +70,9 @@
 //
 // Every duration in the options is on the runtime's clock (scenario time),
 // converted to Redis's wall-clock milliseconds with the runtime's time
-// scale. The bus must be destroyed before its LiveRuntime, and used from the
-// runtime's thread only.
+// scale. A bus that receives keeps the runtime busy (its keeper's timer), so
+// LiveRuntime::run() returns only after close() or stop(). The bus must be
+// destroyed before its LiveRuntime, and used from the runtime's thread only.
 #pragma once
 
 #include <array>
