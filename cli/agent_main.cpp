@@ -54,7 +54,7 @@ struct AgentArgs {
 };
 
 bool is_postgres_url(std::string_view url) {
-  return (url.starts_with("postgresql://") || url.starts_with("postgres://")) && url.find('@') != 0;
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
 }
 
 bool is_plain(std::string_view name, bool allow_colon) {

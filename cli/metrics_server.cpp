@@ -11,6 +11,7 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include "harness/engine.h"
 #include "reference_system/events.h"
 #include "reports/prometheus.h"
 #include "reports/result.h"
@@ -119,22 +120,6 @@ bool MetricsServer::listening() const noexcept { return impl_->listening; }
 const std::string& MetricsServer::error() const noexcept { return impl_->error; }
 std::uint64_t MetricsServer::requests() const noexcept { return impl_->requests; }
 
-namespace {
-
-reports::LatencySummary summarize(const reference_system::LatencyHistogram& h) {
-  reports::LatencySummary s;
-  s.count = h.count();
-  if (s.count == 0) return s;
-  s.p50 = h.percentile(0.50);
-  s.p95 = h.percentile(0.95);
-  s.p99 = h.percentile(0.99);
-  s.max = h.max();
-  s.mean = h.mean();
-  return s;
-}
-
-}  // namespace
-
 std::string role_metrics_text(const reference_system::live::RoleProcess& process) {
   namespace rs = reference_system;
   const rs::SystemMetrics& m = process.metrics();
@@ -151,20 +136,7 @@ std::string role_metrics_text(const reference_system::live::RoleProcess& process
   s.outcomes.refused = m.refused();
   s.outcomes.in_flight = process.in_flight();
   s.success_rate = reports::success_rate(s.outcomes);
-  s.end_to_end = summarize(m.end_to_end);
-  for (std::size_t a = 0; a < rs::kAgentCount; ++a) {
-    const auto& am = m.agents[a];
-    reports::AgentResult ar;
-    ar.name = std::string(rs::to_string(static_cast<rs::AgentId>(a)));
-    ar.latency = summarize(am.latency);
-    ar.calls = am.step_attempts;
-    ar.errors = am.step_failures;
-    ar.error_rate = am.step_attempts == 0 ? 0.0 : static_cast<double>(am.step_failures) / am.step_attempts;
-    ar.retries = am.step_retries;
-    s.retries += am.step_retries;
-    s.agents.push_back(std::move(ar));
-  }
-  for (const auto& sm : m.services) s.retries += sm.retries;
+  harness::add_metrics(s, m);
   s.dlq_size_final = m.dead_letter_size;
   s.dlq_size_max = m.dead_letter_size;
   reports::RunResult run;
