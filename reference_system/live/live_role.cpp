@@ -33,6 +33,8 @@ constexpr std::size_t kIntakeBatch = 64;
 // Outcome records that fail are tried again this often before the entry is
 // left pending (a restart of the orchestrator then finishes it).
 constexpr int kRecordAttempts = 20;
+// The intake stream is trimmed after this many acks.
+constexpr std::uint64_t kTrimEvery = 256;
 
 runtime::Duration scenario(const runtime::LiveRuntime& rt, std::chrono::milliseconds real) {
   return std::chrono::duration_cast<runtime::Duration>(real * rt.time_scale());
@@ -291,7 +293,40 @@ struct RoleProcess::Impl {
 
   Task<void> send_ack(std::string entry_id) {
     auto r = co_await redis->command("XACK", intake_stream(options.prefix), "orchestrator", entry_id);
-    if (r && !r->is_error()) ++counters.intake_acked;
+    if (r && !r->is_error()) {
+      ++counters.intake_acked;
+      if (counters.intake_acked % kTrimEvery == 0) co_await trim_intake();
+    }
+  }
+
+  // Keeps the intake stream bounded: acked entries below the oldest one the
+  // group still needs (its oldest pending entry, else its last delivered
+  // one) go, as the bus trims its streams; work never does.
+  Task<void> trim_intake() {
+    const std::string stream = intake_stream(options.prefix);
+    auto pending = co_await redis->command("XPENDING", stream, "orchestrator");
+    if (!pending || pending->type != RedisReply::Type::array || pending->elements.size() < 2) co_return;
+    std::string keep_from;
+    if (pending->elements[0].integer > 0) {
+      keep_from = pending->elements[1].text;
+    } else {
+      auto groups = co_await redis->command("XINFO", "GROUPS", stream);
+      if (!groups || groups->type != RedisReply::Type::array) co_return;
+      for (const RedisReply& group : groups->elements) {
+        const auto& f = group.elements;
+        bool ours = false;
+        std::string last;
+        for (std::size_t i = 0; i + 1 < f.size(); i += 2) {
+          if (f[i].text == "name") ours = f[i + 1].text == "orchestrator";
+          if (f[i].text == "last-delivered-id") last = f[i + 1].text;
+        }
+        if (ours) keep_from = last;
+      }
+      // The last delivered entry itself is acked: keep it only as the marker.
+    }
+    if (keep_from.empty()) co_return;
+    auto trimmed = co_await redis->command("XTRIM", stream, "MINID", keep_from);
+    if (trimmed && trimmed->type == RedisReply::Type::integer) counters.intake_trimmed += static_cast<std::uint64_t>(trimmed->integer);
   }
 
   void on_outcome(std::uint64_t id, InvoiceOutcome outcome) {

@@ -67,6 +67,7 @@ struct RoleCounters {
   std::uint64_t intake_read = 0;       // intake entries read (orchestrator)
   std::uint64_t intake_undecodable = 0;
   std::uint64_t intake_acked = 0;
+  std::uint64_t intake_trimmed = 0;    // acked entries trimmed from the intake stream
   std::uint64_t records_failed = 0;    // outcome records that did not reach PostgreSQL
 };
 

@@ -34,6 +34,7 @@
 
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
+#include "reference_system/live/redis_connection.h"
 #include "runtime/live_runtime.h"
 #include "tests/cli/process.h"
 #include "tests/support/live_servers.h"
@@ -146,6 +147,21 @@ live::DeploymentStatus status_of(const std::string& postgres, const std::string&
     throw std::runtime_error("status: " + (result ? result->failure().message : std::string("no result")));
   }
   return std::move(*result).value();
+}
+
+// XLEN of a stream.
+long long stream_length(const std::string& redis, const std::string& stream) {
+  faultline::runtime::LiveRuntime rt(1);
+  live::RedisConnection connection(rt, redis);
+  long long length = -1;
+  rt.spawn([](faultline::runtime::LiveRuntime& rt, live::RedisConnection& c, std::string stream,
+              long long& length) -> faultline::runtime::Task<void> {
+    auto r = co_await c.command("XLEN", stream);
+    if (r && r->type == live::RedisReply::Type::integer) length = r->integer;
+    rt.stop();
+  }(rt, connection, stream, length));
+  rt.run();
+  return length;
 }
 
 std::size_t terminal(const live::DeploymentStatus& s) {
@@ -289,6 +305,11 @@ TEST(LiveDeployment, EveryInvoiceEndsInExactlyOneTerminalStoreWhenAnAccountingWo
     EXPECT_EQ(s.notified_invoices, s.posted.size());
     // A fault-free world posts nearly everything (1% of invoices do not add up).
     EXPECT_GE(s.posted.size(), kInvoices * 9 / 10);
+
+    // The intake stream stays bounded: acked entries are trimmed.
+    const long long intake = stream_length(servers.redis, schema + ":intake");
+    EXPECT_GE(intake, 0);
+    EXPECT_LT(intake, static_cast<long long>(kInvoices));
 
     // The orchestrator's metrics endpoint: metrics.prom's names, this run's counts.
     const std::string metrics = scrape(metrics_port);
