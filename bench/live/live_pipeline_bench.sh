@@ -38,10 +38,10 @@ python3 - "$ROOT/docs/deploy/policy.json" "$WORK/policy.json" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
 p["name"] = "live-bench"
-p["workflow"]["deadline"] = "24h"
-p["workflow"]["max_in_flight"] = 1000
+p["workflow"]["deadline"] = "72h"
+p["workflow"]["max_in_flight"] = 10000
 for a in p["agents"].values():
-    a["timeout"] = "2h"
+    a["timeout"] = "24h"
 for s in p["services"].values():
     s["timeout"] = "1h"
     cb = s.get("circuit_breaker")
@@ -51,11 +51,13 @@ p.setdefault("bus", {})["claim_idle"] = "1h"
 json.dump(p, open(sys.argv[2], "w"), indent=1)
 PY
 
+declare -A PID_OF
 for role in ocr validation matching accounting archive orchestrator; do
   "$BUILD/cli/faultline-agent" --role "$role" --consumer "$role-0" --redis "$redis" --postgres "$postgres" \
       --policy "$WORK/policy.json" --world scenarios/models/baseline.json --time-scale 1000 --connections 8 \
       >"$WORK/$role.out" 2>"$WORK/$role.err" &
   PIDS+=($!)
+  PID_OF[$role]=$!
 done
 for role in ocr validation matching accounting archive orchestrator; do
   for _ in $(seq 1 200); do grep -q ready "$WORK/$role.out" 2>/dev/null && break; sleep 0.05; done
@@ -98,3 +100,24 @@ print(f"XADD ceiling        {float(plain):.0f}/s unpipelined, {float(pipe):.0f}/
 goal = 0.5 * float(plain) / ops
 print(f"goal (50% of unpipelined ceiling / commands per invoice) {goal:.0f} invoices/s; measured {rate / goal * 100:.0f}% of it")
 PY
+
+# Memory: resident set of each worker now (idle, after the run), then with
+# the OCR worker stopped and 10,000 more invoices submitted: 10,000
+# requests wait undelivered in the OCR stream and 10,000 workflows in the
+# orchestrator.
+rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+for role in ocr validation matching accounting archive orchestrator; do
+  echo "rss after the run    $role $(rss "${PID_OF[$role]}") kB"
+done
+kill -TERM "${PID_OF[ocr]}"
+wait "${PID_OF[ocr]}" || true
+"$BUILD/cli/faultline" live submit --redis "$redis" --postgres "$postgres" --invoices 10000 --seed 2 >/dev/null
+for _ in $(seq 1 600); do
+  [ "$(redis-cli -p "$port" XLEN faultline:ocr)" -ge 10000 ] && break
+  sleep 0.1
+done
+echo "ocr stream           $(redis-cli -p "$port" XLEN faultline:ocr) entries, $(redis-cli -p "$port" MEMORY USAGE faultline:ocr SAMPLES 0) bytes (MEMORY USAGE)"
+echo "redis used_memory    $(redis-cli -p "$port" INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p') bytes"
+for role in validation matching accounting archive orchestrator; do
+  echo "rss at 10,000 queued $role $(rss "${PID_OF[$role]}") kB"
+done
