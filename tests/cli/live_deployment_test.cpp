@@ -361,6 +361,14 @@ TEST(FaultlineAgent, RefusesBadArgumentsNamingThem) {
     EXPECT_EQ(r.exit_code, 2) << option;
     EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
   }
+  // A server it cannot reach at start: exit 2, naming the server's URL.
+  const std::string policy = (faultline::cli_testing::source_dir() / "docs/deploy/policy.json").string();
+  auto unreachable = faultline::cli_testing::faultline(
+      {"--role", "validation", "--redis", "redis://127.0.0.1:1", "--postgres", "postgresql://x@127.0.0.1:1/db",
+       "--policy", policy},
+      options);
+  EXPECT_EQ(unreachable.exit_code, 2);
+  EXPECT_NE(unreachable.err.find("redis://127.0.0.1:1"), std::string::npos) << unreachable.err;
   auto missing = faultline::cli_testing::faultline({"--role", "ocr"}, options);
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("--redis"), std::string::npos) << missing.err;
