@@ -222,7 +222,10 @@ std::string scrape(int port) {
   return response;
 }
 
-TEST(LiveDeployment, EveryInvoiceEndsInExactlyOneTerminalStoreWhenAnAccountingWorkerIsKilled) {
+// Runs the deployment, SIGKILLs `victim` once a quarter of the invoices are
+// done and starts `replacement` (a consumer name) of the same role, then
+// judges the stores.
+void run_with_a_killed_worker(const std::string& victim, const std::string& replacement) {
   const auto servers = faultline::test_support::live_servers();
   const std::string schema = faultline::test_support::unique_name("dep");
   const fs::path dir = faultline::cli_testing::fresh_dir("live-deployment");
@@ -264,10 +267,15 @@ TEST(LiveDeployment, EveryInvoiceEndsInExactlyOneTerminalStoreWhenAnAccountingWo
     }
     ASSERT_GE(done_at_kill, kInvoices / 4) << "the pipeline made no progress";
     ASSERT_LT(done_at_kill, kInvoices) << "finished before the kill: the kill tests nothing";
-    group.signal("accounting", SIGKILL);
-    EXPECT_EQ(group.wait("accounting", 30s), 128 + SIGKILL);
-    ASSERT_GT(group.start("accounting-1", kAgent, agent_args("accounting", "accounting-1", servers, schema, kTimeScale)), 0);
-    ASSERT_TRUE(group.wait_for("accounting-1", "ready", 60s)) << group.errors("accounting-1");
+    group.signal(victim, SIGKILL);
+    EXPECT_EQ(group.wait(victim, 30s), 128 + SIGKILL);
+    auto restarted = agent_args(victim, replacement, servers, schema, kTimeScale);
+    if (victim == "orchestrator") {
+      restarted.push_back("--metrics-port");
+      restarted.push_back(std::to_string(metrics_port));
+    }
+    ASSERT_GT(group.start(replacement, kAgent, restarted), 0);
+    ASSERT_TRUE(group.wait_for(replacement, "ready", 60s)) << group.errors(replacement);
 
     // Quiescence: every invoice terminal, and the count stable for a while
     // (hang guard only: the deadline is far above what it takes).
@@ -311,27 +319,46 @@ TEST(LiveDeployment, EveryInvoiceEndsInExactlyOneTerminalStoreWhenAnAccountingWo
     EXPECT_GE(intake, 0);
     EXPECT_LT(intake, static_cast<long long>(kInvoices));
 
-    // The orchestrator's metrics endpoint: metrics.prom's names, this run's counts.
+    // The orchestrator's metrics endpoint: metrics.prom's names, this process's counts.
     const std::string metrics = scrape(metrics_port);
     EXPECT_NE(metrics.find("HTTP/1.1 200 OK"), std::string::npos) << metrics.substr(0, 200);
     EXPECT_NE(metrics.find("text/plain; version=0.0.4"), std::string::npos);
-    const std::string series = "{scenario=\"live/orchestrator/orchestrator-0\",seed=\"0\"}";
-    EXPECT_NE(metrics.find("faultline_invoices_submitted_total" + series + " " + std::to_string(kInvoices) + "\n"),
-              std::string::npos)
-        << metrics;
-    EXPECT_NE(metrics.find("faultline_agent_calls_total{scenario=\"live/orchestrator/orchestrator-0\",seed=\"0\",agent=\"accounting\"}"),
+    const std::string orchestrator = victim == "orchestrator" ? replacement : "orchestrator-0";
+    const std::string series = "{scenario=\"live/orchestrator/" + orchestrator + "\",seed=\"0\"}";
+    if (victim != "orchestrator") {
+      EXPECT_NE(metrics.find("faultline_invoices_submitted_total" + series + " " + std::to_string(kInvoices) + "\n"),
+                std::string::npos)
+          << metrics;
+    }
+    EXPECT_NE(metrics.find("faultline_invoices_submitted_total" + series), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("faultline_agent_calls_total{scenario=\"live/orchestrator/" + orchestrator +
+                           "\",seed=\"0\",agent=\"accounting\"}"),
               std::string::npos);
 
     // SIGTERM: every worker finishes or releases its work and exits 0.
-    for (const auto& role : {"ocr", "validation", "matching", "accounting-1", "archive", "orchestrator"}) {
-      group.signal(role, SIGTERM);
+    std::vector<std::string> running;
+    for (const auto& role : roles) {
+      if (role != victim) running.push_back(role);
     }
-    for (const auto& role : {"ocr", "validation", "matching", "accounting-1", "archive", "orchestrator"}) {
-      EXPECT_EQ(group.wait(role, 30s), 0) << role << ": " << group.errors(role);
-      EXPECT_NE(group.output(role).find("stopped"), std::string::npos) << role;
+    running.push_back(replacement);
+    for (const auto& name : running) group.signal(name, SIGTERM);
+    for (const auto& name : running) {
+      EXPECT_EQ(group.wait(name, 30s), 0) << name << ": " << group.errors(name);
+      EXPECT_NE(group.output(name).find("stopped"), std::string::npos) << name;
     }
   }
   fs::remove_all(dir);
+}
+
+TEST(LiveDeployment, EveryInvoiceEndsInExactlyOneTerminalStoreWhenAnAccountingWorkerIsKilled) {
+  run_with_a_killed_worker("accounting", "accounting-1");
+}
+
+// The orchestrator restarted under its own consumer name re-reads the intake
+// entries it had not finished and resumes their workflows from their
+// checkpoints; its new request ids do not collide with the old ones.
+TEST(LiveDeployment, EveryInvoiceEndsInExactlyOneTerminalStoreWhenTheOrchestratorIsKilledAndRestarted) {
+  run_with_a_killed_worker("orchestrator", "orchestrator-0");
 }
 
 TEST(FaultlineAgent, RefusesBadArgumentsNamingThem) {
