@@ -26,7 +26,7 @@ bool ActiveFault::strikes(std::uint64_t subject, std::int64_t detail) {
 
 void ActiveFault::touch(std::uint64_t subject, std::int64_t detail) {
   ++touched_;
-  rt_->log().record(Kind::touched, source_, subject, static_cast<std::int64_t>(index_), detail,
+  rt_->log().record(FaultEvent::touched, source_, subject, static_cast<std::int64_t>(index_), detail,
                     static_cast<std::uint16_t>(spec_.kind));
 }
 

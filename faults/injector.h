@@ -18,7 +18,7 @@ namespace faultline::faults {
 
 // Fault events, range 0x0300-0x03ff. source = the fault's label
 // ("fault/<index>/<kind>"), subject = invoice id where there is one.
-enum class Kind : std::uint16_t {
+enum class FaultEvent : std::uint16_t {
   // The fault's window opened / closed; a = fault index, b = kind.
   window_opened = 0x0300,
   window_closed = 0x0301,

@@ -209,7 +209,7 @@ bool FaultyMessageBus::publish(rs::Message message) {
     const auto delay = runtime::from_seconds(f->rng().uniform(0.0, runtime::to_seconds(f->spec().reorder_window)));
     if (f->strikes(message.invoice_id, delay.count())) {
       ++held_;
-      rt_->log().record(Kind::held_back, f->source(), message.invoice_id, static_cast<std::int64_t>(f->index()),
+      rt_->log().record(FaultEvent::held_back, f->source(), message.invoice_id, static_cast<std::int64_t>(f->index()),
                         delay.count());
       rt_->spawn(publish_later(std::move(message), delay, f));
       return true;
@@ -227,7 +227,7 @@ bool FaultyMessageBus::publish(rs::Message message) {
   for (std::uint32_t i = 0; i < extra; ++i) {
     rs::Message copy = message;
     if (inner_->publish(std::move(copy))) {
-      rt_->log().record(Kind::duplicated, duplicating->source(), message.invoice_id,
+      rt_->log().record(FaultEvent::duplicated, duplicating->source(), message.invoice_id,
                         static_cast<std::int64_t>(duplicating->index()), i + 1);
     }
   }
@@ -248,7 +248,7 @@ Task<void> FaultyMessageBus::publish_later(rs::Message message, runtime::Duratio
   }
   --held_;
   ++held_dropped_;
-  rt_->log().record(Kind::held_back, fault->source(), message.invoice_id, static_cast<std::int64_t>(fault->index()),
+  rt_->log().record(FaultEvent::held_back, fault->source(), message.invoice_id, static_cast<std::int64_t>(fault->index()),
                     -1);
 }
 

@@ -151,10 +151,10 @@ class ScenarioRun {
     rt_.spawn(sample());
     rt_.run_until(workload_end_);
     if (rt_.step_budget_exhausted()) return false;
-    rt_.log().record(Kind::workload_stopped, 0);
+    rt_.log().record(HarnessEvent::workload_stopped, 0);
     rt_.run_until(end_);
     if (rt_.step_budget_exhausted()) return false;
-    rt_.log().record(Kind::drain_ended, 0);
+    rt_.log().record(HarnessEvent::drain_ended, 0);
     tracker_.close_open_calls();
     return true;
   }
@@ -206,12 +206,12 @@ class ScenarioRun {
     }
     ++submitted_;
     const std::uint64_t id = invoice.id;
-    rt_.log().record(Kind::submitted, 0, id, truth, corruption, extra ? 1 : 0);
+    rt_.log().record(HarnessEvent::submitted, 0, id, truth, corruption, extra ? 1 : 0);
     // A refusal the system returns is the invoice's outcome: the harness
     // records it as it receives it (conservation counts it; a silent drop is loss).
     const rs::SubmitResult result = system_->submit(std::move(invoice));
     if (result != rs::SubmitResult::accepted) {
-      rt_.log().record(Kind::refused, 0, id, 0, 0, static_cast<std::uint16_t>(result));
+      rt_.log().record(HarnessEvent::refused, 0, id, 0, 0, static_cast<std::uint16_t>(result));
     }
   }
 
@@ -251,17 +251,17 @@ class ScenarioRun {
       if (f.spec().probability < 1.0 && !f.rng().bernoulli(f.spec().probability)) continue;
       auto invoice = extra_generator_->next().invoice;
       f.touch(invoice.id);
-      rt_.log().record(faults::Kind::extra_arrival, f.source(), invoice.id, static_cast<std::int64_t>(f.index()));
+      rt_.log().record(faults::FaultEvent::extra_arrival, f.source(), invoice.id, static_cast<std::int64_t>(f.index()));
       submit(std::move(invoice), true);
     }
   }
 
   runtime::Task<void> window(faults::ActiveFault& f) {
     co_await rt_.sleep_until(f.window_start());
-    rt_.log().record(faults::Kind::window_opened, f.source(), 0, static_cast<std::int64_t>(f.index()),
+    rt_.log().record(faults::FaultEvent::window_opened, f.source(), 0, static_cast<std::int64_t>(f.index()),
                      static_cast<std::int64_t>(f.spec().kind));
     co_await rt_.sleep_until(f.window_end());
-    rt_.log().record(faults::Kind::window_closed, f.source(), 0, static_cast<std::int64_t>(f.index()),
+    rt_.log().record(faults::FaultEvent::window_closed, f.source(), 0, static_cast<std::int64_t>(f.index()),
                      static_cast<std::int64_t>(f.spec().kind));
   }
 
@@ -273,11 +273,11 @@ class ScenarioRun {
     while (rt_.now() < end_) {
       co_await rt_.sleep(kSampleEvery);
       system_->sample_queue_depths();
-      rt_.log().record(Kind::sample, 0, 0, static_cast<std::int64_t>(system_->orchestrator().in_flight()),
+      rt_.log().record(HarnessEvent::sample, 0, 0, static_cast<std::int64_t>(system_->orchestrator().in_flight()),
                        static_cast<std::int64_t>(rt_.live_tasks()));
       for (std::size_t i = 0; i < rs::kAgentCount; ++i) {
         const auto topic = static_cast<rs::Topic>(i);
-        rt_.log().record(Kind::queue_sample, topics[i], 0, static_cast<std::int64_t>(bus_->depth(topic)),
+        rt_.log().record(HarnessEvent::queue_sample, topics[i], 0, static_cast<std::int64_t>(bus_->depth(topic)),
                          static_cast<std::int64_t>(bus_->pending(topic)));
       }
     }
@@ -358,10 +358,10 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
     const std::size_t b = bucket_of(e.at);
     carry_until(b);
     auto& bucket = series.buckets[b];
-    if (e.kind == static_cast<std::uint16_t>(Kind::submitted)) {
+    if (e.kind == static_cast<std::uint16_t>(HarnessEvent::submitted)) {
       ++bucket.submitted;
       ++r.outcomes.submitted;
-    } else if (e.kind == static_cast<std::uint16_t>(rs::Kind::outcome)) {
+    } else if (e.kind == static_cast<std::uint16_t>(rs::SystemEvent::outcome)) {
       ++bucket.completed;
       switch (static_cast<rs::InvoiceOutcome>(e.detail)) {
         case rs::InvoiceOutcome::posted: ++r.outcomes.posted, ++bucket.succeeded; break;
@@ -370,10 +370,10 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
         case rs::InvoiceOutcome::dead_lettered: ++r.outcomes.dead_lettered; break;
         case rs::InvoiceOutcome::manual_review: ++r.outcomes.manual_review; break;
       }
-    } else if (e.kind == static_cast<std::uint16_t>(rs::Kind::dead_lettered)) {
+    } else if (e.kind == static_cast<std::uint16_t>(rs::SystemEvent::dead_lettered)) {
       dlq = static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.a));
       r.dlq_size_max = std::max(r.dlq_size_max, dlq);
-    } else if (e.kind == static_cast<std::uint16_t>(resilience::Kind::breaker_transition) &&
+    } else if (e.kind == static_cast<std::uint16_t>(resilience::PatternEvent::breaker_transition) &&
                breaker_index.contains(e.source)) {
       auto& slot = breaker_index[e.source];
       const std::string name(log.name(e.source));
@@ -533,7 +533,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   }
   std::set<std::uint64_t> ids;
   for (const auto& e : log.events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::submitted)) ids.insert(e.subject);
+    if (e.kind == static_cast<std::uint16_t>(HarnessEvent::submitted)) ids.insert(e.subject);
   }
   for (auto id : ids) {
     if (sys.services().budget_service->has_reservation(id)) ev.budget_held.push_back(id);

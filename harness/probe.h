@@ -26,7 +26,7 @@ namespace faultline::harness {
 
 namespace rs = reference_system;
 
-enum class Kind : std::uint16_t {
+enum class HarnessEvent : std::uint16_t {
   // The workload handed an invoice to the system; a = its true total in
   // cents (before any corruption), b = 1 + Corruption applied (0: none);
   // detail = 1 for an extra arrival of a saturation fault.

@@ -145,8 +145,8 @@ void PolicyCoverage::observe(const reports::ScenarioResult& run) {
 
 void PolicyCoverage::observe(const runtime::EventLog& log, const std::string& label) {
   for (auto& i : items_) i.measured = true;
-  using RK = resilience::Kind;
-  using SK = rs::Kind;
+  using RK = resilience::PatternEvent;
+  using SK = rs::SystemEvent;
   for (const auto& e : log.events()) {
     const auto name = log.name(e.source);
     switch (e.kind) {

@@ -36,7 +36,7 @@ StepReply needs_review(ReviewReason reason) {
 // A request dropped unhandled because its workflow is past its deadline.
 void record_expired(runtime::Runtime& rt, AgentMetrics& metrics, std::uint32_t source, const Message& request) {
   ++metrics.expired;
-  rt.log().record(Kind::request_expired, source, request.invoice_id, request.step,
+  rt.log().record(SystemEvent::request_expired, source, request.invoice_id, request.step,
                   static_cast<std::int64_t>(request.request_id));
 }
 
@@ -76,7 +76,7 @@ ServiceClient::ServiceClient(const AgentContext& ctx, ServiceId id)
 void ServiceClient::started(std::uint64_t invoice_id, ServiceOp op, std::uint32_t number) {
   ++metrics_->attempts;
   if (number > 1) ++metrics_->retries;
-  rt_->log().record(Kind::call_attempt, source_, invoice_id, number, static_cast<std::int64_t>(op));
+  rt_->log().record(SystemEvent::call_attempt, source_, invoice_id, number, static_cast<std::int64_t>(op));
 }
 
 void ServiceClient::finished(std::uint64_t invoice_id, ServiceOp op, runtime::Duration latency,
@@ -92,7 +92,7 @@ void ServiceClient::finished(std::uint64_t invoice_id, ServiceOp op, runtime::Du
     metrics_->breaker_state = breaker_->last_state();
     metrics_->breaker_opened = breaker_->counters().opened;
   }
-  rt_->log().record(Kind::call_result, source_, invoice_id, latency.count(), static_cast<std::int64_t>(op), detail);
+  rt_->log().record(SystemEvent::call_result, source_, invoice_id, latency.count(), static_cast<std::int64_t>(op), detail);
 }
 
 ServiceClients make_service_clients(const AgentContext& ctx) {
@@ -132,7 +132,7 @@ Task<StepReply> OcrAgent::handle(const Message& request) {
   auto text = co_await primary_client_->call(id, ServiceOp::recognize, primary);
   if (!text.ok() && ctx_.policy->agent(AgentId::ocr).fallback) {
     ++ctx_.metrics->ocr_fallbacks;
-    ctx_.rt->log().record(Kind::ocr_fallback, source_, id, 0, 0,
+    ctx_.rt->log().record(SystemEvent::ocr_fallback, source_, id, 0, 0,
                           static_cast<std::uint16_t>(1 + static_cast<unsigned>(text.error_class())));
     auto backup = [&] { return backup_->recognize(OcrRequest{id, invoice->document, invoice->scan_quality}); };
     auto second = co_await backup_client_->call(id, ServiceOp::recognize, backup);
@@ -218,7 +218,7 @@ Task<Outcome<>> AccountingAgent::release(std::uint64_t id) {
   auto r = co_await budget_client_->call(id, ServiceOp::budget_release, make);
   ++ctx_.metrics->compensations;
   if (!r.ok()) ++ctx_.metrics->compensation_failures;
-  ctx_.rt->log().record(Kind::compensation, source_, id, 0, 0, r.ok() ? 0 : 1);
+  ctx_.rt->log().record(SystemEvent::compensation, source_, id, 0, 0, r.ok() ? 0 : 1);
   co_return r;
 }
 
@@ -249,7 +249,7 @@ Task<Outcome<>> AccountingAgent::reverse(std::uint64_t id) {
   auto r = co_await ledger_client_->call(id, ServiceOp::ledger_reverse, make);
   ++ctx_.metrics->compensations;
   if (!r.ok()) ++ctx_.metrics->compensation_failures;
-  ctx_.rt->log().record(Kind::compensation, source_, id, 1, 0, r.ok() ? 0 : 1);
+  ctx_.rt->log().record(SystemEvent::compensation, source_, id, 1, 0, r.ok() ? 0 : 1);
   co_return r;
 }
 
@@ -284,13 +284,13 @@ void AccountingAgent::progress_saved(std::uint64_t id, std::uint64_t& version, s
   if (saved.ok()) {
     version = saved.value();
     ++ctx_.metrics->checkpoint_saves;
-    ctx_.rt->log().record(Kind::checkpoint_saved, source_, id, static_cast<std::int64_t>(completed), bytes);
+    ctx_.rt->log().record(SystemEvent::checkpoint_saved, source_, id, static_cast<std::int64_t>(completed), bytes);
     return;
   }
   // Progress not saved: a crash now would redo completed steps, which the
   // budget's and ledger's idempotency absorb. The step itself succeeded.
   ++ctx_.metrics->checkpoint_failures;
-  ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, static_cast<std::int64_t>(completed), 0,
+  ctx_.rt->log().record(SystemEvent::checkpoint_failed, source_, id, static_cast<std::int64_t>(completed), 0,
                         static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
 }
 
@@ -423,11 +423,11 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
       // the steps are idempotent, so redoing them is safe.
       const auto [end, ec] = std::from_chars(cp.state.data(), cp.state.data() + cp.state.size(), completed);
       if (ec != std::errc{} || end != cp.state.data() + cp.state.size()) completed = 0;
-      ctx_.rt->log().record(Kind::checkpoint_loaded, source_, id, static_cast<std::int64_t>(completed));
+      ctx_.rt->log().record(SystemEvent::checkpoint_loaded, source_, id, static_cast<std::int64_t>(completed));
       if (completed >= 3) co_return StepReply{};  // committed before: nothing to redo
     } else if (!loaded.ok()) {
       ++ctx_.metrics->checkpoint_failures;
-      ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, 0, 0,
+      ctx_.rt->log().record(SystemEvent::checkpoint_failed, source_, id, 0, 0,
                             static_cast<std::uint16_t>(1 + static_cast<unsigned>(loaded.error_class())));
     }
   }
@@ -519,7 +519,7 @@ Task<void> AgentHost::worker() {
     }
     if (duplicate) {
       ++metrics_->duplicates;
-      rt_->log().record(Kind::request_duplicate, rt_->log().intern(to_string(agent_->id())), request->invoice_id,
+      rt_->log().record(SystemEvent::request_duplicate, rt_->log().intern(to_string(agent_->id())), request->invoice_id,
                         request->step, static_cast<std::int64_t>(request->request_id));
       bus_->ack(topic_, request->delivery_id);
       continue;

@@ -14,7 +14,7 @@
 
 namespace faultline::reference_system {
 
-enum class Kind : std::uint16_t {
+enum class SystemEvent : std::uint16_t {
   // The workload handed an invoice to the orchestrator; a = total in cents,
   // b = 1 if its id was already submitted; detail = scan quality in percent.
   invoice_submitted = 0x0200,
@@ -94,7 +94,7 @@ enum class Kind : std::uint16_t {
   request_duplicate = 0x0221,
 };
 
-// Terminal outcomes (Kind::outcome's detail).
+// Terminal outcomes (SystemEvent::outcome's detail).
 enum class InvoiceOutcome : std::uint8_t {
   posted = 0,
   posted_degraded = 1,
@@ -105,7 +105,7 @@ enum class InvoiceOutcome : std::uint8_t {
 inline constexpr std::size_t kOutcomeCount = 5;
 std::string_view to_string(InvoiceOutcome o) noexcept;
 
-// Why an invoice needs a human (Kind::manual_review's detail).
+// Why an invoice needs a human (SystemEvent::manual_review's detail).
 enum class ReviewReason : std::uint8_t {
   matching_failed_large_amount = 0,
   compensation_failed = 1,
@@ -113,7 +113,7 @@ enum class ReviewReason : std::uint8_t {
 };
 std::string_view to_string(ReviewReason r) noexcept;
 
-// Operations of the service ports (Kind::call_attempt's b).
+// Operations of the service ports (SystemEvent::call_attempt's b).
 enum class ServiceOp : std::uint8_t {
   recognize = 0,
   po_lookup = 1,

@@ -122,7 +122,7 @@ bool Supervisor::stop(std::string_view agent) {
   if (agent == kOrchestrator) {
     if (!system_->orchestrator_->running()) return false;
     system_->orchestrator_->stop();
-    log.record(Kind::agent_stopped, log.intern(kOrchestrator), 0,
+    log.record(SystemEvent::agent_stopped, log.intern(kOrchestrator), 0,
                static_cast<std::int64_t>(system_->orchestrator_->in_flight()));
     return true;
   }
@@ -131,7 +131,7 @@ bool Supervisor::stop(std::string_view agent) {
   AgentHost& host = *system_->hosts_[static_cast<std::size_t>(*id)];
   if (!host.running()) return false;
   const std::size_t lost = host.stop();
-  log.record(Kind::agent_stopped, log.intern(agent), 0, static_cast<std::int64_t>(lost));
+  log.record(SystemEvent::agent_stopped, log.intern(agent), 0, static_cast<std::int64_t>(lost));
   return true;
 }
 
@@ -140,7 +140,7 @@ bool Supervisor::start(std::string_view agent) {
   if (agent == kOrchestrator) {
     if (system_->orchestrator_->running()) return false;
     system_->orchestrator_->start();
-    log.record(Kind::agent_started, log.intern(kOrchestrator), 0,
+    log.record(SystemEvent::agent_started, log.intern(kOrchestrator), 0,
                static_cast<std::int64_t>(system_->orchestrator_->in_flight()));
     return true;
   }
@@ -150,7 +150,7 @@ bool Supervisor::start(std::string_view agent) {
   if (host.running()) return false;
   const std::size_t reclaimed = host.start();
   ++system_->metrics_.agents[static_cast<std::size_t>(*id)].restarts;
-  log.record(Kind::agent_started, log.intern(agent), 0, static_cast<std::int64_t>(reclaimed));
+  log.record(SystemEvent::agent_started, log.intern(agent), 0, static_cast<std::int64_t>(reclaimed));
   return true;
 }
 

@@ -16,7 +16,7 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
   using Result = Outcome<std::uint64_t>;
   const auto conflict = [&](std::uint64_t current) {
     ++conflicts_;
-    observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
+    observer_.record(PatternEvent::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
                      static_cast<std::int64_t>(current));
     return runtime::Task<Result>::ready(
         Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
@@ -45,7 +45,7 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
   cp->step = std::move(step);
   cp->state = std::move(state);
   ++saves_;
-  observer_.record(Kind::checkpoint_saved, 0, static_cast<std::int64_t>(cp->version));
+  observer_.record(PatternEvent::checkpoint_saved, 0, static_cast<std::int64_t>(cp->version));
   return runtime::Task<Result>::ready(cp->version);
 }
 
@@ -65,7 +65,7 @@ runtime::Task<Outcome<>> InMemoryCheckpointStore::remove(std::string workflow_id
   if (cp == nullptr) return runtime::Task<Result>::ready(ok());
   if (cp->version != expected_version) {
     ++conflicts_;
-    observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
+    observer_.record(PatternEvent::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
                      static_cast<std::int64_t>(cp->version));
     return runtime::Task<Result>::ready(
         Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +

@@ -53,10 +53,10 @@ Outcome<Degradable<T>> degrade(const StepPolicy<T>& policy, Outcome<T> outcome,
   Failure failure = std::move(outcome).failure();
   const auto detail = static_cast<std::uint16_t>(failure.error_class);
   if (policy.criticality == Criticality::critical) {
-    observer.record(Kind::critical_failure, subject, 0, 0, detail);
+    observer.record(PatternEvent::critical_failure, subject, 0, 0, detail);
     return failure;
   }
-  observer.record(Kind::degraded, subject, 0, 0, detail);
+  observer.record(PatternEvent::degraded, subject, 0, 0, detail);
   return Degradable<T>{policy.neutral_default, true, std::move(failure)};
 }
 

@@ -8,7 +8,7 @@
 //
 //   Observer obs = Observer::named(rt.log(), "ocr");   // or Observer{} for none
 //   CircuitBreaker breaker(config, obs);
-//   ... rt.log().events() now holds Kind::breaker_transition records
+//   ... rt.log().events() now holds PatternEvent::breaker_transition records
 //
 // An Observer with no log costs one branch per would-be event: that is the
 // configuration the happy-path benchmarks measure alongside the logged one.
@@ -21,7 +21,7 @@
 
 namespace faultline::resilience {
 
-enum class Kind : std::uint16_t {
+enum class PatternEvent : std::uint16_t {
   // a = attempt number (1-based), b = 0; detail = 0
   attempt = 0x0100,
   // a = attempt number that failed, b = elapsed ns; detail = ErrorClass
@@ -73,8 +73,8 @@ enum class Kind : std::uint16_t {
   checkpoint_conflict = 0x0117,
 };
 
-static_assert(static_cast<std::uint16_t>(Kind::attempt) >= 0x0100 &&
-                  static_cast<std::uint16_t>(Kind::checkpoint_conflict) <= 0x01ff,
+static_assert(static_cast<std::uint16_t>(PatternEvent::attempt) >= 0x0100 &&
+                  static_cast<std::uint16_t>(PatternEvent::checkpoint_conflict) <= 0x01ff,
               "resilience event kinds live in 0x0100-0x01ff");
 
 // Where a pattern instance records: a log (or none) and its interned name.
@@ -87,7 +87,7 @@ struct Observer {
   }
   bool enabled() const noexcept { return log != nullptr; }
 
-  void record(Kind kind, std::uint64_t subject, std::int64_t a = 0, std::int64_t b = 0,
+  void record(PatternEvent kind, std::uint64_t subject, std::int64_t a = 0, std::int64_t b = 0,
               std::uint16_t detail = 0) const {
     if (log != nullptr) log->record(kind, source, subject, a, b, detail);
   }

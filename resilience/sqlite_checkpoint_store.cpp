@@ -157,7 +157,7 @@ Outcome<std::uint64_t> SqliteCheckpointStore::save_now(const std::string& id,
   }
   if (rc != SQLITE_DONE) return error("save");
   if (sqlite3_changes(db_) == 1) {
-    observer_.record(Kind::checkpoint_saved, 0, static_cast<std::int64_t>(expected + 1));
+    observer_.record(PatternEvent::checkpoint_saved, 0, static_cast<std::int64_t>(expected + 1));
     return expected + 1;
   }
   // Lost the compare-and-set: say what the version is now.
@@ -173,7 +173,7 @@ Outcome<std::uint64_t> SqliteCheckpointStore::save_now(const std::string& id,
     }
   }
   ++conflicts_;
-  observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected),
+  observer_.record(PatternEvent::checkpoint_conflict, 0, static_cast<std::int64_t>(expected),
                    static_cast<std::int64_t>(current));
   return Failure{ErrorClass::conflict, "checkpoint " + id + " is at version " +
                                            std::to_string(current) + ", not " +
@@ -203,7 +203,7 @@ Outcome<> SqliteCheckpointStore::remove_now(const std::string& id, std::uint64_t
   if (!current.value()) return ok();  // nothing to remove
   ++conflicts_;
   const std::uint64_t version = current.value()->version;
-  observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected),
+  observer_.record(PatternEvent::checkpoint_conflict, 0, static_cast<std::int64_t>(expected),
                    static_cast<std::int64_t>(version));
   return Failure{ErrorClass::conflict, "checkpoint " + id + " is at version " +
                                            std::to_string(version) + ", not " +

@@ -7,8 +7,10 @@
 // the bottom layer never names what the layers above it record:
 //   0x0000-0x00ff runtime   0x0100-0x01ff resilience   0x0200-0x02ff reference_system
 //   0x0300-0x03ff faults    0x0400-0x04ff harness
-// A layer declares `enum class Kind : std::uint16_t` in its range and records
-// with `log.record(Kind::x, source, subject, a, b)`.
+// Each layer names its kinds in an enum of its own (runtime::RuntimeEvent,
+// resilience::PatternEvent, reference_system::SystemEvent, faults::FaultEvent,
+// harness::HarnessEvent) and records with `log.record(SystemEvent::x, source,
+// subject, a, b)`.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +36,7 @@ struct Event {
   std::int64_t b = 0;
 };
 
-enum class RuntimeEventKind : std::uint16_t {
+enum class RuntimeEvent : std::uint16_t {
   task_spawned = 0x0001,
   task_cancelled = 0x0002,
   task_failed = 0x0003,
@@ -62,8 +64,8 @@ class EventLog {
   // Id of a name interned before, or 0.
   std::uint32_t find(std::string_view name) const;
 
-  template <class Kind>
-  void record(Kind kind, std::uint32_t source, std::uint64_t subject = 0, std::int64_t a = 0,
+  template <class EventKind>
+  void record(EventKind kind, std::uint32_t source, std::uint64_t subject = 0, std::int64_t a = 0,
               std::int64_t b = 0, std::uint16_t detail = 0) {
     append(Event{now(), static_cast<std::uint16_t>(kind), detail, source, subject, a, b});
   }

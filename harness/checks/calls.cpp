@@ -181,14 +181,14 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
       const Event& e = events[i];
       if (e.source != source) continue;
       if (consecutive && state == resilience::BreakerState::closed &&
-          (e.kind == k(Kind::call_end) || e.kind == k(Kind::call_abandoned))) {
+          (e.kind == k(HarnessEvent::call_end) || e.kind == k(HarnessEvent::call_abandoned))) {
         const auto it = ix.call_by_id.find(static_cast<std::uint64_t>(e.a));
         if (it != ix.call_by_id.end() && (transitions_here == 0 || ix.calls[it->second].begin_index > last_transition)) {
-          bool failed = e.kind == k(Kind::call_abandoned);
-          if (e.kind == k(Kind::call_end) && e.detail != 0) {
+          bool failed = e.kind == k(HarnessEvent::call_abandoned);
+          if (e.kind == k(HarnessEvent::call_end) && e.detail != 0) {
             failed = sp.breaker->failure_classes.contains(static_cast<resilience::ErrorClass>(e.detail - 1));
           }
-          if (e.kind == k(Kind::call_end) && e.detail == 0 && sp.breaker->slow_call_threshold > Duration::zero() &&
+          if (e.kind == k(HarnessEvent::call_end) && e.detail == 0 && sp.breaker->slow_call_threshold > Duration::zero() &&
               Duration(e.b) > sp.breaker->slow_call_threshold) {
             failed = true;
           }
@@ -199,7 +199,7 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
           }
         }
       }
-      if (e.kind == k(resilience::Kind::breaker_transition)) {
+      if (e.kind == k(resilience::PatternEvent::breaker_transition)) {
         state = static_cast<resilience::BreakerState>(e.b);
         probes = 0;
         in_a_row = 0;
@@ -209,7 +209,7 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
         ++transitions;
         exercised = true;
         if (state == resilience::BreakerState::open) opened_at.push_back(e.at);
-      } else if (e.kind == k(Kind::call_begin)) {
+      } else if (e.kind == k(HarnessEvent::call_begin)) {
         if (tripped_at != kNotTripped && state == resilience::BreakerState::closed) {
           r.violate(ix,
                     fmt::format("call {} reached {} for invoice {} at {} after {} failures in a row: its breaker "

@@ -104,7 +104,7 @@ struct InvoiceFacts {
   std::uint32_t notified_ok = 0;
   std::uint32_t refused = 0;  // submissions submit() refused, as the harness was told
   std::size_t refused_first = 0;  // event index of the first refusal
-  std::optional<std::size_t> parked;  // event index of its last Kind::parked (a full or failing store)
+  std::optional<std::size_t> parked;  // event index of its last HarnessEvent::parked (a full or failing store)
 };
 
 // One pass over the log: everything the checkers look up.
@@ -115,7 +115,7 @@ struct Index {
   std::vector<Call> calls;
   std::unordered_map<std::uint64_t, std::size_t> call_by_id;
   std::vector<std::size_t> task_failures;
-  std::vector<std::size_t> crashes;  // faults::Kind::agent_crashed or rs agent_stopped
+  std::vector<std::size_t> crashes;  // faults::FaultEvent::agent_crashed or rs agent_stopped
   std::map<std::string, std::uint32_t> restarts_by_agent;
 
   explicit Index(const Evidence& ev);

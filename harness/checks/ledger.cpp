@@ -106,10 +106,10 @@ reports::InvariantResult resumption(const Evidence& ev, const Index& ix) {
   std::unordered_map<std::uint64_t, std::uint32_t> checkpointed;  // invoice -> highest step code
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
-    if (e.kind == k(Kind::checkpoint_write) && e.b > 0) {
+    if (e.kind == k(HarnessEvent::checkpoint_write) && e.b > 0) {
       auto& c = checkpointed[e.subject];
       c = std::max<std::uint32_t>(c, static_cast<std::uint32_t>(e.b));
-    } else if (e.kind == k(Kind::call_begin)) {
+    } else if (e.kind == k(HarnessEvent::call_begin)) {
       const auto it = checkpointed.find(e.subject);
       if (it == checkpointed.end()) continue;
       const auto* info = service_named(ix.name(e.source));
@@ -133,10 +133,10 @@ reports::InvariantResult resumption(const Evidence& ev, const Index& ix) {
     for (std::size_t i = 0; i < events.size(); ++i) {
       while (crash < ix.crashes.size() && ix.crashes[crash] <= i) last_crash = ix.crashes[crash++];
       const Event& e = events[i];
-      if (e.kind == k(Kind::call_end) && e.detail == 0) {
+      if (e.kind == k(HarnessEvent::call_end) && e.detail == 0) {
         const auto& c = ix.calls[ix.call_by_id.at(static_cast<std::uint64_t>(e.a))];
         succeeded.emplace(std::make_tuple(c.subject, c.source, c.op), i);
-      } else if (e.kind == k(Kind::call_begin) && last_crash) {
+      } else if (e.kind == k(HarnessEvent::call_begin) && last_crash) {
         const auto it = succeeded.find({e.subject, e.source, static_cast<std::uint16_t>(e.b)});
         if (it != succeeded.end() && it->second < *last_crash) {
           r.violate(ix,

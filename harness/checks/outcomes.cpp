@@ -246,7 +246,7 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
   if (tasks_bound == 0) tasks_bound = UINT64_MAX;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
-    if (e.kind == k(Kind::sample)) {
+    if (e.kind == k(HarnessEvent::sample)) {
       max_in_flight = std::max<std::uint64_t>(max_in_flight, static_cast<std::uint64_t>(e.a));
       max_tasks = std::max<std::uint64_t>(max_tasks, static_cast<std::uint64_t>(e.b));
       if (static_cast<std::uint64_t>(e.a) > bound_in_flight) {
@@ -259,7 +259,7 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
                                   tasks_bound),
                   {i});
       }
-    } else if (e.kind == k(Kind::queue_sample) && ev.policy != nullptr) {
+    } else if (e.kind == k(HarnessEvent::queue_sample) && ev.policy != nullptr) {
       const auto topic = ix.name(e.source);
       if (const auto agent = rs::agent_from(topic)) {
         const auto bound = ev.policy->agent(*agent).queue_bound;
@@ -274,7 +274,7 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
                     {i});
         }
       }
-    } else if (e.kind == k(rs::Kind::message_rejected)) {
+    } else if (e.kind == k(rs::SystemEvent::message_rejected)) {
       if (rejected++ == 0) rejected_first = i;
     }
   }

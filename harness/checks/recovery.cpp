@@ -31,7 +31,7 @@ using runtime::Instant;
 std::vector<OutcomePoint> outcome_points(const runtime::EventLog& log, Instant start) {
   std::vector<OutcomePoint> out;
   for (const auto& e : log.events()) {
-    if (e.kind != checks::k(rs::Kind::outcome) || e.at < start) continue;
+    if (e.kind != checks::k(rs::SystemEvent::outcome) || e.at < start) continue;
     out.push_back(OutcomePoint{e.at - start, checks::is_success(e.detail)});
   }
   // A log is in time order; a hand-built one (tests) need not be.
@@ -163,7 +163,7 @@ bool is_open(std::int64_t breaker_state) {
 }
 
 bool step_reaction(const Event& e) {
-  return e.kind == k(resilience::Kind::retry_scheduled) || e.kind == k(resilience::Kind::retries_exhausted);
+  return e.kind == k(resilience::PatternEvent::retry_scheduled) || e.kind == k(resilience::PatternEvent::retries_exhausted);
 }
 
 // Whether `e` is the system reacting to `spec`:
@@ -194,39 +194,39 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
     case FaultKind::outage:
     case FaultKind::invalid_output:
       if (e.source == who.target && who.target != 0) {
-        if (e.kind == k(resilience::Kind::breaker_transition)) return is_open(e.b);
-        return e.kind == k(resilience::Kind::timeout) || e.kind == k(resilience::Kind::retry_scheduled) ||
-               e.kind == k(resilience::Kind::retries_exhausted);
+        if (e.kind == k(resilience::PatternEvent::breaker_transition)) return is_open(e.b);
+        return e.kind == k(resilience::PatternEvent::timeout) || e.kind == k(resilience::PatternEvent::retry_scheduled) ||
+               e.kind == k(resilience::PatternEvent::retries_exhausted);
       }
       if (e.source == who.owner_agent && who.owner_agent != 0) {
-        if (e.kind == k(rs::Kind::ocr_fallback)) return spec.target == "ocr_engine";
-        if (e.kind == k(rs::Kind::degraded)) return spec.target == "po_database" && e.detail != 0;
+        if (e.kind == k(rs::SystemEvent::ocr_fallback)) return spec.target == "ocr_engine";
+        if (e.kind == k(rs::SystemEvent::degraded)) return spec.target == "po_database" && e.detail != 0;
       }
       return false;
     case FaultKind::crash:
       if (who.step_of_target != 0 && e.source == who.step_of_target) return step_reaction(e);
-      return e.kind == k(rs::Kind::agent_started) && e.source == who.target && who.target != 0;
-    case FaultKind::checkpoint_outage: return e.kind == k(rs::Kind::checkpoint_failed);
+      return e.kind == k(rs::SystemEvent::agent_started) && e.source == who.target && who.target != 0;
+    case FaultKind::checkpoint_outage: return e.kind == k(rs::SystemEvent::checkpoint_failed);
     case FaultKind::corrupted_input: {
-      if (e.kind != k(rs::Kind::outcome) || !who.touched.contains(e.subject)) return false;
+      if (e.kind != k(rs::SystemEvent::outcome) || !who.touched.contains(e.subject)) return false;
       if (e.detail != k(Terminal::rejected_invalid) && e.detail != k(Terminal::manual_review)) return false;
       const auto it = ix.invoices.find(e.subject);
       return it != ix.invoices.end() && it->second.corruption != 0;
     }
     case FaultKind::duplicate_delivery:
-      return (e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::ledger_duplicate)) &&
+      return (e.kind == k(rs::SystemEvent::stale_reply) || e.kind == k(rs::SystemEvent::ledger_duplicate)) &&
              who.touched.contains(e.subject);
-    case FaultKind::reordering: return e.kind == k(rs::Kind::stale_reply) && who.touched.contains(e.subject);
+    case FaultKind::reordering: return e.kind == k(rs::SystemEvent::stale_reply) && who.touched.contains(e.subject);
     case FaultKind::bus_partition:
       if (!who.touched.contains(e.subject)) return false;
-      if (e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::request_expired)) return true;
+      if (e.kind == k(rs::SystemEvent::stale_reply) || e.kind == k(rs::SystemEvent::request_expired)) return true;
       return step_reaction(e) && source_name.starts_with("step/");
     case FaultKind::saturation:
-      if (e.kind == k(rs::Kind::message_rejected) || e.kind == k(resilience::Kind::bulkhead_rejected)) return true;
-      if (e.kind == k(harness::Kind::refused)) {
+      if (e.kind == k(rs::SystemEvent::message_rejected) || e.kind == k(resilience::PatternEvent::bulkhead_rejected)) return true;
+      if (e.kind == k(harness::HarnessEvent::refused)) {
         return e.detail == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded);
       }
-      return e.kind == k(rs::Kind::dead_lettered) && e.source == who.orchestrator && who.orchestrator != 0 &&
+      return e.kind == k(rs::SystemEvent::dead_lettered) && e.source == who.orchestrator && who.orchestrator != 0 &&
              e.detail == 1 + static_cast<unsigned>(resilience::ErrorClass::capacity_exceeded);
   }
   return false;
@@ -246,7 +246,7 @@ void detect_times(const Evidence& ev, const Index& ix, std::vector<FaultMeasure>
     who.orchestrator = ev.log->find("orchestrator");
     if (const auto* s = service_named(spec.target)) who.owner_agent = ev.log->find(rs::to_string(s->agent));
     for (const auto& e : events) {
-      if (e.kind == k(faults::Kind::touched) && e.a == static_cast<std::int64_t>(f)) who.touched.insert(e.subject);
+      if (e.kind == k(faults::FaultEvent::touched) && e.a == static_cast<std::int64_t>(f)) who.touched.insert(e.subject);
     }
     std::optional<Instant> first;
     for (const auto& e : events) {

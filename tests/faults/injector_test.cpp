@@ -35,7 +35,7 @@ TEST(ActiveFault, StrikesOnlyInsideItsWindowAndCountsEachTouch) {
   EXPECT_EQ(fault.touched(), 2u);
   std::size_t logged = 0;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::touched)) {
+    if (e.kind == static_cast<std::uint16_t>(FaultEvent::touched)) {
       ++logged;
       EXPECT_EQ(rt.log().name(e.source), "fault/0/error");
     }

@@ -80,11 +80,11 @@ TEST(Slo, MoreThanOneCircuitOpenAtOnce) {
   SloRun run;
   const auto open = static_cast<std::int64_t>(resilience::BreakerState::open);
   const auto closed = static_cast<std::int64_t>(resilience::BreakerState::closed);
-  run.add(1min, resilience::Kind::breaker_transition, "ocr_engine", closed, open);
-  run.add(2min, resilience::Kind::breaker_transition, "ocr_engine", open, closed);
-  run.add(3min, resilience::Kind::breaker_transition, "ledger", closed, open);
+  run.add(1min, resilience::PatternEvent::breaker_transition, "ocr_engine", closed, open);
+  run.add(2min, resilience::PatternEvent::breaker_transition, "ocr_engine", open, closed);
+  run.add(3min, resilience::PatternEvent::breaker_transition, "ledger", closed, open);
   EXPECT_TRUE(run.slo("open_circuits").passed);  // one at a time
-  run.add(4min, resilience::Kind::breaker_transition, "po_database", closed, open);
+  run.add(4min, resilience::PatternEvent::breaker_transition, "po_database", closed, open);
   const auto& r = run.slo("open_circuits");
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(r.observed, 2.0);
@@ -92,9 +92,9 @@ TEST(Slo, MoreThanOneCircuitOpenAtOnce) {
 
 TEST(Slo, ADeadLetterQueueOverItsBound) {
   SloRun run;
-  run.add(1min, rs::Kind::dead_lettered, "orchestrator", 100);
+  run.add(1min, rs::SystemEvent::dead_lettered, "orchestrator", 100);
   EXPECT_TRUE(run.slo("dlq_size").passed);
-  run.add(2min, rs::Kind::dead_lettered, "orchestrator", 101);
+  run.add(2min, rs::SystemEvent::dead_lettered, "orchestrator", 101);
   EXPECT_FALSE(run.slo("dlq_size").passed);
 
   SloRun held;  // the queue's size at the end counts too
@@ -104,9 +104,9 @@ TEST(Slo, ADeadLetterQueueOverItsBound) {
 
 TEST(Slo, MoreRetriesInOneMinuteThanAllowed) {
   SloRun run;
-  for (int i = 0; i < 50; ++i) run.add(1min + std::chrono::seconds(i), resilience::Kind::retry_scheduled, "ocr_engine");
+  for (int i = 0; i < 50; ++i) run.add(1min + std::chrono::seconds(i), resilience::PatternEvent::retry_scheduled, "ocr_engine");
   EXPECT_TRUE(run.slo("retries_per_minute").passed);
-  run.add(1min + 59s, resilience::Kind::retry_scheduled, "ocr_engine");
+  run.add(1min + 59s, resilience::PatternEvent::retry_scheduled, "ocr_engine");
   const auto& r = run.slo("retries_per_minute");
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(r.observed, 51.0);

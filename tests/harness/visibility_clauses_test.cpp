@@ -46,7 +46,7 @@ TEST(ConservationClauses, MoreTerminalOutcomesThanAcceptedSubmissions) {
   History h;
   h.dead_lettered_invoice(1, 1min);
   EXPECT_TRUE(h.check("conservation").passed) << h.check("conservation").message;
-  h.add(3min, rs::Kind::outcome, "orchestrator", 1, 30'000'000'000, 500, 3);  // a second dead_lettered outcome
+  h.add(3min, rs::SystemEvent::outcome, "orchestrator", 1, 30'000'000'000, 500, 3);  // a second dead_lettered outcome
   expect_clause(h.check("conservation"), "invoice 1: 2 terminal outcomes for 1 accepted submission(s)");
 }
 

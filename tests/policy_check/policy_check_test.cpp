@@ -57,8 +57,8 @@ TEST(PolicyCoverage, ReadsEveryKindFromTheEventLog) {
   runtime::EventLog log;
   const auto ocr_engine = log.intern("ocr_engine");
   const auto notifier = log.intern("notifier");
-  using RK = resilience::Kind;
-  using SK = reference_system::Kind;
+  using RK = resilience::PatternEvent;
+  using SK = reference_system::SystemEvent;
   log.record(RK::retries_exhausted, ocr_engine, 1, 5);  // the limit (5) reached
   log.record(RK::retries_exhausted, notifier, 2, 1);    // stopped early (not retryable): not the limit
   log.record(RK::breaker_transition, ocr_engine, 0, 0, 1);
@@ -90,8 +90,8 @@ TEST(PolicyCoverage, MergesRunsInTheOrderGiven) {
   for (const char* label : {"b (seed 2)", "a (seed 1)"}) {
     PolicyCoverage one(lint);
     runtime::EventLog log;
-    log.record(reference_system::Kind::ocr_fallback, log.intern("ocr"), 1);
-    log.record(reference_system::Kind::ocr_fallback, log.intern("ocr"), 2);
+    log.record(reference_system::SystemEvent::ocr_fallback, log.intern("ocr"), 1);
+    log.record(reference_system::SystemEvent::ocr_fallback, log.intern("ocr"), 2);
     one.observe(log, label);
     total.merge(one);
   }

@@ -260,7 +260,7 @@ TEST(CircuitBreaker, TransitionsAreRecordedAsEvents) {
   b.on_success(p2, at(30s));
   std::vector<std::pair<std::int64_t, std::int64_t>> transitions;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::breaker_transition)) {
+    if (e.kind == static_cast<std::uint16_t>(PatternEvent::breaker_transition)) {
       transitions.emplace_back(e.a, e.b);
     }
   }

@@ -206,7 +206,7 @@ TEST(Retry, WaitsTheScheduleBetweenAttemptsInVirtualTime) {
 
   std::vector<std::int64_t> scheduled;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::retry_scheduled)) {
+    if (e.kind == static_cast<std::uint16_t>(PatternEvent::retry_scheduled)) {
       EXPECT_EQ(e.subject, 99u);
       scheduled.push_back(e.b);
     }
@@ -333,7 +333,7 @@ TEST(RetryBudget, ExhaustionStopsRetriesDuringAnOutage) {
   EXPECT_EQ(retry.counters().attempts_exhausted, 0u);
   std::size_t budget_events = 0;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::retry_budget_exhausted)) ++budget_events;
+    if (e.kind == static_cast<std::uint16_t>(PatternEvent::retry_budget_exhausted)) ++budget_events;
   }
   EXPECT_EQ(budget_events, retry.counters().budget_exhausted);
 }

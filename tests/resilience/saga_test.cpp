@@ -72,15 +72,15 @@ TEST(Saga, CompensatesCompletedStepsInReverseAndRecordsAFailingCompensation) {
 
   std::vector<std::pair<std::uint16_t, std::int64_t>> events;
   for (const auto& e : rt.log().events()) events.emplace_back(e.kind, e.a);
-  auto k = [](Kind kind) { return static_cast<std::uint16_t>(kind); };
+  auto k = [](PatternEvent kind) { return static_cast<std::uint16_t>(kind); };
   EXPECT_EQ(events, (std::vector<std::pair<std::uint16_t, std::int64_t>>{
-                        {k(Kind::saga_aborted), 3},
-                        {k(Kind::compensation_started), 2},
-                        {k(Kind::compensation_succeeded), 2},
-                        {k(Kind::compensation_started), 1},
-                        {k(Kind::compensation_failed), 1},
-                        {k(Kind::compensation_started), 0},
-                        {k(Kind::compensation_succeeded), 0}}));
+                        {k(PatternEvent::saga_aborted), 3},
+                        {k(PatternEvent::compensation_started), 2},
+                        {k(PatternEvent::compensation_succeeded), 2},
+                        {k(PatternEvent::compensation_started), 1},
+                        {k(PatternEvent::compensation_failed), 1},
+                        {k(PatternEvent::compensation_started), 0},
+                        {k(PatternEvent::compensation_succeeded), 0}}));
 }
 
 TEST(Saga, AThrowingCompensationIsRecordedAndTheRestStillRun) {
