@@ -320,8 +320,8 @@ reports::LatencySummary summarize(const rs::LatencyHistogram& h) {
   return s;
 }
 
-reports::BreakerState breaker_state(std::int64_t s) {
-  switch (static_cast<resilience::BreakerState>(s)) {
+reports::BreakerState breaker_state(resilience::BreakerState s) {
+  switch (s) {
     case resilience::BreakerState::open: return reports::BreakerState::kOpen;
     case resilience::BreakerState::half_open: return reports::BreakerState::kHalfOpen;
     default: return reports::BreakerState::kClosed;
@@ -373,8 +373,8 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
     } else if (e.kind == static_cast<std::uint16_t>(rs::SystemEvent::dead_lettered)) {
       dlq = static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.a));
       r.dlq_size_max = std::max(r.dlq_size_max, dlq);
-    } else if (e.kind == static_cast<std::uint16_t>(resilience::PatternEvent::breaker_transition) &&
-               breaker_index.contains(e.source)) {
+    } else if (is<resilience::pattern_events::BreakerTransition>(e) && breaker_index.contains(e.source)) {
+      const auto transition = read<resilience::pattern_events::BreakerTransition>(e);
       auto& slot = breaker_index[e.source];
       const std::string name(log.name(e.source));
       if (slot == SIZE_MAX) {
@@ -384,11 +384,12 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
       auto& sb = r.breakers[slot];
       constexpr std::size_t kMaxTransitions = 200;
       if (sb.transitions.size() < kMaxTransitions) {
-        sb.transitions.push_back(reports::BreakerTransition{e.at - start, breaker_state(e.a), breaker_state(e.b)});
+        sb.transitions.push_back(
+            reports::BreakerTransition{e.at - start, breaker_state(transition.from), breaker_state(transition.to)});
       } else {
         ++sb.transitions_dropped;
       }
-      states[name] = breaker_state(e.b);
+      states[name] = breaker_state(transition.to);
     }
   }
   carry_until(series.buckets.size());

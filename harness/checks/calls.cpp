@@ -199,8 +199,8 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
           }
         }
       }
-      if (e.kind == k(resilience::PatternEvent::breaker_transition)) {
-        state = static_cast<resilience::BreakerState>(e.b);
+      if (is<resilience::pattern_events::BreakerTransition>(e)) {
+        state = read<resilience::pattern_events::BreakerTransition>(e).to;
         probes = 0;
         in_a_row = 0;
         tripped_at = kNotTripped;

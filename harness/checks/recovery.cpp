@@ -43,6 +43,8 @@ namespace checks {
 
 namespace {
 
+namespace pe = resilience::pattern_events;
+
 // Outcomes in time order with a running count of successes, so any window's
 // counts are two binary searches.
 class OutcomeSeries {
@@ -158,13 +160,7 @@ struct Reactions {
   std::unordered_set<std::uint64_t> touched;
 };
 
-bool is_open(std::int64_t breaker_state) {
-  return breaker_state == static_cast<std::int64_t>(resilience::BreakerState::open);
-}
-
-bool step_reaction(const Event& e) {
-  return e.kind == k(resilience::PatternEvent::retry_scheduled) || e.kind == k(resilience::PatternEvent::retries_exhausted);
-}
+bool step_reaction(const Event& e) { return is<pe::RetryScheduled>(e) || is<pe::RetriesExhausted>(e); }
 
 // Whether `e` is the system reacting to `spec`:
 //   service faults     the target's breaker opening; a timeout, retry or
@@ -194,9 +190,8 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
     case FaultKind::outage:
     case FaultKind::invalid_output:
       if (e.source == who.target && who.target != 0) {
-        if (e.kind == k(resilience::PatternEvent::breaker_transition)) return is_open(e.b);
-        return e.kind == k(resilience::PatternEvent::timeout) || e.kind == k(resilience::PatternEvent::retry_scheduled) ||
-               e.kind == k(resilience::PatternEvent::retries_exhausted);
+        if (is<pe::BreakerTransition>(e)) return read<pe::BreakerTransition>(e).to == resilience::BreakerState::open;
+        return is<pe::Timeout>(e) || is<pe::RetryScheduled>(e) || is<pe::RetriesExhausted>(e);
       }
       if (e.source == who.owner_agent && who.owner_agent != 0) {
         if (e.kind == k(rs::SystemEvent::ocr_fallback)) return spec.target == "ocr_engine";
@@ -222,7 +217,7 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       if (e.kind == k(rs::SystemEvent::stale_reply) || e.kind == k(rs::SystemEvent::request_expired)) return true;
       return step_reaction(e) && source_name.starts_with("step/");
     case FaultKind::saturation:
-      if (e.kind == k(rs::SystemEvent::message_rejected) || e.kind == k(resilience::PatternEvent::bulkhead_rejected)) return true;
+      if (e.kind == k(rs::SystemEvent::message_rejected) || is<pe::BulkheadRejected>(e)) return true;
       if (e.kind == k(harness::HarnessEvent::refused)) {
         return e.detail == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded);
       }

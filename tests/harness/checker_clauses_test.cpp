@@ -12,6 +12,8 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace pe = resilience::pattern_events;
+using S = resilience::BreakerState;
 using namespace std::chrono_literals;
 using test_history::expect_clause;
 using test_history::History;
@@ -81,15 +83,15 @@ TEST(CircuitBreakerClauses, ABreakerThatNeverOpenedUnderAFault) {
 TEST(CircuitBreakerClauses, ABreakerStillOpenLongAfterItsFaultEnded) {
   History h;
   ocr_outage_with_rate_breaker(h);
-  h.add(1min + 10s, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 0, 1, 1);  // closed -> open, never closes
+  h.add(1min + 10s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});  // never closes
   expect_clause(h.check("circuit_breaker"), "ocr_engine's breaker was still open at the end, though its last fault "
                                             "ended at t=180.000s");
 
   History g;  // the same breaker, closed again in time: passes
   ocr_outage_with_rate_breaker(g);
-  g.add(1min + 10s, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 0, 1, 1);
-  g.add(3min + 40s, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 1, 2, 2);
-  g.add(3min + 41s, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 2, 0, 0);
+  g.add(1min + 10s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
+  g.add(3min + 40s, "ocr_engine", 0, pe::BreakerTransition{S::open, S::half_open});
+  g.add(3min + 41s, "ocr_engine", 0, pe::BreakerTransition{S::half_open, S::closed});
   const auto r = g.check("circuit_breaker");
   EXPECT_TRUE(r.passed) << r.message;
 }
@@ -153,9 +155,9 @@ TEST(SkippedCheckers, ABreakerThatWasExercisedIsChecked) {
   h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
   h.clean_invoice(1, 1min);
   EXPECT_TRUE(h.check("circuit_breaker").skipped);  // calls, but no transition, no run of failures, no fault
-  h.add(2min, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 0, 1, 1);
-  h.add(2min + 30s, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 1, 2, 2);
-  h.add(2min + 31s, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 2, 0, 0);
+  h.add(2min, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
+  h.add(2min + 30s, "ocr_engine", 0, pe::BreakerTransition{S::open, S::half_open});
+  h.add(2min + 31s, "ocr_engine", 0, pe::BreakerTransition{S::half_open, S::closed});
   const auto r = h.check("circuit_breaker");
   EXPECT_FALSE(r.skipped);
   EXPECT_TRUE(r.passed) << r.message;

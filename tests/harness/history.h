@@ -42,6 +42,11 @@ class History {
            std::int64_t b = 0, std::uint16_t detail = 0) {
     log_.append(Event{at(t), static_cast<std::uint16_t>(kind), detail, log_.intern(source), subject, a, b});
   }
+  // One event at `t` (from the start), as `source` would have recorded it.
+  template <runtime::EventPayload P>
+  void add(runtime::Duration t, std::string_view source, std::uint64_t subject, const P& payload) {
+    log_.append(runtime::make_event(at(t), log_.intern(source), subject, payload));
+  }
 
   // An invoice that went through cleanly: submitted, one call to each
   // service, posted to the ledger, counted in the metrics.

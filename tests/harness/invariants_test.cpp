@@ -15,6 +15,8 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace pe = resilience::pattern_events;
+using S = resilience::BreakerState;
 using namespace std::chrono_literals;
 using test_history::History;
 using test_history::at;
@@ -233,7 +235,7 @@ TEST(Invariants, CircuitBreakerCatchesABreakerThatLetsCallsThroughWhileOpen) {
   breaker.half_open_probes = 1;
   h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
   h.clean_invoice(1, 1min);
-  h.add(2min, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 0, 1, 1);  // closed -> open
+  h.add(2min, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
   h.call(2min + 5s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);             // got through anyway
   const auto r = h.check("circuit_breaker");
   EXPECT_FALSE(r.passed);
@@ -261,7 +263,7 @@ TEST(Invariants, CircuitBreakerCatchesTooManyHalfOpenProbesAndAMissingBreaker) {
   resilience::CircuitBreakerConfig breaker;
   breaker.half_open_probes = 1;
   h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
-  h.add(2min, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 1, 2, 2);  // open -> half-open
+  h.add(2min, "ocr_engine", 0, pe::BreakerTransition{S::open, S::half_open});
   h.call(2min + 1s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
   h.call(2min + 2s, "ocr_engine", 3, rs::ServiceOp::recognize, 1s);
   EXPECT_FALSE(h.check("circuit_breaker").passed);

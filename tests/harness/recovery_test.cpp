@@ -13,6 +13,8 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace pe = resilience::pattern_events;
+using S = resilience::BreakerState;
 using namespace std::chrono_literals;
 using test_history::History;
 
@@ -150,22 +152,22 @@ TEST(TimeToDetect, AFailedCallOrAFailedInvoiceIsNotDetection) {
 TEST(TimeToDetect, IsTheTargetsFirstBreakerOpeningRetryOrFallback) {
   History h;
   h.fault(faults::FaultKind::outage, "ocr_engine", 1min, 2min);
-  h.add(30s, resilience::PatternEvent::retry_scheduled, "ocr_engine", 1, 2, 1'000'000'000);  // before the fault
+  h.add(30s, "ocr_engine", 1, pe::RetryScheduled{2, 1s});  // before the fault
   h.call(1min + 1s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s, 1);
-  h.add(1min + 4s, resilience::PatternEvent::retry_scheduled, "po_database", 2, 2, 0);       // another service
-  h.add(1min + 5s, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 0, 2, 2);  // closed -> half-open: no
-  h.add(1min + 7s, resilience::PatternEvent::retry_scheduled, "ocr_engine", 2, 2, 0);
+  h.add(1min + 4s, "po_database", 2, pe::RetryScheduled{2, 0s});       // another service
+  h.add(1min + 5s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::half_open});  // half-open is not open: no
+  h.add(1min + 7s, "ocr_engine", 2, pe::RetryScheduled{2, 0s});
   EXPECT_EQ(detected(h), 7s);
 
   History g;
   g.fault(faults::FaultKind::hang, "ocr_engine", 1min, 2min);
   g.add(1min + 40s, rs::SystemEvent::ocr_fallback, "ocr", 3, 0, 0, 2);
-  g.add(1min + 50s, resilience::PatternEvent::breaker_transition, "ocr_engine", 0, 0, 1, 1);  // closed -> open
+  g.add(1min + 50s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
   EXPECT_EQ(detected(g), 40s);
 
   History b;  // the breaker opening
   b.fault(faults::FaultKind::error, "ledger", 1min, 2min);
-  b.add(1min + 12s, resilience::PatternEvent::breaker_transition, "ledger", 0, 0, 1, 1);
+  b.add(1min + 12s, "ledger", 0, pe::BreakerTransition{S::closed, S::open});
   EXPECT_EQ(detected(b), 12s);
 }
 
@@ -173,7 +175,7 @@ TEST(TimeToDetect, ACrashIsDetectedByTheOrchestratorOrTheRestartNotByItself) {
   History h;
   h.fault(faults::FaultKind::crash, "accounting", 2min, 5min);
   h.add(2min, rs::SystemEvent::agent_stopped, "accounting", 0, 3);  // the crash itself
-  h.add(2min + 45s, resilience::PatternEvent::retry_scheduled, "step/accounting", 7, 2, 0);
+  h.add(2min + 45s, "step/accounting", 7, pe::RetryScheduled{2, 0s});
   h.add(7min, rs::SystemEvent::agent_started, "accounting", 0, 2);
   EXPECT_EQ(detected(h), 45s);
 
@@ -187,7 +189,7 @@ TEST(TimeToDetect, ACrashIsDetectedByTheOrchestratorOrTheRestartNotByItself) {
 TEST(TimeToDetect, AReactionLongAfterTheFaultIsNotItsDetection) {
   History h;
   h.fault(faults::FaultKind::error, "ledger", 1min, 2min);
-  h.add(3min + 1min + 1s, resilience::PatternEvent::breaker_transition, "ledger", 0, 0, 1, 1);  // window + 1 s after
+  h.add(3min + 1min + 1s, "ledger", 0, pe::BreakerTransition{S::closed, S::open});  // window + 1 s after
   EXPECT_EQ(detected(h), -1s);
 }
 

@@ -57,13 +57,14 @@ TEST(PolicyCoverage, ReadsEveryKindFromTheEventLog) {
   runtime::EventLog log;
   const auto ocr_engine = log.intern("ocr_engine");
   const auto notifier = log.intern("notifier");
-  using RK = resilience::PatternEvent;
+  namespace pe = resilience::pattern_events;
+  using S = resilience::BreakerState;
   using SK = reference_system::SystemEvent;
-  log.record(RK::retries_exhausted, ocr_engine, 1, 5);  // the limit (5) reached
-  log.record(RK::retries_exhausted, notifier, 2, 1);    // stopped early (not retryable): not the limit
-  log.record(RK::breaker_transition, ocr_engine, 0, 0, 1);
-  log.record(RK::breaker_transition, ocr_engine, 0, 1, 2);
-  log.record(RK::breaker_transition, ocr_engine, 0, 2, 0);
+  log.record(ocr_engine, 1, pe::RetriesExhausted{.attempts = 5});  // the limit (5) reached
+  log.record(notifier, 2, pe::RetriesExhausted{.attempts = 1});    // stopped early (not retryable): not the limit
+  log.record(ocr_engine, 0, pe::BreakerTransition{S::closed, S::open});
+  log.record(ocr_engine, 0, pe::BreakerTransition{S::open, S::half_open});
+  log.record(ocr_engine, 0, pe::BreakerTransition{S::half_open, S::closed});
   log.record(SK::ocr_fallback, log.intern("ocr"), 3);
   log.record(SK::compensation, log.intern("accounting"), 4);
   log.record(SK::dead_lettered, log.intern("orchestrator"), 5, 1);

@@ -2,16 +2,18 @@
 // gives the same named fields, at the edges of each slot's range; reading
 // an event as another kind, or overflowing the narrow slot, is a program bug
 // that stops the program.
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <limits>
 
 #include "runtime/event_log.h"
+#include "tests/support/payload_round_trip.h"
 
 namespace faultline::runtime {
 namespace {
 
-enum class TestEvent : std::uint16_t { wide = 0x00f0, small, empty };
+enum class TestEvent : std::uint16_t { wide = 0x00f0, small, empty, forgotten, shared };
 enum class Colour : std::uint8_t { red = 0, green = 1, blue = 255 };
 
 struct Wide {
@@ -38,6 +40,20 @@ struct TooWide {
   static constexpr TestEvent kind = TestEvent::small;
   std::int32_t value = 0;
   constexpr void slots(auto& s) { s.narrow(value); }
+};
+
+// Two payloads with a mistake each, for the round-trip helper to find.
+struct Forgotten {
+  static constexpr TestEvent kind = TestEvent::forgotten;
+  std::int64_t kept = 0;
+  std::int64_t forgotten = 0;
+  constexpr void slots(auto& s) { s.word0(kept); }
+};
+struct Shared {
+  static constexpr TestEvent kind = TestEvent::shared;
+  std::int64_t first = 0;
+  std::int64_t second = 0;
+  constexpr void slots(auto& s) { s.word0(first).word0(second); }
 };
 
 constexpr Instant kAt = Instant{} + std::chrono::seconds(3);
@@ -79,6 +95,18 @@ TEST(EventPayload, SlotEncodingIsPinned) {
   static_assert(make_event(kAt, 0, 0, Small{Duration(1500), true, Colour::red}).detail == 1);
   static_assert(make_event(kAt, 0, 0, Empty{}).kind == 0x00f2);
   SUCCEED();
+}
+
+TEST(EventPayload, TheRoundTripHelperChecksEveryField) {
+  test_support::expect_payloads_round_trip<Wide, Small, Empty, runtime_events::TaskSpawned,
+                                           runtime_events::TaskCancelled, runtime_events::TaskFailed>();
+}
+
+TEST(EventPayload, TheRoundTripHelperFindsAForgottenFieldAndASharedSlot) {
+  EXPECT_NONFATAL_FAILURE(test_support::expect_payloads_round_trip<Forgotten>(), "payload of kind");
+  EXPECT_NONFATAL_FAILURE(test_support::expect_payloads_round_trip<Shared>(), "payload of kind");
+  EXPECT_NONFATAL_FAILURE((test_support::expect_payloads_round_trip<Empty, runtime_events::TaskFailed, Empty>()),
+                          "two payloads share a kind");
 }
 
 TEST(EventPayload, RecordingEqualsAppendingTheMadeEvent) {
