@@ -361,17 +361,17 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
     if (e.kind == static_cast<std::uint16_t>(HarnessEvent::submitted)) {
       ++bucket.submitted;
       ++r.outcomes.submitted;
-    } else if (e.kind == static_cast<std::uint16_t>(rs::SystemEvent::outcome)) {
+    } else if (is<rs::system_events::TerminalOutcome>(e)) {
       ++bucket.completed;
-      switch (static_cast<rs::InvoiceOutcome>(e.detail)) {
+      switch (read<rs::system_events::TerminalOutcome>(e).outcome) {
         case rs::InvoiceOutcome::posted: ++r.outcomes.posted, ++bucket.succeeded; break;
         case rs::InvoiceOutcome::posted_degraded: ++r.outcomes.posted_degraded, ++bucket.succeeded; break;
         case rs::InvoiceOutcome::rejected_invalid: ++r.outcomes.rejected_invalid; break;
         case rs::InvoiceOutcome::dead_lettered: ++r.outcomes.dead_lettered; break;
         case rs::InvoiceOutcome::manual_review: ++r.outcomes.manual_review; break;
       }
-    } else if (e.kind == static_cast<std::uint16_t>(rs::SystemEvent::dead_lettered)) {
-      dlq = static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.a));
+    } else if (is<rs::system_events::DeadLettered>(e)) {
+      dlq = read<rs::system_events::DeadLettered>(e).queue_size;
       r.dlq_size_max = std::max(r.dlq_size_max, dlq);
     } else if (is<resilience::pattern_events::BreakerTransition>(e) && breaker_index.contains(e.source)) {
       const auto transition = read<resilience::pattern_events::BreakerTransition>(e);

@@ -169,7 +169,7 @@ void PolicyCoverage::observe(const runtime::EventLog& log, const std::string& la
         if (name == "matching") hit(kDefault, label);
         break;
       case static_cast<std::uint16_t>(SK::manual_review):
-        if (e.detail == static_cast<std::uint16_t>(rs::ReviewReason::matching_failed_large_amount)) {
+        if (read<rs::system_events::ManualReview>(e).reason == rs::ReviewReason::matching_failed_large_amount) {
           hit(kManualReview, label);
         }
         break;

@@ -302,11 +302,11 @@ reports::InvariantResult degradation(const Evidence& ev, const Index& ix) {
       r.violate(ix, fmt::format("invoice {}: posted although every OCR call for it failed (critical step)", id),
                 events_of(ix, id));
     }
-    if (inv.outcome == k(Terminal::posted_degraded) && po_of[id] != 0) {
+    if (inv.outcome == rs::InvoiceOutcome::posted_degraded && po_of[id] != 0) {
       r.violate(ix, fmt::format("invoice {}: degraded but posted against PO {} (an invented match)", id, po_of[id]),
                 events_of(ix, id));
     }
-    if (inv.outcome == k(Terminal::posted) && s.po_calls > 0 && s.po_ok == 0) {
+    if (inv.outcome == rs::InvoiceOutcome::posted && s.po_calls > 0 && s.po_ok == 0) {
       r.violate(ix,
                 fmt::format("invoice {}: posted as fully matched although every PO lookup for it failed (not "
                             "marked degraded)",

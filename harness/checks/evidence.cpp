@@ -24,13 +24,13 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
         break;
       }
       case k(rs::SystemEvent::outcome): {
+        const auto o = read<rs::system_events::TerminalOutcome>(e);
         auto& inv = invoices[e.subject];
-        if (e.detail < inv.by_outcome.size()) ++inv.by_outcome[e.detail];
-        const bool success = e.detail <= 1;
-        if (inv.outcomes++ == 0 || (success && inv.successes() == 1)) {
-          inv.outcome = e.detail;
+        if (const auto n = static_cast<std::size_t>(o.outcome); n < inv.by_outcome.size()) ++inv.by_outcome[n];
+        if (inv.outcomes++ == 0 || (is_success(o.outcome) && inv.successes() == 1)) {
+          inv.outcome = o.outcome;
           inv.outcome_at = e.at;
-          inv.outcome_total_cents = e.b;
+          inv.outcome_total_cents = o.total_cents;
         }
         break;
       }
@@ -146,7 +146,8 @@ Placements place_invoices(const Evidence& ev, const Index& ix) {
       switch (p.place) {
         case Place::in_flight: ++c.in_flight; break;
         case Place::ledger: {
-          const bool degraded = inv != nullptr && inv->outcomes > 0 && inv->outcome == k(Terminal::posted_degraded);
+          const bool degraded =
+              inv != nullptr && inv->outcomes > 0 && inv->outcome == rs::InvoiceOutcome::posted_degraded;
           ++(degraded ? c.posted_degraded : c.posted);
           break;
         }

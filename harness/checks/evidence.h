@@ -58,18 +58,8 @@ inline const ServiceInfo* service_named(std::string_view name) {
   return nullptr;
 }
 
-// Terminal outcomes as the outcome event's detail (reference_system/events.h).
-enum class Terminal : std::uint16_t { posted = 0, posted_degraded, rejected_invalid, dead_lettered, manual_review };
-constexpr std::size_t kTerminalCount = 5;
-constexpr std::array<std::string_view, kTerminalCount> kTerminalNames = {"posted", "posted_degraded",
-                                                                         "rejected_invalid", "dead_lettered",
-                                                                         "manual_review"};
-inline std::string_view outcome_name(std::uint16_t detail) {
-  return detail < kTerminalCount ? kTerminalNames[detail] : std::string_view("unknown");
-}
-
-inline bool is_success(std::uint16_t outcome_detail) {
-  return outcome_detail == k(Terminal::posted) || outcome_detail == k(Terminal::posted_degraded);
+inline bool is_success(rs::InvoiceOutcome outcome) {
+  return outcome == rs::InvoiceOutcome::posted || outcome == rs::InvoiceOutcome::posted_degraded;
 }
 
 struct Call {
@@ -93,10 +83,10 @@ struct InvoiceFacts {
   std::uint16_t corruption = 0;  // 1 + faults::Corruption
   Instant submitted_at{};
   std::uint32_t outcomes = 0;
-  std::array<std::uint32_t, 5> by_outcome{};
+  std::array<std::uint32_t, rs::kOutcomeCount> by_outcome{};  // indexed by rs::InvoiceOutcome
   // The outcome that speaks for the invoice: its success if it had one
   // (a resubmitted id's refusal does not undo the original's posting).
-  std::uint16_t outcome = 0;
+  rs::InvoiceOutcome outcome{};
   Instant outcome_at{};
   std::int64_t outcome_total_cents = 0;
   std::uint32_t successes() const { return by_outcome[0] + by_outcome[1]; }
@@ -104,7 +94,7 @@ struct InvoiceFacts {
   std::uint32_t notified_ok = 0;
   std::uint32_t refused = 0;  // submissions submit() refused, as the harness was told
   std::size_t refused_first = 0;  // event index of the first refusal
-  std::optional<std::size_t> parked;  // event index of its last HarnessEvent::parked (a full or failing store)
+  std::optional<std::size_t> parked;  // event index of its last SystemEvent::parked (a full or failing store)
 };
 
 // One pass over the log: everything the checkers look up.

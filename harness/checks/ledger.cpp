@@ -63,13 +63,13 @@ reports::InvariantResult exactly_once(const Evidence& ev, const Index& ix) {
       if (in_ledger) {
         r.violate(ix,
                   fmt::format("invoice {}: ended {} but its ledger entry was never reversed (saga not compensated)",
-                              id, outcome_name(inv.outcome)),
+                              id, rs::to_string(inv.outcome)),
                   events_of(ix, id));
       }
       if (held.contains(id)) {
         r.violate(ix,
                   fmt::format("invoice {}: ended {} but still holds a budget reservation (saga not compensated)", id,
-                              outcome_name(inv.outcome)),
+                              rs::to_string(inv.outcome)),
                   events_of(ix, id));
       }
     }

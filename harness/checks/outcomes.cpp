@@ -40,9 +40,9 @@ reports::InvariantResult conservation(const Evidence& ev, const Index& ix) {
       // Say what the system claimed, and that no store bears it out.
       std::string claim;
       if (said && is_success(inv.outcome)) {
-        claim = fmt::format("reported {} but the ledger holds no live entry for it", outcome_name(inv.outcome));
+        claim = fmt::format("reported {} but the ledger holds no live entry for it", rs::to_string(inv.outcome));
       } else if (said) {
-        claim = fmt::format("reported {} but no store holds it", outcome_name(inv.outcome));
+        claim = fmt::format("reported {} but no store holds it", rs::to_string(inv.outcome));
       } else {
         claim = "no outcome, no refusal, and no store holds it";
       }
@@ -54,13 +54,12 @@ reports::InvariantResult conservation(const Evidence& ev, const Index& ix) {
       std::string why = " (unfinished)";
       if (inv.parked) {
         const Event& e = ix.log->events()[*inv.parked];
-        const auto store = static_cast<rs::InvoiceOutcome>(e.a);
+        const auto parked = read<rs::system_events::Parked>(e);
         why = fmt::format(": parked since {}, {} refused it ({})", ix.at(e.at),
-                          store == rs::InvoiceOutcome::dead_lettered   ? "the dead-letter queue"
-                          : store == rs::InvoiceOutcome::manual_review ? "the manual-review queue"
-                                                                        : "the rejection records",
-                          e.detail > 0 ? resilience::to_string(static_cast<resilience::ErrorClass>(e.detail - 1))
-                                       : std::string_view("?"));
+                          parked.bound_for == rs::InvoiceOutcome::dead_lettered   ? "the dead-letter queue"
+                          : parked.bound_for == rs::InvoiceOutcome::manual_review ? "the manual-review queue"
+                                                                                   : "the rejection records",
+                          resilience::to_string(parked.refusal));
       }
       std::vector<std::size_t> shown = events_of(ix, id);
       if (inv.parked && std::find(shown.begin(), shown.end(), *inv.parked) == shown.end()) {
@@ -88,7 +87,7 @@ reports::InvariantResult conservation(const Evidence& ev, const Index& ix) {
     } else if (said && is_success(inv.outcome) && p.place != Place::ledger) {
       r.violate(ix,
                 fmt::format("invoice {}: reported {} but the ledger holds no live entry for it (it is in {})", id,
-                            outcome_name(inv.outcome), place_name(p.place)),
+                            rs::to_string(inv.outcome), place_name(p.place)),
                 events_of(ix, id));
     }
   }
@@ -168,22 +167,22 @@ reports::InvariantResult visibility(const Evidence& ev, const Index& ix) {
     }
   }
   // Outcomes: every failed invoice must be counted under its outcome.
-  std::array<std::uint64_t, kTerminalCount> seen{};
+  std::array<std::uint64_t, rs::kOutcomeCount> seen{};
   std::map<std::uint16_t, std::uint64_t> example;
   for (const auto& [id, inv] : ix.invoices) {
-    for (std::size_t o = 0; o < kTerminalCount; ++o) {
+    for (std::size_t o = 0; o < rs::kOutcomeCount; ++o) {
       if (inv.by_outcome[o] == 0) continue;
       seen[o] += inv.by_outcome[o];
       example.emplace(static_cast<std::uint16_t>(o), id);
     }
   }
-  for (std::size_t o = 0; o < kTerminalCount; ++o) {
+  for (std::size_t o = 0; o < rs::kOutcomeCount; ++o) {
     const auto counted = m.outcomes[o];
     if (counted < seen[o]) {
       const auto id = example[static_cast<std::uint16_t>(o)];
       r.violate(ix,
                 fmt::format("{} invoices ended {} but the metrics count {} (e.g. invoice {})", seen[o],
-                            kTerminalNames[o], counted, id),
+                            rs::to_string(static_cast<rs::InvoiceOutcome>(o)), counted, id),
                 events_of(ix, id));
     }
   }
@@ -193,7 +192,7 @@ reports::InvariantResult visibility(const Evidence& ev, const Index& ix) {
   std::uint64_t reported = 0;
   std::optional<std::uint64_t> missing;
   for (const auto& [id, inv] : ix.invoices) {
-    const auto n = inv.by_outcome[k(Terminal::dead_lettered)];
+    const auto n = inv.by_outcome[static_cast<std::size_t>(rs::InvoiceOutcome::dead_lettered)];
     if (n == 0) continue;
     reported += n;
     if (!held.contains(id) && !missing) missing = id;

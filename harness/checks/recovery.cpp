@@ -31,8 +31,8 @@ using runtime::Instant;
 std::vector<OutcomePoint> outcome_points(const runtime::EventLog& log, Instant start) {
   std::vector<OutcomePoint> out;
   for (const auto& e : log.events()) {
-    if (e.kind != checks::k(rs::SystemEvent::outcome) || e.at < start) continue;
-    out.push_back(OutcomePoint{e.at - start, checks::is_success(e.detail)});
+    if (!is<rs::system_events::TerminalOutcome>(e) || e.at < start) continue;
+    out.push_back(OutcomePoint{e.at - start, checks::is_success(read<rs::system_events::TerminalOutcome>(e).outcome)});
   }
   // A log is in time order; a hand-built one (tests) need not be.
   std::stable_sort(out.begin(), out.end(), [](const OutcomePoint& a, const OutcomePoint& b) { return a.at < b.at; });
@@ -44,6 +44,7 @@ namespace checks {
 namespace {
 
 namespace pe = resilience::pattern_events;
+namespace se = rs::system_events;
 
 // Outcomes in time order with a running count of successes, so any window's
 // counts are two binary searches.
@@ -195,7 +196,7 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       }
       if (e.source == who.owner_agent && who.owner_agent != 0) {
         if (e.kind == k(rs::SystemEvent::ocr_fallback)) return spec.target == "ocr_engine";
-        if (e.kind == k(rs::SystemEvent::degraded)) return spec.target == "po_database" && e.detail != 0;
+        if (is<se::Degraded>(e)) return spec.target == "po_database" && read<se::Degraded>(e).lookup_failure;
       }
       return false;
     case FaultKind::crash:
@@ -203,8 +204,9 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       return e.kind == k(rs::SystemEvent::agent_started) && e.source == who.target && who.target != 0;
     case FaultKind::checkpoint_outage: return e.kind == k(rs::SystemEvent::checkpoint_failed);
     case FaultKind::corrupted_input: {
-      if (e.kind != k(rs::SystemEvent::outcome) || !who.touched.contains(e.subject)) return false;
-      if (e.detail != k(Terminal::rejected_invalid) && e.detail != k(Terminal::manual_review)) return false;
+      if (!is<se::TerminalOutcome>(e) || !who.touched.contains(e.subject)) return false;
+      const auto outcome = read<se::TerminalOutcome>(e).outcome;
+      if (outcome != rs::InvoiceOutcome::rejected_invalid && outcome != rs::InvoiceOutcome::manual_review) return false;
       const auto it = ix.invoices.find(e.subject);
       return it != ix.invoices.end() && it->second.corruption != 0;
     }
@@ -221,8 +223,8 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       if (e.kind == k(harness::HarnessEvent::refused)) {
         return e.detail == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded);
       }
-      return e.kind == k(rs::SystemEvent::dead_lettered) && e.source == who.orchestrator && who.orchestrator != 0 &&
-             e.detail == 1 + static_cast<unsigned>(resilience::ErrorClass::capacity_exceeded);
+      return is<se::DeadLettered>(e) && e.source == who.orchestrator && who.orchestrator != 0 &&
+             read<se::DeadLettered>(e).cause == resilience::ErrorClass::capacity_exceeded;
   }
   return false;
 }

@@ -64,9 +64,7 @@ std::uint64_t peak_retries_per_minute(const runtime::EventLog& log, runtime::Ins
 std::uint64_t peak_dead_letter_size(const runtime::EventLog& log) {
   std::uint64_t peak = 0;
   for (const auto& e : log.events()) {
-    if (e.kind == static_cast<std::uint16_t>(rs::SystemEvent::dead_lettered)) {
-      peak = std::max(peak, static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.a)));
-    }
+    if (is<rs::system_events::DeadLettered>(e)) peak = std::max(peak, read<rs::system_events::DeadLettered>(e).queue_size);
   }
   return peak;
 }

@@ -12,6 +12,7 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace se = reference_system::system_events;
 namespace pe = resilience::pattern_events;
 using S = resilience::BreakerState;
 using namespace std::chrono_literals;
@@ -24,7 +25,7 @@ using test_history::History;
 TEST(ExactlyOnceClauses, AnInvoicePostedTwice) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, rs::SystemEvent::outcome, "orchestrator", 1, 0, 10'000, 0);  // a second posting
+  h.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 10'000});  // a second posting
   expect_clause(h.check("exactly_once"), "invoice 1: posted 2 times");
 }
 
@@ -45,7 +46,7 @@ TEST(ExactlyOnceClauses, APostingWithoutABudgetReservation) {
 TEST(ExactlyOnceClauses, AFailedInvoiceStillHoldingItsReservation) {
   History h;
   h.add(1min, HarnessEvent::submitted, "", 9, 700);
-  h.add(2min, rs::SystemEvent::outcome, "orchestrator", 9, 0, 700, 3);  // dead-lettered
+  h.add(2min, "orchestrator", 9, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 700});  // dead-lettered
   h.evidence().budget_held.push_back(9);                         // reservation never released
   expect_clause(h.check("exactly_once"), "invoice 9: ended dead_lettered but still holds a budget reservation");
 }
@@ -104,7 +105,7 @@ TEST(DegradationClauses, PostedAsMatchedThoughEveryLookupFailed) {
   h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s);
   h.call(1min + 3s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
   h.call(1min + 5s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
-  h.add(1min + 9s, rs::SystemEvent::outcome, "orchestrator", 1, 0, 100, 0);  // posted, not posted_degraded
+  h.add(1min + 9s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});  // posted, not posted_degraded
   expect_clause(h.check("degradation"),
                 "invoice 1: posted as fully matched although every PO lookup for it failed (not marked degraded)");
 }
@@ -114,13 +115,13 @@ TEST(DegradationClauses, PostedAsMatchedThoughEveryLookupFailed) {
 TEST(ValidationClauses, CorruptedInputPostedAtTheWrongAmount) {
   History h;
   h.add(1min, HarnessEvent::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::bit_flips));
-  h.add(2min, rs::SystemEvent::outcome, "orchestrator", 1, 0, 150, 0);
+  h.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 150});
   h.evidence().ledger.push_back(LedgerRecord{1, 150, 3, false});
   expect_clause(h.check("validation"), "invoice 1: bit_flips input posted 150 cents, its true total is 100");
 
   History g;  // the same flip, posted at its true amount: right
   g.add(1min, HarnessEvent::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::bit_flips));
-  g.add(2min, rs::SystemEvent::outcome, "orchestrator", 1, 0, 100, 0);
+  g.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   g.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
   EXPECT_TRUE(g.check("validation").passed);
 }
@@ -169,7 +170,7 @@ TEST(EvidenceLines, AViolationKeepsTheFirstLinesAndCountsTheRest) {
   History h;
   h.clean_invoice(1, 1min);
   for (int i = 0; i < 10; ++i) h.call(2min + std::chrono::seconds(i), "notifier", 1, rs::ServiceOp::notify, 40ms);
-  h.add(3min, rs::SystemEvent::outcome, "orchestrator", 1, 0, 10'000, 0);  // posted twice
+  h.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 10'000});  // posted twice
   std::uint64_t lines = 0;
   for (const auto& e : h.log().events()) lines += e.subject == 1 && e.kind >= 0x0200 ? 1 : 0;
   ASSERT_GT(lines, kEvidenceLines);

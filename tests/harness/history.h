@@ -57,7 +57,7 @@ class History {
     call(t + 5s, "budget_service", id, rs::ServiceOp::budget_reserve, 50ms);
     call(t + 6s, "ledger", id, rs::ServiceOp::ledger_post, 120ms);
     call(t + 7s, "notifier", id, rs::ServiceOp::notify, 40ms);
-    add(t + 8s, rs::SystemEvent::outcome, "orchestrator", id, 8'000'000'000, cents, 0);
+    add(t + 8s, "orchestrator", id, rs::system_events::TerminalOutcome{rs::InvoiceOutcome::posted, 8s, cents});
     ev_.ledger.push_back(LedgerRecord{id, cents, 7, false});
     ev_.budget_held.push_back(id);
     ++metrics_.outcomes[0];
@@ -67,7 +67,7 @@ class History {
   // queue's store holds it unless `in_store` is false (a queue that dropped it).
   void dead_lettered_invoice(std::uint64_t id, runtime::Duration t, bool in_store = true) {
     add(t, HarnessEvent::submitted, "", id, 500);
-    add(t + 30s, rs::SystemEvent::outcome, "orchestrator", id, 30'000'000'000, 500, 3);
+    add(t + 30s, "orchestrator", id, rs::system_events::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 30s, 500});
     ++metrics_.outcomes[3];
     if (in_store) {
       ev_.dead_letter_ids.push_back(id);

@@ -15,6 +15,7 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace se = reference_system::system_events;
 namespace pe = resilience::pattern_events;
 using S = resilience::BreakerState;
 using namespace std::chrono_literals;
@@ -120,8 +121,8 @@ TEST(Invariants, ConservationCatchesAnInvoiceStillInFlightAndOneInTwoStores) {
   EXPECT_EQ(counts.in_flight, 1u);
   EXPECT_EQ(counts.lost, 0u);
   // Parked by a full dead-letter queue: the message says where and why.
-  h.add(3min, rs::SystemEvent::parked, "orchestrator", 2, static_cast<std::int64_t>(rs::InvoiceOutcome::dead_lettered), 0,
-        1 + static_cast<std::uint16_t>(resilience::ErrorClass::capacity_exceeded));
+  h.add(3min, "orchestrator", 2,
+        se::Parked{rs::InvoiceOutcome::dead_lettered, resilience::ErrorClass::capacity_exceeded});
   r = h.check("conservation");
   EXPECT_NE(r.message.find("parked since t=180.000s, the dead-letter queue refused it (capacity_exceeded)"),
             std::string::npos)
@@ -150,7 +151,7 @@ TEST(Invariants, ConservationFailsWhenTheStoresCannotBeRead) {
 TEST(Invariants, ConservationCatchesTwoOutcomesAndAPostingMissingFromTheLedger) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(3min, rs::SystemEvent::outcome, "orchestrator", 1, 0, 10'000, 3);  // a second outcome
+  h.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 10'000});  // a second outcome
   EXPECT_FALSE(h.check("conservation").passed);
 
   History g;
@@ -174,7 +175,7 @@ TEST(Invariants, ExactlyOnceCatchesALedgerThatPostsTwice) {
 TEST(Invariants, ExactlyOnceCatchesASagaLeftHalfDone) {
   History h;
   h.add(1min, HarnessEvent::submitted, "", 9, 700);
-  h.add(2min, rs::SystemEvent::outcome, "orchestrator", 9, 0, 700, 3);  // dead-lettered ...
+  h.add(2min, "orchestrator", 9, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 700});  // dead-lettered ...
   h.evidence().ledger.push_back(LedgerRecord{9, 700, 0, false});  // ... yet still in the ledger
   ++h.metrics().outcomes[3];
   const auto r = h.check("exactly_once");
@@ -188,7 +189,7 @@ TEST(Invariants, BoundedRetriesCatchesAnAgentThatRetriesTenTimes) {
   for (int i = 0; i < 10; ++i) {
     h.call(1min + std::chrono::seconds(3 * i), "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);
   }
-  h.add(3min, rs::SystemEvent::outcome, "orchestrator", 4, 0, 100, 3);
+  h.add(3min, "orchestrator", 4, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   ++h.metrics().outcomes[3];
   const auto r = h.check("bounded_retries");
   EXPECT_FALSE(r.passed);
@@ -205,7 +206,7 @@ TEST(Invariants, BoundedRetriesCatchesABackoffShorterThanThePolicy) {
   h.add(1min, HarnessEvent::submitted, "", 4, 100);
   h.call(1min, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);
   h.call(1min + 1100ms, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);  // 100 ms after the failure
-  h.add(3min, rs::SystemEvent::outcome, "orchestrator", 4, 0, 100, 3);
+  h.add(3min, "orchestrator", 4, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   const auto r = h.check("bounded_retries");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("before the policy's shortest backoff 1s"), std::string::npos) << r.message;
@@ -292,7 +293,7 @@ TEST(Invariants, ResumptionCatchesASecondNotificationAndARerunCheckpointedStep) 
   g.add(1min, HarnessEvent::submitted, "", 2, 100);
   g.call(1min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
   g.add(1min + 2s, HarnessEvent::checkpoint_write, "checkpoint_store", 2, 1, step_code("ocr"));
-  g.add(2min, rs::SystemEvent::agent_stopped, "ocr", 0, 1);
+  g.add(2min, "ocr", 0, se::AgentStopped{1});
   g.call(3min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);  // OCR again, though checkpointed
   EXPECT_FALSE(g.check("resumption").passed);
 }
@@ -301,7 +302,7 @@ TEST(Invariants, ResumptionCatchesWorkStartedOverWithoutCheckpoints) {
   History h;  // naive: no checkpoint store
   h.add(1min, HarnessEvent::submitted, "", 2, 100);
   h.call(1min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
-  h.add(2min, rs::SystemEvent::agent_stopped, "orchestrator", 0, 1);
+  h.add(2min, "orchestrator", 0, se::AgentStopped{1});
   h.call(3min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
   const auto r = h.check("resumption");
   EXPECT_FALSE(r.passed);
@@ -311,7 +312,7 @@ TEST(Invariants, ResumptionCatchesWorkStartedOverWithoutCheckpoints) {
 TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
   History h;
   h.add(1min, HarnessEvent::submitted, "", 1, 100);
-  h.add(1min, rs::SystemEvent::outcome, "orchestrator", 1, 0, 100, 1);  // posted_degraded ...
+  h.add(1min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted_degraded, 0s, 100});  // posted_degraded ...
   h.evidence().ledger.push_back(LedgerRecord{1, 100, 42, false});  // ... against PO 42
   auto r = h.check("degradation");
   EXPECT_FALSE(r.passed);
@@ -321,7 +322,7 @@ TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
   g.add(1min, HarnessEvent::submitted, "", 1, 100);
   g.call(1min, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, 2);
   g.call(2min, "backup_ocr", 1, rs::ServiceOp::recognize, 1s, 2);
-  g.add(3min, rs::SystemEvent::outcome, "orchestrator", 1, 0, 100, 0);
+  g.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   r = g.check("degradation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("every OCR call for it failed"), std::string::npos) << r.message;
@@ -330,7 +331,7 @@ TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
 TEST(Invariants, ValidationCatchesCorruptedInputPostedAndACrashedTask) {
   History h;
   h.add(1min, HarnessEvent::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::markup));
-  h.add(2min, rs::SystemEvent::outcome, "orchestrator", 1, 0, 100, 0);
+  h.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   h.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
   auto r = h.check("validation");
   EXPECT_FALSE(r.passed);
@@ -345,7 +346,7 @@ TEST(Invariants, VisibilityCatchesASilentFailure) {
   History h;
   h.clean_invoice(1, 1min);
   h.add(2min, HarnessEvent::submitted, "", 2, 100);
-  h.add(3min, rs::SystemEvent::outcome, "orchestrator", 2, 0, 100, 3);  // dead-lettered, never counted
+  h.add(3min, "orchestrator", 2, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});  // dead-lettered, never counted
   auto r = h.check("visibility");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("ended dead_lettered but the metrics count 0"), std::string::npos) << r.message;
@@ -411,7 +412,7 @@ TEST(Invariants, SaturationCatchesUnboundedWorkAndUncountedShedding) {
   EXPECT_NE(r.message.find("above the policy's bound 100"), std::string::npos) << r.message;
 
   History g;
-  g.add(1min, rs::SystemEvent::message_rejected, "ocr", 5, 10'000);
+  g.add(1min, "ocr", 5, se::MessageRejected{10'000});
   r = g.check("saturation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("shed load not counted"), std::string::npos) << r.message;

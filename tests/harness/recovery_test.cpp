@@ -13,13 +13,14 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace se = reference_system::system_events;
 namespace pe = resilience::pattern_events;
 using S = resilience::BreakerState;
 using namespace std::chrono_literals;
 using test_history::History;
 
-constexpr std::uint16_t kPosted = 0;
-constexpr std::uint16_t kDeadLettered = 3;
+constexpr auto kPosted = rs::InvoiceOutcome::posted;
+constexpr auto kDeadLettered = rs::InvoiceOutcome::dead_lettered;
 
 // The fault-free baseline: one invoice posted every 6 s for the whole run.
 void steady_baseline(History& h, runtime::Duration until) {
@@ -31,7 +32,7 @@ template <class F>
 void run_outcomes(History& h, runtime::Duration until, F ends) {
   std::uint64_t id = 1;
   for (runtime::Duration t = 6s; t < until; t += 6s, ++id) {
-    h.add(t, rs::SystemEvent::outcome, "orchestrator", id, 0, 100, ends(t));
+    h.add(t, "orchestrator", id, se::TerminalOutcome{ends(t), 0s, 100});
   }
 }
 
@@ -112,7 +113,7 @@ TEST(RecoveryTime, CatchesAThroughputThatNeverComesBack) {
   steady_baseline(h, 15min);
   // Every invoice that ends is posted, but only one in three ever ends.
   std::uint64_t id = 1;
-  for (runtime::Duration t = 18s; t < 15min; t += 18s) h.add(t, rs::SystemEvent::outcome, "orchestrator", id++, 0, 100, kPosted);
+  for (runtime::Duration t = 18s; t < 15min; t += 18s) h.add(t, "orchestrator", id++, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   const auto report = h.check_all("recovery_time");
   EXPECT_TRUE(report.results.front().failed());
   EXPECT_FALSE(report.faults[0].time_to_recover.has_value());
@@ -145,7 +146,7 @@ TEST(TimeToDetect, AFailedCallOrAFailedInvoiceIsNotDetection) {
   h.fault(faults::FaultKind::outage, "ocr_engine", 1min, 2min);
   h.add(1min, HarnessEvent::submitted, "", 1, 100);
   h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, 1);  // the fault striking
-  h.add(1min + 3s, rs::SystemEvent::outcome, "orchestrator", 1, 0, 100, kDeadLettered);
+  h.add(1min + 3s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   EXPECT_EQ(detected(h), -1s) << "a failure the fault caused is not the system noticing it";
 }
 
@@ -161,7 +162,7 @@ TEST(TimeToDetect, IsTheTargetsFirstBreakerOpeningRetryOrFallback) {
 
   History g;
   g.fault(faults::FaultKind::hang, "ocr_engine", 1min, 2min);
-  g.add(1min + 40s, rs::SystemEvent::ocr_fallback, "ocr", 3, 0, 0, 2);
+  g.add(1min + 40s, "ocr", 3, se::OcrFallback{resilience::ErrorClass::timeout});
   g.add(1min + 50s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
   EXPECT_EQ(detected(g), 40s);
 
@@ -174,15 +175,15 @@ TEST(TimeToDetect, IsTheTargetsFirstBreakerOpeningRetryOrFallback) {
 TEST(TimeToDetect, ACrashIsDetectedByTheOrchestratorOrTheRestartNotByItself) {
   History h;
   h.fault(faults::FaultKind::crash, "accounting", 2min, 5min);
-  h.add(2min, rs::SystemEvent::agent_stopped, "accounting", 0, 3);  // the crash itself
+  h.add(2min, "accounting", 0, se::AgentStopped{3});  // the crash itself
   h.add(2min + 45s, "step/accounting", 7, pe::RetryScheduled{2, 0s});
-  h.add(7min, rs::SystemEvent::agent_started, "accounting", 0, 2);
+  h.add(7min, "accounting", 0, se::AgentStarted{2});
   EXPECT_EQ(detected(h), 45s);
 
   History g;  // nothing noticed until the agent was started again
   g.fault(faults::FaultKind::crash, "accounting", 2min, 5min);
-  g.add(2min, rs::SystemEvent::agent_stopped, "accounting", 0, 3);
-  g.add(7min, rs::SystemEvent::agent_started, "accounting", 0, 2);
+  g.add(2min, "accounting", 0, se::AgentStopped{3});
+  g.add(7min, "accounting", 0, se::AgentStarted{2});
   EXPECT_EQ(detected(g), 5min);
 }
 
@@ -197,10 +198,10 @@ TEST(TimeToDetect, CorruptedInputIsDetectedWhenACorruptedInvoiceIsRejected) {
   History h;
   h.fault(faults::FaultKind::corrupted_input, "workload", 1min, 2min);
   h.add(1min + 1s, HarnessEvent::submitted, "", 1, 100);
-  h.add(1min + 2s, rs::SystemEvent::outcome, "orchestrator", 1, 0, 100, 2);  // a clean one rejected: not this fault
+  h.add(1min + 2s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::rejected_invalid, 0s, 100});  // a clean one rejected: not this fault
   h.add(1min + 5s, faults::FaultEvent::touched, "fault/0/corrupted_input", 2, 0);
   h.add(1min + 5s, HarnessEvent::submitted, "", 2, 100, 1 + static_cast<std::int64_t>(faults::Corruption::markup));
-  h.add(1min + 9s, rs::SystemEvent::outcome, "orchestrator", 2, 0, 100, 2);
+  h.add(1min + 9s, "orchestrator", 2, se::TerminalOutcome{rs::InvoiceOutcome::rejected_invalid, 0s, 100});
   EXPECT_EQ(detected(h), 9s);
 }
 
@@ -208,9 +209,9 @@ TEST(TimeToDetect, ABusFaultIsDetectedOnlyOnAnInvoiceItTouched) {
   History h;
   h.fault(faults::FaultKind::reordering, "bus", 1min, 5min);
   h.add(1min + 10s, faults::FaultEvent::touched, "fault/0/reordering", 7, 0);
-  h.add(2min, rs::SystemEvent::stale_reply, "orchestrator", 8, 1, 5);  // another invoice's: an overlapping fault's
+  h.add(2min, "orchestrator", 8, se::StaleReply{1, 5});  // another invoice's: an overlapping fault's
   EXPECT_EQ(detected(h), -1s);
-  h.add(3min, rs::SystemEvent::stale_reply, "orchestrator", 7, 1, 6);
+  h.add(3min, "orchestrator", 7, se::StaleReply{1, 6});
   EXPECT_EQ(detected(h), 2min);
 }
 

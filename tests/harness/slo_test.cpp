@@ -97,9 +97,9 @@ TEST(Slo, MoreThanOneCircuitOpenAtOnce) {
 
 TEST(Slo, ADeadLetterQueueOverItsBound) {
   SloRun run;
-  run.add(1min, rs::SystemEvent::dead_lettered, "orchestrator", 100);
+  run.add(1min, "orchestrator", rs::system_events::DeadLettered{100});
   EXPECT_TRUE(run.slo("dlq_size").passed);
-  run.add(2min, rs::SystemEvent::dead_lettered, "orchestrator", 101);
+  run.add(2min, "orchestrator", rs::system_events::DeadLettered{101});
   EXPECT_FALSE(run.slo("dlq_size").passed);
 
   SloRun held;  // the queue's size at the end counts too

@@ -17,6 +17,8 @@
 namespace faultline::reference_system {
 namespace {
 
+namespace se = system_events;
+
 using namespace std::chrono_literals;
 
 using test_support::source_path;
@@ -138,8 +140,8 @@ TEST(Crash, OrchestratorResumesAWorkflowFromItsCheckpointWithoutRedoingSteps) {
   // step (matching), restart it 30 s later.
   const auto orchestrator = run.rt.log().intern("orchestrator");
   run.rt.log().add_listener([&](const runtime::Event& e) {
-    if (victim != 0 || e.kind != static_cast<std::uint16_t>(SystemEvent::checkpoint_saved) || e.source != orchestrator ||
-        e.a != 3) {
+    if (victim != 0 || !is<se::CheckpointSaved>(e) || e.source != orchestrator ||
+        read<se::CheckpointSaved>(e).steps_completed != 3) {
       return;
     }
     victim = e.subject;
@@ -157,9 +159,10 @@ TEST(Crash, OrchestratorResumesAWorkflowFromItsCheckpointWithoutRedoingSteps) {
   std::size_t steps_run = 0;
   for (const auto& e : run.rt.log().events()) {
     if (e.subject != victim) continue;
-    resumed |= e.kind == static_cast<std::uint16_t>(SystemEvent::checkpoint_loaded) && e.source == orchestrator && e.a == 3;
+    resumed |= is<se::CheckpointLoaded>(e) && e.source == orchestrator &&
+               read<se::CheckpointLoaded>(e).steps_completed == 3;
     // Steps 0-2 were complete at the crash; step 3 may have been in flight.
-    steps_run += e.kind == static_cast<std::uint16_t>(SystemEvent::step_started) && e.a < 3 ? 1 : 0;
+    steps_run += is<se::StepStarted>(e) && read<se::StepStarted>(e).step < 3 ? 1 : 0;
   }
   EXPECT_TRUE(resumed) << "the workflow did not resume at its fourth step";
   EXPECT_EQ(steps_run, 3u) << "a completed step ran again";
@@ -173,7 +176,7 @@ TEST(Crash, AccountingCrashedBetweenPostAndNotifyResumesTheSagaWithoutASecondEnt
   // inside that invoice's saga (the ledger's answer is still on its way):
   // crash it then, and restart it 30 s later.
   run.rt.log().add_listener([&](const runtime::Event& e) {
-    if (victim != 0 || e.kind != static_cast<std::uint16_t>(SystemEvent::ledger_posted)) return;
+    if (victim != 0 || !is<se::LedgerPosted>(e)) return;
     victim = e.subject;
     run.rt.spawn([](CrashRun& run) -> runtime::Task<void> {
       EXPECT_TRUE(run.system->supervisor().stop("accounting"));
@@ -188,8 +191,8 @@ TEST(Crash, AccountingCrashedBetweenPostAndNotifyResumesTheSagaWithoutASecondEnt
   bool resumed = false, refused_duplicate = false;
   for (const auto& e : run.rt.log().events()) {
     if (e.subject != victim) continue;
-    resumed |= e.kind == static_cast<std::uint16_t>(SystemEvent::checkpoint_loaded) && e.a == 1;
-    refused_duplicate |= e.kind == static_cast<std::uint16_t>(SystemEvent::ledger_duplicate);
+    resumed |= is<se::CheckpointLoaded>(e) && read<se::CheckpointLoaded>(e).steps_completed == 1;
+    refused_duplicate |= is<se::LedgerDuplicate>(e);
   }
   EXPECT_TRUE(resumed) << "the saga did not resume after its reserve step";
   EXPECT_TRUE(refused_duplicate) << "the repeated post was not recognised by its idempotency key";
