@@ -151,10 +151,10 @@ class ScenarioRun {
     rt_.spawn(sample());
     rt_.run_until(workload_end_);
     if (rt_.step_budget_exhausted()) return false;
-    rt_.log().record(HarnessEvent::workload_stopped, 0);
+    rt_.log().record(0, 0, harness_events::WorkloadStopped{});
     rt_.run_until(end_);
     if (rt_.step_budget_exhausted()) return false;
-    rt_.log().record(HarnessEvent::drain_ended, 0);
+    rt_.log().record(0, 0, harness_events::DrainEnded{});
     tracker_.close_open_calls();
     return true;
   }
@@ -193,25 +193,24 @@ class ScenarioRun {
       return;
     }
     const std::int64_t truth = invoice.total_cents;
-    std::int64_t corruption = 0;
-    if (auto mode = workload_faults_->corrupt(invoice)) {
-      corruption = 1 + static_cast<std::int64_t>(*mode);
-    } else if (scenario_.workload.corrupted_share > 0 && corruption_rng_.bernoulli(scenario_.workload.corrupted_share)) {
+    std::optional<faults::Corruption> corruption = workload_faults_->corrupt(invoice);
+    if (!corruption && scenario_.workload.corrupted_share > 0 &&
+        corruption_rng_.bernoulli(scenario_.workload.corrupted_share)) {
       // Corrupted from the start: any byte-level mode (an id can only be
       // duplicated by a fault, which knows the ids seen).
       const auto mode = static_cast<faults::Corruption>(
           corruption_rng_.uniform_int(0, static_cast<std::uint64_t>(faults::Corruption::duplicate_id) - 1));
       invoice.document = faults::corrupt_document(invoice.document, mode, corruption_rng_);
-      corruption = 1 + static_cast<std::int64_t>(mode);
+      corruption = mode;
     }
     ++submitted_;
     const std::uint64_t id = invoice.id;
-    rt_.log().record(HarnessEvent::submitted, 0, id, truth, corruption, extra ? 1 : 0);
+    rt_.log().record(0, id, harness_events::Submitted{truth, corruption, extra});
     // A refusal the system returns is the invoice's outcome: the harness
     // records it as it receives it (conservation counts it; a silent drop is loss).
     const rs::SubmitResult result = system_->submit(std::move(invoice));
     if (result != rs::SubmitResult::accepted) {
-      rt_.log().record(HarnessEvent::refused, 0, id, 0, 0, static_cast<std::uint16_t>(result));
+      rt_.log().record(0, id, harness_events::Refused{result});
     }
   }
 
@@ -251,18 +250,16 @@ class ScenarioRun {
       if (f.spec().probability < 1.0 && !f.rng().bernoulli(f.spec().probability)) continue;
       auto invoice = extra_generator_->next().invoice;
       f.touch(invoice.id);
-      rt_.log().record(faults::FaultEvent::extra_arrival, f.source(), invoice.id, static_cast<std::int64_t>(f.index()));
+      rt_.log().record(f.source(), invoice.id, faults::fault_events::ExtraArrival{f.index()});
       submit(std::move(invoice), true);
     }
   }
 
   runtime::Task<void> window(faults::ActiveFault& f) {
     co_await rt_.sleep_until(f.window_start());
-    rt_.log().record(faults::FaultEvent::window_opened, f.source(), 0, static_cast<std::int64_t>(f.index()),
-                     static_cast<std::int64_t>(f.spec().kind));
+    rt_.log().record(f.source(), 0, faults::fault_events::WindowOpened{f.index(), f.spec().kind});
     co_await rt_.sleep_until(f.window_end());
-    rt_.log().record(faults::FaultEvent::window_closed, f.source(), 0, static_cast<std::int64_t>(f.index()),
-                     static_cast<std::int64_t>(f.spec().kind));
+    rt_.log().record(f.source(), 0, faults::fault_events::WindowClosed{f.index(), f.spec().kind});
   }
 
   runtime::Task<void> sample() {
@@ -273,12 +270,10 @@ class ScenarioRun {
     while (rt_.now() < end_) {
       co_await rt_.sleep(kSampleEvery);
       system_->sample_queue_depths();
-      rt_.log().record(HarnessEvent::sample, 0, 0, static_cast<std::int64_t>(system_->orchestrator().in_flight()),
-                       static_cast<std::int64_t>(rt_.live_tasks()));
+      rt_.log().record(0, 0, harness_events::Sample{system_->orchestrator().in_flight(), rt_.live_tasks()});
       for (std::size_t i = 0; i < rs::kAgentCount; ++i) {
         const auto topic = static_cast<rs::Topic>(i);
-        rt_.log().record(HarnessEvent::queue_sample, topics[i], 0, static_cast<std::int64_t>(bus_->depth(topic)),
-                         static_cast<std::int64_t>(bus_->pending(topic)));
+        rt_.log().record(topics[i], 0, harness_events::QueueSample{bus_->depth(topic), bus_->pending(topic)});
       }
     }
   }

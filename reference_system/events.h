@@ -144,7 +144,7 @@ struct CallResult {
   static constexpr SystemEvent kind = SystemEvent::call_result;
   Duration latency{};
   ServiceOp op{};
-  std::optional<ErrorClass> failure;
+  std::optional<ErrorClass> failure{};
   constexpr void slots(auto& s) { s.word0(latency).word1(op).narrow(failure); }
 };
 
@@ -284,7 +284,7 @@ struct ManualReview {
 struct Degraded {
   static constexpr SystemEvent kind = SystemEvent::degraded;
   std::uint64_t step = 0;
-  std::optional<ErrorClass> lookup_failure;
+  std::optional<ErrorClass> lookup_failure{};
   constexpr void slots(auto& s) { s.word0(step).narrow(lookup_failure); }
 };
 

@@ -15,12 +15,13 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
     const Event& e = events[i];
     switch (e.kind) {
       case k(HarnessEvent::submitted): {
+        const auto s = read<he::Submitted>(e);
         auto& inv = invoices[e.subject];
         if (inv.submissions++ == 0) {
-          inv.true_total_cents = e.a;
+          inv.true_total_cents = s.true_total_cents;
           inv.submitted_at = e.at;
         }
-        inv.corruption = std::max<std::uint16_t>(inv.corruption, static_cast<std::uint16_t>(e.b));
+        inv.corruption = std::max(inv.corruption, s.corruption);  // none sorts first
         break;
       }
       case k(rs::SystemEvent::outcome): {
@@ -35,11 +36,12 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
         break;
       }
       case k(HarnessEvent::call_begin): {
+        const auto begin = read<he::CallBegin>(e);
         Call c;
-        c.id = static_cast<std::uint64_t>(e.a);
+        c.id = begin.call_id;
         c.source = e.source;
         c.subject = e.subject;
-        c.op = static_cast<std::uint16_t>(e.b);
+        c.op = begin.op;
         c.began = e.at;
         c.begin_index = i;
         call_by_id[c.id] = calls.size();
@@ -49,15 +51,15 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
       case k(HarnessEvent::call_end):
       case k(HarnessEvent::call_abandoned):
       case k(HarnessEvent::call_unfinished): {
-        auto it = call_by_id.find(static_cast<std::uint64_t>(e.a));
+        auto it = call_by_id.find(ended_call(e));
         if (it == call_by_id.end()) break;
         Call& c = calls[it->second];
         c.end_index = i;
-        if (e.kind == k(HarnessEvent::call_end)) {
+        if (is<he::CallEnd>(e)) {
           c.ended = e.at;
-          c.detail = e.detail;
-          if (e.detail == 0 && log->name(e.source) == "notifier") ++invoices[e.subject].notified_ok;
-        } else if (e.kind == k(HarnessEvent::call_abandoned)) {
+          c.failure = read<he::CallEnd>(e).failure;
+          if (!c.failure && log->name(e.source) == "notifier") ++invoices[e.subject].notified_ok;
+        } else if (is<he::CallAbandoned>(e)) {
           c.ended = e.at;
           c.abandoned = true;
         } else {

@@ -18,14 +18,20 @@
 
 #include <fmt/core.h>
 
+#include "faults/injector.h"
 #include "harness/invariants.h"
 #include "harness/probe.h"
 #include "reference_system/events.h"
 #include "reference_system/policy.h"
+#include "resilience/events.h"
 
 namespace faultline::harness::checks {
 
 namespace rs = reference_system;
+namespace pe = resilience::pattern_events;
+namespace se = reference_system::system_events;
+namespace fe = faults::fault_events;
+namespace he = harness_events;
 using runtime::Duration;
 using runtime::Event;
 using runtime::Instant;
@@ -66,21 +72,28 @@ struct Call {
   std::uint64_t id = 0;
   std::uint32_t source = 0;
   std::uint64_t subject = 0;
-  std::uint16_t op = 0;
+  rs::ServiceOp op{};
   Instant began{};
   std::size_t begin_index = 0;
   std::optional<Instant> ended;  // answered or abandoned
   std::size_t end_index = 0;
-  std::uint16_t detail = 0;  // 0 ok, 1 + ErrorClass
+  std::optional<resilience::ErrorClass> failure;  // of an answered call
   bool abandoned = false;
   bool unfinished = false;
-  bool failed() const { return abandoned || unfinished || detail != 0; }
+  bool failed() const { return abandoned || unfinished || failure.has_value(); }
 };
+
+// The call a CallEnd, CallAbandoned or CallUnfinished event ends.
+inline std::uint64_t ended_call(const Event& e) {
+  if (is<he::CallEnd>(e)) return read<he::CallEnd>(e).call_id;
+  if (is<he::CallAbandoned>(e)) return read<he::CallAbandoned>(e).call_id;
+  return read<he::CallUnfinished>(e).call_id;
+}
 
 struct InvoiceFacts {
   std::uint32_t submissions = 0;
   std::int64_t true_total_cents = 0;
-  std::uint16_t corruption = 0;  // 1 + faults::Corruption
+  std::optional<faults::Corruption> corruption;
   Instant submitted_at{};
   std::uint32_t outcomes = 0;
   std::array<std::uint32_t, rs::kOutcomeCount> by_outcome{};  // indexed by rs::InvoiceOutcome

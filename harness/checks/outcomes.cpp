@@ -111,10 +111,10 @@ reports::InvariantResult validation(const Evidence& ev, const Index& ix) {
     if (!l.reversed) live_amount[l.invoice_id] += l.amount_cents;
   }
   for (const auto& [id, inv] : ix.invoices) {
-    if (inv.corruption == 0) continue;
+    if (!inv.corruption) continue;
     ++corrupted;
     if (inv.outcomes == 0 || !is_success(inv.outcome)) continue;
-    const auto mode = static_cast<faults::Corruption>(inv.corruption - 1);
+    const auto mode = *inv.corruption;
     // Bit flips and injection strings may leave a readable, truthful
     // document (the flip hit a description; the string is just a name):
     // posting it is right if the amount is the true one.
@@ -157,7 +157,7 @@ reports::InvariantResult visibility(const Evidence& ev, const Index& ix) {
     // counted by it; only answered failures must all be counted.
     std::uint64_t answered_failures = 0;
     for (const auto& c : ix.calls) {
-      if (c.source == source && c.ended && !c.abandoned && c.detail != 0) ++answered_failures;
+      if (c.source == source && c.ended && !c.abandoned && c.failure) ++answered_failures;
     }
     if (counted < answered_failures) {
       r.violate(ix,
@@ -245,30 +245,32 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
   if (tasks_bound == 0) tasks_bound = UINT64_MAX;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
-    if (e.kind == k(HarnessEvent::sample)) {
-      max_in_flight = std::max<std::uint64_t>(max_in_flight, static_cast<std::uint64_t>(e.a));
-      max_tasks = std::max<std::uint64_t>(max_tasks, static_cast<std::uint64_t>(e.b));
-      if (static_cast<std::uint64_t>(e.a) > bound_in_flight) {
-        r.violate(ix, fmt::format("{} invoices in flight at {}, above the policy's bound {}", e.a, ix.at(e.at),
-                                  bound_in_flight),
+    if (is<he::Sample>(e)) {
+      const auto sample = read<he::Sample>(e);
+      max_in_flight = std::max(max_in_flight, sample.in_flight);
+      max_tasks = std::max(max_tasks, sample.live_tasks);
+      if (sample.in_flight > bound_in_flight) {
+        r.violate(ix, fmt::format("{} invoices in flight at {}, above the policy's bound {}", sample.in_flight,
+                                  ix.at(e.at), bound_in_flight),
                   {i});
       }
-      if (static_cast<std::uint64_t>(e.b) > tasks_bound) {
-        r.violate(ix, fmt::format("{} live tasks at {}: memory is not bounded (bound {})", e.b, ix.at(e.at),
-                                  tasks_bound),
+      if (sample.live_tasks > tasks_bound) {
+        r.violate(ix, fmt::format("{} live tasks at {}: memory is not bounded (bound {})", sample.live_tasks,
+                                  ix.at(e.at), tasks_bound),
                   {i});
       }
-    } else if (e.kind == k(HarnessEvent::queue_sample) && ev.policy != nullptr) {
+    } else if (is<he::QueueSample>(e) && ev.policy != nullptr) {
       const auto topic = ix.name(e.source);
+      const auto depth = read<he::QueueSample>(e).depth;
       if (const auto agent = rs::agent_from(topic)) {
         const auto bound = ev.policy->agent(*agent).queue_bound;
-        if (static_cast<std::uint64_t>(e.a) > deepest) {
-          deepest = static_cast<std::uint64_t>(e.a);
+        if (depth > deepest) {
+          deepest = depth;
           deepest_bound = bound;
           deepest_topic = topic;
         }
-        if (static_cast<std::uint64_t>(e.a) > bound) {
-          r.violate(ix, fmt::format("topic {} held {} messages at {}, above its bound {}", topic, e.a, ix.at(e.at),
+        if (depth > bound) {
+          r.violate(ix, fmt::format("topic {} held {} messages at {}, above its bound {}", topic, depth, ix.at(e.at),
                                     bound),
                     {i});
         }
@@ -284,8 +286,7 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
   for (const auto& [id, inv] : ix.invoices) {
     (void)id;
     if (inv.refused == 0) continue;
-    const auto reason = events[inv.refused_first].detail;
-    if (reason == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded)) {
+    if (read<he::Refused>(events[inv.refused_first]).result == rs::SubmitResult::refused_overloaded) {
       if (shed == 0 || inv.refused_first < shed_first) shed_first = inv.refused_first;
       shed += inv.refused;
     } else {

@@ -43,8 +43,6 @@ namespace checks {
 
 namespace {
 
-namespace pe = resilience::pattern_events;
-namespace se = rs::system_events;
 
 // Outcomes in time order with a running count of successes, so any window's
 // counts are two binary searches.
@@ -208,7 +206,7 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       const auto outcome = read<se::TerminalOutcome>(e).outcome;
       if (outcome != rs::InvoiceOutcome::rejected_invalid && outcome != rs::InvoiceOutcome::manual_review) return false;
       const auto it = ix.invoices.find(e.subject);
-      return it != ix.invoices.end() && it->second.corruption != 0;
+      return it != ix.invoices.end() && it->second.corruption.has_value();
     }
     case FaultKind::duplicate_delivery:
       return (e.kind == k(rs::SystemEvent::stale_reply) || e.kind == k(rs::SystemEvent::ledger_duplicate)) &&
@@ -220,9 +218,7 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       return step_reaction(e) && source_name.starts_with("step/");
     case FaultKind::saturation:
       if (e.kind == k(rs::SystemEvent::message_rejected) || is<pe::BulkheadRejected>(e)) return true;
-      if (e.kind == k(harness::HarnessEvent::refused)) {
-        return e.detail == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded);
-      }
+      if (is<he::Refused>(e)) return read<he::Refused>(e).result == rs::SubmitResult::refused_overloaded;
       return is<se::DeadLettered>(e) && e.source == who.orchestrator && who.orchestrator != 0 &&
              read<se::DeadLettered>(e).cause == resilience::ErrorClass::capacity_exceeded;
   }
@@ -243,7 +239,9 @@ void detect_times(const Evidence& ev, const Index& ix, std::vector<FaultMeasure>
     who.orchestrator = ev.log->find("orchestrator");
     if (const auto* s = service_named(spec.target)) who.owner_agent = ev.log->find(rs::to_string(s->agent));
     for (const auto& e : events) {
-      if (e.kind == k(faults::FaultEvent::touched) && e.a == static_cast<std::int64_t>(f)) who.touched.insert(e.subject);
+      if (is<fe::Touched>(e) && read<fe::Touched>(e).fault_index == f) {
+        who.touched.insert(e.subject);
+      }
     }
     std::optional<Instant> first;
     for (const auto& e : events) {

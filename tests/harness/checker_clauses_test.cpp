@@ -12,6 +12,7 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace he = harness_events;
 namespace se = reference_system::system_events;
 namespace pe = resilience::pattern_events;
 using S = resilience::BreakerState;
@@ -45,7 +46,7 @@ TEST(ExactlyOnceClauses, APostingWithoutABudgetReservation) {
 
 TEST(ExactlyOnceClauses, AFailedInvoiceStillHoldingItsReservation) {
   History h;
-  h.add(1min, HarnessEvent::submitted, "", 9, 700);
+  h.add(1min, "", 9, he::Submitted{700});
   h.add(2min, "orchestrator", 9, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 700});  // dead-lettered
   h.evidence().budget_held.push_back(9);                         // reservation never released
   expect_clause(h.check("exactly_once"), "invoice 9: ended dead_lettered but still holds a budget reservation");
@@ -75,7 +76,7 @@ TEST(CircuitBreakerClauses, ABreakerThatNeverOpenedUnderAFault) {
   History h;
   ocr_outage_with_rate_breaker(h);
   for (int i = 0; i < 5; ++i) {
-    h.call(1min + std::chrono::seconds(10 * i), "ocr_engine", 1 + i, rs::ServiceOp::recognize, 1s, 1);
+    h.call(1min + std::chrono::seconds(10 * i), "ocr_engine", 1 + i, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);
   }
   expect_clause(h.check("circuit_breaker"), "ocr_engine failed 5 times during the outage fault from t=60.000s but "
                                             "its breaker never opened (threshold 3)");
@@ -101,10 +102,10 @@ TEST(CircuitBreakerClauses, ABreakerStillOpenLongAfterItsFaultEnded) {
 
 TEST(DegradationClauses, PostedAsMatchedThoughEveryLookupFailed) {
   History h;
-  h.add(1min, HarnessEvent::submitted, "", 1, 100);
+  h.add(1min, "", 1, he::Submitted{100});
   h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s);
-  h.call(1min + 3s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
-  h.call(1min + 5s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
+  h.call(1min + 3s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, resilience::ErrorClass::transient);
+  h.call(1min + 5s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, resilience::ErrorClass::transient);
   h.add(1min + 9s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});  // posted, not posted_degraded
   expect_clause(h.check("degradation"),
                 "invoice 1: posted as fully matched although every PO lookup for it failed (not marked degraded)");
@@ -114,13 +115,13 @@ TEST(DegradationClauses, PostedAsMatchedThoughEveryLookupFailed) {
 
 TEST(ValidationClauses, CorruptedInputPostedAtTheWrongAmount) {
   History h;
-  h.add(1min, HarnessEvent::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::bit_flips));
+  h.add(1min, "", 1, he::Submitted{100, faults::Corruption::bit_flips});
   h.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 150});
   h.evidence().ledger.push_back(LedgerRecord{1, 150, 3, false});
   expect_clause(h.check("validation"), "invoice 1: bit_flips input posted 150 cents, its true total is 100");
 
   History g;  // the same flip, posted at its true amount: right
-  g.add(1min, HarnessEvent::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::bit_flips));
+  g.add(1min, "", 1, he::Submitted{100, faults::Corruption::bit_flips});
   g.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   g.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
   EXPECT_TRUE(g.check("validation").passed);

@@ -37,11 +37,6 @@ class History {
   History(const History&) = delete;
   History& operator=(const History&) = delete;
 
-  template <class K>
-  void add(runtime::Duration t, K kind, std::string_view source, std::uint64_t subject, std::int64_t a = 0,
-           std::int64_t b = 0, std::uint16_t detail = 0) {
-    log_.append(Event{at(t), static_cast<std::uint16_t>(kind), detail, log_.intern(source), subject, a, b});
-  }
   // One event at `t` (from the start), as `source` would have recorded it.
   template <runtime::EventPayload P>
   void add(runtime::Duration t, std::string_view source, std::uint64_t subject, const P& payload) {
@@ -51,7 +46,7 @@ class History {
   // An invoice that went through cleanly: submitted, one call to each
   // service, posted to the ledger, counted in the metrics.
   void clean_invoice(std::uint64_t id, runtime::Duration t, std::int64_t cents = 10'000) {
-    add(t, HarnessEvent::submitted, "", id, cents);
+    add(t, "", id, harness_events::Submitted{cents});
     call(t + 1s, "ocr_engine", id, rs::ServiceOp::recognize, 2s);
     call(t + 4s, "po_database", id, rs::ServiceOp::po_lookup, 100ms);
     call(t + 5s, "budget_service", id, rs::ServiceOp::budget_reserve, 50ms);
@@ -66,7 +61,7 @@ class History {
   // An invoice whose retries ran out: the system says dead_lettered; the
   // queue's store holds it unless `in_store` is false (a queue that dropped it).
   void dead_lettered_invoice(std::uint64_t id, runtime::Duration t, bool in_store = true) {
-    add(t, HarnessEvent::submitted, "", id, 500);
+    add(t, "", id, harness_events::Submitted{500});
     add(t + 30s, "orchestrator", id, rs::system_events::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 30s, 500});
     ++metrics_.outcomes[3];
     if (in_store) {
@@ -75,13 +70,13 @@ class History {
     }
   }
 
-  // One call as the probes record it; a failure has a class.
+  // One call as the probes record it, failed if it has a failure class.
   void call(runtime::Duration t, std::string_view service, std::uint64_t invoice, rs::ServiceOp op,
-            runtime::Duration latency, std::uint16_t failure = 0) {
+            runtime::Duration latency, std::optional<resilience::ErrorClass> failure = std::nullopt) {
     const auto id = ++call_id_;
-    add(t, HarnessEvent::call_begin, service, invoice, static_cast<std::int64_t>(id), static_cast<std::int64_t>(op));
-    add(t + latency, HarnessEvent::call_end, service, invoice, static_cast<std::int64_t>(id), latency.count(), failure);
-    if (failure != 0) ++metrics_.services[service_index(service)].errors;
+    add(t, service, invoice, harness_events::CallBegin{id, op});
+    add(t + latency, service, invoice, harness_events::CallEnd{id, latency, failure});
+    if (failure) ++metrics_.services[service_index(service)].errors;
   }
 
   static std::size_t service_index(std::string_view name) {

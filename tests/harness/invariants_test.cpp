@@ -15,6 +15,7 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace he = harness_events;
 namespace se = reference_system::system_events;
 namespace pe = resilience::pattern_events;
 using S = resilience::BreakerState;
@@ -41,7 +42,7 @@ TEST(Invariants, ACleanHistoryPassesEveryChecker) {
 TEST(Invariants, ConservationCatchesALostInvoice) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, HarnessEvent::submitted, "", 2, 500);  // never reaches an outcome
+  h.add(2min, "", 2, he::Submitted{500});  // never reaches an outcome
   const auto r = h.check("conservation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("invoice 2"), std::string::npos) << r.message;
@@ -81,8 +82,8 @@ TEST(Invariants, ConservationLooksForADeadLetteredInvoiceInTheQueuesStore) {
 TEST(Invariants, ConservationCountsARefusalTheSubmitterWasToldAboutAndNothingElse) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, HarnessEvent::submitted, "", 2, 500);
-  h.add(2min, HarnessEvent::refused, "", 2, 0, 0, static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded));
+  h.add(2min, "", 2, he::Submitted{500});
+  h.add(2min, "", 2, he::Refused{rs::SubmitResult::refused_overloaded});
   auto r = h.check("conservation");
   EXPECT_TRUE(r.passed) << r.message;
   EXPECT_NE(r.message.find("1 refused at submission"), std::string::npos) << r.message;
@@ -100,8 +101,8 @@ TEST(Invariants, ConservationCountsARefusalTheSubmitterWasToldAboutAndNothingEls
   // A second submission under a taken id: the first posted, the second refused.
   History g;
   g.clean_invoice(1, 1min);
-  g.add(2min, HarnessEvent::submitted, "", 1, 10'000);
-  g.add(2min, HarnessEvent::refused, "", 1, 0, 0, static_cast<std::uint16_t>(rs::SubmitResult::refused_duplicate));
+  g.add(2min, "", 1, he::Submitted{10'000});
+  g.add(2min, "", 1, he::Refused{rs::SubmitResult::refused_duplicate});
   EXPECT_TRUE(g.check("conservation").passed) << g.check("conservation").message;
   counts = reconcile_outcomes(g.evidence());
   EXPECT_EQ(counts.submitted, 2u);
@@ -111,7 +112,7 @@ TEST(Invariants, ConservationCountsARefusalTheSubmitterWasToldAboutAndNothingEls
 TEST(Invariants, ConservationCatchesAnInvoiceStillInFlightAndOneInTwoStores) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, HarnessEvent::submitted, "", 2, 500);
+  h.add(2min, "", 2, he::Submitted{500});
   h.evidence().in_flight_ids.push_back(2);  // parked in the inbox after the drain
   auto r = h.check("conservation");
   EXPECT_FALSE(r.passed);
@@ -174,7 +175,7 @@ TEST(Invariants, ExactlyOnceCatchesALedgerThatPostsTwice) {
 
 TEST(Invariants, ExactlyOnceCatchesASagaLeftHalfDone) {
   History h;
-  h.add(1min, HarnessEvent::submitted, "", 9, 700);
+  h.add(1min, "", 9, he::Submitted{700});
   h.add(2min, "orchestrator", 9, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 700});  // dead-lettered ...
   h.evidence().ledger.push_back(LedgerRecord{9, 700, 0, false});  // ... yet still in the ledger
   ++h.metrics().outcomes[3];
@@ -185,9 +186,9 @@ TEST(Invariants, ExactlyOnceCatchesASagaLeftHalfDone) {
 
 TEST(Invariants, BoundedRetriesCatchesAnAgentThatRetriesTenTimes) {
   History h;
-  h.add(1min, HarnessEvent::submitted, "", 4, 100);
+  h.add(1min, "", 4, he::Submitted{100});
   for (int i = 0; i < 10; ++i) {
-    h.call(1min + std::chrono::seconds(3 * i), "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);
+    h.call(1min + std::chrono::seconds(3 * i), "ocr_engine", 4, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);
   }
   h.add(3min, "orchestrator", 4, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   ++h.metrics().outcomes[3];
@@ -203,9 +204,9 @@ TEST(Invariants, BoundedRetriesCatchesABackoffShorterThanThePolicy) {
   retry.max_attempts = 3;
   retry.base_delay = 1s;
   retry.jitter = resilience::Jitter::none;
-  h.add(1min, HarnessEvent::submitted, "", 4, 100);
-  h.call(1min, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);
-  h.call(1min + 1100ms, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);  // 100 ms after the failure
+  h.add(1min, "", 4, he::Submitted{100});
+  h.call(1min, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);
+  h.call(1min + 1100ms, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);  // 100 ms after the failure
   h.add(3min, "orchestrator", 4, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   const auto r = h.check("bounded_retries");
   EXPECT_FALSE(r.passed);
@@ -223,8 +224,8 @@ TEST(Invariants, TimeoutsCatchACallThatOutlivesItsTimeout) {
 
 TEST(Invariants, TimeoutsCatchACallThatNeverEnded) {
   History h;
-  h.add(1min, HarnessEvent::call_begin, "po_database", 3, 99, 1);
-  h.add(15min, HarnessEvent::call_unfinished, "po_database", 3, 99, (14min).count());
+  h.add(1min, "po_database", 3, he::CallBegin{99, rs::ServiceOp::po_lookup});
+  h.add(15min, "po_database", 3, he::CallUnfinished{99, 14min});
   const auto r = h.check("timeouts");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("still unanswered"), std::string::npos) << r.message;
@@ -250,10 +251,10 @@ TEST(Invariants, CircuitBreakerCatchesABreakerThatDoesNotOpenAtItsThreshold) {
   breaker.trip = resilience::TripMode::consecutive_failures;
   breaker.failure_threshold = 3;
   h.policy().service(rs::ServiceId::ledger).breaker = breaker;
-  for (int i = 0; i < 3; ++i) h.call(std::chrono::seconds(10 * (i + 1)), "ledger", 5, rs::ServiceOp::ledger_post, 1s, 1);
+  for (int i = 0; i < 3; ++i) h.call(std::chrono::seconds(10 * (i + 1)), "ledger", 5, rs::ServiceOp::ledger_post, 1s, resilience::ErrorClass::transient);
   auto clean = h.check("circuit_breaker");
   EXPECT_TRUE(clean.passed) << clean.message;
-  h.call(1min, "ledger", 6, rs::ServiceOp::ledger_post, 1s, 1);  // a fourth call, breaker still closed
+  h.call(1min, "ledger", 6, rs::ServiceOp::ledger_post, 1s, resilience::ErrorClass::transient);  // a fourth call, breaker still closed
   const auto r = h.check("circuit_breaker");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("after 3 failures in a row"), std::string::npos) << r.message;
@@ -290,9 +291,9 @@ TEST(Invariants, ResumptionCatchesASecondNotificationAndARerunCheckpointedStep) 
   EXPECT_NE(r.message.find("invoice 1: accounts payable notified 2 times"), std::string::npos) << r.message;
 
   History g;
-  g.add(1min, HarnessEvent::submitted, "", 2, 100);
+  g.add(1min, "", 2, he::Submitted{100});
   g.call(1min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
-  g.add(1min + 2s, HarnessEvent::checkpoint_write, "checkpoint_store", 2, 1, step_code("ocr"));
+  g.add(1min + 2s, "checkpoint_store", 2, he::CheckpointWrite{1, step_code("ocr")});
   g.add(2min, "ocr", 0, se::AgentStopped{1});
   g.call(3min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);  // OCR again, though checkpointed
   EXPECT_FALSE(g.check("resumption").passed);
@@ -300,7 +301,7 @@ TEST(Invariants, ResumptionCatchesASecondNotificationAndARerunCheckpointedStep) 
 
 TEST(Invariants, ResumptionCatchesWorkStartedOverWithoutCheckpoints) {
   History h;  // naive: no checkpoint store
-  h.add(1min, HarnessEvent::submitted, "", 2, 100);
+  h.add(1min, "", 2, he::Submitted{100});
   h.call(1min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
   h.add(2min, "orchestrator", 0, se::AgentStopped{1});
   h.call(3min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
@@ -311,7 +312,7 @@ TEST(Invariants, ResumptionCatchesWorkStartedOverWithoutCheckpoints) {
 
 TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
   History h;
-  h.add(1min, HarnessEvent::submitted, "", 1, 100);
+  h.add(1min, "", 1, he::Submitted{100});
   h.add(1min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted_degraded, 0s, 100});  // posted_degraded ...
   h.evidence().ledger.push_back(LedgerRecord{1, 100, 42, false});  // ... against PO 42
   auto r = h.check("degradation");
@@ -319,9 +320,9 @@ TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
   EXPECT_NE(r.message.find("an invented match"), std::string::npos) << r.message;
 
   History g;
-  g.add(1min, HarnessEvent::submitted, "", 1, 100);
-  g.call(1min, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, 2);
-  g.call(2min, "backup_ocr", 1, rs::ServiceOp::recognize, 1s, 2);
+  g.add(1min, "", 1, he::Submitted{100});
+  g.call(1min, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::timeout);
+  g.call(2min, "backup_ocr", 1, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::timeout);
   g.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   r = g.check("degradation");
   EXPECT_FALSE(r.passed);
@@ -330,7 +331,7 @@ TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
 
 TEST(Invariants, ValidationCatchesCorruptedInputPostedAndACrashedTask) {
   History h;
-  h.add(1min, HarnessEvent::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::markup));
+  h.add(1min, "", 1, he::Submitted{100, faults::Corruption::markup});
   h.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   h.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
   auto r = h.check("validation");
@@ -338,14 +339,14 @@ TEST(Invariants, ValidationCatchesCorruptedInputPostedAndACrashedTask) {
   EXPECT_NE(r.message.find("markup input was posted"), std::string::npos) << r.message;
 
   History g;
-  g.add(1min, runtime::RuntimeEvent::task_failed, "", 0);
+  g.add(1min, "", 0, runtime::runtime_events::TaskFailed{});
   EXPECT_FALSE(g.check("validation").passed);
 }
 
 TEST(Invariants, VisibilityCatchesASilentFailure) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, HarnessEvent::submitted, "", 2, 100);
+  h.add(2min, "", 2, he::Submitted{100});
   h.add(3min, "orchestrator", 2, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});  // dead-lettered, never counted
   auto r = h.check("visibility");
   EXPECT_FALSE(r.passed);
@@ -353,7 +354,7 @@ TEST(Invariants, VisibilityCatchesASilentFailure) {
 
   History g;  // a failed answer the metrics never counted
   g.clean_invoice(1, 1min);
-  g.call(2min, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
+  g.call(2min, "po_database", 1, rs::ServiceOp::po_lookup, 1s, resilience::ErrorClass::transient);
   g.metrics().services[2].errors = 0;
   r = g.check("visibility");
   EXPECT_FALSE(r.passed);
@@ -387,9 +388,8 @@ TEST(Invariants, VisibilityComparesTheDeadLetterQueueWithWhatItsStoreHolds) {
 TEST(Invariants, SaturationCountsTheRefusalsTheHarnessReceived) {
   History h;
   for (std::uint64_t id = 1; id <= 3; ++id) {
-    h.add(std::chrono::minutes(id), HarnessEvent::submitted, "", id, 500);
-    h.add(std::chrono::minutes(id), HarnessEvent::refused, "", id, 0, 0,
-          static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded));
+    h.add(std::chrono::minutes(id), "", id, he::Submitted{500});
+    h.add(std::chrono::minutes(id), "", id, he::Refused{rs::SubmitResult::refused_overloaded});
   }
   auto r = h.check("saturation");
   EXPECT_FALSE(r.passed);
@@ -406,7 +406,7 @@ TEST(Invariants, SaturationCountsTheRefusalsTheHarnessReceived) {
 TEST(Invariants, SaturationCatchesUnboundedWorkAndUncountedShedding) {
   History h;
   h.policy().max_in_flight = 100;
-  h.add(1min, HarnessEvent::sample, "", 0, 250, 1000);
+  h.add(1min, "", 0, he::Sample{250, 1000});
   auto r = h.check("saturation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("above the policy's bound 100"), std::string::npos) << r.message;

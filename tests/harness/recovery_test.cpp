@@ -13,6 +13,7 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace he = harness_events;
 namespace se = reference_system::system_events;
 namespace pe = resilience::pattern_events;
 using S = resilience::BreakerState;
@@ -144,8 +145,8 @@ runtime::Duration detected(History& h) {
 TEST(TimeToDetect, AFailedCallOrAFailedInvoiceIsNotDetection) {
   History h;
   h.fault(faults::FaultKind::outage, "ocr_engine", 1min, 2min);
-  h.add(1min, HarnessEvent::submitted, "", 1, 100);
-  h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, 1);  // the fault striking
+  h.add(1min, "", 1, he::Submitted{100});
+  h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);  // the fault striking
   h.add(1min + 3s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   EXPECT_EQ(detected(h), -1s) << "a failure the fault caused is not the system noticing it";
 }
@@ -154,7 +155,7 @@ TEST(TimeToDetect, IsTheTargetsFirstBreakerOpeningRetryOrFallback) {
   History h;
   h.fault(faults::FaultKind::outage, "ocr_engine", 1min, 2min);
   h.add(30s, "ocr_engine", 1, pe::RetryScheduled{2, 1s});  // before the fault
-  h.call(1min + 1s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s, 1);
+  h.call(1min + 1s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);
   h.add(1min + 4s, "po_database", 2, pe::RetryScheduled{2, 0s});       // another service
   h.add(1min + 5s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::half_open});  // half-open is not open: no
   h.add(1min + 7s, "ocr_engine", 2, pe::RetryScheduled{2, 0s});
@@ -197,10 +198,11 @@ TEST(TimeToDetect, AReactionLongAfterTheFaultIsNotItsDetection) {
 TEST(TimeToDetect, CorruptedInputIsDetectedWhenACorruptedInvoiceIsRejected) {
   History h;
   h.fault(faults::FaultKind::corrupted_input, "workload", 1min, 2min);
-  h.add(1min + 1s, HarnessEvent::submitted, "", 1, 100);
+  h.add(1min + 1s, "", 1, he::Submitted{100});
   h.add(1min + 2s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::rejected_invalid, 0s, 100});  // a clean one rejected: not this fault
-  h.add(1min + 5s, faults::FaultEvent::touched, "fault/0/corrupted_input", 2, 0);
-  h.add(1min + 5s, HarnessEvent::submitted, "", 2, 100, 1 + static_cast<std::int64_t>(faults::Corruption::markup));
+  h.add(1min + 5s, "fault/0/corrupted_input", 2,
+        faults::fault_events::Touched{.fault_index = 0, .fault = faults::FaultKind::corrupted_input});
+  h.add(1min + 5s, "", 2, he::Submitted{100, faults::Corruption::markup});
   h.add(1min + 9s, "orchestrator", 2, se::TerminalOutcome{rs::InvoiceOutcome::rejected_invalid, 0s, 100});
   EXPECT_EQ(detected(h), 9s);
 }
@@ -208,7 +210,8 @@ TEST(TimeToDetect, CorruptedInputIsDetectedWhenACorruptedInvoiceIsRejected) {
 TEST(TimeToDetect, ABusFaultIsDetectedOnlyOnAnInvoiceItTouched) {
   History h;
   h.fault(faults::FaultKind::reordering, "bus", 1min, 5min);
-  h.add(1min + 10s, faults::FaultEvent::touched, "fault/0/reordering", 7, 0);
+  h.add(1min + 10s, "fault/0/reordering", 7,
+        faults::fault_events::Touched{.fault_index = 0, .fault = faults::FaultKind::reordering});
   h.add(2min, "orchestrator", 8, se::StaleReply{1, 5});  // another invoice's: an overlapping fault's
   EXPECT_EQ(detected(h), -1s);
   h.add(3min, "orchestrator", 7, se::StaleReply{1, 6});

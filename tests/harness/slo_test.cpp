@@ -25,11 +25,6 @@ class SloRun {
     in_.success_rate = 0.99;
     expect_.success_rate_min = 0.95;
   }
-  template <class K>
-  void add(runtime::Duration t, K kind, std::string_view source, std::int64_t a = 0, std::int64_t b = 0,
-           std::uint16_t detail = 0) {
-    log_.append(Event{Instant{} + t, static_cast<std::uint16_t>(kind), detail, log_.intern(source), 0, a, b});
-  }
   template <runtime::EventPayload P>
   void add(runtime::Duration t, std::string_view source, const P& payload) {
     log_.append(runtime::make_event(Instant{} + t, log_.intern(source), 0, payload));

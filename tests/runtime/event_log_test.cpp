@@ -20,7 +20,7 @@ struct Wide {
   static constexpr TestEvent kind = TestEvent::wide;
   std::int64_t signed_value = 0;
   std::uint64_t unsigned_value = 0;
-  std::optional<Colour> colour;
+  std::optional<Colour> colour{};
   constexpr void slots(auto& s) { s.word0(signed_value).word1(unsigned_value).narrow(colour); }
 };
 
