@@ -36,19 +36,16 @@ namespace fault_events {
 
 using runtime::Duration;
 
-struct WindowOpened {
-  static constexpr FaultEvent kind = FaultEvent::window_opened;
+// The fault's window opened or closed.
+template <FaultEvent K>
+struct Window {
+  static constexpr FaultEvent kind = K;
   std::uint64_t fault_index = 0;
   FaultKind fault{};
   constexpr void slots(auto& s) { s.word0(fault_index).word1(fault); }
 };
-
-struct WindowClosed {
-  static constexpr FaultEvent kind = FaultEvent::window_closed;
-  std::uint64_t fault_index = 0;
-  FaultKind fault{};
-  constexpr void slots(auto& s) { s.word0(fault_index).word1(fault); }
-};
+using WindowOpened = Window<FaultEvent::window_opened>;
+using WindowClosed = Window<FaultEvent::window_closed>;
 
 // The fault touched a call, message or invoice. What it did depends on the
 // fault: a latency's delay in ns, an error's ErrorClass, a corruption's

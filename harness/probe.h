@@ -83,21 +83,18 @@ struct CallEnd {
   constexpr void slots(auto& s) { s.word0(call_id).word1(latency).narrow(failure); }
 };
 
+// A call that ended unanswered.
+template <HarnessEvent K>
+struct CallUnanswered {
+  static constexpr HarnessEvent kind = K;
+  std::uint64_t call_id = 0;
+  Duration elapsed{};
+  constexpr void slots(auto& s) { s.word0(call_id).word1(elapsed); }
+};
 // Its caller gave up on it (the frame was destroyed unanswered).
-struct CallAbandoned {
-  static constexpr HarnessEvent kind = HarnessEvent::call_abandoned;
-  std::uint64_t call_id = 0;
-  Duration elapsed{};
-  constexpr void slots(auto& s) { s.word0(call_id).word1(elapsed); }
-};
-
+using CallAbandoned = CallUnanswered<HarnessEvent::call_abandoned>;
 // Still unanswered at the end of the run.
-struct CallUnfinished {
-  static constexpr HarnessEvent kind = HarnessEvent::call_unfinished;
-  std::uint64_t call_id = 0;
-  Duration elapsed{};
-  constexpr void slots(auto& s) { s.word0(call_id).word1(elapsed); }
-};
+using CallUnfinished = CallUnanswered<HarnessEvent::call_unfinished>;
 
 // A ledger post answered.
 struct LedgerPostSeen {

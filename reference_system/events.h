@@ -295,31 +295,22 @@ struct OcrFallback {
   constexpr void slots(auto& s) { s.narrow(plus_one(primary_failure)); }
 };
 
-// A reply arrived for a request the workflow no longer waits for (stale or duplicate).
-struct StaleReply {
-  static constexpr SystemEvent kind = SystemEvent::stale_reply;
+// A step's request or reply set aside.
+template <SystemEvent K>
+struct StepRequest {
+  static constexpr SystemEvent kind = K;
   std::uint64_t step = 0;
   std::uint64_t request_id = 0;
   constexpr void slots(auto& s) { s.word0(step).word1(request_id); }
 };
-
+// A reply arrived for a request the workflow no longer waits for (stale or duplicate).
+using StaleReply = StepRequest<SystemEvent::stale_reply>;
 // An agent dropped a request unhandled because its workflow was past its
 // deadline (source = agent).
-struct RequestExpired {
-  static constexpr SystemEvent kind = SystemEvent::request_expired;
-  std::uint64_t step = 0;
-  std::uint64_t request_id = 0;
-  constexpr void slots(auto& s) { s.word0(step).word1(request_id); }
-};
-
+using RequestExpired = StepRequest<SystemEvent::request_expired>;
 // An agent's host dropped a delivery of a request it had already handled
 // or was handling (source = agent).
-struct RequestDuplicate {
-  static constexpr SystemEvent kind = SystemEvent::request_duplicate;
-  std::uint64_t step = 0;
-  std::uint64_t request_id = 0;
-  constexpr void slots(auto& s) { s.word0(step).word1(request_id); }
-};
+using RequestDuplicate = StepRequest<SystemEvent::request_duplicate>;
 
 // submit() refused an invoice (source = "orchestrator"). No outcome follows.
 struct SubmissionRefused {

@@ -149,17 +149,14 @@ struct RetryBudgetExhausted {
   constexpr void slots(auto& s) { s.word0(retries_in_window).word1(calls_in_window); }
 };
 
-struct CompensationStarted {
-  static constexpr PatternEvent kind = PatternEvent::compensation_started;
+template <PatternEvent K>
+struct CompensationOf {
+  static constexpr PatternEvent kind = K;
   std::uint64_t step = 0;
   constexpr void slots(auto& s) { s.word0(step); }
 };
-
-struct CompensationSucceeded {
-  static constexpr PatternEvent kind = PatternEvent::compensation_succeeded;
-  std::uint64_t step = 0;
-  constexpr void slots(auto& s) { s.word0(step); }
-};
+using CompensationStarted = CompensationOf<PatternEvent::compensation_started>;
+using CompensationSucceeded = CompensationOf<PatternEvent::compensation_succeeded>;
 
 struct CompensationFailed {
   static constexpr PatternEvent kind = PatternEvent::compensation_failed;

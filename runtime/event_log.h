@@ -9,8 +9,15 @@
 //   0x0300-0x03ff faults    0x0400-0x04ff harness
 // Each layer names its kinds in an enum of its own (runtime::RuntimeEvent,
 // resilience::PatternEvent, reference_system::SystemEvent, faults::FaultEvent,
-// harness::HarnessEvent) and records with `log.record(SystemEvent::x, source,
-// subject, a, b)`.
+// harness::HarnessEvent) and gives each kind a payload struct whose fields
+// say what it holds (resilience/events.h, reference_system/events.h,
+// faults/injector.h, harness/probe.h). A layer records a payload and a
+// reader reads one back; neither touches the record's slots:
+//
+//   namespace se = reference_system::system_events;
+//   log.record(source, invoice_id, se::LedgerPosted{amount_cents, sequence, /*idempotency_key=*/true});
+//   for (const Event& e : log.events())
+//     if (is<se::LedgerPosted>(e)) total += read<se::LedgerPosted>(e).amount_cents;
 #pragma once
 
 #include <concepts>
@@ -31,14 +38,17 @@ namespace faultline::runtime {
 
 class Runtime;
 
+// The record. `narrow`, `word0` and `word1` are the payload's slots: what
+// they hold depends on the kind, so only the payload mapping below reads or
+// writes them (and describe_event, which prints them raw).
 struct Event {
   Instant at;
   std::uint16_t kind = 0;
-  std::uint16_t detail = 0;   // a small enum of the kind's own (error class, state)
+  std::uint16_t narrow = 0;
   std::uint32_t source = 0;   // an interned name: agent, service, fault
   std::uint64_t subject = 0;  // what it concerns: usually an invoice id
-  std::int64_t a = 0;         // kind-specific values (attempt number, delay in ns, ...)
-  std::int64_t b = 0;
+  std::int64_t word0 = 0;
+  std::int64_t word1 = 0;
 };
 static_assert(sizeof(Event) == 40, "an event stays a 40-byte record");
 
@@ -54,7 +64,7 @@ enum class RuntimeEvent : std::uint16_t {
 // A payload is one kind's fields, named for what they hold. It names its
 // kind and says which slot of the record each field occupies: two 64-bit
 // words and a narrow 16-bit one. make_event() and read<P>() are the only code
-// that touches the slots (and describe_event, which prints them raw):
+// that touches the slots. Adding a kind is an enumerator and one struct:
 //
 //   struct LedgerPosted {
 //     static constexpr SystemEvent kind = SystemEvent::ledger_posted;
@@ -160,12 +170,12 @@ class SlotWriter {
   explicit constexpr SlotWriter(Event& e) noexcept : e_(&e) {}
   template <class T>
   constexpr SlotWriter& word0(const T& v) noexcept {
-    e_->a = internal::encode(v);
+    e_->word0 = internal::encode(v);
     return *this;
   }
   template <class T>
   constexpr SlotWriter& word1(const T& v) noexcept {
-    e_->b = internal::encode(v);
+    e_->word1 = internal::encode(v);
     return *this;
   }
   template <class T>
@@ -173,7 +183,7 @@ class SlotWriter {
     const std::int64_t w = internal::encode(v);
     // Folded away for the 8-bit enums and bools that fill this slot.
     FAULTLINE_ASSERT(w >= 0 && w <= 0xffff && "a narrow payload field out of 0..65535");
-    e_->detail = static_cast<std::uint16_t>(w);
+    e_->narrow = static_cast<std::uint16_t>(w);
     return *this;
   }
 
@@ -187,17 +197,17 @@ class SlotReader {
   explicit constexpr SlotReader(const Event& e) noexcept : e_(&e) {}
   template <class T>
   constexpr SlotReader& word0(T&& field) noexcept {
-    internal::decode_into(field, e_->a);
+    internal::decode_into(field, e_->word0);
     return *this;
   }
   template <class T>
   constexpr SlotReader& word1(T&& field) noexcept {
-    internal::decode_into(field, e_->b);
+    internal::decode_into(field, e_->word1);
     return *this;
   }
   template <class T>
   constexpr SlotReader& narrow(T&& field) noexcept {
-    internal::decode_into(field, std::int64_t{e_->detail});
+    internal::decode_into(field, std::int64_t{e_->narrow});
     return *this;
   }
 
@@ -273,12 +283,6 @@ class EventLog {
   // Id of a name interned before, or 0.
   std::uint32_t find(std::string_view name) const;
 
-  template <class EventKind>
-  void record(EventKind kind, std::uint32_t source, std::uint64_t subject = 0, std::int64_t a = 0,
-              std::int64_t b = 0, std::uint16_t detail = 0) {
-    append(Event{now(), static_cast<std::uint16_t>(kind), detail, source, subject, a, b});
-  }
-
   // Appends `payload` as an event of its kind, stamped now.
   template <EventPayload P>
   void record(std::uint32_t source, std::uint64_t subject, P payload) {
@@ -317,11 +321,11 @@ class EventLog {
   // odd number is a bijection.
   void fold_into_digest(const Event& e) noexcept {
     const auto at = static_cast<std::uint64_t>(e.at.time_since_epoch().count());
-    const std::uint64_t kind = (std::uint64_t{e.kind} << 16) | e.detail | (std::uint64_t{e.source} << 32);
+    const std::uint64_t kind = (std::uint64_t{e.kind} << 16) | e.narrow | (std::uint64_t{e.source} << 32);
     std::uint64_t v = (at * 0x9e3779b97f4a7c15ULL) ^ (kind * 0xc2b2ae3d27d4eb4fULL) ^
                       (e.subject * 0x165667b19e3779f9ULL) ^
-                      (static_cast<std::uint64_t>(e.a) * 0xd6e8feb86659fd93ULL) ^
-                      (static_cast<std::uint64_t>(e.b) * 0xff51afd7ed558ccdULL);
+                      (static_cast<std::uint64_t>(e.word0) * 0xd6e8feb86659fd93ULL) ^
+                      (static_cast<std::uint64_t>(e.word1) * 0xff51afd7ed558ccdULL);
     v ^= v >> 29;
     const std::uint64_t h = (digest_ ^ v) * 0x9e3779b97f4a7c15ULL;
     digest_ = h ^ (h >> 32);

@@ -259,7 +259,7 @@ std::string kind_name(std::uint16_t kind) {
 
 std::string describe_event(const runtime::EventLog& log, const Event& e, Instant start) {
   return fmt::format("t={:.3f}s {} {} invoice={} a={} b={} d={}", runtime::to_seconds(e.at - start),
-                     kind_name(e.kind), log.name(e.source), e.subject, e.a, e.b, e.detail);
+                     kind_name(e.kind), log.name(e.source), e.subject, e.word0, e.word1, e.narrow);
 }
 
 }  // namespace faultline::harness

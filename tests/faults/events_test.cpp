@@ -24,7 +24,7 @@ TEST(FaultEvents, ATouchKeepsANegativeEffectAndTheDroppedMarker) {
   EXPECT_EQ(touched.effect, -42);
   EXPECT_EQ(touched.fault, FaultKind::corrupted_input);
   const auto dropped = runtime::make_event(runtime::kEpoch, 0, 0, fe::HeldBack{1, fe::kHeldAndDropped});
-  EXPECT_EQ(dropped.b, -1);
+  EXPECT_EQ(dropped.word1, -1);
   EXPECT_EQ(read<fe::HeldBack>(dropped).hold_back, fe::kHeldAndDropped);
 }
 

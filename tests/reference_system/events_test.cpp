@@ -31,15 +31,15 @@ TEST(SystemEvents, EveryPayloadRoundTripsFieldForField) {
 TEST(SystemEvents, FailureClassesAreStoredOneUp) {
   const auto at = runtime::kEpoch;
   const auto failed = runtime::make_event(at, 0, 0, se::CallResult{5ms, ServiceOp::ledger_post, ErrorClass::timeout});
-  EXPECT_EQ(failed.detail, 1 + static_cast<int>(ErrorClass::timeout));
-  EXPECT_EQ(failed.a, std::chrono::nanoseconds(5ms).count());
-  EXPECT_EQ(failed.b, static_cast<int>(ServiceOp::ledger_post));
-  EXPECT_EQ(runtime::make_event(at, 0, 0, se::CallResult{}).detail, 0);
-  EXPECT_EQ(runtime::make_event(at, 0, 0, se::Degraded{2, std::nullopt}).detail, 0);
-  EXPECT_EQ(runtime::make_event(at, 0, 0, se::DeadLettered{4, ErrorClass::transient}).detail, 1);
+  EXPECT_EQ(failed.narrow, 1 + static_cast<int>(ErrorClass::timeout));
+  EXPECT_EQ(failed.word0, std::chrono::nanoseconds(5ms).count());
+  EXPECT_EQ(failed.word1, static_cast<int>(ServiceOp::ledger_post));
+  EXPECT_EQ(runtime::make_event(at, 0, 0, se::CallResult{}).narrow, 0);
+  EXPECT_EQ(runtime::make_event(at, 0, 0, se::Degraded{2, std::nullopt}).narrow, 0);
+  EXPECT_EQ(runtime::make_event(at, 0, 0, se::DeadLettered{4, ErrorClass::transient}).narrow, 1);
   const auto parked = runtime::make_event(at, 0, 0, se::Parked{InvoiceOutcome::manual_review, ErrorClass::conflict});
-  EXPECT_EQ(parked.a, static_cast<int>(InvoiceOutcome::manual_review));
-  EXPECT_EQ(parked.detail, 1 + static_cast<int>(ErrorClass::conflict));
+  EXPECT_EQ(parked.word0, static_cast<int>(InvoiceOutcome::manual_review));
+  EXPECT_EQ(parked.narrow, 1 + static_cast<int>(ErrorClass::conflict));
   EXPECT_EQ(read<se::Parked>(parked).refusal, ErrorClass::conflict);
 }
 

@@ -86,13 +86,13 @@ TEST(EventPayload, ExtremeValuesComeBackFieldForField) {
 // The encoding is part of the log's digest, so it is pinned: an optional
 // and plus_one store 1 + the value, 0 meaning none; a Duration its count.
 TEST(EventPayload, SlotEncodingIsPinned) {
-  static_assert(make_event(kAt, 0, 0, Wide{-3, 9, Colour::blue}).a == -3);
-  static_assert(make_event(kAt, 0, 0, Wide{-3, 9, Colour::blue}).b == 9);
-  static_assert(make_event(kAt, 0, 0, Wide{-3, 9, Colour::blue}).detail == 256);
-  static_assert(make_event(kAt, 0, 0, Wide{-3, 9, std::nullopt}).detail == 0);
-  static_assert(make_event(kAt, 0, 0, Small{Duration(1500), true, Colour::red}).a == 1500);
-  static_assert(make_event(kAt, 0, 0, Small{Duration(1500), true, Colour::red}).b == 1);
-  static_assert(make_event(kAt, 0, 0, Small{Duration(1500), true, Colour::red}).detail == 1);
+  static_assert(make_event(kAt, 0, 0, Wide{-3, 9, Colour::blue}).word0 == -3);
+  static_assert(make_event(kAt, 0, 0, Wide{-3, 9, Colour::blue}).word1 == 9);
+  static_assert(make_event(kAt, 0, 0, Wide{-3, 9, Colour::blue}).narrow == 256);
+  static_assert(make_event(kAt, 0, 0, Wide{-3, 9, std::nullopt}).narrow == 0);
+  static_assert(make_event(kAt, 0, 0, Small{Duration(1500), true, Colour::red}).word0 == 1500);
+  static_assert(make_event(kAt, 0, 0, Small{Duration(1500), true, Colour::red}).word1 == 1);
+  static_assert(make_event(kAt, 0, 0, Small{Duration(1500), true, Colour::red}).narrow == 1);
   static_assert(make_event(kAt, 0, 0, Empty{}).kind == 0x00f2);
   SUCCEED();
 }

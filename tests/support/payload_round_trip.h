@@ -25,10 +25,15 @@ namespace faultline::test_support {
 
 namespace payload_internal {
 
-// Converts to any field type; only ever named in unevaluated operands.
+// Converts to any field type, for counting a payload's fields; never
+// called. It has a body because clang counts the conversion as a use, which
+// needs a definition when T has internal linkage.
 struct AnyField {
   template <class T>
-  operator T&() const noexcept;
+  operator T&() const noexcept {
+    static T* never = nullptr;
+    return *never;
+  }
 };
 
 template <class P, class... Fields>
