@@ -16,18 +16,17 @@ bool ActiveFault::active() const noexcept {
   return now >= window_start() && now < window_end();
 }
 
-bool ActiveFault::strikes(std::uint64_t subject, std::int64_t detail) {
+bool ActiveFault::strikes(std::uint64_t subject, std::int64_t effect) {
   if (!active()) return false;
   // Probability 1 draws nothing, so a certain fault leaves its stream alone.
   if (spec_.probability < 1.0 && !rng_.bernoulli(spec_.probability)) return false;
-  touch(subject, detail);
+  touch(subject, effect);
   return true;
 }
 
-void ActiveFault::touch(std::uint64_t subject, std::int64_t detail) {
+void ActiveFault::touch(std::uint64_t subject, std::int64_t effect) {
   ++touched_;
-  rt_->log().record(Kind::touched, source_, subject, static_cast<std::int64_t>(index_), detail,
-                    static_cast<std::uint16_t>(spec_.kind));
+  rt_->log().record(source_, subject, fault_events::Touched{index_, effect, spec_.kind});
 }
 
 }  // namespace faultline::faults

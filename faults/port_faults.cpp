@@ -209,8 +209,7 @@ bool FaultyMessageBus::publish(rs::Message message) {
     const auto delay = runtime::from_seconds(f->rng().uniform(0.0, runtime::to_seconds(f->spec().reorder_window)));
     if (f->strikes(message.invoice_id, delay.count())) {
       ++held_;
-      rt_->log().record(Kind::held_back, f->source(), message.invoice_id, static_cast<std::int64_t>(f->index()),
-                        delay.count());
+      rt_->log().record(f->source(), message.invoice_id, fault_events::HeldBack{f->index(), delay});
       rt_->spawn(publish_later(std::move(message), delay, f));
       return true;
     }
@@ -227,8 +226,8 @@ bool FaultyMessageBus::publish(rs::Message message) {
   for (std::uint32_t i = 0; i < extra; ++i) {
     rs::Message copy = message;
     if (inner_->publish(std::move(copy))) {
-      rt_->log().record(Kind::duplicated, duplicating->source(), message.invoice_id,
-                        static_cast<std::int64_t>(duplicating->index()), i + 1);
+      rt_->log().record(duplicating->source(), message.invoice_id,
+                        fault_events::Duplicated{duplicating->index(), i + 1});
     }
   }
   return inner_->publish(std::move(message));
@@ -248,8 +247,8 @@ Task<void> FaultyMessageBus::publish_later(rs::Message message, runtime::Duratio
   }
   --held_;
   ++held_dropped_;
-  rt_->log().record(Kind::held_back, fault->source(), message.invoice_id, static_cast<std::int64_t>(fault->index()),
-                    -1);
+  rt_->log().record(fault->source(), message.invoice_id,
+                    fault_events::HeldBack{fault->index(), fault_events::kHeldAndDropped});
 }
 
 Task<std::optional<rs::Message>> FaultyMessageBus::receive(rs::Topic topic) {

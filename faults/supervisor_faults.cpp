@@ -14,16 +14,14 @@ runtime::Task<void> crash_and_restart(ActiveFault& fault, reference_system::Supe
   if (spec.probability < 1.0 && !fault.rng().bernoulli(spec.probability)) co_return;
   const std::uint64_t held = work_held(spec.target);
   if (!supervisor.stop(spec.target)) co_return;
-  rt.log().record(Kind::agent_crashed, fault.source(), 0, static_cast<std::int64_t>(fault.index()),
-                  static_cast<std::int64_t>(held));
+  rt.log().record(fault.source(), 0, fault_events::AgentCrashed{fault.index(), held});
   if (held > 0) fault.touch(0, static_cast<std::int64_t>(held));
   co_await rt.sleep_until(fault.window_end());
   // Work sent while it was down waits for it: the crash touched that too.
   const std::uint64_t waiting = work_held(spec.target);
   if (held == 0 && waiting > 0) fault.touch(0, static_cast<std::int64_t>(waiting));
   if (supervisor.start(spec.target)) {
-    rt.log().record(Kind::agent_restarted, fault.source(), 0, static_cast<std::int64_t>(fault.index()),
-                    static_cast<std::int64_t>(waiting));
+    rt.log().record(fault.source(), 0, fault_events::AgentRestarted{fault.index(), waiting});
   }
 }
 

@@ -151,10 +151,10 @@ class ScenarioRun {
     rt_.spawn(sample());
     rt_.run_until(workload_end_);
     if (rt_.step_budget_exhausted()) return false;
-    rt_.log().record(Kind::workload_stopped, 0);
+    rt_.log().record(0, 0, harness_events::WorkloadStopped{});
     rt_.run_until(end_);
     if (rt_.step_budget_exhausted()) return false;
-    rt_.log().record(Kind::drain_ended, 0);
+    rt_.log().record(0, 0, harness_events::DrainEnded{});
     tracker_.close_open_calls();
     return true;
   }
@@ -193,25 +193,24 @@ class ScenarioRun {
       return;
     }
     const std::int64_t truth = invoice.total_cents;
-    std::int64_t corruption = 0;
-    if (auto mode = workload_faults_->corrupt(invoice)) {
-      corruption = 1 + static_cast<std::int64_t>(*mode);
-    } else if (scenario_.workload.corrupted_share > 0 && corruption_rng_.bernoulli(scenario_.workload.corrupted_share)) {
+    std::optional<faults::Corruption> corruption = workload_faults_->corrupt(invoice);
+    if (!corruption && scenario_.workload.corrupted_share > 0 &&
+        corruption_rng_.bernoulli(scenario_.workload.corrupted_share)) {
       // Corrupted from the start: any byte-level mode (an id can only be
       // duplicated by a fault, which knows the ids seen).
       const auto mode = static_cast<faults::Corruption>(
           corruption_rng_.uniform_int(0, static_cast<std::uint64_t>(faults::Corruption::duplicate_id) - 1));
       invoice.document = faults::corrupt_document(invoice.document, mode, corruption_rng_);
-      corruption = 1 + static_cast<std::int64_t>(mode);
+      corruption = mode;
     }
     ++submitted_;
     const std::uint64_t id = invoice.id;
-    rt_.log().record(Kind::submitted, 0, id, truth, corruption, extra ? 1 : 0);
+    rt_.log().record(0, id, harness_events::Submitted{truth, corruption, extra});
     // A refusal the system returns is the invoice's outcome: the harness
     // records it as it receives it (conservation counts it; a silent drop is loss).
     const rs::SubmitResult result = system_->submit(std::move(invoice));
     if (result != rs::SubmitResult::accepted) {
-      rt_.log().record(Kind::refused, 0, id, 0, 0, static_cast<std::uint16_t>(result));
+      rt_.log().record(0, id, harness_events::Refused{result});
     }
   }
 
@@ -251,18 +250,16 @@ class ScenarioRun {
       if (f.spec().probability < 1.0 && !f.rng().bernoulli(f.spec().probability)) continue;
       auto invoice = extra_generator_->next().invoice;
       f.touch(invoice.id);
-      rt_.log().record(faults::Kind::extra_arrival, f.source(), invoice.id, static_cast<std::int64_t>(f.index()));
+      rt_.log().record(f.source(), invoice.id, faults::fault_events::ExtraArrival{f.index()});
       submit(std::move(invoice), true);
     }
   }
 
   runtime::Task<void> window(faults::ActiveFault& f) {
     co_await rt_.sleep_until(f.window_start());
-    rt_.log().record(faults::Kind::window_opened, f.source(), 0, static_cast<std::int64_t>(f.index()),
-                     static_cast<std::int64_t>(f.spec().kind));
+    rt_.log().record(f.source(), 0, faults::fault_events::WindowOpened{f.index(), f.spec().kind});
     co_await rt_.sleep_until(f.window_end());
-    rt_.log().record(faults::Kind::window_closed, f.source(), 0, static_cast<std::int64_t>(f.index()),
-                     static_cast<std::int64_t>(f.spec().kind));
+    rt_.log().record(f.source(), 0, faults::fault_events::WindowClosed{f.index(), f.spec().kind});
   }
 
   runtime::Task<void> sample() {
@@ -273,12 +270,10 @@ class ScenarioRun {
     while (rt_.now() < end_) {
       co_await rt_.sleep(kSampleEvery);
       system_->sample_queue_depths();
-      rt_.log().record(Kind::sample, 0, 0, static_cast<std::int64_t>(system_->orchestrator().in_flight()),
-                       static_cast<std::int64_t>(rt_.live_tasks()));
+      rt_.log().record(0, 0, harness_events::Sample{system_->orchestrator().in_flight(), rt_.live_tasks()});
       for (std::size_t i = 0; i < rs::kAgentCount; ++i) {
         const auto topic = static_cast<rs::Topic>(i);
-        rt_.log().record(Kind::queue_sample, topics[i], 0, static_cast<std::int64_t>(bus_->depth(topic)),
-                         static_cast<std::int64_t>(bus_->pending(topic)));
+        rt_.log().record(topics[i], 0, harness_events::QueueSample{bus_->depth(topic), bus_->pending(topic)});
       }
     }
   }
@@ -308,8 +303,8 @@ Duration bucket_width_for(const Scenario& s) {
   return width;
 }
 
-reports::BreakerState breaker_state(std::int64_t s) {
-  switch (static_cast<resilience::BreakerState>(s)) {
+reports::BreakerState breaker_state(resilience::BreakerState s) {
+  switch (s) {
     case resilience::BreakerState::open: return reports::BreakerState::kOpen;
     case resilience::BreakerState::half_open: return reports::BreakerState::kHalfOpen;
     default: return reports::BreakerState::kClosed;
@@ -346,23 +341,23 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
     const std::size_t b = bucket_of(e.at);
     carry_until(b);
     auto& bucket = series.buckets[b];
-    if (e.kind == static_cast<std::uint16_t>(Kind::submitted)) {
+    if (e.kind == static_cast<std::uint16_t>(HarnessEvent::submitted)) {
       ++bucket.submitted;
       ++r.outcomes.submitted;
-    } else if (e.kind == static_cast<std::uint16_t>(rs::Kind::outcome)) {
+    } else if (is<rs::system_events::TerminalOutcome>(e)) {
       ++bucket.completed;
-      switch (static_cast<rs::InvoiceOutcome>(e.detail)) {
+      switch (read<rs::system_events::TerminalOutcome>(e).outcome) {
         case rs::InvoiceOutcome::posted: ++r.outcomes.posted, ++bucket.succeeded; break;
         case rs::InvoiceOutcome::posted_degraded: ++r.outcomes.posted_degraded, ++bucket.succeeded; break;
         case rs::InvoiceOutcome::rejected_invalid: ++r.outcomes.rejected_invalid; break;
         case rs::InvoiceOutcome::dead_lettered: ++r.outcomes.dead_lettered; break;
         case rs::InvoiceOutcome::manual_review: ++r.outcomes.manual_review; break;
       }
-    } else if (e.kind == static_cast<std::uint16_t>(rs::Kind::dead_lettered)) {
-      dlq = static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.a));
+    } else if (is<rs::system_events::DeadLettered>(e)) {
+      dlq = read<rs::system_events::DeadLettered>(e).queue_size;
       r.dlq_size_max = std::max(r.dlq_size_max, dlq);
-    } else if (e.kind == static_cast<std::uint16_t>(resilience::Kind::breaker_transition) &&
-               breaker_index.contains(e.source)) {
+    } else if (is<resilience::pattern_events::BreakerTransition>(e) && breaker_index.contains(e.source)) {
+      const auto transition = read<resilience::pattern_events::BreakerTransition>(e);
       auto& slot = breaker_index[e.source];
       const std::string name(log.name(e.source));
       if (slot == SIZE_MAX) {
@@ -372,11 +367,12 @@ void fill_from_log(reports::ScenarioResult& r, const runtime::EventLog& log, Ins
       auto& sb = r.breakers[slot];
       constexpr std::size_t kMaxTransitions = 200;
       if (sb.transitions.size() < kMaxTransitions) {
-        sb.transitions.push_back(reports::BreakerTransition{e.at - start, breaker_state(e.a), breaker_state(e.b)});
+        sb.transitions.push_back(
+            reports::BreakerTransition{e.at - start, breaker_state(transition.from), breaker_state(transition.to)});
       } else {
         ++sb.transitions_dropped;
       }
-      states[name] = breaker_state(e.b);
+      states[name] = breaker_state(transition.to);
     }
   }
   carry_until(series.buckets.size());
@@ -507,7 +503,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   }
   std::set<std::uint64_t> ids;
   for (const auto& e : log.events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::submitted)) ids.insert(e.subject);
+    if (e.kind == static_cast<std::uint16_t>(HarnessEvent::submitted)) ids.insert(e.subject);
   }
   for (auto id : ids) {
     if (sys.services().budget_service->has_reservation(id)) ev.budget_held.push_back(id);

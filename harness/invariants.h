@@ -167,7 +167,7 @@ struct InvariantReport {
 // Where the harness found each submission at the end (conservation's
 // reconciliation, shared with the report). Per invoice id, each submission is
 // matched with one place: first the refusals the submitter was told about
-// (Kind::refused), then the inbox (still in flight), then one store (ledger,
+// (HarnessEvent::refused), then the inbox (still in flight), then one store (ledger,
 // manual review, dead-letter queue, rejection records, in that order); a
 // submission matched with nothing is lost. So submitted == posted +
 // posted_degraded + rejected_invalid + dead_lettered + manual_review +

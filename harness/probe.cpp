@@ -7,8 +7,9 @@ namespace faultline::harness {
 
 namespace {
 
-std::uint16_t failure_detail(const resilience::Failure* f) {
-  return f == nullptr ? 0 : static_cast<std::uint16_t>(1 + static_cast<unsigned>(f->error_class));
+std::optional<resilience::ErrorClass> failure_class(const resilience::Failure* f) {
+  if (f == nullptr) return std::nullopt;
+  return f->error_class;
 }
 
 template <class T>
@@ -42,15 +43,13 @@ std::uint64_t invoice_of_workflow(std::string_view workflow_id) {
 CallTracker::Guard::Guard(CallTracker& t, std::uint32_t source, std::uint64_t subject, rs::ServiceOp op)
     : t_(&t), id_(t.next_id_++), source_(source), subject_(subject), began_(t.rt_->now()) {
   t_->open_.push_back(Open{id_, source_, subject_, began_});
-  t_->rt_->log().record(Kind::call_begin, source_, subject_, static_cast<std::int64_t>(id_),
-                        static_cast<std::int64_t>(op));
+  t_->rt_->log().record(source_, subject_, harness_events::CallBegin{id_, op});
 }
 
 void CallTracker::Guard::finish(const resilience::Failure* failure) {
   done_ = true;
   const auto elapsed = t_->rt_->now() - began_;
-  t_->rt_->log().record(Kind::call_end, source_, subject_, static_cast<std::int64_t>(id_), elapsed.count(),
-                        failure_detail(failure));
+  t_->rt_->log().record(source_, subject_, harness_events::CallEnd{id_, elapsed, failure_class(failure)});
   auto& open = t_->open_;
   open.erase(std::remove_if(open.begin(), open.end(), [&](const Open& o) { return o.id == id_; }), open.end());
 }
@@ -59,15 +58,14 @@ CallTracker::Guard::~Guard() {
   if (done_) return;
   // The frame went unanswered: the caller's timeout (or a crash) abandoned it.
   const auto elapsed = t_->rt_->now() - began_;
-  t_->rt_->log().record(Kind::call_abandoned, source_, subject_, static_cast<std::int64_t>(id_), elapsed.count());
+  t_->rt_->log().record(source_, subject_, harness_events::CallAbandoned{id_, elapsed});
   auto& open = t_->open_;
   open.erase(std::remove_if(open.begin(), open.end(), [&](const Open& o) { return o.id == id_; }), open.end());
 }
 
 void CallTracker::close_open_calls() {
   for (const auto& o : open_) {
-    rt_->log().record(Kind::call_unfinished, o.source, o.subject, static_cast<std::int64_t>(o.id),
-                      (rt_->now() - o.began).count());
+    rt_->log().record(o.source, o.subject, harness_events::CallUnfinished{o.id, rt_->now() - o.began});
   }
 }
 
@@ -129,8 +127,7 @@ rs::Task<rs::Outcome<rs::LedgerReceipt>> ProbeLedger::post(rs::LedgerPost entry)
   auto r = co_await inner_->post(std::move(entry));
   guard.finish(failure_of(r));
   if (r) {
-    t_->rt().log().record(Kind::ledger_post_seen, source_, invoice, amount, static_cast<std::int64_t>(po),
-                          r.value().duplicate ? 1 : 0);
+    t_->rt().log().record(source_, invoice, harness_events::LedgerPostSeen{amount, po, r.value().duplicate});
   }
   co_return r;
 }
@@ -164,7 +161,7 @@ rs::Task<rs::Outcome<std::uint64_t>> ProbeCheckpointStore::save(std::string work
   // an agent's progress records (a saga's "saga/<id>") do not.
   const auto code = workflow_id.rfind("wf/", 0) == 0 ? step_code(step) : 0;
   auto r = co_await inner_->save(std::move(workflow_id), expected_version, std::move(step), std::move(state));
-  if (r) rt_->log().record(Kind::checkpoint_write, source_, invoice, static_cast<std::int64_t>(r.value()), code);
+  if (r) rt_->log().record(source_, invoice, harness_events::CheckpointWrite{r.value(), code});
   co_return r;
 }
 

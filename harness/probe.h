@@ -8,15 +8,18 @@
 // wraps, and every probe is built the same way: (tracker, name, inner), the
 // name being the source its events carry.
 //
-// Harness events, range 0x0400-0x04ff (source = service or topic name,
-// subject = invoice id):
+// Harness events, range 0x0400-0x04ff, each kind's fields the payload
+// struct of the same name in `harness_events` (source = service or topic
+// name, subject = invoice id).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "faults/fault.h"
 #include "reference_system/events.h"
 #include "reference_system/ports.h"
 #include "resilience/checkpoint.h"
@@ -26,35 +29,117 @@ namespace faultline::harness {
 
 namespace rs = reference_system;
 
-enum class Kind : std::uint16_t {
-  // The workload handed an invoice to the system; a = its true total in
-  // cents (before any corruption), b = 1 + Corruption applied (0: none);
-  // detail = 1 for an extra arrival of a saturation fault.
+enum class HarnessEvent : std::uint16_t {
   submitted = 0x0400,
-  // A call reached the port; a = call id, b = ServiceOp.
   call_begin = 0x0401,
-  // It returned; a = call id, b = latency in ns; detail = 0 ok, 1 + ErrorClass.
   call_end = 0x0402,
-  // Its caller gave up on it (frame destroyed unanswered); a = call id, b = elapsed ns.
   call_abandoned = 0x0403,
-  // A ledger post answered; a = amount in cents, b = po number; detail = 1 if duplicate.
   ledger_post_seen = 0x0404,
-  // A checkpoint save succeeded; a = version; b = step code (StepCode).
   checkpoint_write = 0x0405,
-  // Periodic sample (subject 0): a = invoices in flight, b = live runtime tasks.
   sample = 0x0406,
-  // Periodic sample of a topic (source = topic): a = depth, b = pending.
   queue_sample = 0x0407,
-  // The workload stopped / the drain ended (subject 0).
   workload_stopped = 0x0408,
   drain_ended = 0x0409,
-  // A call still unanswered at the end of the run; a = call id, b = elapsed ns.
   call_unfinished = 0x040a,
-  // The system refused a submission and told the harness so (its submit()
-  // returned a refusal); detail = reference_system::SubmitResult. A refusal
-  // the submitter was told about is the invoice's outcome; a silent drop is loss.
   refused = 0x040b,
 };
+
+namespace harness_events {
+
+using runtime::Duration;
+
+// The workload handed an invoice to the system.
+struct Submitted {
+  static constexpr HarnessEvent kind = HarnessEvent::submitted;
+  std::int64_t true_total_cents = 0;  // before any corruption
+  std::optional<faults::Corruption> corruption{};
+  bool extra_arrival = false;  // added by a saturation fault
+  constexpr void slots(auto& s) { s.word0(true_total_cents).word1(corruption).narrow(extra_arrival); }
+};
+
+// The system refused a submission and told the harness so (its submit()
+// returned a refusal). A refusal the submitter was told about is the
+// invoice's outcome; a silent drop is loss.
+struct Refused {
+  static constexpr HarnessEvent kind = HarnessEvent::refused;
+  rs::SubmitResult result{};
+  constexpr void slots(auto& s) { s.narrow(result); }
+};
+
+// A call reached the port.
+struct CallBegin {
+  static constexpr HarnessEvent kind = HarnessEvent::call_begin;
+  std::uint64_t call_id = 0;
+  rs::ServiceOp op{};
+  constexpr void slots(auto& s) { s.word0(call_id).word1(op); }
+};
+
+// It returned.
+struct CallEnd {
+  static constexpr HarnessEvent kind = HarnessEvent::call_end;
+  std::uint64_t call_id = 0;
+  Duration latency{};
+  std::optional<resilience::ErrorClass> failure{};
+  constexpr void slots(auto& s) { s.word0(call_id).word1(latency).narrow(failure); }
+};
+
+// A call that ended unanswered.
+template <HarnessEvent K>
+struct CallUnanswered {
+  static constexpr HarnessEvent kind = K;
+  std::uint64_t call_id = 0;
+  Duration elapsed{};
+  constexpr void slots(auto& s) { s.word0(call_id).word1(elapsed); }
+};
+// Its caller gave up on it (the frame was destroyed unanswered).
+using CallAbandoned = CallUnanswered<HarnessEvent::call_abandoned>;
+// Still unanswered at the end of the run.
+using CallUnfinished = CallUnanswered<HarnessEvent::call_unfinished>;
+
+// A ledger post answered.
+struct LedgerPostSeen {
+  static constexpr HarnessEvent kind = HarnessEvent::ledger_post_seen;
+  std::int64_t amount_cents = 0;
+  std::uint64_t po_number = 0;
+  bool duplicate = false;
+  constexpr void slots(auto& s) { s.word0(amount_cents).word1(po_number).narrow(duplicate); }
+};
+
+// A checkpoint save succeeded.
+struct CheckpointWrite {
+  static constexpr HarnessEvent kind = HarnessEvent::checkpoint_write;
+  std::uint64_t version = 0;
+  std::uint32_t step_code = 0;  // harness::step_code of the step label; 0 for other records
+  constexpr void slots(auto& s) { s.word0(version).word1(step_code); }
+};
+
+// Periodic sample (subject 0).
+struct Sample {
+  static constexpr HarnessEvent kind = HarnessEvent::sample;
+  std::uint64_t in_flight = 0;  // invoices
+  std::uint64_t live_tasks = 0;
+  constexpr void slots(auto& s) { s.word0(in_flight).word1(live_tasks); }
+};
+
+// Periodic sample of a topic (source = topic).
+struct QueueSample {
+  static constexpr HarnessEvent kind = HarnessEvent::queue_sample;
+  std::uint64_t depth = 0;
+  std::uint64_t pending = 0;
+  constexpr void slots(auto& s) { s.word0(depth).word1(pending); }
+};
+
+// The workload stopped (subject 0).
+struct WorkloadStopped {
+  static constexpr HarnessEvent kind = HarnessEvent::workload_stopped;
+};
+
+// The drain ended (subject 0).
+struct DrainEnded {
+  static constexpr HarnessEvent kind = HarnessEvent::drain_ended;
+};
+
+}  // namespace harness_events
 
 // Checkpoint step names as codes: the probe does not parse the system's
 // state, only the step label the store is given.

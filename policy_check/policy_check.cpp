@@ -145,27 +145,31 @@ void PolicyCoverage::observe(const reports::ScenarioResult& run) {
 
 void PolicyCoverage::observe(const runtime::EventLog& log, const std::string& label) {
   for (auto& i : items_) i.measured = true;
-  using RK = resilience::Kind;
-  using SK = rs::Kind;
+  using RK = resilience::PatternEvent;
+  using SK = rs::SystemEvent;
   for (const auto& e : log.events()) {
     const auto name = log.name(e.source);
     switch (e.kind) {
-      case static_cast<std::uint16_t>(RK::retries_exhausted):
+      case static_cast<std::uint16_t>(RK::retries_exhausted): {
+        const auto attempts = read<resilience::pattern_events::RetriesExhausted>(e).attempts;
         for (const auto& [source, limit] : retry_limits_) {
-          if (source == name && e.a >= static_cast<std::int64_t>(limit)) hit("retry_limit:" + source, label);
+          if (source == name && attempts >= limit) hit("retry_limit:" + source, label);
         }
         break;
-      case static_cast<std::uint16_t>(RK::breaker_transition):
-        if (e.b == static_cast<std::int64_t>(resilience::BreakerState::open)) hit(breaker_opened(name), label);
-        if (e.b == static_cast<std::int64_t>(resilience::BreakerState::closed)) hit(breaker_closed(name), label);
+      }
+      case static_cast<std::uint16_t>(RK::breaker_transition): {
+        const auto to = read<resilience::pattern_events::BreakerTransition>(e).to;
+        if (to == resilience::BreakerState::open) hit(breaker_opened(name), label);
+        if (to == resilience::BreakerState::closed) hit(breaker_closed(name), label);
         break;
+      }
       case static_cast<std::uint16_t>(RK::dead_letter_alert): hit(kDeadLetterAlert, label); break;
       case static_cast<std::uint16_t>(SK::ocr_fallback): hit(kFallback, label); break;
       case static_cast<std::uint16_t>(SK::degraded):
         if (name == "matching") hit(kDefault, label);
         break;
       case static_cast<std::uint16_t>(SK::manual_review):
-        if (e.detail == static_cast<std::uint16_t>(rs::ReviewReason::matching_failed_large_amount)) {
+        if (read<rs::system_events::ManualReview>(e).reason == rs::ReviewReason::matching_failed_large_amount) {
           hit(kManualReview, label);
         }
         break;

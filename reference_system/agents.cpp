@@ -11,6 +11,8 @@
 
 namespace faultline::reference_system {
 
+namespace se = system_events;
+
 using resilience::Observer;
 
 namespace {
@@ -36,8 +38,7 @@ StepReply needs_review(ReviewReason reason) {
 // A request dropped unhandled because its workflow is past its deadline.
 void record_expired(runtime::Runtime& rt, AgentMetrics& metrics, std::uint32_t source, const Message& request) {
   ++metrics.expired;
-  rt.log().record(Kind::request_expired, source, request.invoice_id, request.step,
-                  static_cast<std::int64_t>(request.request_id));
+  rt.log().record(source, request.invoice_id, se::RequestExpired{request.step, request.request_id});
 }
 
 // The step name of every accounting saga checkpoint.
@@ -76,23 +77,23 @@ ServiceClient::ServiceClient(const AgentContext& ctx, ServiceId id)
 void ServiceClient::started(std::uint64_t invoice_id, ServiceOp op, std::uint32_t number) {
   ++metrics_->attempts;
   if (number > 1) ++metrics_->retries;
-  rt_->log().record(Kind::call_attempt, source_, invoice_id, number, static_cast<std::int64_t>(op));
+  rt_->log().record(source_, invoice_id, se::CallAttempt{number, op});
 }
 
 void ServiceClient::finished(std::uint64_t invoice_id, ServiceOp op, runtime::Duration latency,
                              const Failure* failure) {
   metrics_->latency.record(latency);
-  std::uint16_t detail = 0;
+  std::optional<ErrorClass> failed;
   if (failure != nullptr) {
     ++metrics_->errors;
     ++metrics_->errors_by_class[static_cast<std::size_t>(failure->error_class)];
-    detail = static_cast<std::uint16_t>(1 + static_cast<unsigned>(failure->error_class));
+    failed = failure->error_class;
   }
   if (breaker_) {
     metrics_->breaker_state = breaker_->last_state();
     metrics_->breaker_opened = breaker_->counters().opened;
   }
-  rt_->log().record(Kind::call_result, source_, invoice_id, latency.count(), static_cast<std::int64_t>(op), detail);
+  rt_->log().record(source_, invoice_id, se::CallResult{latency, op, failed});
 }
 
 ServiceClients make_service_clients(const AgentContext& ctx) {
@@ -132,8 +133,7 @@ Task<StepReply> OcrAgent::handle(const Message& request) {
   auto text = co_await primary_client_->call(id, ServiceOp::recognize, primary);
   if (!text.ok() && ctx_.policy->agent(AgentId::ocr).fallback) {
     ++ctx_.metrics->ocr_fallbacks;
-    ctx_.rt->log().record(Kind::ocr_fallback, source_, id, 0, 0,
-                          static_cast<std::uint16_t>(1 + static_cast<unsigned>(text.error_class())));
+    ctx_.rt->log().record(source_, id, se::OcrFallback{text.error_class()});
     auto backup = [&] { return backup_->recognize(OcrRequest{id, invoice->document, invoice->scan_quality}); };
     auto second = co_await backup_client_->call(id, ServiceOp::recognize, backup);
     if (!second.ok()) co_return failed(second.error_class());
@@ -218,7 +218,7 @@ Task<Outcome<>> AccountingAgent::release(std::uint64_t id) {
   auto r = co_await budget_client_->call(id, ServiceOp::budget_release, make);
   ++ctx_.metrics->compensations;
   if (!r.ok()) ++ctx_.metrics->compensation_failures;
-  ctx_.rt->log().record(Kind::compensation, source_, id, 0, 0, r.ok() ? 0 : 1);
+  ctx_.rt->log().record(source_, id, se::Compensation{CompensationStep::budget_release, !r.ok()});
   co_return r;
 }
 
@@ -249,7 +249,7 @@ Task<Outcome<>> AccountingAgent::reverse(std::uint64_t id) {
   auto r = co_await ledger_client_->call(id, ServiceOp::ledger_reverse, make);
   ++ctx_.metrics->compensations;
   if (!r.ok()) ++ctx_.metrics->compensation_failures;
-  ctx_.rt->log().record(Kind::compensation, source_, id, 1, 0, r.ok() ? 0 : 1);
+  ctx_.rt->log().record(source_, id, se::Compensation{CompensationStep::ledger_reverse, !r.ok()});
   co_return r;
 }
 
@@ -284,14 +284,13 @@ void AccountingAgent::progress_saved(std::uint64_t id, std::uint64_t& version, s
   if (saved.ok()) {
     version = saved.value();
     ++ctx_.metrics->checkpoint_saves;
-    ctx_.rt->log().record(Kind::checkpoint_saved, source_, id, static_cast<std::int64_t>(completed), bytes);
+    ctx_.rt->log().record(source_, id, se::CheckpointSaved{completed, bytes});
     return;
   }
   // Progress not saved: a crash now would redo completed steps, which the
   // budget's and ledger's idempotency absorb. The step itself succeeded.
   ++ctx_.metrics->checkpoint_failures;
-  ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, static_cast<std::int64_t>(completed), 0,
-                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
+  ctx_.rt->log().record(source_, id, se::CheckpointFailed{completed, saved.error_class()});
 }
 
 // The saga's three steps, built once per prepared saga rather than once per
@@ -423,12 +422,11 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
       // the steps are idempotent, so redoing them is safe.
       const auto [end, ec] = std::from_chars(cp.state.data(), cp.state.data() + cp.state.size(), completed);
       if (ec != std::errc{} || end != cp.state.data() + cp.state.size()) completed = 0;
-      ctx_.rt->log().record(Kind::checkpoint_loaded, source_, id, static_cast<std::int64_t>(completed));
+      ctx_.rt->log().record(source_, id, se::CheckpointLoaded{completed});
       if (completed >= 3) co_return StepReply{};  // committed before: nothing to redo
     } else if (!loaded.ok()) {
       ++ctx_.metrics->checkpoint_failures;
-      ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, 0, 0,
-                            static_cast<std::uint16_t>(1 + static_cast<unsigned>(loaded.error_class())));
+      ctx_.rt->log().record(source_, id, se::CheckpointFailed{0, loaded.error_class()});
     }
   }
 
@@ -519,8 +517,8 @@ Task<void> AgentHost::worker() {
     }
     if (duplicate) {
       ++metrics_->duplicates;
-      rt_->log().record(Kind::request_duplicate, rt_->log().intern(to_string(agent_->id())), request->invoice_id,
-                        request->step, static_cast<std::int64_t>(request->request_id));
+      rt_->log().record(rt_->log().intern(to_string(agent_->id())), request->invoice_id,
+                        se::RequestDuplicate{request->step, request->request_id});
       bus_->ack(topic_, request->delivery_id);
       continue;
     }

@@ -27,7 +27,7 @@
 // Agents are stateless between requests apart from what they checkpoint, so
 // a crash (AgentHost::stop) loses only the work in flight. No agent acts on
 // a request whose workflow is past its deadline (Message::deadline):
-// AgentHost drops it unhandled (AgentMetrics::expired, Kind::request_expired).
+// AgentHost drops it unhandled (AgentMetrics::expired, SystemEvent::request_expired).
 #pragma once
 
 #include <array>
@@ -215,7 +215,7 @@ class ArchiveAgent final : public Agent {
 // An idempotent consumer: a request is acted on once however often the bus
 // delivers it. The host serves one step of each workflow, so it keeps, per
 // invoice, the ids of the requests it has answered; a delivery of one of
-// them is acked and dropped (AgentMetrics::duplicates, Kind::request_duplicate),
+// them is acked and dropped (AgentMetrics::duplicates, SystemEvent::request_duplicate),
 // and a delivery for an invoice it is handling now waits for that handler
 // first (then either is a duplicate, or a newer attempt that runs). So a
 // step the orchestrator has checkpointed after its reply is never redone by

@@ -32,7 +32,7 @@ bool InProcessBus::publish(Message message) {
   const auto invoice = message.invoice_id;
   if (!q.channel->try_send(message)) {
     ++rejected_;
-    rt_->log().record(Kind::message_rejected, q.source, invoice, static_cast<std::int64_t>(q.channel->capacity()));
+    rt_->log().record(q.source, invoice, system_events::MessageRejected{q.channel->capacity()});
     return false;
   }
   ++published_;
@@ -65,7 +65,7 @@ std::size_t InProcessBus::reclaim(Topic topic) {
   std::sort(q.pending.begin(), q.pending.end(),
             [](const Message& a, const Message& b) { return a.delivery_id > b.delivery_id; });
   for (auto& m : q.pending) {
-    rt_->log().record(Kind::message_redelivered, q.source, m.invoice_id, 0, static_cast<std::int64_t>(m.delivery_id));
+    rt_->log().record(q.source, m.invoice_id, system_events::MessageRedelivered{m.delivery_id});
     q.redeliver.push_front(std::move(m));
     ++redelivered_;
   }

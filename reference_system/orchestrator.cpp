@@ -11,6 +11,8 @@
 
 namespace faultline::reference_system {
 
+namespace se = system_events;
+
 using resilience::Observer;
 
 namespace {
@@ -136,8 +138,8 @@ SubmitResult Orchestrator::submit(Invoice invoice) {
   const std::int64_t total = invoice.total_cents;
   const bool duplicate = inbox_.contains(id) || outcomes_.contains(id);
   ++ctx_.metrics->submitted;
-  ctx_.rt->log().record(Kind::invoice_submitted, source_, id, total, duplicate ? 1 : 0,
-                        static_cast<std::uint16_t>(invoice.scan_quality * 100.0));
+  ctx_.rt->log().record(source_, id,
+                        se::InvoiceSubmitted{total, duplicate, static_cast<std::uint16_t>(invoice.scan_quality * 100.0)});
   // A second invoice under an id already taken is refused at the door, so
   // the first one's workflow, checkpoints and ledger entry stay its own.
   // Past the in-flight bound, new work is refused rather than taken and dropped.
@@ -150,8 +152,7 @@ SubmitResult Orchestrator::submit(Invoice invoice) {
     ++ctx_.metrics->shed;
   }
   if (refusal != SubmitResult::accepted) {
-    ctx_.rt->log().record(Kind::submission_refused, source_, id, static_cast<std::int64_t>(inbox_.size()), 0,
-                          static_cast<std::uint16_t>(refusal));
+    ctx_.rt->log().record(source_, id, se::SubmissionRefused{inbox_.size(), refusal});
     return refusal;
   }
   // (A reference into the inbox lasts until its next insert or erase;
@@ -197,8 +198,7 @@ Task<void> Orchestrator::dispatch_replies() {
       (*found)->signal.set();
     } else {
       ++ctx_.metrics->stale_replies;
-      ctx_.rt->log().record(Kind::stale_reply, source_, m->invoice_id, m->step,
-                            static_cast<std::int64_t>(m->request_id));
+      ctx_.rt->log().record(source_, m->invoice_id, se::StaleReply{m->step, m->request_id});
     }
     bus_->ack(Topic::replies, m->delivery_id);
   }
@@ -213,8 +213,7 @@ std::optional<Failure> Orchestrator::start_attempt(StepAttempt& a, std::uint64_t
   AgentMetrics& metrics = ctx_.metrics->agent(agent);
   ++metrics.step_attempts;
   if (attempt > 1) ++metrics.step_retries;
-  ctx_.rt->log().record(Kind::step_started, agent_sources_[static_cast<std::size_t>(agent)], id,
-                        static_cast<std::int64_t>(step), attempt);
+  ctx_.rt->log().record(agent_sources_[static_cast<std::size_t>(agent)], id, se::StepStarted{step, attempt});
 
   a.waiter.request_id = next_request_++;
   Message request;
@@ -263,8 +262,7 @@ Outcome<std::shared_ptr<const StepReply>> Orchestrator::finish_attempt(StepAttem
     status = a.waiter.reply->status;
     if (status == StepStatus::failed) failure = Failure{a.waiter.reply->error, std::string(to_string(agent)) + ": failed"};
   }
-  ctx_.rt->log().record(Kind::step_finished, agent_sources_[static_cast<std::size_t>(agent)], id,
-                        static_cast<std::int64_t>(step), attempt, static_cast<std::uint16_t>(status));
+  ctx_.rt->log().record(agent_sources_[static_cast<std::size_t>(agent)], id, se::StepFinished{step, attempt, status});
   if (failure) {
     ++metrics.step_failures;
     ++metrics.errors_by_class[static_cast<std::size_t>(failure->error_class)];
@@ -280,14 +278,13 @@ bool Orchestrator::checkpoint_saved(std::uint64_t id, State& state, const Outcom
   if (saved.ok()) {
     state.version = saved.value();
     ++ctx_.metrics->checkpoint_saves;
-    ctx_.rt->log().record(Kind::checkpoint_saved, source_, id, static_cast<std::int64_t>(state.next_step), bytes);
+    ctx_.rt->log().record(source_, id, se::CheckpointSaved{state.next_step, bytes});
     return false;
   }
   // The step's work is done either way; without this checkpoint a crash
   // repeats it, which the agents' idempotency absorbs.
   ++ctx_.metrics->checkpoint_failures;
-  ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, static_cast<std::int64_t>(state.next_step), 0,
-                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(saved.error_class())));
+  ctx_.rt->log().record(source_, id, se::CheckpointFailed{state.next_step, saved.error_class()});
   return saved.error_class() == ErrorClass::conflict;
 }
 
@@ -305,7 +302,7 @@ void Orchestrator::record_outcome(std::uint64_t id, InvoiceOutcome outcome, runt
   ctx_.metrics->end_to_end.record(latency);
   if (outcome == InvoiceOutcome::posted || outcome == InvoiceOutcome::posted_degraded) ctx_.metrics->end_to_end_success.record(latency);
   *outcomes_.try_emplace(id).first = outcome;
-  ctx_.rt->log().record(Kind::outcome, source_, id, latency.count(), total_cents, static_cast<std::uint16_t>(outcome));
+  ctx_.rt->log().record(source_, id, se::TerminalOutcome{outcome, latency, total_cents});
 }
 
 namespace {
@@ -343,8 +340,7 @@ void Orchestrator::store(std::uint64_t id, InvoiceOutcome outcome, const State& 
     FAULTLINE_ASSERT(reason.has_value());
     review_.push_back(ReviewItem{id, *reason, state.work->match.suggestions, ctx_.rt->now()});
     ctx_.metrics->manual_review_size = review_.size();
-    ctx_.rt->log().record(Kind::manual_review, source_, id, static_cast<std::int64_t>(review_.size()), 0,
-                          static_cast<std::uint16_t>(*reason));
+    ctx_.rt->log().record(source_, id, se::ManualReview{review_.size(), *reason});
   } else if (outcome == InvoiceOutcome::rejected_invalid) {
     rejections_.push_back(RejectedInput{id, ctx_.rt->now()});
   }
@@ -352,8 +348,7 @@ void Orchestrator::store(std::uint64_t id, InvoiceOutcome outcome, const State& 
 
 void Orchestrator::note_parked(std::uint64_t id, InvoiceOutcome outcome, ErrorClass error) {
   ++ctx_.metrics->parked;
-  ctx_.rt->log().record(Kind::parked, source_, id, static_cast<std::int64_t>(outcome), 0,
-                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
+  ctx_.rt->log().record(source_, id, se::Parked{outcome, error});
 }
 
 Task<void> Orchestrator::finish(std::uint64_t id, InvoiceOutcome outcome, const State& state,
@@ -419,8 +414,7 @@ Task<void> Orchestrator::finish_dead_lettered(std::uint64_t id, const State& sta
   }
   parked.reset();
   ctx_.metrics->dead_letter_size = dlq_.size();
-  ctx_.rt->log().record(Kind::dead_lettered, source_, id, static_cast<std::int64_t>(dlq_.size()), 0,
-                        static_cast<std::uint16_t>(1 + static_cast<unsigned>(error)));
+  ctx_.rt->log().record(source_, id, se::DeadLettered{dlq_.size(), error});
   co_await remove_checkpoint_and_end(id, state, InvoiceOutcome::dead_lettered);
 }
 
@@ -455,12 +449,11 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
         state.next_step = next;
         state.version = loaded.value()->version;
         state.work = std::move(work);
-        ctx_.rt->log().record(Kind::checkpoint_loaded, source_, id, static_cast<std::int64_t>(next));
+        ctx_.rt->log().record(source_, id, se::CheckpointLoaded{next});
       }
     } else if (!loaded.ok()) {
       ++ctx_.metrics->checkpoint_failures;
-      ctx_.rt->log().record(Kind::checkpoint_failed, source_, id, 0, 0,
-                            static_cast<std::uint16_t>(1 + static_cast<unsigned>(loaded.error_class())));
+      ctx_.rt->log().record(source_, id, se::CheckpointFailed{0, loaded.error_class()});
     }
   }
 
@@ -516,9 +509,8 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
       if (agent == AgentId::matching) next->match = MatchResult{0, {}, true, true, result.error_class()};
       state.work = std::move(next);
       ++ctx_.metrics->agent(agent).degraded;
-      ctx_.rt->log().record(Kind::degraded, agent_sources_[static_cast<std::size_t>(agent)], id,
-                            static_cast<std::int64_t>(step), 0,
-                            static_cast<std::uint16_t>(1 + static_cast<unsigned>(result.error_class())));
+      ctx_.rt->log().record(agent_sources_[static_cast<std::size_t>(agent)], id,
+                            se::Degraded{step, result.error_class()});
     } else {
       const StepReply& reply = *result.value();
       if (reply.status == StepStatus::rejected) {
@@ -538,10 +530,8 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
         auto next = std::make_shared<WorkItem>(*state.work);
         next->match = reply.match;
         if (next->match.degraded) {
-          ctx_.rt->log().record(Kind::degraded, agent_sources_[static_cast<std::size_t>(agent)], id,
-                                static_cast<std::int64_t>(step), 0,
-                                static_cast<std::uint16_t>(
-                                    next->match.failed ? 1 + static_cast<unsigned>(next->match.error) : 0));
+          const auto failure = next->match.failed ? std::optional(next->match.error) : std::nullopt;
+          ctx_.rt->log().record(agent_sources_[static_cast<std::size_t>(agent)], id, se::Degraded{step, failure});
         }
         state.work = std::move(next);
       }

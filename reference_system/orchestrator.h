@@ -13,7 +13,7 @@
 // workflow whose deadline passes is dead-lettered before its next step.
 //
 // Every invoice the orchestrator accepts ends in exactly one terminal
-// outcome, recorded as Kind::outcome, and in exactly one store: posted,
+// outcome, recorded as SystemEvent::outcome, and in exactly one store: posted,
 // posted_degraded (matching gave no exact match) in the ledger;
 // rejected_invalid in the rejection records (rejections()); dead_lettered
 // (retries exhausted, or the workflow's deadline passed) in the dead-letter
@@ -28,7 +28,7 @@
 // the dead-letter queue.
 //
 // A full store never drops an invoice: when the dead-letter queue, the review
-// queue or the rejection records refuse it, the workflow parks (Kind::parked)
+// queue or the rejection records refuse it, the workflow parks (SystemEvent::parked)
 // and the invoice stays in the durable inbox, still counted in flight, so the
 // in-flight bound refuses new work upstream while it waits. A parked workflow
 // retries a push the store failed (an outage) with backoff, a bounded number

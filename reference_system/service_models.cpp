@@ -7,6 +7,8 @@
 
 namespace faultline::reference_system {
 
+namespace se = system_events;
+
 namespace {
 std::string stream_name(std::string_view service) { return "service/" + std::string(service); }
 }  // namespace
@@ -100,7 +102,7 @@ Task<Outcome<>> SimBudgetService::reserve(std::uint64_t invoice_id, std::int64_t
   if (auto [held, inserted] = reservations_.try_emplace(invoice_id); inserted) {
     *held = amount_cents;
     reserved_cents_ += amount_cents;
-    rt_->log().record(Kind::budget_reserved, source_, invoice_id, amount_cents);
+    rt_->log().record(source_, invoice_id, se::BudgetReserved{amount_cents});
   }
   co_return resilience::ok();
 }
@@ -113,7 +115,7 @@ Task<Outcome<>> SimBudgetService::release(std::uint64_t invoice_id) {
   if (const std::int64_t* held = reservations_.find(invoice_id)) {
     const std::int64_t amount = *held;
     reserved_cents_ -= amount;
-    rt_->log().record(Kind::budget_released, source_, invoice_id, -amount);
+    rt_->log().record(source_, invoice_id, se::BudgetReleased{-amount});
     reservations_.erase(invoice_id);
   }
   co_return resilience::ok();
@@ -139,7 +141,7 @@ Task<Outcome<LedgerReceipt>> SimLedger::post(LedgerPost entry) {
     if (!inserted && !entries_[*seq - 1].reversed) {
       receipt = LedgerReceipt{*seq, true};
       ++duplicates_refused_;
-      rt_->log().record(Kind::ledger_duplicate, source_, entry.invoice_id, static_cast<std::int64_t>(*seq));
+      rt_->log().record(source_, entry.invoice_id, se::LedgerDuplicate{*seq});
     } else {
       key_entry = seq;
     }
@@ -152,8 +154,7 @@ Task<Outcome<LedgerReceipt>> SimLedger::post(LedgerPost entry) {
     previous_of_.push_back(last);
     last = sequence;
     live_total_cents_ += entry.amount_cents;
-    rt_->log().record(Kind::ledger_posted, source_, entry.invoice_id, entry.amount_cents,
-                      static_cast<std::int64_t>(sequence), keyed ? 1 : 0);
+    rt_->log().record(source_, entry.invoice_id, se::LedgerPosted{entry.amount_cents, sequence, keyed});
     entries_.push_back(LedgerEntry{sequence, entry.invoice_id, std::move(entry.idempotency_key), entry.po_number,
                                    entry.amount_cents, false, rt_->now()});
     receipt = LedgerReceipt{sequence, false};
@@ -178,8 +179,7 @@ Task<Outcome<>> SimLedger::reverse(std::uint64_t invoice_id) {
     if (e.reversed) continue;
     e.reversed = true;
     live_total_cents_ -= e.amount_cents;
-    rt_->log().record(Kind::ledger_reversed, source_, invoice_id, e.amount_cents,
-                      static_cast<std::int64_t>(sequence));
+    rt_->log().record(source_, invoice_id, se::LedgerReversed{e.amount_cents, sequence});
   }
   co_return resilience::ok();
 }
@@ -226,12 +226,12 @@ Task<Outcome<>> SimNotifier::notify(Notice notice) {
     if (inserted) key_expiry_.emplace_back(now + kKeyRetention, notice.idempotency_key);
     if (!inserted) {
       ++duplicates_refused_;
-      rt_->log().record(Kind::notify_duplicate, source_, notice.invoice_id);
+      rt_->log().record(source_, notice.invoice_id, se::NotifyDuplicate{});
       co_return Failure{ErrorClass::conflict, "notifier: already notified under " + notice.idempotency_key};
     }
   }
   ++delivered_;
-  rt_->log().record(Kind::notified, source_, notice.invoice_id);
+  rt_->log().record(source_, notice.invoice_id, se::Notified{});
   co_return resilience::ok();
 }
 

@@ -122,8 +122,7 @@ bool Supervisor::stop(std::string_view agent) {
   if (agent == kOrchestrator) {
     if (!system_->orchestrator_->running()) return false;
     system_->orchestrator_->stop();
-    log.record(Kind::agent_stopped, log.intern(kOrchestrator), 0,
-               static_cast<std::int64_t>(system_->orchestrator_->in_flight()));
+    log.record(log.intern(kOrchestrator), 0, system_events::AgentStopped{system_->orchestrator_->in_flight()});
     return true;
   }
   const auto id = agent_from(agent);
@@ -131,7 +130,7 @@ bool Supervisor::stop(std::string_view agent) {
   AgentHost& host = *system_->hosts_[static_cast<std::size_t>(*id)];
   if (!host.running()) return false;
   const std::size_t lost = host.stop();
-  log.record(Kind::agent_stopped, log.intern(agent), 0, static_cast<std::int64_t>(lost));
+  log.record(log.intern(agent), 0, system_events::AgentStopped{lost});
   return true;
 }
 
@@ -140,8 +139,7 @@ bool Supervisor::start(std::string_view agent) {
   if (agent == kOrchestrator) {
     if (system_->orchestrator_->running()) return false;
     system_->orchestrator_->start();
-    log.record(Kind::agent_started, log.intern(kOrchestrator), 0,
-               static_cast<std::int64_t>(system_->orchestrator_->in_flight()));
+    log.record(log.intern(kOrchestrator), 0, system_events::AgentStarted{system_->orchestrator_->in_flight()});
     return true;
   }
   const auto id = agent_from(agent);
@@ -150,7 +148,7 @@ bool Supervisor::start(std::string_view agent) {
   if (host.running()) return false;
   const std::size_t reclaimed = host.start();
   ++system_->metrics_.agents[static_cast<std::size_t>(*id)].restarts;
-  log.record(Kind::agent_started, log.intern(agent), 0, static_cast<std::int64_t>(reclaimed));
+  log.record(log.intern(agent), 0, system_events::AgentStarted{reclaimed});
   return true;
 }
 

@@ -45,8 +45,7 @@ void Bulkhead::on_admit() noexcept {
 
 void Bulkhead::reject(std::uint64_t subject) {
   ++counters_.rejected;
-  observer_.record(Kind::bulkhead_rejected, subject, static_cast<std::int64_t>(in_flight_),
-                   static_cast<std::int64_t>(semaphore_.waiting()));
+  observer_.record(subject, pattern_events::BulkheadRejected{in_flight_, semaphore_.waiting()});
 }
 
 }  // namespace faultline::resilience

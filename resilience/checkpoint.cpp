@@ -16,8 +16,7 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
   using Result = Outcome<std::uint64_t>;
   const auto conflict = [&](std::uint64_t current) {
     ++conflicts_;
-    observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
-                     static_cast<std::int64_t>(current));
+    observer_.record(0, pattern_events::CheckpointConflict{expected_version, current});
     return runtime::Task<Result>::ready(
         Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
                                           std::to_string(current) + ", not " +
@@ -45,7 +44,7 @@ runtime::Task<Outcome<std::uint64_t>> InMemoryCheckpointStore::save(std::string 
   cp->step = std::move(step);
   cp->state = std::move(state);
   ++saves_;
-  observer_.record(Kind::checkpoint_saved, 0, static_cast<std::int64_t>(cp->version));
+  observer_.record(0, pattern_events::CheckpointSaved{cp->version});
   return runtime::Task<Result>::ready(cp->version);
 }
 
@@ -65,8 +64,7 @@ runtime::Task<Outcome<>> InMemoryCheckpointStore::remove(std::string workflow_id
   if (cp == nullptr) return runtime::Task<Result>::ready(ok());
   if (cp->version != expected_version) {
     ++conflicts_;
-    observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected_version),
-                     static_cast<std::int64_t>(cp->version));
+    observer_.record(0, pattern_events::CheckpointConflict{expected_version, cp->version});
     return runtime::Task<Result>::ready(
         Failure{ErrorClass::conflict, "checkpoint " + workflow_id + " is at version " +
                                           std::to_string(cp->version) + ", not " +

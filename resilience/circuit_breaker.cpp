@@ -86,7 +86,7 @@ CircuitBreaker::Permit CircuitBreaker::try_acquire_slow(Instant now, std::uint64
       break;
   }
   ++counters_.rejected;
-  observer_.record(Kind::breaker_rejected, subject, static_cast<std::int64_t>(state_));
+  observer_.record(subject, pattern_events::BreakerRejected{state_});
   return Permit{};
 }
 
@@ -139,7 +139,7 @@ void CircuitBreaker::advance(Instant now) {
     if (p.outstanding && now - p.started >= config_.probe_timeout) {
       ++counters_.probe_timeouts;
       ++counters_.failures;
-      observer_.record(Kind::breaker_probe_timeout, 0, static_cast<std::int64_t>(generation_));
+      observer_.record(0, pattern_events::BreakerProbeTimeout{generation_});
       transition(BreakerState::open, now);
       return;
     }
@@ -170,8 +170,7 @@ void CircuitBreaker::transition(BreakerState to, Instant now) {
       ++counters_.closed;
       break;
   }
-  observer_.record(Kind::breaker_transition, 0, static_cast<std::int64_t>(from),
-                   static_cast<std::int64_t>(to), static_cast<std::uint16_t>(to));
+  observer_.record(0, pattern_events::BreakerTransition{from, to});
 }
 
 void CircuitBreaker::record(Instant now, bool failure) {

@@ -127,7 +127,7 @@ runtime::Task<Outcome<std::uint64_t>> DeadLetterQueue::push(std::string key, std
                                                             std::uint64_t subject) {
   if (entries_.size() >= config_.capacity) {
     ++counters_.rejected_full;
-    observer_.record(Kind::dead_letter_rejected, subject, static_cast<std::int64_t>(config_.capacity));
+    observer_.record(subject, pattern_events::DeadLetterRejected{config_.capacity});
     co_return Failure{ErrorClass::capacity_exceeded,
                       "dead-letter queue " + config_.name + " is full (" +
                           std::to_string(config_.capacity) + ")"};
@@ -141,15 +141,13 @@ runtime::Task<Outcome<std::uint64_t>> DeadLetterQueue::push(std::string key, std
   }
   ++next_sequence_;
   ++counters_.pushed;
-  const auto detail = static_cast<std::uint16_t>(entry.reason.error_class);
+  const ErrorClass error_class = entry.reason.error_class;
   const std::uint64_t sequence = entry.sequence;
   entries_.push_back(std::move(entry));
-  observer_.record(Kind::dead_lettered, subject, static_cast<std::int64_t>(sequence),
-                   static_cast<std::int64_t>(entries_.size()), detail);
+  observer_.record(subject, pattern_events::DeadLettered{sequence, entries_.size(), error_class});
   if (entries_.size() == config_.alert_threshold) {
     ++counters_.alerts;
-    observer_.record(Kind::dead_letter_alert, subject, static_cast<std::int64_t>(entries_.size()),
-                     static_cast<std::int64_t>(config_.alert_threshold));
+    observer_.record(subject, pattern_events::DeadLetterAlert{entries_.size(), config_.alert_threshold});
   }
   co_return sequence;
 }

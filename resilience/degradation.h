@@ -51,12 +51,11 @@ Outcome<Degradable<T>> degrade(const StepPolicy<T>& policy, Outcome<T> outcome,
                                const Observer& observer = {}, std::uint64_t subject = 0) {
   if (outcome.ok()) return Degradable<T>{std::move(outcome).value(), false, std::nullopt};
   Failure failure = std::move(outcome).failure();
-  const auto detail = static_cast<std::uint16_t>(failure.error_class);
   if (policy.criticality == Criticality::critical) {
-    observer.record(Kind::critical_failure, subject, 0, 0, detail);
+    observer.record(subject, pattern_events::CriticalFailure{failure.error_class});
     return failure;
   }
-  observer.record(Kind::degraded, subject, 0, 0, detail);
+  observer.record(subject, pattern_events::Degraded{failure.error_class});
   return Degradable<T>{policy.neutral_default, true, std::move(failure)};
 }
 

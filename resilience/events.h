@@ -2,13 +2,15 @@
 // pattern records typed events in the resilience range 0x0100-0x01ff of
 // runtime::EventLog, so the harness's invariant checkers can verify retries,
 // timeouts, breaker states and compensations from the log rather than from
-// the patterns' own say-so. Field use per kind is listed beside it
-// (source = the pattern instance's interned name, subject = what the caller
-// passed, usually an invoice id).
+// the patterns' own say-so. Each kind's fields are the payload struct of the
+// same name in `pattern_events` (source = the pattern instance's interned
+// name, subject = what the caller passed, usually an invoice id).
 //
 //   Observer obs = Observer::named(rt.log(), "ocr");   // or Observer{} for none
 //   CircuitBreaker breaker(config, obs);
-//   ... rt.log().events() now holds Kind::breaker_transition records
+//   ... rt.log().events() now holds pattern_events::BreakerTransition records:
+//   namespace pe = pattern_events;
+//   if (is<pe::BreakerTransition>(e)) show(read<pe::BreakerTransition>(e).to);
 //
 // An Observer with no log costs one branch per would-be event: that is the
 // configuration the happy-path benchmarks measure alongside the logged one.
@@ -17,65 +19,225 @@
 #include <cstdint>
 #include <string_view>
 
+#include "resilience/outcome.h"
 #include "runtime/event_log.h"
 
 namespace faultline::resilience {
 
-enum class Kind : std::uint16_t {
-  // a = attempt number (1-based), b = 0; detail = 0
+enum class PatternEvent : std::uint16_t {
   attempt = 0x0100,
-  // a = attempt number that failed, b = elapsed ns; detail = ErrorClass
   attempt_failed = 0x0101,
-  // a = number of the attempt to come, b = delay before it in ns; detail = ErrorClass of the failure
   retry_scheduled = 0x0102,
-  // a = attempts made; detail = ErrorClass of the last failure (or why no retry was allowed)
   retries_exhausted = 0x0103,
-  // a = attempts made, b = elapsed ns since the first attempt
   call_succeeded = 0x0104,
-  // a call abandoned at its limit; a = the limit in ns (an attempt's share of an overall
-  // deadline when that was shorter)
   timeout = 0x0105,
-  // a = from BreakerState, b = to BreakerState; detail = to BreakerState
   breaker_transition = 0x0106,
-  // a call refused by the breaker; a = BreakerState at refusal
   breaker_rejected = 0x0107,
-  // a probe not reported within its probe timeout, counted as a failure; a = probe generation
   breaker_probe_timeout = 0x0108,
-  // a = in flight, b = queued at refusal
   bulkhead_rejected = 0x0109,
-  // a retry was due but the budget refused it; a = retries in window, b = calls in window
   retry_budget_exhausted = 0x010a,
-  // a = step index; detail = 0
   compensation_started = 0x010b,
-  // a = step index
   compensation_succeeded = 0x010c,
-  // a = step index; detail = ErrorClass
   compensation_failed = 0x010d,
-  // a saga step failed and compensation begins; a = failed step index
   saga_aborted = 0x010e,
-  // a = saga steps
   saga_committed = 0x010f,
-  // a = sequence number in the queue, b = queue size after; detail = ErrorClass
   dead_lettered = 0x0110,
-  // the queue was full; a = capacity
   dead_letter_rejected = 0x0111,
-  // the queue reached its alert threshold; a = size, b = threshold
   dead_letter_alert = 0x0112,
-  // a non-critical step failed and yielded its neutral default; detail = ErrorClass
   degraded = 0x0113,
-  // a critical step failed and stopped the workflow; detail = ErrorClass
   critical_failure = 0x0114,
-  // the fallback of a pipeline ran; detail = ErrorClass of the failure it replaced
   fallback_used = 0x0115,
-  // a = new version
   checkpoint_saved = 0x0116,
-  // a stale writer was refused; a = expected version, b = current version
   checkpoint_conflict = 0x0117,
 };
 
-static_assert(static_cast<std::uint16_t>(Kind::attempt) >= 0x0100 &&
-                  static_cast<std::uint16_t>(Kind::checkpoint_conflict) <= 0x01ff,
+static_assert(static_cast<std::uint16_t>(PatternEvent::attempt) >= 0x0100 &&
+                  static_cast<std::uint16_t>(PatternEvent::checkpoint_conflict) <= 0x01ff,
               "resilience event kinds live in 0x0100-0x01ff");
+
+// Defined in circuit_breaker.h, which records through this header.
+enum class BreakerState : std::uint8_t;
+
+namespace pattern_events {
+
+using runtime::Duration;
+
+// A call attempt begins (1-based).
+struct Attempt {
+  static constexpr PatternEvent kind = PatternEvent::attempt;
+  std::uint32_t attempt = 0;
+  constexpr void slots(auto& s) { s.word0(attempt); }
+};
+
+struct AttemptFailed {
+  static constexpr PatternEvent kind = PatternEvent::attempt_failed;
+  std::uint32_t attempt = 0;
+  Duration elapsed{};
+  ErrorClass cause{};
+  constexpr void slots(auto& s) { s.word0(attempt).word1(elapsed).narrow(cause); }
+};
+
+struct RetryScheduled {
+  static constexpr PatternEvent kind = PatternEvent::retry_scheduled;
+  std::uint32_t next_attempt = 0;
+  Duration delay{};
+  ErrorClass cause{};  // of the failure being retried
+  constexpr void slots(auto& s) { s.word0(next_attempt).word1(delay).narrow(cause); }
+};
+
+// No further attempt: `reason` is the last failure's class, or why no retry
+// was allowed (deadline_exceeded, retry_budget_exhausted).
+struct RetriesExhausted {
+  static constexpr PatternEvent kind = PatternEvent::retries_exhausted;
+  std::uint32_t attempts = 0;
+  Duration refused_delay{};  // the backoff the deadline had no room for; zero otherwise
+  ErrorClass reason{};
+  constexpr void slots(auto& s) { s.word0(attempts).word1(refused_delay).narrow(reason); }
+};
+
+struct CallSucceeded {
+  static constexpr PatternEvent kind = PatternEvent::call_succeeded;
+  std::uint32_t attempts = 0;
+  Duration elapsed{};  // since the first attempt
+  constexpr void slots(auto& s) { s.word0(attempts).word1(elapsed); }
+};
+
+// A call abandoned at its limit (an attempt's share of an overall deadline
+// when that was shorter).
+struct Timeout {
+  static constexpr PatternEvent kind = PatternEvent::timeout;
+  Duration limit{};
+  constexpr void slots(auto& s) { s.word0(limit); }
+};
+
+// `to` is stored twice, in the narrow slot and in the second word, which
+// is the one read back.
+struct BreakerTransition {
+  static constexpr PatternEvent kind = PatternEvent::breaker_transition;
+  BreakerState from{};
+  BreakerState to{};
+  constexpr void slots(auto& s) { s.word0(from).narrow(to).word1(to); }
+};
+
+// A call refused by the breaker.
+struct BreakerRejected {
+  static constexpr PatternEvent kind = PatternEvent::breaker_rejected;
+  BreakerState state{};
+  constexpr void slots(auto& s) { s.word0(state); }
+};
+
+// A probe not reported within its probe timeout, counted as a failure.
+struct BreakerProbeTimeout {
+  static constexpr PatternEvent kind = PatternEvent::breaker_probe_timeout;
+  std::uint64_t probe_generation = 0;
+  constexpr void slots(auto& s) { s.word0(probe_generation); }
+};
+
+// At the refusal.
+struct BulkheadRejected {
+  static constexpr PatternEvent kind = PatternEvent::bulkhead_rejected;
+  std::uint64_t in_flight = 0;
+  std::uint64_t queued = 0;
+  constexpr void slots(auto& s) { s.word0(in_flight).word1(queued); }
+};
+
+// A retry was due but the budget refused it.
+struct RetryBudgetExhausted {
+  static constexpr PatternEvent kind = PatternEvent::retry_budget_exhausted;
+  std::uint64_t retries_in_window = 0;
+  std::uint64_t calls_in_window = 0;
+  constexpr void slots(auto& s) { s.word0(retries_in_window).word1(calls_in_window); }
+};
+
+template <PatternEvent K>
+struct CompensationOf {
+  static constexpr PatternEvent kind = K;
+  std::uint64_t step = 0;
+  constexpr void slots(auto& s) { s.word0(step); }
+};
+using CompensationStarted = CompensationOf<PatternEvent::compensation_started>;
+using CompensationSucceeded = CompensationOf<PatternEvent::compensation_succeeded>;
+
+struct CompensationFailed {
+  static constexpr PatternEvent kind = PatternEvent::compensation_failed;
+  std::uint64_t step = 0;
+  ErrorClass cause{};
+  constexpr void slots(auto& s) { s.word0(step).narrow(cause); }
+};
+
+// A saga step failed and compensation begins.
+struct SagaAborted {
+  static constexpr PatternEvent kind = PatternEvent::saga_aborted;
+  std::uint64_t failed_step = 0;
+  ErrorClass cause{};
+  constexpr void slots(auto& s) { s.word0(failed_step).narrow(cause); }
+};
+
+struct SagaCommitted {
+  static constexpr PatternEvent kind = PatternEvent::saga_committed;
+  std::uint64_t steps = 0;
+  constexpr void slots(auto& s) { s.word0(steps); }
+};
+
+struct DeadLettered {
+  static constexpr PatternEvent kind = PatternEvent::dead_lettered;
+  std::uint64_t sequence = 0;
+  std::uint64_t queue_size = 0;  // after this entry
+  ErrorClass reason{};
+  constexpr void slots(auto& s) { s.word0(sequence).word1(queue_size).narrow(reason); }
+};
+
+// The queue was full.
+struct DeadLetterRejected {
+  static constexpr PatternEvent kind = PatternEvent::dead_letter_rejected;
+  std::uint64_t capacity = 0;
+  constexpr void slots(auto& s) { s.word0(capacity); }
+};
+
+// The queue reached its alert threshold.
+struct DeadLetterAlert {
+  static constexpr PatternEvent kind = PatternEvent::dead_letter_alert;
+  std::uint64_t queue_size = 0;
+  std::uint64_t threshold = 0;
+  constexpr void slots(auto& s) { s.word0(queue_size).word1(threshold); }
+};
+
+// A non-critical step failed and yielded its neutral default.
+struct Degraded {
+  static constexpr PatternEvent kind = PatternEvent::degraded;
+  ErrorClass cause{};
+  constexpr void slots(auto& s) { s.narrow(cause); }
+};
+
+// A critical step failed and stopped the workflow.
+struct CriticalFailure {
+  static constexpr PatternEvent kind = PatternEvent::critical_failure;
+  ErrorClass cause{};
+  constexpr void slots(auto& s) { s.narrow(cause); }
+};
+
+// The fallback of a pipeline ran in place of a failure.
+struct FallbackUsed {
+  static constexpr PatternEvent kind = PatternEvent::fallback_used;
+  ErrorClass replaced{};
+  constexpr void slots(auto& s) { s.narrow(replaced); }
+};
+
+struct CheckpointSaved {
+  static constexpr PatternEvent kind = PatternEvent::checkpoint_saved;
+  std::uint64_t version = 0;  // the new one
+  constexpr void slots(auto& s) { s.word0(version); }
+};
+
+// A stale writer was refused.
+struct CheckpointConflict {
+  static constexpr PatternEvent kind = PatternEvent::checkpoint_conflict;
+  std::uint64_t expected_version = 0;
+  std::uint64_t current_version = 0;
+  constexpr void slots(auto& s) { s.word0(expected_version).word1(current_version); }
+};
+
+}  // namespace pattern_events
 
 // Where a pattern instance records: a log (or none) and its interned name.
 struct Observer {
@@ -87,9 +249,9 @@ struct Observer {
   }
   bool enabled() const noexcept { return log != nullptr; }
 
-  void record(Kind kind, std::uint64_t subject, std::int64_t a = 0, std::int64_t b = 0,
-              std::uint16_t detail = 0) const {
-    if (log != nullptr) log->record(kind, source, subject, a, b, detail);
+  template <runtime::EventPayload P>
+  void record(std::uint64_t subject, const P& payload) const {
+    if (log != nullptr) log->record(source, subject, payload);
   }
 };
 

@@ -177,8 +177,7 @@ runtime::Task<detail::OpOutcome<Op>> Pipeline::call_or(runtime::Runtime& rt, run
     co_return result;
   }
   ++counters_.fallbacks;
-  observer_.record(Kind::fallback_used, subject, 0, 0,
-                   static_cast<std::uint16_t>(result.failure().error_class));
+  observer_.record(subject, pattern_events::FallbackUsed{result.failure().error_class});
   co_return co_await fallback(result.failure());
 }
 

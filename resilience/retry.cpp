@@ -168,15 +168,14 @@ std::optional<Duration> Retry::after_failure(runtime::Runtime& rt, runtime::Rng&
                                              Backoff& backoff, std::uint32_t attempt,
                                              const Failure& failure, Instant deadline,
                                              std::uint64_t subject) {
-  const auto cls = static_cast<std::uint16_t>(failure.error_class);
   if (!retryable(policy_, failure.error_class)) {
     ++counters_.not_retryable;
-    observer_.record(Kind::retries_exhausted, subject, attempt, 0, cls);
+    observer_.record(subject, pattern_events::RetriesExhausted{attempt, Duration::zero(), failure.error_class});
     return std::nullopt;
   }
   if (attempt >= policy_.max_attempts) {
     ++counters_.attempts_exhausted;
-    observer_.record(Kind::retries_exhausted, subject, attempt, 0, cls);
+    observer_.record(subject, pattern_events::RetriesExhausted{attempt, Duration::zero(), failure.error_class});
     return std::nullopt;
   }
   Duration delay = backoff.next(rng);
@@ -186,20 +185,18 @@ std::optional<Duration> Retry::after_failure(runtime::Runtime& rt, runtime::Rng&
   const Instant now = rt.now();
   if (deadline != Instant::max() && (deadline <= now || delay >= deadline - now)) {
     ++counters_.deadline_exceeded;
-    observer_.record(Kind::retries_exhausted, subject, attempt, delay.count(),
-                     static_cast<std::uint16_t>(ErrorClass::deadline_exceeded));
+    observer_.record(subject, pattern_events::RetriesExhausted{attempt, delay, ErrorClass::deadline_exceeded});
     return std::nullopt;
   }
   if (budget_ != nullptr && !budget_->try_spend_retry(now)) {
     ++counters_.budget_exhausted;
-    observer_.record(Kind::retry_budget_exhausted, subject,
-                     static_cast<std::int64_t>(budget_->retries_in_window(now)),
-                     static_cast<std::int64_t>(budget_->calls_in_window(now)));
-    observer_.record(Kind::retries_exhausted, subject, attempt, 0,
-                     static_cast<std::uint16_t>(ErrorClass::retry_budget_exhausted));
+    observer_.record(subject, pattern_events::RetryBudgetExhausted{budget_->retries_in_window(now),
+                                                                   budget_->calls_in_window(now)});
+    observer_.record(subject,
+                     pattern_events::RetriesExhausted{attempt, Duration::zero(), ErrorClass::retry_budget_exhausted});
     return std::nullopt;
   }
-  observer_.record(Kind::retry_scheduled, subject, attempt + 1, delay.count(), cls);
+  observer_.record(subject, pattern_events::RetryScheduled{attempt + 1, delay, failure.error_class});
   return delay;
 }
 

@@ -222,7 +222,7 @@ class Retry {
       ++attempt_;
       ++retry_->counters_.attempts;
       if (attempt_ > 1) ++retry_->counters_.retries;
-      retry_->observer_.record(Kind::attempt, subject_, attempt_);
+      retry_->observer_.record(subject_, pattern_events::Attempt{attempt_});
       attempt_start_ = attempt_ == 1 ? start_ : rt_->now();
       return attempt_;
     }
@@ -234,14 +234,14 @@ class Retry {
     void succeeded() {
       ++retry_->counters_.succeeded;
       if (retry_->observer_.enabled()) {
-        retry_->observer_.record(Kind::call_succeeded, subject_, attempt_, (rt_->now() - start_).count());
+        retry_->observer_.record(subject_, pattern_events::CallSucceeded{attempt_, rt_->now() - start_});
       }
     }
     // The attempt failed: the delay before the next one, or nullopt when the
     // policy says stop (the call has failed then).
     std::optional<Duration> failed(runtime::Rng& rng, const Failure& failure) {
-      retry_->observer_.record(Kind::attempt_failed, subject_, attempt_, (rt_->now() - attempt_start_).count(),
-                               static_cast<std::uint16_t>(failure.error_class));
+      retry_->observer_.record(subject_,
+                               pattern_events::AttemptFailed{attempt_, rt_->now() - attempt_start_, failure.error_class});
       std::optional<Duration> delay =
           retry_->after_failure(*rt_, rng, backoff_, attempt_, failure, deadline_, subject_);
       if (!delay) ++retry_->counters_.failed;

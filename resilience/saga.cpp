@@ -57,14 +57,13 @@ runtime::Task<SagaOutcome> Saga::run(runtime::Runtime& rt, std::uint64_t subject
     if (!result.ok()) {
       out.failed_step = steps_[i].name;
       out.failure = std::move(result).failure();
-      observer_.record(Kind::saga_aborted, subject, static_cast<std::int64_t>(i), 0,
-                       static_cast<std::uint16_t>(out.failure->error_class));
+      observer_.record(subject, pattern_events::SagaAborted{i, out.failure->error_class});
       co_await compensate_into(out, subject, out.steps_completed);
       co_return out;
     }
   }
   out.committed = true;
-  observer_.record(Kind::saga_committed, subject, static_cast<std::int64_t>(steps_.size()));
+  observer_.record(subject, pattern_events::SagaCommitted{steps_.size()});
   co_return out;
 }
 
@@ -85,7 +84,7 @@ runtime::Task<void> Saga::compensate_into(SagaOutcome& out, std::uint64_t subjec
       out.without_compensation.push_back(step.name);
       continue;
     }
-    observer_.record(Kind::compensation_started, subject, static_cast<std::int64_t>(i));
+    observer_.record(subject, pattern_events::CompensationStarted{i});
     Outcome<> result;
     std::exception_ptr error;
     try {
@@ -96,10 +95,9 @@ runtime::Task<void> Saga::compensate_into(SagaOutcome& out, std::uint64_t subjec
     if (error) result = thrown(error);
     if (result.ok()) {
       out.compensated.push_back(step.name);
-      observer_.record(Kind::compensation_succeeded, subject, static_cast<std::int64_t>(i));
+      observer_.record(subject, pattern_events::CompensationSucceeded{i});
     } else {
-      observer_.record(Kind::compensation_failed, subject, static_cast<std::int64_t>(i), 0,
-                       static_cast<std::uint16_t>(result.failure().error_class));
+      observer_.record(subject, pattern_events::CompensationFailed{i, result.failure().error_class});
       out.not_compensated.push_back(SagaCompensationFailure{step.name, std::move(result).failure()});
     }
   }

@@ -157,7 +157,7 @@ Outcome<std::uint64_t> SqliteCheckpointStore::save_now(const std::string& id,
   }
   if (rc != SQLITE_DONE) return error("save");
   if (sqlite3_changes(db_) == 1) {
-    observer_.record(Kind::checkpoint_saved, 0, static_cast<std::int64_t>(expected + 1));
+    observer_.record(0, pattern_events::CheckpointSaved{expected + 1});
     return expected + 1;
   }
   // Lost the compare-and-set: say what the version is now.
@@ -173,8 +173,7 @@ Outcome<std::uint64_t> SqliteCheckpointStore::save_now(const std::string& id,
     }
   }
   ++conflicts_;
-  observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected),
-                   static_cast<std::int64_t>(current));
+  observer_.record(0, pattern_events::CheckpointConflict{expected, current});
   return Failure{ErrorClass::conflict, "checkpoint " + id + " is at version " +
                                            std::to_string(current) + ", not " +
                                            std::to_string(expected)};
@@ -203,8 +202,7 @@ Outcome<> SqliteCheckpointStore::remove_now(const std::string& id, std::uint64_t
   if (!current.value()) return ok();  // nothing to remove
   ++conflicts_;
   const std::uint64_t version = current.value()->version;
-  observer_.record(Kind::checkpoint_conflict, 0, static_cast<std::int64_t>(expected),
-                   static_cast<std::int64_t>(version));
+  observer_.record(0, pattern_events::CheckpointConflict{expected, version});
   return Failure{ErrorClass::conflict, "checkpoint " + id + " is at version " +
                                            std::to_string(version) + ", not " +
                                            std::to_string(expected)};

@@ -207,7 +207,7 @@ class Timeout {
   void count_call() noexcept { ++counters_.calls; }
   void count_timeout(Duration limit, std::uint64_t subject) {
     ++counters_.timed_out;
-    observer_.record(Kind::timeout, subject, limit.count());
+    observer_.record(subject, pattern_events::Timeout{limit});
   }
 
  private:

@@ -6,7 +6,7 @@
 //   rt.spawn([](Runtime& rt) -> Task<> {
 //     co_await rt.sleep(std::chrono::minutes(5)); // costs no wall time in sim
 //     auto r = co_await rt.with_timeout(slow_call(rt), std::chrono::seconds(2));
-//     if (!r) rt.log().record(MyKind::timed_out, 0);
+//     if (!r) rt.log().record(/*source=*/0, /*subject=*/0, TimedOut{});  // a payload: event_log.h
 //   }(rt));
 //   rt.run();                                    // until nothing is left to do
 //

@@ -155,7 +155,7 @@ void Sync_event_record(benchmark::State& state) {
   const Observer observer = Observer::named(rt.log(), "svc");
   const AllocationMark before;
   std::uint64_t subject = 0;
-  for (auto _ : state) observer.record(Kind::attempt, ++subject, 1);
+  for (auto _ : state) observer.record(++subject, pattern_events::Attempt{1});
   report_allocations(state, before);
   benchmark::DoNotOptimize(rt.log().digest());
 }

@@ -38,7 +38,7 @@ reports::InvariantResult bounded_retries(const Evidence& ev, const Index& ix) {
   if (ev.policy == nullptr) return r.skip("no policy to hold the calls to");
   if (ix.calls.empty()) return r.skip("no external call was made");
   // (service, invoice, op) -> calls in order.
-  std::map<std::tuple<std::string, std::uint64_t, std::uint16_t>, std::vector<std::size_t>> groups;
+  std::map<std::tuple<std::string, std::uint64_t, rs::ServiceOp>, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < ix.calls.size(); ++i) {
     const auto& c = ix.calls[i];
     groups[{std::string(ix.name(c.source)), c.subject, c.op}].push_back(i);
@@ -65,7 +65,7 @@ reports::InvariantResult bounded_retries(const Evidence& ev, const Index& ix) {
       r.violate(ix,
                 fmt::format("invoice {}: {} attempts of {} (op {}) where the policy allows {} ({} per call x {} step "
                             "attempts x {} run(s))",
-                            invoice, list.size(), service, op, allowed, sp.retry.max_attempts,
+                            invoice, list.size(), service, static_cast<unsigned>(op), allowed, sp.retry.max_attempts,
                             ap.retry.max_attempts, reruns),
                 shown);
       continue;
@@ -181,16 +181,18 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
       const Event& e = events[i];
       if (e.source != source) continue;
       if (consecutive && state == resilience::BreakerState::closed &&
-          (e.kind == k(Kind::call_end) || e.kind == k(Kind::call_abandoned))) {
-        const auto it = ix.call_by_id.find(static_cast<std::uint64_t>(e.a));
+          (is<he::CallEnd>(e) || is<he::CallAbandoned>(e))) {
+        const auto it = ix.call_by_id.find(ended_call(e));
         if (it != ix.call_by_id.end() && (transitions_here == 0 || ix.calls[it->second].begin_index > last_transition)) {
-          bool failed = e.kind == k(Kind::call_abandoned);
-          if (e.kind == k(Kind::call_end) && e.detail != 0) {
-            failed = sp.breaker->failure_classes.contains(static_cast<resilience::ErrorClass>(e.detail - 1));
-          }
-          if (e.kind == k(Kind::call_end) && e.detail == 0 && sp.breaker->slow_call_threshold > Duration::zero() &&
-              Duration(e.b) > sp.breaker->slow_call_threshold) {
-            failed = true;
+          bool failed = is<he::CallAbandoned>(e);
+          if (is<he::CallEnd>(e)) {
+            const auto end = read<he::CallEnd>(e);
+            if (end.failure) {
+              failed = sp.breaker->failure_classes.contains(*end.failure);
+            } else if (sp.breaker->slow_call_threshold > Duration::zero() &&
+                       end.latency > sp.breaker->slow_call_threshold) {
+              failed = true;
+            }
           }
           in_a_row = failed ? in_a_row + 1 : 0;
           if (in_a_row >= sp.breaker->failure_threshold && tripped_at == kNotTripped) {
@@ -199,8 +201,8 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
           }
         }
       }
-      if (e.kind == k(resilience::Kind::breaker_transition)) {
-        state = static_cast<resilience::BreakerState>(e.b);
+      if (is<resilience::pattern_events::BreakerTransition>(e)) {
+        state = read<resilience::pattern_events::BreakerTransition>(e).to;
         probes = 0;
         in_a_row = 0;
         tripped_at = kNotTripped;
@@ -209,17 +211,18 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
         ++transitions;
         exercised = true;
         if (state == resilience::BreakerState::open) opened_at.push_back(e.at);
-      } else if (e.kind == k(Kind::call_begin)) {
+      } else if (is<he::CallBegin>(e)) {
+        const std::uint64_t call = read<he::CallBegin>(e).call_id;
         if (tripped_at != kNotTripped && state == resilience::BreakerState::closed) {
           r.violate(ix,
                     fmt::format("call {} reached {} for invoice {} at {} after {} failures in a row: its breaker "
                                 "should have opened at its threshold",
-                                e.a, info.name, e.subject, ix.at(e.at), sp.breaker->failure_threshold),
+                                call, info.name, e.subject, ix.at(e.at), sp.breaker->failure_threshold),
                     {tripped_at, i});
         }
         if (state == resilience::BreakerState::open) {
           r.violate(ix,
-                    fmt::format("call {} reached {} for invoice {} at {} while its breaker was open", e.a, info.name,
+                    fmt::format("call {} reached {} for invoice {} at {} while its breaker was open", call, info.name,
                                 e.subject, ix.at(e.at)),
                     {last_transition, i});
         } else if (state == resilience::BreakerState::half_open && ++probes > sp.breaker->half_open_probes) {
@@ -288,7 +291,7 @@ reports::InvariantResult degradation(const Evidence& ev, const Index& ix) {
     if (name == "ocr_engine" || name == "backup_ocr") {
       ++s.ocr_calls;
       if (!c.failed()) ++s.ocr_ok;
-    } else if (name == "po_database" && c.op == k(rs::ServiceOp::po_lookup)) {
+    } else if (name == "po_database" && c.op == rs::ServiceOp::po_lookup) {
       ++s.po_calls;
       if (!c.failed()) ++s.po_ok;
     }
@@ -302,11 +305,11 @@ reports::InvariantResult degradation(const Evidence& ev, const Index& ix) {
       r.violate(ix, fmt::format("invoice {}: posted although every OCR call for it failed (critical step)", id),
                 events_of(ix, id));
     }
-    if (inv.outcome == k(Terminal::posted_degraded) && po_of[id] != 0) {
+    if (inv.outcome == rs::InvoiceOutcome::posted_degraded && po_of[id] != 0) {
       r.violate(ix, fmt::format("invoice {}: degraded but posted against PO {} (an invented match)", id, po_of[id]),
                 events_of(ix, id));
     }
-    if (inv.outcome == k(Terminal::posted) && s.po_calls > 0 && s.po_ok == 0) {
+    if (inv.outcome == rs::InvoiceOutcome::posted && s.po_calls > 0 && s.po_ok == 0) {
       r.violate(ix,
                 fmt::format("invoice {}: posted as fully matched although every PO lookup for it failed (not "
                             "marked degraded)",

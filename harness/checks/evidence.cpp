@@ -14,50 +14,52 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
     switch (e.kind) {
-      case k(Kind::submitted): {
+      case k(HarnessEvent::submitted): {
+        const auto s = read<he::Submitted>(e);
         auto& inv = invoices[e.subject];
         if (inv.submissions++ == 0) {
-          inv.true_total_cents = e.a;
+          inv.true_total_cents = s.true_total_cents;
           inv.submitted_at = e.at;
         }
-        inv.corruption = std::max<std::uint16_t>(inv.corruption, static_cast<std::uint16_t>(e.b));
+        inv.corruption = std::max(inv.corruption, s.corruption);  // none sorts first
         break;
       }
-      case k(rs::Kind::outcome): {
+      case k(rs::SystemEvent::outcome): {
+        const auto o = read<rs::system_events::TerminalOutcome>(e);
         auto& inv = invoices[e.subject];
-        if (e.detail < inv.by_outcome.size()) ++inv.by_outcome[e.detail];
-        const bool success = e.detail <= 1;
-        if (inv.outcomes++ == 0 || (success && inv.successes() == 1)) {
-          inv.outcome = e.detail;
+        if (const auto n = static_cast<std::size_t>(o.outcome); n < inv.by_outcome.size()) ++inv.by_outcome[n];
+        if (inv.outcomes++ == 0 || (is_success(o.outcome) && inv.successes() == 1)) {
+          inv.outcome = o.outcome;
           inv.outcome_at = e.at;
-          inv.outcome_total_cents = e.b;
+          inv.outcome_total_cents = o.total_cents;
         }
         break;
       }
-      case k(Kind::call_begin): {
+      case k(HarnessEvent::call_begin): {
+        const auto begin = read<he::CallBegin>(e);
         Call c;
-        c.id = static_cast<std::uint64_t>(e.a);
+        c.id = begin.call_id;
         c.source = e.source;
         c.subject = e.subject;
-        c.op = static_cast<std::uint16_t>(e.b);
+        c.op = begin.op;
         c.began = e.at;
         c.begin_index = i;
         call_by_id[c.id] = calls.size();
         calls.push_back(c);
         break;
       }
-      case k(Kind::call_end):
-      case k(Kind::call_abandoned):
-      case k(Kind::call_unfinished): {
-        auto it = call_by_id.find(static_cast<std::uint64_t>(e.a));
+      case k(HarnessEvent::call_end):
+      case k(HarnessEvent::call_abandoned):
+      case k(HarnessEvent::call_unfinished): {
+        auto it = call_by_id.find(ended_call(e));
         if (it == call_by_id.end()) break;
         Call& c = calls[it->second];
         c.end_index = i;
-        if (e.kind == k(Kind::call_end)) {
+        if (is<he::CallEnd>(e)) {
           c.ended = e.at;
-          c.detail = e.detail;
-          if (e.detail == 0 && log->name(e.source) == "notifier") ++invoices[e.subject].notified_ok;
-        } else if (e.kind == k(Kind::call_abandoned)) {
+          c.failure = read<he::CallEnd>(e).failure;
+          if (!c.failure && log->name(e.source) == "notifier") ++invoices[e.subject].notified_ok;
+        } else if (is<he::CallAbandoned>(e)) {
           c.ended = e.at;
           c.abandoned = true;
         } else {
@@ -65,15 +67,15 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
         }
         break;
       }
-      case k(faults::Kind::duplicated): ++invoices[e.subject].duplicates_delivered; break;
-      case k(rs::Kind::parked): invoices[e.subject].parked = i; break;
-      case k(Kind::refused): {
+      case k(faults::FaultEvent::duplicated): ++invoices[e.subject].duplicates_delivered; break;
+      case k(rs::SystemEvent::parked): invoices[e.subject].parked = i; break;
+      case k(HarnessEvent::refused): {
         auto& inv = invoices[e.subject];
         if (inv.refused++ == 0) inv.refused_first = i;
         break;
       }
-      case k(runtime::RuntimeEventKind::task_failed): task_failures.push_back(i); break;
-      case k(rs::Kind::agent_stopped):
+      case k(runtime::RuntimeEvent::task_failed): task_failures.push_back(i); break;
+      case k(rs::SystemEvent::agent_stopped):
         crashes.push_back(i);
         ++restarts_by_agent[std::string(log->name(e.source))];
         break;
@@ -146,7 +148,8 @@ Placements place_invoices(const Evidence& ev, const Index& ix) {
       switch (p.place) {
         case Place::in_flight: ++c.in_flight; break;
         case Place::ledger: {
-          const bool degraded = inv != nullptr && inv->outcomes > 0 && inv->outcome == k(Terminal::posted_degraded);
+          const bool degraded =
+              inv != nullptr && inv->outcomes > 0 && inv->outcome == rs::InvoiceOutcome::posted_degraded;
           ++(degraded ? c.posted_degraded : c.posted);
           break;
         }
@@ -187,76 +190,76 @@ using runtime::Instant;
 
 std::string kind_name(std::uint16_t kind) {
   switch (kind) {
-    case k(runtime::RuntimeEventKind::task_spawned): return "task_spawned";
-    case k(runtime::RuntimeEventKind::task_cancelled): return "task_cancelled";
-    case k(runtime::RuntimeEventKind::task_failed): return "task_failed";
-    case k(resilience::Kind::attempt): return "attempt";
-    case k(resilience::Kind::attempt_failed): return "attempt_failed";
-    case k(resilience::Kind::retry_scheduled): return "retry_scheduled";
-    case k(resilience::Kind::retries_exhausted): return "retries_exhausted";
-    case k(resilience::Kind::call_succeeded): return "call_succeeded";
-    case k(resilience::Kind::timeout): return "timeout";
-    case k(resilience::Kind::breaker_transition): return "breaker_transition";
-    case k(resilience::Kind::breaker_rejected): return "breaker_rejected";
-    case k(resilience::Kind::dead_lettered): return "dlq_add";
-    case k(resilience::Kind::degraded): return "pattern_degraded";
-    case k(resilience::Kind::compensation_started): return "compensation_started";
-    case k(resilience::Kind::compensation_failed): return "compensation_failed";
-    case k(rs::Kind::invoice_submitted): return "invoice_submitted";
-    case k(rs::Kind::step_started): return "step_started";
-    case k(rs::Kind::step_finished): return "step_finished";
-    case k(rs::Kind::call_attempt): return "call_attempt";
-    case k(rs::Kind::call_result): return "call_result";
-    case k(rs::Kind::outcome): return "outcome";
-    case k(rs::Kind::ledger_posted): return "ledger_posted";
-    case k(rs::Kind::ledger_duplicate): return "ledger_duplicate";
-    case k(rs::Kind::ledger_reversed): return "ledger_reversed";
-    case k(rs::Kind::budget_reserved): return "budget_reserved";
-    case k(rs::Kind::budget_released): return "budget_released";
-    case k(rs::Kind::notified): return "notified";
-    case k(rs::Kind::compensation): return "compensation";
-    case k(rs::Kind::checkpoint_saved): return "checkpoint_saved";
-    case k(rs::Kind::checkpoint_loaded): return "checkpoint_loaded";
-    case k(rs::Kind::checkpoint_failed): return "checkpoint_failed";
-    case k(rs::Kind::agent_stopped): return "agent_stopped";
-    case k(rs::Kind::agent_started): return "agent_started";
-    case k(rs::Kind::message_rejected): return "message_rejected";
-    case k(rs::Kind::message_redelivered): return "message_redelivered";
-    case k(rs::Kind::dead_lettered): return "dead_lettered";
-    case k(rs::Kind::manual_review): return "manual_review";
-    case k(rs::Kind::degraded): return "degraded";
-    case k(rs::Kind::ocr_fallback): return "ocr_fallback";
-    case k(rs::Kind::stale_reply): return "stale_reply";
-    case k(rs::Kind::request_expired): return "request_expired";
-    case k(faults::Kind::window_opened): return "fault_window_opened";
-    case k(faults::Kind::window_closed): return "fault_window_closed";
-    case k(faults::Kind::touched): return "fault_touched";
-    case k(faults::Kind::agent_crashed): return "fault_agent_crashed";
-    case k(faults::Kind::agent_restarted): return "fault_agent_restarted";
-    case k(faults::Kind::extra_arrival): return "fault_extra_arrival";
-    case k(faults::Kind::duplicated): return "fault_duplicated";
-    case k(faults::Kind::held_back): return "fault_held_back";
-    case k(Kind::submitted): return "submitted";
-    case k(Kind::call_begin): return "call_begin";
-    case k(Kind::call_end): return "call_end";
-    case k(Kind::call_abandoned): return "call_abandoned";
-    case k(Kind::ledger_post_seen): return "ledger_post_seen";
-    case k(Kind::checkpoint_write): return "checkpoint_write";
-    case k(Kind::sample): return "sample";
-    case k(Kind::queue_sample): return "queue_sample";
-    case k(Kind::workload_stopped): return "workload_stopped";
-    case k(Kind::drain_ended): return "drain_ended";
-    case k(Kind::call_unfinished): return "call_unfinished";
-    case k(Kind::refused): return "refused";
-    case k(rs::Kind::submission_refused): return "submission_refused";
-    case k(rs::Kind::parked): return "parked";
+    case k(runtime::RuntimeEvent::task_spawned): return "task_spawned";
+    case k(runtime::RuntimeEvent::task_cancelled): return "task_cancelled";
+    case k(runtime::RuntimeEvent::task_failed): return "task_failed";
+    case k(resilience::PatternEvent::attempt): return "attempt";
+    case k(resilience::PatternEvent::attempt_failed): return "attempt_failed";
+    case k(resilience::PatternEvent::retry_scheduled): return "retry_scheduled";
+    case k(resilience::PatternEvent::retries_exhausted): return "retries_exhausted";
+    case k(resilience::PatternEvent::call_succeeded): return "call_succeeded";
+    case k(resilience::PatternEvent::timeout): return "timeout";
+    case k(resilience::PatternEvent::breaker_transition): return "breaker_transition";
+    case k(resilience::PatternEvent::breaker_rejected): return "breaker_rejected";
+    case k(resilience::PatternEvent::dead_lettered): return "dlq_add";
+    case k(resilience::PatternEvent::degraded): return "pattern_degraded";
+    case k(resilience::PatternEvent::compensation_started): return "compensation_started";
+    case k(resilience::PatternEvent::compensation_failed): return "compensation_failed";
+    case k(rs::SystemEvent::invoice_submitted): return "invoice_submitted";
+    case k(rs::SystemEvent::step_started): return "step_started";
+    case k(rs::SystemEvent::step_finished): return "step_finished";
+    case k(rs::SystemEvent::call_attempt): return "call_attempt";
+    case k(rs::SystemEvent::call_result): return "call_result";
+    case k(rs::SystemEvent::outcome): return "outcome";
+    case k(rs::SystemEvent::ledger_posted): return "ledger_posted";
+    case k(rs::SystemEvent::ledger_duplicate): return "ledger_duplicate";
+    case k(rs::SystemEvent::ledger_reversed): return "ledger_reversed";
+    case k(rs::SystemEvent::budget_reserved): return "budget_reserved";
+    case k(rs::SystemEvent::budget_released): return "budget_released";
+    case k(rs::SystemEvent::notified): return "notified";
+    case k(rs::SystemEvent::compensation): return "compensation";
+    case k(rs::SystemEvent::checkpoint_saved): return "checkpoint_saved";
+    case k(rs::SystemEvent::checkpoint_loaded): return "checkpoint_loaded";
+    case k(rs::SystemEvent::checkpoint_failed): return "checkpoint_failed";
+    case k(rs::SystemEvent::agent_stopped): return "agent_stopped";
+    case k(rs::SystemEvent::agent_started): return "agent_started";
+    case k(rs::SystemEvent::message_rejected): return "message_rejected";
+    case k(rs::SystemEvent::message_redelivered): return "message_redelivered";
+    case k(rs::SystemEvent::dead_lettered): return "dead_lettered";
+    case k(rs::SystemEvent::manual_review): return "manual_review";
+    case k(rs::SystemEvent::degraded): return "degraded";
+    case k(rs::SystemEvent::ocr_fallback): return "ocr_fallback";
+    case k(rs::SystemEvent::stale_reply): return "stale_reply";
+    case k(rs::SystemEvent::request_expired): return "request_expired";
+    case k(faults::FaultEvent::window_opened): return "fault_window_opened";
+    case k(faults::FaultEvent::window_closed): return "fault_window_closed";
+    case k(faults::FaultEvent::touched): return "fault_touched";
+    case k(faults::FaultEvent::agent_crashed): return "fault_agent_crashed";
+    case k(faults::FaultEvent::agent_restarted): return "fault_agent_restarted";
+    case k(faults::FaultEvent::extra_arrival): return "fault_extra_arrival";
+    case k(faults::FaultEvent::duplicated): return "fault_duplicated";
+    case k(faults::FaultEvent::held_back): return "fault_held_back";
+    case k(HarnessEvent::submitted): return "submitted";
+    case k(HarnessEvent::call_begin): return "call_begin";
+    case k(HarnessEvent::call_end): return "call_end";
+    case k(HarnessEvent::call_abandoned): return "call_abandoned";
+    case k(HarnessEvent::ledger_post_seen): return "ledger_post_seen";
+    case k(HarnessEvent::checkpoint_write): return "checkpoint_write";
+    case k(HarnessEvent::sample): return "sample";
+    case k(HarnessEvent::queue_sample): return "queue_sample";
+    case k(HarnessEvent::workload_stopped): return "workload_stopped";
+    case k(HarnessEvent::drain_ended): return "drain_ended";
+    case k(HarnessEvent::call_unfinished): return "call_unfinished";
+    case k(HarnessEvent::refused): return "refused";
+    case k(rs::SystemEvent::submission_refused): return "submission_refused";
+    case k(rs::SystemEvent::parked): return "parked";
     default: return fmt::format("kind_{:#06x}", kind);
   }
 }
 
 std::string describe_event(const runtime::EventLog& log, const Event& e, Instant start) {
   return fmt::format("t={:.3f}s {} {} invoice={} a={} b={} d={}", runtime::to_seconds(e.at - start),
-                     kind_name(e.kind), log.name(e.source), e.subject, e.a, e.b, e.detail);
+                     kind_name(e.kind), log.name(e.source), e.subject, e.word0, e.word1, e.narrow);
 }
 
 }  // namespace faultline::harness

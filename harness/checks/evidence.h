@@ -18,14 +18,20 @@
 
 #include <fmt/core.h>
 
+#include "faults/injector.h"
 #include "harness/invariants.h"
 #include "harness/probe.h"
 #include "reference_system/events.h"
 #include "reference_system/policy.h"
+#include "resilience/events.h"
 
 namespace faultline::harness::checks {
 
 namespace rs = reference_system;
+namespace pe = resilience::pattern_events;
+namespace se = reference_system::system_events;
+namespace fe = faults::fault_events;
+namespace he = harness_events;
 using runtime::Duration;
 using runtime::Event;
 using runtime::Instant;
@@ -58,45 +64,42 @@ inline const ServiceInfo* service_named(std::string_view name) {
   return nullptr;
 }
 
-// Terminal outcomes as the outcome event's detail (reference_system/events.h).
-enum class Terminal : std::uint16_t { posted = 0, posted_degraded, rejected_invalid, dead_lettered, manual_review };
-constexpr std::size_t kTerminalCount = 5;
-constexpr std::array<std::string_view, kTerminalCount> kTerminalNames = {"posted", "posted_degraded",
-                                                                         "rejected_invalid", "dead_lettered",
-                                                                         "manual_review"};
-inline std::string_view outcome_name(std::uint16_t detail) {
-  return detail < kTerminalCount ? kTerminalNames[detail] : std::string_view("unknown");
-}
-
-inline bool is_success(std::uint16_t outcome_detail) {
-  return outcome_detail == k(Terminal::posted) || outcome_detail == k(Terminal::posted_degraded);
+inline bool is_success(rs::InvoiceOutcome outcome) {
+  return outcome == rs::InvoiceOutcome::posted || outcome == rs::InvoiceOutcome::posted_degraded;
 }
 
 struct Call {
   std::uint64_t id = 0;
   std::uint32_t source = 0;
   std::uint64_t subject = 0;
-  std::uint16_t op = 0;
+  rs::ServiceOp op{};
   Instant began{};
   std::size_t begin_index = 0;
   std::optional<Instant> ended;  // answered or abandoned
   std::size_t end_index = 0;
-  std::uint16_t detail = 0;  // 0 ok, 1 + ErrorClass
+  std::optional<resilience::ErrorClass> failure;  // of an answered call
   bool abandoned = false;
   bool unfinished = false;
-  bool failed() const { return abandoned || unfinished || detail != 0; }
+  bool failed() const { return abandoned || unfinished || failure.has_value(); }
 };
+
+// The call a CallEnd, CallAbandoned or CallUnfinished event ends.
+inline std::uint64_t ended_call(const Event& e) {
+  if (is<he::CallEnd>(e)) return read<he::CallEnd>(e).call_id;
+  if (is<he::CallAbandoned>(e)) return read<he::CallAbandoned>(e).call_id;
+  return read<he::CallUnfinished>(e).call_id;
+}
 
 struct InvoiceFacts {
   std::uint32_t submissions = 0;
   std::int64_t true_total_cents = 0;
-  std::uint16_t corruption = 0;  // 1 + faults::Corruption
+  std::optional<faults::Corruption> corruption;
   Instant submitted_at{};
   std::uint32_t outcomes = 0;
-  std::array<std::uint32_t, 5> by_outcome{};
+  std::array<std::uint32_t, rs::kOutcomeCount> by_outcome{};  // indexed by rs::InvoiceOutcome
   // The outcome that speaks for the invoice: its success if it had one
   // (a resubmitted id's refusal does not undo the original's posting).
-  std::uint16_t outcome = 0;
+  rs::InvoiceOutcome outcome{};
   Instant outcome_at{};
   std::int64_t outcome_total_cents = 0;
   std::uint32_t successes() const { return by_outcome[0] + by_outcome[1]; }
@@ -104,7 +107,7 @@ struct InvoiceFacts {
   std::uint32_t notified_ok = 0;
   std::uint32_t refused = 0;  // submissions submit() refused, as the harness was told
   std::size_t refused_first = 0;  // event index of the first refusal
-  std::optional<std::size_t> parked;  // event index of its last Kind::parked (a full or failing store)
+  std::optional<std::size_t> parked;  // event index of its last SystemEvent::parked (a full or failing store)
 };
 
 // One pass over the log: everything the checkers look up.
@@ -115,7 +118,7 @@ struct Index {
   std::vector<Call> calls;
   std::unordered_map<std::uint64_t, std::size_t> call_by_id;
   std::vector<std::size_t> task_failures;
-  std::vector<std::size_t> crashes;  // faults::Kind::agent_crashed or rs agent_stopped
+  std::vector<std::size_t> crashes;  // faults::FaultEvent::agent_crashed or rs agent_stopped
   std::map<std::string, std::uint32_t> restarts_by_agent;
 
   explicit Index(const Evidence& ev);

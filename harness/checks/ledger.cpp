@@ -63,13 +63,13 @@ reports::InvariantResult exactly_once(const Evidence& ev, const Index& ix) {
       if (in_ledger) {
         r.violate(ix,
                   fmt::format("invoice {}: ended {} but its ledger entry was never reversed (saga not compensated)",
-                              id, outcome_name(inv.outcome)),
+                              id, rs::to_string(inv.outcome)),
                   events_of(ix, id));
       }
       if (held.contains(id)) {
         r.violate(ix,
                   fmt::format("invoice {}: ended {} but still holds a budget reservation (saga not compensated)", id,
-                              outcome_name(inv.outcome)),
+                              rs::to_string(inv.outcome)),
                   events_of(ix, id));
       }
     }
@@ -106,10 +106,10 @@ reports::InvariantResult resumption(const Evidence& ev, const Index& ix) {
   std::unordered_map<std::uint64_t, std::uint32_t> checkpointed;  // invoice -> highest step code
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
-    if (e.kind == k(Kind::checkpoint_write) && e.b > 0) {
+    if (is<he::CheckpointWrite>(e) && read<he::CheckpointWrite>(e).step_code > 0) {
       auto& c = checkpointed[e.subject];
-      c = std::max<std::uint32_t>(c, static_cast<std::uint32_t>(e.b));
-    } else if (e.kind == k(Kind::call_begin)) {
+      c = std::max(c, read<he::CheckpointWrite>(e).step_code);
+    } else if (is<he::CallBegin>(e)) {
       const auto it = checkpointed.find(e.subject);
       if (it == checkpointed.end()) continue;
       const auto* info = service_named(ix.name(e.source));
@@ -127,17 +127,17 @@ reports::InvariantResult resumption(const Evidence& ev, const Index& ix) {
   // already succeeded before a crash and runs again after it is work
   // started over instead of resumed.
   if (ev.policy != nullptr && ev.policy->checkpoints == rs::CheckpointStoreKind::none && !ix.crashes.empty()) {
-    std::map<std::tuple<std::uint64_t, std::uint32_t, std::uint16_t>, std::size_t> succeeded;  // -> end index
+    std::map<std::tuple<std::uint64_t, std::uint32_t, rs::ServiceOp>, std::size_t> succeeded;  // -> end index
     std::size_t crash = 0;
     std::optional<std::size_t> last_crash;
     for (std::size_t i = 0; i < events.size(); ++i) {
       while (crash < ix.crashes.size() && ix.crashes[crash] <= i) last_crash = ix.crashes[crash++];
       const Event& e = events[i];
-      if (e.kind == k(Kind::call_end) && e.detail == 0) {
-        const auto& c = ix.calls[ix.call_by_id.at(static_cast<std::uint64_t>(e.a))];
+      if (is<he::CallEnd>(e) && !read<he::CallEnd>(e).failure) {
+        const auto& c = ix.calls[ix.call_by_id.at(read<he::CallEnd>(e).call_id)];
         succeeded.emplace(std::make_tuple(c.subject, c.source, c.op), i);
-      } else if (e.kind == k(Kind::call_begin) && last_crash) {
-        const auto it = succeeded.find({e.subject, e.source, static_cast<std::uint16_t>(e.b)});
+      } else if (is<he::CallBegin>(e) && last_crash) {
+        const auto it = succeeded.find({e.subject, e.source, read<he::CallBegin>(e).op});
         if (it != succeeded.end() && it->second < *last_crash) {
           r.violate(ix,
                     fmt::format("invoice {}: {} answered before the {} crash at {} and was called again at {}: no "

@@ -40,9 +40,9 @@ reports::InvariantResult conservation(const Evidence& ev, const Index& ix) {
       // Say what the system claimed, and that no store bears it out.
       std::string claim;
       if (said && is_success(inv.outcome)) {
-        claim = fmt::format("reported {} but the ledger holds no live entry for it", outcome_name(inv.outcome));
+        claim = fmt::format("reported {} but the ledger holds no live entry for it", rs::to_string(inv.outcome));
       } else if (said) {
-        claim = fmt::format("reported {} but no store holds it", outcome_name(inv.outcome));
+        claim = fmt::format("reported {} but no store holds it", rs::to_string(inv.outcome));
       } else {
         claim = "no outcome, no refusal, and no store holds it";
       }
@@ -54,13 +54,12 @@ reports::InvariantResult conservation(const Evidence& ev, const Index& ix) {
       std::string why = " (unfinished)";
       if (inv.parked) {
         const Event& e = ix.log->events()[*inv.parked];
-        const auto store = static_cast<rs::InvoiceOutcome>(e.a);
+        const auto parked = read<rs::system_events::Parked>(e);
         why = fmt::format(": parked since {}, {} refused it ({})", ix.at(e.at),
-                          store == rs::InvoiceOutcome::dead_lettered   ? "the dead-letter queue"
-                          : store == rs::InvoiceOutcome::manual_review ? "the manual-review queue"
-                                                                        : "the rejection records",
-                          e.detail > 0 ? resilience::to_string(static_cast<resilience::ErrorClass>(e.detail - 1))
-                                       : std::string_view("?"));
+                          parked.bound_for == rs::InvoiceOutcome::dead_lettered   ? "the dead-letter queue"
+                          : parked.bound_for == rs::InvoiceOutcome::manual_review ? "the manual-review queue"
+                                                                                   : "the rejection records",
+                          resilience::to_string(parked.refusal));
       }
       std::vector<std::size_t> shown = events_of(ix, id);
       if (inv.parked && std::find(shown.begin(), shown.end(), *inv.parked) == shown.end()) {
@@ -88,7 +87,7 @@ reports::InvariantResult conservation(const Evidence& ev, const Index& ix) {
     } else if (said && is_success(inv.outcome) && p.place != Place::ledger) {
       r.violate(ix,
                 fmt::format("invoice {}: reported {} but the ledger holds no live entry for it (it is in {})", id,
-                            outcome_name(inv.outcome), place_name(p.place)),
+                            rs::to_string(inv.outcome), place_name(p.place)),
                 events_of(ix, id));
     }
   }
@@ -112,10 +111,10 @@ reports::InvariantResult validation(const Evidence& ev, const Index& ix) {
     if (!l.reversed) live_amount[l.invoice_id] += l.amount_cents;
   }
   for (const auto& [id, inv] : ix.invoices) {
-    if (inv.corruption == 0) continue;
+    if (!inv.corruption) continue;
     ++corrupted;
     if (inv.outcomes == 0 || !is_success(inv.outcome)) continue;
-    const auto mode = static_cast<faults::Corruption>(inv.corruption - 1);
+    const auto mode = *inv.corruption;
     // Bit flips and injection strings may leave a readable, truthful
     // document (the flip hit a description; the string is just a name):
     // posting it is right if the amount is the true one.
@@ -158,7 +157,7 @@ reports::InvariantResult visibility(const Evidence& ev, const Index& ix) {
     // counted by it; only answered failures must all be counted.
     std::uint64_t answered_failures = 0;
     for (const auto& c : ix.calls) {
-      if (c.source == source && c.ended && !c.abandoned && c.detail != 0) ++answered_failures;
+      if (c.source == source && c.ended && !c.abandoned && c.failure) ++answered_failures;
     }
     if (counted < answered_failures) {
       r.violate(ix,
@@ -168,22 +167,22 @@ reports::InvariantResult visibility(const Evidence& ev, const Index& ix) {
     }
   }
   // Outcomes: every failed invoice must be counted under its outcome.
-  std::array<std::uint64_t, kTerminalCount> seen{};
+  std::array<std::uint64_t, rs::kOutcomeCount> seen{};
   std::map<std::uint16_t, std::uint64_t> example;
   for (const auto& [id, inv] : ix.invoices) {
-    for (std::size_t o = 0; o < kTerminalCount; ++o) {
+    for (std::size_t o = 0; o < rs::kOutcomeCount; ++o) {
       if (inv.by_outcome[o] == 0) continue;
       seen[o] += inv.by_outcome[o];
       example.emplace(static_cast<std::uint16_t>(o), id);
     }
   }
-  for (std::size_t o = 0; o < kTerminalCount; ++o) {
+  for (std::size_t o = 0; o < rs::kOutcomeCount; ++o) {
     const auto counted = m.outcomes[o];
     if (counted < seen[o]) {
       const auto id = example[static_cast<std::uint16_t>(o)];
       r.violate(ix,
                 fmt::format("{} invoices ended {} but the metrics count {} (e.g. invoice {})", seen[o],
-                            kTerminalNames[o], counted, id),
+                            rs::to_string(static_cast<rs::InvoiceOutcome>(o)), counted, id),
                 events_of(ix, id));
     }
   }
@@ -193,7 +192,7 @@ reports::InvariantResult visibility(const Evidence& ev, const Index& ix) {
   std::uint64_t reported = 0;
   std::optional<std::uint64_t> missing;
   for (const auto& [id, inv] : ix.invoices) {
-    const auto n = inv.by_outcome[k(Terminal::dead_lettered)];
+    const auto n = inv.by_outcome[static_cast<std::size_t>(rs::InvoiceOutcome::dead_lettered)];
     if (n == 0) continue;
     reported += n;
     if (!held.contains(id) && !missing) missing = id;
@@ -246,35 +245,37 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
   if (tasks_bound == 0) tasks_bound = UINT64_MAX;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
-    if (e.kind == k(Kind::sample)) {
-      max_in_flight = std::max<std::uint64_t>(max_in_flight, static_cast<std::uint64_t>(e.a));
-      max_tasks = std::max<std::uint64_t>(max_tasks, static_cast<std::uint64_t>(e.b));
-      if (static_cast<std::uint64_t>(e.a) > bound_in_flight) {
-        r.violate(ix, fmt::format("{} invoices in flight at {}, above the policy's bound {}", e.a, ix.at(e.at),
-                                  bound_in_flight),
+    if (is<he::Sample>(e)) {
+      const auto sample = read<he::Sample>(e);
+      max_in_flight = std::max(max_in_flight, sample.in_flight);
+      max_tasks = std::max(max_tasks, sample.live_tasks);
+      if (sample.in_flight > bound_in_flight) {
+        r.violate(ix, fmt::format("{} invoices in flight at {}, above the policy's bound {}", sample.in_flight,
+                                  ix.at(e.at), bound_in_flight),
                   {i});
       }
-      if (static_cast<std::uint64_t>(e.b) > tasks_bound) {
-        r.violate(ix, fmt::format("{} live tasks at {}: memory is not bounded (bound {})", e.b, ix.at(e.at),
-                                  tasks_bound),
+      if (sample.live_tasks > tasks_bound) {
+        r.violate(ix, fmt::format("{} live tasks at {}: memory is not bounded (bound {})", sample.live_tasks,
+                                  ix.at(e.at), tasks_bound),
                   {i});
       }
-    } else if (e.kind == k(Kind::queue_sample) && ev.policy != nullptr) {
+    } else if (is<he::QueueSample>(e) && ev.policy != nullptr) {
       const auto topic = ix.name(e.source);
+      const auto depth = read<he::QueueSample>(e).depth;
       if (const auto agent = rs::agent_from(topic)) {
         const auto bound = ev.policy->agent(*agent).queue_bound;
-        if (static_cast<std::uint64_t>(e.a) > deepest) {
-          deepest = static_cast<std::uint64_t>(e.a);
+        if (depth > deepest) {
+          deepest = depth;
           deepest_bound = bound;
           deepest_topic = topic;
         }
-        if (static_cast<std::uint64_t>(e.a) > bound) {
-          r.violate(ix, fmt::format("topic {} held {} messages at {}, above its bound {}", topic, e.a, ix.at(e.at),
+        if (depth > bound) {
+          r.violate(ix, fmt::format("topic {} held {} messages at {}, above its bound {}", topic, depth, ix.at(e.at),
                                     bound),
                     {i});
         }
       }
-    } else if (e.kind == k(rs::Kind::message_rejected)) {
+    } else if (e.kind == k(rs::SystemEvent::message_rejected)) {
       if (rejected++ == 0) rejected_first = i;
     }
   }
@@ -285,8 +286,7 @@ reports::InvariantResult saturation(const Evidence& ev, const Index& ix) {
   for (const auto& [id, inv] : ix.invoices) {
     (void)id;
     if (inv.refused == 0) continue;
-    const auto reason = events[inv.refused_first].detail;
-    if (reason == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded)) {
+    if (read<he::Refused>(events[inv.refused_first]).result == rs::SubmitResult::refused_overloaded) {
       if (shed == 0 || inv.refused_first < shed_first) shed_first = inv.refused_first;
       shed += inv.refused;
     } else {

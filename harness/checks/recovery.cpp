@@ -31,8 +31,8 @@ using runtime::Instant;
 std::vector<OutcomePoint> outcome_points(const runtime::EventLog& log, Instant start) {
   std::vector<OutcomePoint> out;
   for (const auto& e : log.events()) {
-    if (e.kind != checks::k(rs::Kind::outcome) || e.at < start) continue;
-    out.push_back(OutcomePoint{e.at - start, checks::is_success(e.detail)});
+    if (!is<rs::system_events::TerminalOutcome>(e) || e.at < start) continue;
+    out.push_back(OutcomePoint{e.at - start, checks::is_success(read<rs::system_events::TerminalOutcome>(e).outcome)});
   }
   // A log is in time order; a hand-built one (tests) need not be.
   std::stable_sort(out.begin(), out.end(), [](const OutcomePoint& a, const OutcomePoint& b) { return a.at < b.at; });
@@ -42,6 +42,7 @@ std::vector<OutcomePoint> outcome_points(const runtime::EventLog& log, Instant s
 namespace checks {
 
 namespace {
+
 
 // Outcomes in time order with a running count of successes, so any window's
 // counts are two binary searches.
@@ -158,13 +159,7 @@ struct Reactions {
   std::unordered_set<std::uint64_t> touched;
 };
 
-bool is_open(std::int64_t breaker_state) {
-  return breaker_state == static_cast<std::int64_t>(resilience::BreakerState::open);
-}
-
-bool step_reaction(const Event& e) {
-  return e.kind == k(resilience::Kind::retry_scheduled) || e.kind == k(resilience::Kind::retries_exhausted);
-}
+bool step_reaction(const Event& e) { return is<pe::RetryScheduled>(e) || is<pe::RetriesExhausted>(e); }
 
 // Whether `e` is the system reacting to `spec`:
 //   service faults     the target's breaker opening; a timeout, retry or
@@ -194,40 +189,38 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
     case FaultKind::outage:
     case FaultKind::invalid_output:
       if (e.source == who.target && who.target != 0) {
-        if (e.kind == k(resilience::Kind::breaker_transition)) return is_open(e.b);
-        return e.kind == k(resilience::Kind::timeout) || e.kind == k(resilience::Kind::retry_scheduled) ||
-               e.kind == k(resilience::Kind::retries_exhausted);
+        if (is<pe::BreakerTransition>(e)) return read<pe::BreakerTransition>(e).to == resilience::BreakerState::open;
+        return is<pe::Timeout>(e) || is<pe::RetryScheduled>(e) || is<pe::RetriesExhausted>(e);
       }
       if (e.source == who.owner_agent && who.owner_agent != 0) {
-        if (e.kind == k(rs::Kind::ocr_fallback)) return spec.target == "ocr_engine";
-        if (e.kind == k(rs::Kind::degraded)) return spec.target == "po_database" && e.detail != 0;
+        if (e.kind == k(rs::SystemEvent::ocr_fallback)) return spec.target == "ocr_engine";
+        if (is<se::Degraded>(e)) return spec.target == "po_database" && read<se::Degraded>(e).lookup_failure;
       }
       return false;
     case FaultKind::crash:
       if (who.step_of_target != 0 && e.source == who.step_of_target) return step_reaction(e);
-      return e.kind == k(rs::Kind::agent_started) && e.source == who.target && who.target != 0;
-    case FaultKind::checkpoint_outage: return e.kind == k(rs::Kind::checkpoint_failed);
+      return e.kind == k(rs::SystemEvent::agent_started) && e.source == who.target && who.target != 0;
+    case FaultKind::checkpoint_outage: return e.kind == k(rs::SystemEvent::checkpoint_failed);
     case FaultKind::corrupted_input: {
-      if (e.kind != k(rs::Kind::outcome) || !who.touched.contains(e.subject)) return false;
-      if (e.detail != k(Terminal::rejected_invalid) && e.detail != k(Terminal::manual_review)) return false;
+      if (!is<se::TerminalOutcome>(e) || !who.touched.contains(e.subject)) return false;
+      const auto outcome = read<se::TerminalOutcome>(e).outcome;
+      if (outcome != rs::InvoiceOutcome::rejected_invalid && outcome != rs::InvoiceOutcome::manual_review) return false;
       const auto it = ix.invoices.find(e.subject);
-      return it != ix.invoices.end() && it->second.corruption != 0;
+      return it != ix.invoices.end() && it->second.corruption.has_value();
     }
     case FaultKind::duplicate_delivery:
-      return (e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::ledger_duplicate)) &&
+      return (e.kind == k(rs::SystemEvent::stale_reply) || e.kind == k(rs::SystemEvent::ledger_duplicate)) &&
              who.touched.contains(e.subject);
-    case FaultKind::reordering: return e.kind == k(rs::Kind::stale_reply) && who.touched.contains(e.subject);
+    case FaultKind::reordering: return e.kind == k(rs::SystemEvent::stale_reply) && who.touched.contains(e.subject);
     case FaultKind::bus_partition:
       if (!who.touched.contains(e.subject)) return false;
-      if (e.kind == k(rs::Kind::stale_reply) || e.kind == k(rs::Kind::request_expired)) return true;
+      if (e.kind == k(rs::SystemEvent::stale_reply) || e.kind == k(rs::SystemEvent::request_expired)) return true;
       return step_reaction(e) && source_name.starts_with("step/");
     case FaultKind::saturation:
-      if (e.kind == k(rs::Kind::message_rejected) || e.kind == k(resilience::Kind::bulkhead_rejected)) return true;
-      if (e.kind == k(harness::Kind::refused)) {
-        return e.detail == static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded);
-      }
-      return e.kind == k(rs::Kind::dead_lettered) && e.source == who.orchestrator && who.orchestrator != 0 &&
-             e.detail == 1 + static_cast<unsigned>(resilience::ErrorClass::capacity_exceeded);
+      if (e.kind == k(rs::SystemEvent::message_rejected) || is<pe::BulkheadRejected>(e)) return true;
+      if (is<he::Refused>(e)) return read<he::Refused>(e).result == rs::SubmitResult::refused_overloaded;
+      return is<se::DeadLettered>(e) && e.source == who.orchestrator && who.orchestrator != 0 &&
+             read<se::DeadLettered>(e).cause == resilience::ErrorClass::capacity_exceeded;
   }
   return false;
 }
@@ -246,7 +239,9 @@ void detect_times(const Evidence& ev, const Index& ix, std::vector<FaultMeasure>
     who.orchestrator = ev.log->find("orchestrator");
     if (const auto* s = service_named(spec.target)) who.owner_agent = ev.log->find(rs::to_string(s->agent));
     for (const auto& e : events) {
-      if (e.kind == k(faults::Kind::touched) && e.a == static_cast<std::int64_t>(f)) who.touched.insert(e.subject);
+      if (is<fe::Touched>(e) && read<fe::Touched>(e).fault_index == f) {
+        who.touched.insert(e.subject);
+      }
     }
     std::optional<Instant> first;
     for (const auto& e : events) {

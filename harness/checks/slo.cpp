@@ -40,10 +40,10 @@ std::uint64_t peak_open_circuits(const runtime::EventLog& log) {
   std::set<std::uint32_t> open;
   std::uint64_t peak = 0;
   for (const auto& e : log.events()) {
-    if (e.kind != static_cast<std::uint16_t>(resilience::Kind::breaker_transition) || !services.contains(e.source)) {
-      continue;
+    if (!is<resilience::pattern_events::BreakerTransition>(e) || !services.contains(e.source)) continue;
+    if (read<resilience::pattern_events::BreakerTransition>(e).to == resilience::BreakerState::open) {
+      open.insert(e.source);
     }
-    if (e.b == static_cast<std::int64_t>(resilience::BreakerState::open)) open.insert(e.source);
     else open.erase(e.source);
     peak = std::max<std::uint64_t>(peak, open.size());
   }
@@ -54,7 +54,7 @@ std::uint64_t peak_retries_per_minute(const runtime::EventLog& log, runtime::Ins
   std::map<std::int64_t, std::uint64_t> per_minute;
   std::uint64_t peak = 0;
   for (const auto& e : log.events()) {
-    if (e.kind != static_cast<std::uint16_t>(resilience::Kind::retry_scheduled) || e.at < start) continue;
+    if (!is<resilience::pattern_events::RetryScheduled>(e) || e.at < start) continue;
     const auto minute = std::chrono::duration_cast<std::chrono::minutes>(e.at - start).count();
     peak = std::max(peak, ++per_minute[minute]);
   }
@@ -64,9 +64,7 @@ std::uint64_t peak_retries_per_minute(const runtime::EventLog& log, runtime::Ins
 std::uint64_t peak_dead_letter_size(const runtime::EventLog& log) {
   std::uint64_t peak = 0;
   for (const auto& e : log.events()) {
-    if (e.kind == static_cast<std::uint16_t>(rs::Kind::dead_lettered)) {
-      peak = std::max(peak, static_cast<std::uint64_t>(std::max<std::int64_t>(0, e.a)));
-    }
+    if (is<rs::system_events::DeadLettered>(e)) peak = std::max(peak, read<rs::system_events::DeadLettered>(e).queue_size);
   }
   return peak;
 }

@@ -264,8 +264,7 @@ struct RedisStreamBus::Impl {
 
   void failed(const TopicState& t, BusOp op, const Failure& f, std::uint64_t subject = 0) {
     ++stats.commands_failed;
-    rt.log().record(Kind::bus_failure, t.source, subject, static_cast<std::int64_t>(op), 0,
-                    static_cast<std::uint16_t>(1 + static_cast<unsigned>(f.error_class)));
+    rt.log().record(t.source, subject, system_events::BusFailure{op, f.error_class});
   }
 
   // A command on the pipelined connection; a failure once the bus is gone.
@@ -367,7 +366,7 @@ struct RedisStreamBus::Impl {
       t.counts_known = true;
       if (r->elements[0].type == RedisReply::Type::integer) {
         ++self->stats.rejected_by_server;
-        self->rt.log().record(Kind::message_rejected, t.source, invoice, static_cast<std::int64_t>(t.bound), 1);
+        self->rt.log().record(t.source, invoice, system_events::MessageRejected{t.bound, true});
       }
     }
   }
@@ -508,7 +507,7 @@ struct RedisStreamBus::Impl {
     m->delivery_id = *id;
     if (deliveries > 1) {
       ++stats.redelivered;
-      rt.log().record(Kind::message_redelivered, t.source, m->invoice_id, 0, static_cast<std::int64_t>(*id));
+      rt.log().record(t.source, m->invoice_id, system_events::MessageRedelivered{*id});
     }
     t.held.insert(*id);
     t.ready.push_back(std::move(m).value());
@@ -557,8 +556,7 @@ struct RedisStreamBus::Impl {
     if (r->integer != 1) co_return;  // acked meanwhile
     if (reason == DeadReason::undecodable) ++self->stats.dead_undecodable;
     else ++self->stats.dead_over_limit;
-    self->rt.log().record(Kind::message_dead, t.source, invoice, static_cast<std::int64_t>(deliveries),
-                          static_cast<std::int64_t>(id.value_or(0)), static_cast<std::uint16_t>(reason));
+    self->rt.log().record(t.source, invoice, system_events::MessageDead{deliveries, id.value_or(0), reason});
   }
 
   // XCLAIMs `rows` to this consumer (those still idle `min_idle_ms`) and
@@ -798,7 +796,7 @@ bool RedisStreamBus::publish(Message message) {
   const std::size_t backlog = t.known_lag + t.known_pending + t.in_flight;
   const auto refuse = [&] {
     ++s.stats.rejected;
-    s.rt.log().record(Kind::message_rejected, t.source, message.invoice_id, static_cast<std::int64_t>(t.bound));
+    s.rt.log().record(t.source, message.invoice_id, system_events::MessageRejected{t.bound});
     return false;
   };
   if (s.closed) return refuse();

@@ -22,9 +22,9 @@
 //            Lua script that checks the backlog atomically, so publishers in
 //            several processes do not overfill a stream together; a publish
 //            the server refuses then (`rejected_by_server`, logged as
-//            Kind::message_rejected with b = 1), or one that
+//            SystemEvent::message_rejected, by_server), or one that
 //            fails (Redis down, no reply in time: `publish_failed`, logged as
-//            Kind::bus_failure), was already answered true: the
+//            SystemEvent::bus_failure), was already answered true: the
 //            orchestrator's step timeout and retry recover the request, as
 //            for a reply lost with a crashed worker.
 //   receive  waits for an entry without blocking the event loop (XREADGROUP
@@ -35,7 +35,7 @@
 //            caller. An entry that does not decode (a foreign or malformed
 //            one) and a delivery past the policy's delivery limit never
 //            reach the caller: the entry is copied to `<stream>:dead` with
-//            its reason and acked, in one script (Kind::message_dead).
+//            its reason and acked, in one script (SystemEvent::message_dead).
 //            nullopt only once close() was called.
 //   ack      forgets the message at once (pending() drops); the XACKs of
 //            one step go out together. A failed XACK (counted, logged)

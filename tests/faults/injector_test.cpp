@@ -35,9 +35,12 @@ TEST(ActiveFault, StrikesOnlyInsideItsWindowAndCountsEachTouch) {
   EXPECT_EQ(fault.touched(), 2u);
   std::size_t logged = 0;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::touched)) {
+    if (is<fault_events::Touched>(e)) {
       ++logged;
       EXPECT_EQ(rt.log().name(e.source), "fault/0/error");
+      const auto touched = read<fault_events::Touched>(e);
+      EXPECT_EQ(touched.fault_index, 0u);
+      EXPECT_EQ(touched.fault, FaultKind::error);
     }
   }
   EXPECT_EQ(logged, 2u);

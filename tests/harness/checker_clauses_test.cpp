@@ -12,6 +12,10 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace he = harness_events;
+namespace se = reference_system::system_events;
+namespace pe = resilience::pattern_events;
+using S = resilience::BreakerState;
 using namespace std::chrono_literals;
 using test_history::expect_clause;
 using test_history::History;
@@ -22,7 +26,7 @@ using test_history::History;
 TEST(ExactlyOnceClauses, AnInvoicePostedTwice) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, rs::Kind::outcome, "orchestrator", 1, 0, 10'000, 0);  // a second posting
+  h.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 10'000});  // a second posting
   expect_clause(h.check("exactly_once"), "invoice 1: posted 2 times");
 }
 
@@ -42,8 +46,8 @@ TEST(ExactlyOnceClauses, APostingWithoutABudgetReservation) {
 
 TEST(ExactlyOnceClauses, AFailedInvoiceStillHoldingItsReservation) {
   History h;
-  h.add(1min, Kind::submitted, "", 9, 700);
-  h.add(2min, rs::Kind::outcome, "orchestrator", 9, 0, 700, 3);  // dead-lettered
+  h.add(1min, "", 9, he::Submitted{700});
+  h.add(2min, "orchestrator", 9, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 700});  // dead-lettered
   h.evidence().budget_held.push_back(9);                         // reservation never released
   expect_clause(h.check("exactly_once"), "invoice 9: ended dead_lettered but still holds a budget reservation");
 }
@@ -72,7 +76,7 @@ TEST(CircuitBreakerClauses, ABreakerThatNeverOpenedUnderAFault) {
   History h;
   ocr_outage_with_rate_breaker(h);
   for (int i = 0; i < 5; ++i) {
-    h.call(1min + std::chrono::seconds(10 * i), "ocr_engine", 1 + i, rs::ServiceOp::recognize, 1s, 1);
+    h.call(1min + std::chrono::seconds(10 * i), "ocr_engine", 1 + i, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);
   }
   expect_clause(h.check("circuit_breaker"), "ocr_engine failed 5 times during the outage fault from t=60.000s but "
                                             "its breaker never opened (threshold 3)");
@@ -81,15 +85,15 @@ TEST(CircuitBreakerClauses, ABreakerThatNeverOpenedUnderAFault) {
 TEST(CircuitBreakerClauses, ABreakerStillOpenLongAfterItsFaultEnded) {
   History h;
   ocr_outage_with_rate_breaker(h);
-  h.add(1min + 10s, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);  // closed -> open, never closes
+  h.add(1min + 10s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});  // never closes
   expect_clause(h.check("circuit_breaker"), "ocr_engine's breaker was still open at the end, though its last fault "
                                             "ended at t=180.000s");
 
   History g;  // the same breaker, closed again in time: passes
   ocr_outage_with_rate_breaker(g);
-  g.add(1min + 10s, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);
-  g.add(3min + 40s, resilience::Kind::breaker_transition, "ocr_engine", 0, 1, 2, 2);
-  g.add(3min + 41s, resilience::Kind::breaker_transition, "ocr_engine", 0, 2, 0, 0);
+  g.add(1min + 10s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
+  g.add(3min + 40s, "ocr_engine", 0, pe::BreakerTransition{S::open, S::half_open});
+  g.add(3min + 41s, "ocr_engine", 0, pe::BreakerTransition{S::half_open, S::closed});
   const auto r = g.check("circuit_breaker");
   EXPECT_TRUE(r.passed) << r.message;
 }
@@ -98,11 +102,11 @@ TEST(CircuitBreakerClauses, ABreakerStillOpenLongAfterItsFaultEnded) {
 
 TEST(DegradationClauses, PostedAsMatchedThoughEveryLookupFailed) {
   History h;
-  h.add(1min, Kind::submitted, "", 1, 100);
+  h.add(1min, "", 1, he::Submitted{100});
   h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s);
-  h.call(1min + 3s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
-  h.call(1min + 5s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
-  h.add(1min + 9s, rs::Kind::outcome, "orchestrator", 1, 0, 100, 0);  // posted, not posted_degraded
+  h.call(1min + 3s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, resilience::ErrorClass::transient);
+  h.call(1min + 5s, "po_database", 1, rs::ServiceOp::po_lookup, 1s, resilience::ErrorClass::transient);
+  h.add(1min + 9s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});  // posted, not posted_degraded
   expect_clause(h.check("degradation"),
                 "invoice 1: posted as fully matched although every PO lookup for it failed (not marked degraded)");
 }
@@ -111,14 +115,14 @@ TEST(DegradationClauses, PostedAsMatchedThoughEveryLookupFailed) {
 
 TEST(ValidationClauses, CorruptedInputPostedAtTheWrongAmount) {
   History h;
-  h.add(1min, Kind::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::bit_flips));
-  h.add(2min, rs::Kind::outcome, "orchestrator", 1, 0, 150, 0);
+  h.add(1min, "", 1, he::Submitted{100, faults::Corruption::bit_flips});
+  h.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 150});
   h.evidence().ledger.push_back(LedgerRecord{1, 150, 3, false});
   expect_clause(h.check("validation"), "invoice 1: bit_flips input posted 150 cents, its true total is 100");
 
   History g;  // the same flip, posted at its true amount: right
-  g.add(1min, Kind::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::bit_flips));
-  g.add(2min, rs::Kind::outcome, "orchestrator", 1, 0, 100, 0);
+  g.add(1min, "", 1, he::Submitted{100, faults::Corruption::bit_flips});
+  g.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   g.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
   EXPECT_TRUE(g.check("validation").passed);
 }
@@ -153,9 +157,9 @@ TEST(SkippedCheckers, ABreakerThatWasExercisedIsChecked) {
   h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
   h.clean_invoice(1, 1min);
   EXPECT_TRUE(h.check("circuit_breaker").skipped);  // calls, but no transition, no run of failures, no fault
-  h.add(2min, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);
-  h.add(2min + 30s, resilience::Kind::breaker_transition, "ocr_engine", 0, 1, 2, 2);
-  h.add(2min + 31s, resilience::Kind::breaker_transition, "ocr_engine", 0, 2, 0, 0);
+  h.add(2min, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
+  h.add(2min + 30s, "ocr_engine", 0, pe::BreakerTransition{S::open, S::half_open});
+  h.add(2min + 31s, "ocr_engine", 0, pe::BreakerTransition{S::half_open, S::closed});
   const auto r = h.check("circuit_breaker");
   EXPECT_FALSE(r.skipped);
   EXPECT_TRUE(r.passed) << r.message;
@@ -167,7 +171,7 @@ TEST(EvidenceLines, AViolationKeepsTheFirstLinesAndCountsTheRest) {
   History h;
   h.clean_invoice(1, 1min);
   for (int i = 0; i < 10; ++i) h.call(2min + std::chrono::seconds(i), "notifier", 1, rs::ServiceOp::notify, 40ms);
-  h.add(3min, rs::Kind::outcome, "orchestrator", 1, 0, 10'000, 0);  // posted twice
+  h.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 10'000});  // posted twice
   std::uint64_t lines = 0;
   for (const auto& e : h.log().events()) lines += e.subject == 1 && e.kind >= 0x0200 ? 1 : 0;
   ASSERT_GT(lines, kEvidenceLines);

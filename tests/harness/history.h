@@ -37,22 +37,22 @@ class History {
   History(const History&) = delete;
   History& operator=(const History&) = delete;
 
-  template <class K>
-  void add(runtime::Duration t, K kind, std::string_view source, std::uint64_t subject, std::int64_t a = 0,
-           std::int64_t b = 0, std::uint16_t detail = 0) {
-    log_.append(Event{at(t), static_cast<std::uint16_t>(kind), detail, log_.intern(source), subject, a, b});
+  // One event at `t` (from the start), as `source` would have recorded it.
+  template <runtime::EventPayload P>
+  void add(runtime::Duration t, std::string_view source, std::uint64_t subject, const P& payload) {
+    log_.append(runtime::make_event(at(t), log_.intern(source), subject, payload));
   }
 
   // An invoice that went through cleanly: submitted, one call to each
   // service, posted to the ledger, counted in the metrics.
   void clean_invoice(std::uint64_t id, runtime::Duration t, std::int64_t cents = 10'000) {
-    add(t, Kind::submitted, "", id, cents);
+    add(t, "", id, harness_events::Submitted{cents});
     call(t + 1s, "ocr_engine", id, rs::ServiceOp::recognize, 2s);
     call(t + 4s, "po_database", id, rs::ServiceOp::po_lookup, 100ms);
     call(t + 5s, "budget_service", id, rs::ServiceOp::budget_reserve, 50ms);
     call(t + 6s, "ledger", id, rs::ServiceOp::ledger_post, 120ms);
     call(t + 7s, "notifier", id, rs::ServiceOp::notify, 40ms);
-    add(t + 8s, rs::Kind::outcome, "orchestrator", id, 8'000'000'000, cents, 0);
+    add(t + 8s, "orchestrator", id, rs::system_events::TerminalOutcome{rs::InvoiceOutcome::posted, 8s, cents});
     ev_.ledger.push_back(LedgerRecord{id, cents, 7, false});
     ev_.budget_held.push_back(id);
     ++metrics_.outcomes[0];
@@ -61,8 +61,8 @@ class History {
   // An invoice whose retries ran out: the system says dead_lettered; the
   // queue's store holds it unless `in_store` is false (a queue that dropped it).
   void dead_lettered_invoice(std::uint64_t id, runtime::Duration t, bool in_store = true) {
-    add(t, Kind::submitted, "", id, 500);
-    add(t + 30s, rs::Kind::outcome, "orchestrator", id, 30'000'000'000, 500, 3);
+    add(t, "", id, harness_events::Submitted{500});
+    add(t + 30s, "orchestrator", id, rs::system_events::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 30s, 500});
     ++metrics_.outcomes[3];
     if (in_store) {
       ev_.dead_letter_ids.push_back(id);
@@ -70,13 +70,13 @@ class History {
     }
   }
 
-  // One call as the probes record it; a failure has a class.
+  // One call as the probes record it, failed if it has a failure class.
   void call(runtime::Duration t, std::string_view service, std::uint64_t invoice, rs::ServiceOp op,
-            runtime::Duration latency, std::uint16_t failure = 0) {
+            runtime::Duration latency, std::optional<resilience::ErrorClass> failure = std::nullopt) {
     const auto id = ++call_id_;
-    add(t, Kind::call_begin, service, invoice, static_cast<std::int64_t>(id), static_cast<std::int64_t>(op));
-    add(t + latency, Kind::call_end, service, invoice, static_cast<std::int64_t>(id), latency.count(), failure);
-    if (failure != 0) ++metrics_.services[service_index(service)].errors;
+    add(t, service, invoice, harness_events::CallBegin{id, op});
+    add(t + latency, service, invoice, harness_events::CallEnd{id, latency, failure});
+    if (failure) ++metrics_.services[service_index(service)].errors;
   }
 
   static std::size_t service_index(std::string_view name) {

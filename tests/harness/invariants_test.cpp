@@ -15,6 +15,10 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace he = harness_events;
+namespace se = reference_system::system_events;
+namespace pe = resilience::pattern_events;
+using S = resilience::BreakerState;
 using namespace std::chrono_literals;
 using test_history::History;
 using test_history::at;
@@ -38,7 +42,7 @@ TEST(Invariants, ACleanHistoryPassesEveryChecker) {
 TEST(Invariants, ConservationCatchesALostInvoice) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, Kind::submitted, "", 2, 500);  // never reaches an outcome
+  h.add(2min, "", 2, he::Submitted{500});  // never reaches an outcome
   const auto r = h.check("conservation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("invoice 2"), std::string::npos) << r.message;
@@ -78,8 +82,8 @@ TEST(Invariants, ConservationLooksForADeadLetteredInvoiceInTheQueuesStore) {
 TEST(Invariants, ConservationCountsARefusalTheSubmitterWasToldAboutAndNothingElse) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, Kind::submitted, "", 2, 500);
-  h.add(2min, Kind::refused, "", 2, 0, 0, static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded));
+  h.add(2min, "", 2, he::Submitted{500});
+  h.add(2min, "", 2, he::Refused{rs::SubmitResult::refused_overloaded});
   auto r = h.check("conservation");
   EXPECT_TRUE(r.passed) << r.message;
   EXPECT_NE(r.message.find("1 refused at submission"), std::string::npos) << r.message;
@@ -97,8 +101,8 @@ TEST(Invariants, ConservationCountsARefusalTheSubmitterWasToldAboutAndNothingEls
   // A second submission under a taken id: the first posted, the second refused.
   History g;
   g.clean_invoice(1, 1min);
-  g.add(2min, Kind::submitted, "", 1, 10'000);
-  g.add(2min, Kind::refused, "", 1, 0, 0, static_cast<std::uint16_t>(rs::SubmitResult::refused_duplicate));
+  g.add(2min, "", 1, he::Submitted{10'000});
+  g.add(2min, "", 1, he::Refused{rs::SubmitResult::refused_duplicate});
   EXPECT_TRUE(g.check("conservation").passed) << g.check("conservation").message;
   counts = reconcile_outcomes(g.evidence());
   EXPECT_EQ(counts.submitted, 2u);
@@ -108,7 +112,7 @@ TEST(Invariants, ConservationCountsARefusalTheSubmitterWasToldAboutAndNothingEls
 TEST(Invariants, ConservationCatchesAnInvoiceStillInFlightAndOneInTwoStores) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, Kind::submitted, "", 2, 500);
+  h.add(2min, "", 2, he::Submitted{500});
   h.evidence().in_flight_ids.push_back(2);  // parked in the inbox after the drain
   auto r = h.check("conservation");
   EXPECT_FALSE(r.passed);
@@ -118,8 +122,8 @@ TEST(Invariants, ConservationCatchesAnInvoiceStillInFlightAndOneInTwoStores) {
   EXPECT_EQ(counts.in_flight, 1u);
   EXPECT_EQ(counts.lost, 0u);
   // Parked by a full dead-letter queue: the message says where and why.
-  h.add(3min, rs::Kind::parked, "orchestrator", 2, static_cast<std::int64_t>(rs::InvoiceOutcome::dead_lettered), 0,
-        1 + static_cast<std::uint16_t>(resilience::ErrorClass::capacity_exceeded));
+  h.add(3min, "orchestrator", 2,
+        se::Parked{rs::InvoiceOutcome::dead_lettered, resilience::ErrorClass::capacity_exceeded});
   r = h.check("conservation");
   EXPECT_NE(r.message.find("parked since t=180.000s, the dead-letter queue refused it (capacity_exceeded)"),
             std::string::npos)
@@ -148,7 +152,7 @@ TEST(Invariants, ConservationFailsWhenTheStoresCannotBeRead) {
 TEST(Invariants, ConservationCatchesTwoOutcomesAndAPostingMissingFromTheLedger) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(3min, rs::Kind::outcome, "orchestrator", 1, 0, 10'000, 3);  // a second outcome
+  h.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 10'000});  // a second outcome
   EXPECT_FALSE(h.check("conservation").passed);
 
   History g;
@@ -171,8 +175,8 @@ TEST(Invariants, ExactlyOnceCatchesALedgerThatPostsTwice) {
 
 TEST(Invariants, ExactlyOnceCatchesASagaLeftHalfDone) {
   History h;
-  h.add(1min, Kind::submitted, "", 9, 700);
-  h.add(2min, rs::Kind::outcome, "orchestrator", 9, 0, 700, 3);  // dead-lettered ...
+  h.add(1min, "", 9, he::Submitted{700});
+  h.add(2min, "orchestrator", 9, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 700});  // dead-lettered ...
   h.evidence().ledger.push_back(LedgerRecord{9, 700, 0, false});  // ... yet still in the ledger
   ++h.metrics().outcomes[3];
   const auto r = h.check("exactly_once");
@@ -182,11 +186,11 @@ TEST(Invariants, ExactlyOnceCatchesASagaLeftHalfDone) {
 
 TEST(Invariants, BoundedRetriesCatchesAnAgentThatRetriesTenTimes) {
   History h;
-  h.add(1min, Kind::submitted, "", 4, 100);
+  h.add(1min, "", 4, he::Submitted{100});
   for (int i = 0; i < 10; ++i) {
-    h.call(1min + std::chrono::seconds(3 * i), "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);
+    h.call(1min + std::chrono::seconds(3 * i), "ocr_engine", 4, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);
   }
-  h.add(3min, rs::Kind::outcome, "orchestrator", 4, 0, 100, 3);
+  h.add(3min, "orchestrator", 4, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   ++h.metrics().outcomes[3];
   const auto r = h.check("bounded_retries");
   EXPECT_FALSE(r.passed);
@@ -200,10 +204,10 @@ TEST(Invariants, BoundedRetriesCatchesABackoffShorterThanThePolicy) {
   retry.max_attempts = 3;
   retry.base_delay = 1s;
   retry.jitter = resilience::Jitter::none;
-  h.add(1min, Kind::submitted, "", 4, 100);
-  h.call(1min, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);
-  h.call(1min + 1100ms, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, 1);  // 100 ms after the failure
-  h.add(3min, rs::Kind::outcome, "orchestrator", 4, 0, 100, 3);
+  h.add(1min, "", 4, he::Submitted{100});
+  h.call(1min, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);
+  h.call(1min + 1100ms, "ocr_engine", 4, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);  // 100 ms after the failure
+  h.add(3min, "orchestrator", 4, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   const auto r = h.check("bounded_retries");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("before the policy's shortest backoff 1s"), std::string::npos) << r.message;
@@ -220,8 +224,8 @@ TEST(Invariants, TimeoutsCatchACallThatOutlivesItsTimeout) {
 
 TEST(Invariants, TimeoutsCatchACallThatNeverEnded) {
   History h;
-  h.add(1min, Kind::call_begin, "po_database", 3, 99, 1);
-  h.add(15min, Kind::call_unfinished, "po_database", 3, 99, (14min).count());
+  h.add(1min, "po_database", 3, he::CallBegin{99, rs::ServiceOp::po_lookup});
+  h.add(15min, "po_database", 3, he::CallUnfinished{99, 14min});
   const auto r = h.check("timeouts");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("still unanswered"), std::string::npos) << r.message;
@@ -233,7 +237,7 @@ TEST(Invariants, CircuitBreakerCatchesABreakerThatLetsCallsThroughWhileOpen) {
   breaker.half_open_probes = 1;
   h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
   h.clean_invoice(1, 1min);
-  h.add(2min, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);  // closed -> open
+  h.add(2min, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
   h.call(2min + 5s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);             // got through anyway
   const auto r = h.check("circuit_breaker");
   EXPECT_FALSE(r.passed);
@@ -247,10 +251,10 @@ TEST(Invariants, CircuitBreakerCatchesABreakerThatDoesNotOpenAtItsThreshold) {
   breaker.trip = resilience::TripMode::consecutive_failures;
   breaker.failure_threshold = 3;
   h.policy().service(rs::ServiceId::ledger).breaker = breaker;
-  for (int i = 0; i < 3; ++i) h.call(std::chrono::seconds(10 * (i + 1)), "ledger", 5, rs::ServiceOp::ledger_post, 1s, 1);
+  for (int i = 0; i < 3; ++i) h.call(std::chrono::seconds(10 * (i + 1)), "ledger", 5, rs::ServiceOp::ledger_post, 1s, resilience::ErrorClass::transient);
   auto clean = h.check("circuit_breaker");
   EXPECT_TRUE(clean.passed) << clean.message;
-  h.call(1min, "ledger", 6, rs::ServiceOp::ledger_post, 1s, 1);  // a fourth call, breaker still closed
+  h.call(1min, "ledger", 6, rs::ServiceOp::ledger_post, 1s, resilience::ErrorClass::transient);  // a fourth call, breaker still closed
   const auto r = h.check("circuit_breaker");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("after 3 failures in a row"), std::string::npos) << r.message;
@@ -261,7 +265,7 @@ TEST(Invariants, CircuitBreakerCatchesTooManyHalfOpenProbesAndAMissingBreaker) {
   resilience::CircuitBreakerConfig breaker;
   breaker.half_open_probes = 1;
   h.policy().service(rs::ServiceId::ocr_engine).breaker = breaker;
-  h.add(2min, resilience::Kind::breaker_transition, "ocr_engine", 0, 1, 2, 2);  // open -> half-open
+  h.add(2min, "ocr_engine", 0, pe::BreakerTransition{S::open, S::half_open});
   h.call(2min + 1s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
   h.call(2min + 2s, "ocr_engine", 3, rs::ServiceOp::recognize, 1s);
   EXPECT_FALSE(h.check("circuit_breaker").passed);
@@ -287,19 +291,19 @@ TEST(Invariants, ResumptionCatchesASecondNotificationAndARerunCheckpointedStep) 
   EXPECT_NE(r.message.find("invoice 1: accounts payable notified 2 times"), std::string::npos) << r.message;
 
   History g;
-  g.add(1min, Kind::submitted, "", 2, 100);
+  g.add(1min, "", 2, he::Submitted{100});
   g.call(1min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
-  g.add(1min + 2s, Kind::checkpoint_write, "checkpoint_store", 2, 1, step_code("ocr"));
-  g.add(2min, rs::Kind::agent_stopped, "ocr", 0, 1);
+  g.add(1min + 2s, "checkpoint_store", 2, he::CheckpointWrite{1, step_code("ocr")});
+  g.add(2min, "ocr", 0, se::AgentStopped{1});
   g.call(3min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);  // OCR again, though checkpointed
   EXPECT_FALSE(g.check("resumption").passed);
 }
 
 TEST(Invariants, ResumptionCatchesWorkStartedOverWithoutCheckpoints) {
   History h;  // naive: no checkpoint store
-  h.add(1min, Kind::submitted, "", 2, 100);
+  h.add(1min, "", 2, he::Submitted{100});
   h.call(1min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
-  h.add(2min, rs::Kind::agent_stopped, "orchestrator", 0, 1);
+  h.add(2min, "orchestrator", 0, se::AgentStopped{1});
   h.call(3min, "ocr_engine", 2, rs::ServiceOp::recognize, 1s);
   const auto r = h.check("resumption");
   EXPECT_FALSE(r.passed);
@@ -308,18 +312,18 @@ TEST(Invariants, ResumptionCatchesWorkStartedOverWithoutCheckpoints) {
 
 TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
   History h;
-  h.add(1min, Kind::submitted, "", 1, 100);
-  h.add(1min, rs::Kind::outcome, "orchestrator", 1, 0, 100, 1);  // posted_degraded ...
+  h.add(1min, "", 1, he::Submitted{100});
+  h.add(1min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted_degraded, 0s, 100});  // posted_degraded ...
   h.evidence().ledger.push_back(LedgerRecord{1, 100, 42, false});  // ... against PO 42
   auto r = h.check("degradation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("an invented match"), std::string::npos) << r.message;
 
   History g;
-  g.add(1min, Kind::submitted, "", 1, 100);
-  g.call(1min, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, 2);
-  g.call(2min, "backup_ocr", 1, rs::ServiceOp::recognize, 1s, 2);
-  g.add(3min, rs::Kind::outcome, "orchestrator", 1, 0, 100, 0);
+  g.add(1min, "", 1, he::Submitted{100});
+  g.call(1min, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::timeout);
+  g.call(2min, "backup_ocr", 1, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::timeout);
+  g.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   r = g.check("degradation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("every OCR call for it failed"), std::string::npos) << r.message;
@@ -327,30 +331,30 @@ TEST(Invariants, DegradationCatchesAnInventedMatchAndAPostedCriticalFailure) {
 
 TEST(Invariants, ValidationCatchesCorruptedInputPostedAndACrashedTask) {
   History h;
-  h.add(1min, Kind::submitted, "", 1, 100, 1 + static_cast<std::int64_t>(faults::Corruption::markup));
-  h.add(2min, rs::Kind::outcome, "orchestrator", 1, 0, 100, 0);
+  h.add(1min, "", 1, he::Submitted{100, faults::Corruption::markup});
+  h.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   h.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
   auto r = h.check("validation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("markup input was posted"), std::string::npos) << r.message;
 
   History g;
-  g.add(1min, runtime::RuntimeEventKind::task_failed, "", 0);
+  g.add(1min, "", 0, runtime::runtime_events::TaskFailed{});
   EXPECT_FALSE(g.check("validation").passed);
 }
 
 TEST(Invariants, VisibilityCatchesASilentFailure) {
   History h;
   h.clean_invoice(1, 1min);
-  h.add(2min, Kind::submitted, "", 2, 100);
-  h.add(3min, rs::Kind::outcome, "orchestrator", 2, 0, 100, 3);  // dead-lettered, never counted
+  h.add(2min, "", 2, he::Submitted{100});
+  h.add(3min, "orchestrator", 2, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});  // dead-lettered, never counted
   auto r = h.check("visibility");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("ended dead_lettered but the metrics count 0"), std::string::npos) << r.message;
 
   History g;  // a failed answer the metrics never counted
   g.clean_invoice(1, 1min);
-  g.call(2min, "po_database", 1, rs::ServiceOp::po_lookup, 1s, 1);
+  g.call(2min, "po_database", 1, rs::ServiceOp::po_lookup, 1s, resilience::ErrorClass::transient);
   g.metrics().services[2].errors = 0;
   r = g.check("visibility");
   EXPECT_FALSE(r.passed);
@@ -384,9 +388,8 @@ TEST(Invariants, VisibilityComparesTheDeadLetterQueueWithWhatItsStoreHolds) {
 TEST(Invariants, SaturationCountsTheRefusalsTheHarnessReceived) {
   History h;
   for (std::uint64_t id = 1; id <= 3; ++id) {
-    h.add(std::chrono::minutes(id), Kind::submitted, "", id, 500);
-    h.add(std::chrono::minutes(id), Kind::refused, "", id, 0, 0,
-          static_cast<std::uint16_t>(rs::SubmitResult::refused_overloaded));
+    h.add(std::chrono::minutes(id), "", id, he::Submitted{500});
+    h.add(std::chrono::minutes(id), "", id, he::Refused{rs::SubmitResult::refused_overloaded});
   }
   auto r = h.check("saturation");
   EXPECT_FALSE(r.passed);
@@ -403,13 +406,13 @@ TEST(Invariants, SaturationCountsTheRefusalsTheHarnessReceived) {
 TEST(Invariants, SaturationCatchesUnboundedWorkAndUncountedShedding) {
   History h;
   h.policy().max_in_flight = 100;
-  h.add(1min, Kind::sample, "", 0, 250, 1000);
+  h.add(1min, "", 0, he::Sample{250, 1000});
   auto r = h.check("saturation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("above the policy's bound 100"), std::string::npos) << r.message;
 
   History g;
-  g.add(1min, rs::Kind::message_rejected, "ocr", 5, 10'000);
+  g.add(1min, "ocr", 5, se::MessageRejected{10'000});
   r = g.check("saturation");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("shed load not counted"), std::string::npos) << r.message;

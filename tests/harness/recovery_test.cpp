@@ -13,11 +13,15 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace he = harness_events;
+namespace se = reference_system::system_events;
+namespace pe = resilience::pattern_events;
+using S = resilience::BreakerState;
 using namespace std::chrono_literals;
 using test_history::History;
 
-constexpr std::uint16_t kPosted = 0;
-constexpr std::uint16_t kDeadLettered = 3;
+constexpr auto kPosted = rs::InvoiceOutcome::posted;
+constexpr auto kDeadLettered = rs::InvoiceOutcome::dead_lettered;
 
 // The fault-free baseline: one invoice posted every 6 s for the whole run.
 void steady_baseline(History& h, runtime::Duration until) {
@@ -29,7 +33,7 @@ template <class F>
 void run_outcomes(History& h, runtime::Duration until, F ends) {
   std::uint64_t id = 1;
   for (runtime::Duration t = 6s; t < until; t += 6s, ++id) {
-    h.add(t, rs::Kind::outcome, "orchestrator", id, 0, 100, ends(t));
+    h.add(t, "orchestrator", id, se::TerminalOutcome{ends(t), 0s, 100});
   }
 }
 
@@ -110,7 +114,7 @@ TEST(RecoveryTime, CatchesAThroughputThatNeverComesBack) {
   steady_baseline(h, 15min);
   // Every invoice that ends is posted, but only one in three ever ends.
   std::uint64_t id = 1;
-  for (runtime::Duration t = 18s; t < 15min; t += 18s) h.add(t, rs::Kind::outcome, "orchestrator", id++, 0, 100, kPosted);
+  for (runtime::Duration t = 18s; t < 15min; t += 18s) h.add(t, "orchestrator", id++, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   const auto report = h.check_all("recovery_time");
   EXPECT_TRUE(report.results.front().failed());
   EXPECT_FALSE(report.faults[0].time_to_recover.has_value());
@@ -141,74 +145,76 @@ runtime::Duration detected(History& h) {
 TEST(TimeToDetect, AFailedCallOrAFailedInvoiceIsNotDetection) {
   History h;
   h.fault(faults::FaultKind::outage, "ocr_engine", 1min, 2min);
-  h.add(1min, Kind::submitted, "", 1, 100);
-  h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, 1);  // the fault striking
-  h.add(1min + 3s, rs::Kind::outcome, "orchestrator", 1, 0, 100, kDeadLettered);
+  h.add(1min, "", 1, he::Submitted{100});
+  h.call(1min + 1s, "ocr_engine", 1, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);  // the fault striking
+  h.add(1min + 3s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
   EXPECT_EQ(detected(h), -1s) << "a failure the fault caused is not the system noticing it";
 }
 
 TEST(TimeToDetect, IsTheTargetsFirstBreakerOpeningRetryOrFallback) {
   History h;
   h.fault(faults::FaultKind::outage, "ocr_engine", 1min, 2min);
-  h.add(30s, resilience::Kind::retry_scheduled, "ocr_engine", 1, 2, 1'000'000'000);  // before the fault
-  h.call(1min + 1s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s, 1);
-  h.add(1min + 4s, resilience::Kind::retry_scheduled, "po_database", 2, 2, 0);       // another service
-  h.add(1min + 5s, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 2, 2);  // closed -> half-open: no
-  h.add(1min + 7s, resilience::Kind::retry_scheduled, "ocr_engine", 2, 2, 0);
+  h.add(30s, "ocr_engine", 1, pe::RetryScheduled{2, 1s});  // before the fault
+  h.call(1min + 1s, "ocr_engine", 2, rs::ServiceOp::recognize, 1s, resilience::ErrorClass::transient);
+  h.add(1min + 4s, "po_database", 2, pe::RetryScheduled{2, 0s});       // another service
+  h.add(1min + 5s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::half_open});  // half-open is not open: no
+  h.add(1min + 7s, "ocr_engine", 2, pe::RetryScheduled{2, 0s});
   EXPECT_EQ(detected(h), 7s);
 
   History g;
   g.fault(faults::FaultKind::hang, "ocr_engine", 1min, 2min);
-  g.add(1min + 40s, rs::Kind::ocr_fallback, "ocr", 3, 0, 0, 2);
-  g.add(1min + 50s, resilience::Kind::breaker_transition, "ocr_engine", 0, 0, 1, 1);  // closed -> open
+  g.add(1min + 40s, "ocr", 3, se::OcrFallback{resilience::ErrorClass::timeout});
+  g.add(1min + 50s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
   EXPECT_EQ(detected(g), 40s);
 
   History b;  // the breaker opening
   b.fault(faults::FaultKind::error, "ledger", 1min, 2min);
-  b.add(1min + 12s, resilience::Kind::breaker_transition, "ledger", 0, 0, 1, 1);
+  b.add(1min + 12s, "ledger", 0, pe::BreakerTransition{S::closed, S::open});
   EXPECT_EQ(detected(b), 12s);
 }
 
 TEST(TimeToDetect, ACrashIsDetectedByTheOrchestratorOrTheRestartNotByItself) {
   History h;
   h.fault(faults::FaultKind::crash, "accounting", 2min, 5min);
-  h.add(2min, rs::Kind::agent_stopped, "accounting", 0, 3);  // the crash itself
-  h.add(2min + 45s, resilience::Kind::retry_scheduled, "step/accounting", 7, 2, 0);
-  h.add(7min, rs::Kind::agent_started, "accounting", 0, 2);
+  h.add(2min, "accounting", 0, se::AgentStopped{3});  // the crash itself
+  h.add(2min + 45s, "step/accounting", 7, pe::RetryScheduled{2, 0s});
+  h.add(7min, "accounting", 0, se::AgentStarted{2});
   EXPECT_EQ(detected(h), 45s);
 
   History g;  // nothing noticed until the agent was started again
   g.fault(faults::FaultKind::crash, "accounting", 2min, 5min);
-  g.add(2min, rs::Kind::agent_stopped, "accounting", 0, 3);
-  g.add(7min, rs::Kind::agent_started, "accounting", 0, 2);
+  g.add(2min, "accounting", 0, se::AgentStopped{3});
+  g.add(7min, "accounting", 0, se::AgentStarted{2});
   EXPECT_EQ(detected(g), 5min);
 }
 
 TEST(TimeToDetect, AReactionLongAfterTheFaultIsNotItsDetection) {
   History h;
   h.fault(faults::FaultKind::error, "ledger", 1min, 2min);
-  h.add(3min + 1min + 1s, resilience::Kind::breaker_transition, "ledger", 0, 0, 1, 1);  // window + 1 s after
+  h.add(3min + 1min + 1s, "ledger", 0, pe::BreakerTransition{S::closed, S::open});  // window + 1 s after
   EXPECT_EQ(detected(h), -1s);
 }
 
 TEST(TimeToDetect, CorruptedInputIsDetectedWhenACorruptedInvoiceIsRejected) {
   History h;
   h.fault(faults::FaultKind::corrupted_input, "workload", 1min, 2min);
-  h.add(1min + 1s, Kind::submitted, "", 1, 100);
-  h.add(1min + 2s, rs::Kind::outcome, "orchestrator", 1, 0, 100, 2);  // a clean one rejected: not this fault
-  h.add(1min + 5s, faults::Kind::touched, "fault/0/corrupted_input", 2, 0);
-  h.add(1min + 5s, Kind::submitted, "", 2, 100, 1 + static_cast<std::int64_t>(faults::Corruption::markup));
-  h.add(1min + 9s, rs::Kind::outcome, "orchestrator", 2, 0, 100, 2);
+  h.add(1min + 1s, "", 1, he::Submitted{100});
+  h.add(1min + 2s, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::rejected_invalid, 0s, 100});  // a clean one rejected: not this fault
+  h.add(1min + 5s, "fault/0/corrupted_input", 2,
+        faults::fault_events::Touched{.fault_index = 0, .fault = faults::FaultKind::corrupted_input});
+  h.add(1min + 5s, "", 2, he::Submitted{100, faults::Corruption::markup});
+  h.add(1min + 9s, "orchestrator", 2, se::TerminalOutcome{rs::InvoiceOutcome::rejected_invalid, 0s, 100});
   EXPECT_EQ(detected(h), 9s);
 }
 
 TEST(TimeToDetect, ABusFaultIsDetectedOnlyOnAnInvoiceItTouched) {
   History h;
   h.fault(faults::FaultKind::reordering, "bus", 1min, 5min);
-  h.add(1min + 10s, faults::Kind::touched, "fault/0/reordering", 7, 0);
-  h.add(2min, rs::Kind::stale_reply, "orchestrator", 8, 1, 5);  // another invoice's: an overlapping fault's
+  h.add(1min + 10s, "fault/0/reordering", 7,
+        faults::fault_events::Touched{.fault_index = 0, .fault = faults::FaultKind::reordering});
+  h.add(2min, "orchestrator", 8, se::StaleReply{1, 5});  // another invoice's: an overlapping fault's
   EXPECT_EQ(detected(h), -1s);
-  h.add(3min, rs::Kind::stale_reply, "orchestrator", 7, 1, 6);
+  h.add(3min, "orchestrator", 7, se::StaleReply{1, 6});
   EXPECT_EQ(detected(h), 2min);
 }
 

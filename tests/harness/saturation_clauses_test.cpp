@@ -10,6 +10,7 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace he = harness_events;
 using namespace std::chrono_literals;
 using test_history::expect_clause;
 using test_history::History;
@@ -18,22 +19,22 @@ using test_history::History;
 TEST(SaturationClauses, ATopicAboveItsQueueBound) {
   History h;
   h.policy().agent(rs::AgentId::ocr).queue_bound = 10;
-  h.add(1min, Kind::queue_sample, "ocr", 0, 10, 0);  // at the bound: fine
+  h.add(1min, "ocr", 0, he::QueueSample{10, 0});  // at the bound: fine
   EXPECT_TRUE(h.check("saturation").passed);
-  h.add(2min, Kind::queue_sample, "ocr", 0, 50, 3);
+  h.add(2min, "ocr", 0, he::QueueSample{50, 3});
   expect_clause(h.check("saturation"), "topic ocr held 50 messages at t=120.000s, above its bound 10");
 }
 
 TEST(SaturationClauses, LiveTasksPastTheMemoryBound) {
   History h;
   h.evidence().live_tasks_bound = 100;
-  h.add(1min, Kind::sample, "", 0, 1, 500);
+  h.add(1min, "", 0, he::Sample{1, 500});
   expect_clause(h.check("saturation"), "500 live tasks at t=60.000s: memory is not bounded (bound 100)");
 }
 
 TEST(SaturationClauses, ATaskThatDiedUnderLoadOrARunThatFailed) {
   History h;
-  h.add(1min, runtime::RuntimeEventKind::task_failed, "", 0);
+  h.add(1min, "", 0, runtime::runtime_events::TaskFailed{});
   expect_clause(h.check("saturation"), "a task of the system failed with an exception under load");
 
   History g;

@@ -25,10 +25,9 @@ class SloRun {
     in_.success_rate = 0.99;
     expect_.success_rate_min = 0.95;
   }
-  template <class K>
-  void add(runtime::Duration t, K kind, std::string_view source, std::int64_t a = 0, std::int64_t b = 0,
-           std::uint16_t detail = 0) {
-    log_.append(Event{Instant{} + t, static_cast<std::uint16_t>(kind), detail, log_.intern(source), 0, a, b});
+  template <runtime::EventPayload P>
+  void add(runtime::Duration t, std::string_view source, const P& payload) {
+    log_.append(runtime::make_event(Instant{} + t, log_.intern(source), 0, payload));
   }
   const reports::SloResult& slo(std::string_view name) {
     results_ = check_slos(expect_, in_);
@@ -78,13 +77,14 @@ TEST(Slo, AP99MoreThanTwiceTheBaselines) {
 
 TEST(Slo, MoreThanOneCircuitOpenAtOnce) {
   SloRun run;
-  const auto open = static_cast<std::int64_t>(resilience::BreakerState::open);
-  const auto closed = static_cast<std::int64_t>(resilience::BreakerState::closed);
-  run.add(1min, resilience::Kind::breaker_transition, "ocr_engine", closed, open);
-  run.add(2min, resilience::Kind::breaker_transition, "ocr_engine", open, closed);
-  run.add(3min, resilience::Kind::breaker_transition, "ledger", closed, open);
+  using resilience::pattern_events::BreakerTransition;
+  constexpr auto open = resilience::BreakerState::open;
+  constexpr auto closed = resilience::BreakerState::closed;
+  run.add(1min, "ocr_engine", BreakerTransition{closed, open});
+  run.add(2min, "ocr_engine", BreakerTransition{open, closed});
+  run.add(3min, "ledger", BreakerTransition{closed, open});
   EXPECT_TRUE(run.slo("open_circuits").passed);  // one at a time
-  run.add(4min, resilience::Kind::breaker_transition, "po_database", closed, open);
+  run.add(4min, "po_database", BreakerTransition{closed, open});
   const auto& r = run.slo("open_circuits");
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(r.observed, 2.0);
@@ -92,9 +92,9 @@ TEST(Slo, MoreThanOneCircuitOpenAtOnce) {
 
 TEST(Slo, ADeadLetterQueueOverItsBound) {
   SloRun run;
-  run.add(1min, rs::Kind::dead_lettered, "orchestrator", 100);
+  run.add(1min, "orchestrator", rs::system_events::DeadLettered{100});
   EXPECT_TRUE(run.slo("dlq_size").passed);
-  run.add(2min, rs::Kind::dead_lettered, "orchestrator", 101);
+  run.add(2min, "orchestrator", rs::system_events::DeadLettered{101});
   EXPECT_FALSE(run.slo("dlq_size").passed);
 
   SloRun held;  // the queue's size at the end counts too
@@ -104,9 +104,10 @@ TEST(Slo, ADeadLetterQueueOverItsBound) {
 
 TEST(Slo, MoreRetriesInOneMinuteThanAllowed) {
   SloRun run;
-  for (int i = 0; i < 50; ++i) run.add(1min + std::chrono::seconds(i), resilience::Kind::retry_scheduled, "ocr_engine");
+  using resilience::pattern_events::RetryScheduled;
+  for (int i = 0; i < 50; ++i) run.add(1min + std::chrono::seconds(i), "ocr_engine", RetryScheduled{2, 1s});
   EXPECT_TRUE(run.slo("retries_per_minute").passed);
-  run.add(1min + 59s, resilience::Kind::retry_scheduled, "ocr_engine");
+  run.add(1min + 59s, "ocr_engine", RetryScheduled{2, 1s});
   const auto& r = run.slo("retries_per_minute");
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(r.observed, 51.0);

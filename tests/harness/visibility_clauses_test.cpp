@@ -11,6 +11,7 @@ namespace faultline::harness {
 namespace {
 
 namespace rs = reference_system;
+namespace se = reference_system::system_events;
 using namespace std::chrono_literals;
 using test_history::expect_clause;
 using test_history::History;
@@ -46,7 +47,7 @@ TEST(ConservationClauses, MoreTerminalOutcomesThanAcceptedSubmissions) {
   History h;
   h.dead_lettered_invoice(1, 1min);
   EXPECT_TRUE(h.check("conservation").passed) << h.check("conservation").message;
-  h.add(3min, rs::Kind::outcome, "orchestrator", 1, 30'000'000'000, 500, 3);  // a second dead_lettered outcome
+  h.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 30s, 500});  // a second dead_lettered outcome
   expect_clause(h.check("conservation"), "invoice 1: 2 terminal outcomes for 1 accepted submission(s)");
 }
 

@@ -57,16 +57,17 @@ TEST(PolicyCoverage, ReadsEveryKindFromTheEventLog) {
   runtime::EventLog log;
   const auto ocr_engine = log.intern("ocr_engine");
   const auto notifier = log.intern("notifier");
-  using RK = resilience::Kind;
-  using SK = reference_system::Kind;
-  log.record(RK::retries_exhausted, ocr_engine, 1, 5);  // the limit (5) reached
-  log.record(RK::retries_exhausted, notifier, 2, 1);    // stopped early (not retryable): not the limit
-  log.record(RK::breaker_transition, ocr_engine, 0, 0, 1);
-  log.record(RK::breaker_transition, ocr_engine, 0, 1, 2);
-  log.record(RK::breaker_transition, ocr_engine, 0, 2, 0);
-  log.record(SK::ocr_fallback, log.intern("ocr"), 3);
-  log.record(SK::compensation, log.intern("accounting"), 4);
-  log.record(SK::dead_lettered, log.intern("orchestrator"), 5, 1);
+  namespace pe = resilience::pattern_events;
+  using S = resilience::BreakerState;
+  namespace se = reference_system::system_events;
+  log.record(ocr_engine, 1, pe::RetriesExhausted{.attempts = 5});  // the limit (5) reached
+  log.record(notifier, 2, pe::RetriesExhausted{.attempts = 1});    // stopped early (not retryable): not the limit
+  log.record(ocr_engine, 0, pe::BreakerTransition{S::closed, S::open});
+  log.record(ocr_engine, 0, pe::BreakerTransition{S::open, S::half_open});
+  log.record(ocr_engine, 0, pe::BreakerTransition{S::half_open, S::closed});
+  log.record(log.intern("ocr"), 3, se::OcrFallback{});
+  log.record(log.intern("accounting"), 4, se::Compensation{});
+  log.record(log.intern("orchestrator"), 5, se::DeadLettered{1});
   c.observe(log, "s (seed 1)");
 
   EXPECT_EQ(item(c.items(), "retry_limit:ocr_engine").times, 1u);
@@ -90,8 +91,8 @@ TEST(PolicyCoverage, MergesRunsInTheOrderGiven) {
   for (const char* label : {"b (seed 2)", "a (seed 1)"}) {
     PolicyCoverage one(lint);
     runtime::EventLog log;
-    log.record(reference_system::Kind::ocr_fallback, log.intern("ocr"), 1);
-    log.record(reference_system::Kind::ocr_fallback, log.intern("ocr"), 2);
+    log.record(log.intern("ocr"), 1, reference_system::system_events::OcrFallback{});
+    log.record(log.intern("ocr"), 2, reference_system::system_events::OcrFallback{});
     one.observe(log, label);
     total.merge(one);
   }

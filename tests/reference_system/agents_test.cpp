@@ -240,7 +240,7 @@ TEST(AccountingAgent, FailedCompensationNeedsAHuman) {
   EXPECT_EQ(reply.review_reason, static_cast<std::uint8_t>(ReviewReason::compensation_failed));
 }
 
-std::size_t count(const runtime::SimRuntime& rt, Kind kind) {
+std::size_t count(const runtime::SimRuntime& rt, SystemEvent kind) {
   std::size_t n = 0;
   for (const auto& e : rt.log().events()) n += e.kind == static_cast<std::uint16_t>(kind) ? 1 : 0;
   return n;
@@ -276,7 +276,7 @@ TEST(AccountingAgent, CommittedMarkerAnswersDuplicatesUntilItsWorkflowDeadlineTh
   EXPECT_EQ(r.notifier->calls, 2);  // 9 and 10
   EXPECT_EQ(r.ledger->entries().size(), 2u);
   EXPECT_EQ(r.f.metrics.agent(AgentId::accounting).expired, 1u);
-  EXPECT_EQ(count(r.f.rt, Kind::request_expired), 1u);
+  EXPECT_EQ(count(r.f.rt, SystemEvent::request_expired), 1u);
 }
 
 TEST(AccountingAgent, WithoutAWorkflowDeadlineTheMarkerStays) {
@@ -308,7 +308,7 @@ TEST(AccountingAgent, SagaRedoneWithoutItsProgressRecordNotifiesOnce) {
   EXPECT_EQ(ledger->live_entries(271), 1u);
   EXPECT_EQ(notifier->delivered(), 1u);
   EXPECT_EQ(notifier->duplicates_refused(), 1u);
-  EXPECT_EQ(count(f.rt, Kind::notified), 1u);
+  EXPECT_EQ(count(f.rt, SystemEvent::notified), 1u);
 
   // Without keys (the naive policy) the redo notifies a second time.
   f.policy.agent(AgentId::accounting).idempotency_key = false;
@@ -354,7 +354,7 @@ TEST(AgentHost, ActsOnceOnARequestDeliveredTwiceAtOnce) {
   EXPECT_EQ(r.po_calls(), 2u);  // one lookup (no such order) and one candidate search
   EXPECT_EQ(r.bus.depth(Topic::replies), 1u);
   EXPECT_EQ(r.bus.pending(Topic::matching), 0u);
-  EXPECT_EQ(count(r.f.rt, Kind::request_duplicate), 1u);
+  EXPECT_EQ(count(r.f.rt, SystemEvent::request_duplicate), 1u);
   r.host->stop();
 }
 
@@ -455,7 +455,7 @@ TEST(AgentHost, DropsRequestsWhoseWorkflowIsPastItsDeadline) {
   EXPECT_EQ(m.handled, 2u);
   EXPECT_EQ(bus.depth(Topic::replies), 2u);   // no reply for the expired one
   EXPECT_EQ(bus.pending(Topic::validation), 0u);  // all three acked
-  EXPECT_EQ(count(f.rt, Kind::request_expired), 1u);
+  EXPECT_EQ(count(f.rt, SystemEvent::request_expired), 1u);
   host.stop();
 }
 

@@ -17,6 +17,8 @@
 namespace faultline::reference_system {
 namespace {
 
+namespace se = system_events;
+
 using namespace std::chrono_literals;
 
 using test_support::source_path;
@@ -78,7 +80,7 @@ struct CrashRun {
       EXPECT_TRUE(run.system->supervisor().start(agent));
     }(*this, agent, at, until));
   }
-  std::size_t count(Kind kind, std::string_view source = {}) const {
+  std::size_t count(SystemEvent kind, std::string_view source = {}) const {
     const auto id = source.empty() ? 0 : rt.log().find(source);
     std::size_t n = 0;
     for (const auto& e : rt.log().events()) {
@@ -113,8 +115,8 @@ TEST_P(AgentCrash, DownThirtySecondsThenRestartedLosesNothingAndPostsOnce) {
   run.crash_between(GetParam(), 20s, 50s);
   run.rt.run();
   run.expect_exactly_once();
-  EXPECT_EQ(run.count(Kind::agent_stopped, GetParam()), 1u);
-  EXPECT_EQ(run.count(Kind::agent_started, GetParam()), 1u);
+  EXPECT_EQ(run.count(SystemEvent::agent_stopped, GetParam()), 1u);
+  EXPECT_EQ(run.count(SystemEvent::agent_started, GetParam()), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryAgent, AgentCrash,
@@ -128,7 +130,7 @@ TEST(Crash, OcrWorkInFlightIsRedeliveredAfterRestart) {
   run.expect_exactly_once();
   // OCR takes seconds, so some scans were being read at the crash: they
   // were redelivered from the bus to the restarted agent.
-  EXPECT_GT(run.count(Kind::message_redelivered, to_string(Topic::ocr)), 0u);
+  EXPECT_GT(run.count(SystemEvent::message_redelivered, to_string(Topic::ocr)), 0u);
 }
 
 TEST(Crash, OrchestratorResumesAWorkflowFromItsCheckpointWithoutRedoingSteps) {
@@ -138,8 +140,8 @@ TEST(Crash, OrchestratorResumesAWorkflowFromItsCheckpointWithoutRedoingSteps) {
   // step (matching), restart it 30 s later.
   const auto orchestrator = run.rt.log().intern("orchestrator");
   run.rt.log().add_listener([&](const runtime::Event& e) {
-    if (victim != 0 || e.kind != static_cast<std::uint16_t>(Kind::checkpoint_saved) || e.source != orchestrator ||
-        e.a != 3) {
+    if (victim != 0 || !is<se::CheckpointSaved>(e) || e.source != orchestrator ||
+        read<se::CheckpointSaved>(e).steps_completed != 3) {
       return;
     }
     victim = e.subject;
@@ -157,9 +159,10 @@ TEST(Crash, OrchestratorResumesAWorkflowFromItsCheckpointWithoutRedoingSteps) {
   std::size_t steps_run = 0;
   for (const auto& e : run.rt.log().events()) {
     if (e.subject != victim) continue;
-    resumed |= e.kind == static_cast<std::uint16_t>(Kind::checkpoint_loaded) && e.source == orchestrator && e.a == 3;
+    resumed |= is<se::CheckpointLoaded>(e) && e.source == orchestrator &&
+               read<se::CheckpointLoaded>(e).steps_completed == 3;
     // Steps 0-2 were complete at the crash; step 3 may have been in flight.
-    steps_run += e.kind == static_cast<std::uint16_t>(Kind::step_started) && e.a < 3 ? 1 : 0;
+    steps_run += is<se::StepStarted>(e) && read<se::StepStarted>(e).step < 3 ? 1 : 0;
   }
   EXPECT_TRUE(resumed) << "the workflow did not resume at its fourth step";
   EXPECT_EQ(steps_run, 3u) << "a completed step ran again";
@@ -173,7 +176,7 @@ TEST(Crash, AccountingCrashedBetweenPostAndNotifyResumesTheSagaWithoutASecondEnt
   // inside that invoice's saga (the ledger's answer is still on its way):
   // crash it then, and restart it 30 s later.
   run.rt.log().add_listener([&](const runtime::Event& e) {
-    if (victim != 0 || e.kind != static_cast<std::uint16_t>(Kind::ledger_posted)) return;
+    if (victim != 0 || !is<se::LedgerPosted>(e)) return;
     victim = e.subject;
     run.rt.spawn([](CrashRun& run) -> runtime::Task<void> {
       EXPECT_TRUE(run.system->supervisor().stop("accounting"));
@@ -188,8 +191,8 @@ TEST(Crash, AccountingCrashedBetweenPostAndNotifyResumesTheSagaWithoutASecondEnt
   bool resumed = false, refused_duplicate = false;
   for (const auto& e : run.rt.log().events()) {
     if (e.subject != victim) continue;
-    resumed |= e.kind == static_cast<std::uint16_t>(Kind::checkpoint_loaded) && e.a == 1;
-    refused_duplicate |= e.kind == static_cast<std::uint16_t>(Kind::ledger_duplicate);
+    resumed |= is<se::CheckpointLoaded>(e) && read<se::CheckpointLoaded>(e).steps_completed == 1;
+    refused_duplicate |= is<se::LedgerDuplicate>(e);
   }
   EXPECT_TRUE(resumed) << "the saga did not resume after its reserve step";
   EXPECT_TRUE(refused_duplicate) << "the repeated post was not recognised by its idempotency key";

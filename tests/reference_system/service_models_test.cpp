@@ -203,7 +203,7 @@ TEST(ServiceModels, NotifierDeliversAKeyedNoticeOnce) {
   EXPECT_EQ(notifier.delivered(), 1u);
   EXPECT_EQ(notifier.duplicates_refused(), 1u);
   std::size_t notified = 0;
-  for (const auto& e : rt.log().events()) notified += e.kind == static_cast<std::uint16_t>(Kind::notified) ? 1 : 0;
+  for (const auto& e : rt.log().events()) notified += e.kind == static_cast<std::uint16_t>(SystemEvent::notified) ? 1 : 0;
   EXPECT_EQ(notified, 1u);
 
   // Without a key every notice goes out: what the naive policy risks.

@@ -96,10 +96,10 @@ TEST(Timeout, AbandonsTheCallAtItsLimitAndCountsIt) {
   EXPECT_EQ(rt.timeouts_fired(), 1u);
   std::size_t events = 0;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::timeout)) {
+    if (is<pattern_events::Timeout>(e)) {
       ++events;
       EXPECT_EQ(e.subject, 3u);
-      EXPECT_EQ(e.a, std::chrono::nanoseconds(2s).count());
+      EXPECT_EQ(read<pattern_events::Timeout>(e).limit, 2s);
     }
   }
   EXPECT_EQ(events, 1u);

@@ -258,17 +258,16 @@ TEST(CircuitBreaker, TransitionsAreRecordedAsEvents) {
   b.on_success(p, at(30s));
   auto p2 = b.try_acquire(at(30s));
   b.on_success(p2, at(30s));
-  std::vector<std::pair<std::int64_t, std::int64_t>> transitions;
+  using S = BreakerState;
+  std::vector<std::pair<S, S>> transitions;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::breaker_transition)) {
-      transitions.emplace_back(e.a, e.b);
+    if (is<pattern_events::BreakerTransition>(e)) {
+      const auto t = read<pattern_events::BreakerTransition>(e);
+      transitions.emplace_back(t.from, t.to);
     }
   }
-  using S = BreakerState;
-  auto pair = [](S a, S b) { return std::pair<std::int64_t, std::int64_t>(static_cast<int>(a), static_cast<int>(b)); };
-  EXPECT_EQ(transitions, (std::vector<std::pair<std::int64_t, std::int64_t>>{
-                             pair(S::closed, S::open), pair(S::open, S::half_open),
-                             pair(S::half_open, S::closed)}));
+  EXPECT_EQ(transitions, (std::vector<std::pair<S, S>>{{S::closed, S::open}, {S::open, S::half_open},
+                                                       {S::half_open, S::closed}}));
 }
 
 TEST(CircuitBreaker, AnOperationThatThrowsCountsAsAFailureAndTheExceptionGoesOn) {

@@ -48,8 +48,8 @@ TEST(DeadLetterQueue, AlertsOnceWhenTheThresholdIsReached) {
   std::size_t alerts = 0;
   std::size_t lettered = 0;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::dead_letter_alert)) ++alerts;
-    if (e.kind == static_cast<std::uint16_t>(Kind::dead_lettered)) ++lettered;
+    if (e.kind == static_cast<std::uint16_t>(PatternEvent::dead_letter_alert)) ++alerts;
+    if (e.kind == static_cast<std::uint16_t>(PatternEvent::dead_lettered)) ++lettered;
   }
   EXPECT_EQ(alerts, 1u);
   EXPECT_EQ(lettered, 4u);

@@ -32,7 +32,7 @@ TEST(Degradation, NonCriticalFailureYieldsTheNeutralDefaultMarkedDegraded) {
   EXPECT_EQ(r->reason->error_class, ErrorClass::timeout);
   EXPECT_EQ(r->reason->message, "po db slow");
   ASSERT_EQ(rt.log().events().size(), 1u);
-  EXPECT_EQ(rt.log().events()[0].kind, static_cast<std::uint16_t>(Kind::degraded));
+  EXPECT_EQ(rt.log().events()[0].kind, static_cast<std::uint16_t>(PatternEvent::degraded));
   EXPECT_EQ(rt.log().events()[0].subject, 17u);
 }
 
@@ -60,7 +60,7 @@ TEST(Degradation, CriticalFailureStopsWithTheFailure) {
                    Observer::named(rt.log(), "ocr"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.failure().message, "unreadable");
-  EXPECT_EQ(rt.log().events()[0].kind, static_cast<std::uint16_t>(Kind::critical_failure));
+  EXPECT_EQ(rt.log().events()[0].kind, static_cast<std::uint16_t>(PatternEvent::critical_failure));
 }
 
 TEST(Degradation, CriticalityNames) {

@@ -204,14 +204,18 @@ TEST(Retry, WaitsTheScheduleBetweenAttemptsInVirtualTime) {
   EXPECT_EQ(retry.counters().retries, 3u);
   EXPECT_EQ(retry.counters().succeeded, 1u);
 
-  std::vector<std::int64_t> scheduled;
+  std::vector<Duration> scheduled;
+  std::vector<std::uint32_t> next_attempts;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::retry_scheduled)) {
+    if (is<pattern_events::RetryScheduled>(e)) {
       EXPECT_EQ(e.subject, 99u);
-      scheduled.push_back(e.b);
+      const auto r = read<pattern_events::RetryScheduled>(e);
+      scheduled.push_back(r.delay);
+      next_attempts.push_back(r.next_attempt);
     }
   }
-  EXPECT_EQ(scheduled, (std::vector<std::int64_t>{1'000'000'000, 2'000'000'000, 4'000'000'000}));
+  EXPECT_EQ(scheduled, (std::vector<Duration>{1s, 2s, 4s}));
+  EXPECT_EQ(next_attempts, (std::vector<std::uint32_t>{2, 3, 4}));
 }
 
 TEST(Retry, MaxAttemptsCountsTheFirstAttempt) {
@@ -333,7 +337,7 @@ TEST(RetryBudget, ExhaustionStopsRetriesDuringAnOutage) {
   EXPECT_EQ(retry.counters().attempts_exhausted, 0u);
   std::size_t budget_events = 0;
   for (const auto& e : rt.log().events()) {
-    if (e.kind == static_cast<std::uint16_t>(Kind::retry_budget_exhausted)) ++budget_events;
+    if (e.kind == static_cast<std::uint16_t>(PatternEvent::retry_budget_exhausted)) ++budget_events;
   }
   EXPECT_EQ(budget_events, retry.counters().budget_exhausted);
 }

@@ -70,17 +70,32 @@ TEST(Saga, CompensatesCompletedStepsInReverseAndRecordsAFailingCompensation) {
   EXPECT_EQ(out.not_compensated[0].failure.error_class, ErrorClass::transient);
   EXPECT_FALSE(out.fully_compensated());
 
-  std::vector<std::pair<std::uint16_t, std::int64_t>> events;
-  for (const auto& e : rt.log().events()) events.emplace_back(e.kind, e.a);
-  auto k = [](Kind kind) { return static_cast<std::uint16_t>(kind); };
-  EXPECT_EQ(events, (std::vector<std::pair<std::uint16_t, std::int64_t>>{
-                        {k(Kind::saga_aborted), 3},
-                        {k(Kind::compensation_started), 2},
-                        {k(Kind::compensation_succeeded), 2},
-                        {k(Kind::compensation_started), 1},
-                        {k(Kind::compensation_failed), 1},
-                        {k(Kind::compensation_started), 0},
-                        {k(Kind::compensation_succeeded), 0}}));
+  namespace pe = pattern_events;
+  auto step_of = [](const runtime::Event& e) -> std::uint64_t {
+    if (is<pe::SagaAborted>(e)) return read<pe::SagaAborted>(e).failed_step;
+    if (is<pe::CompensationStarted>(e)) return read<pe::CompensationStarted>(e).step;
+    if (is<pe::CompensationSucceeded>(e)) return read<pe::CompensationSucceeded>(e).step;
+    return read<pe::CompensationFailed>(e).step;
+  };
+  std::vector<std::pair<std::uint16_t, std::uint64_t>> events;
+  for (const auto& e : rt.log().events()) events.emplace_back(e.kind, step_of(e));
+  auto k = [](PatternEvent kind) { return static_cast<std::uint16_t>(kind); };
+  EXPECT_EQ(events, (std::vector<std::pair<std::uint16_t, std::uint64_t>>{
+                        {k(PatternEvent::saga_aborted), 3},
+                        {k(PatternEvent::compensation_started), 2},
+                        {k(PatternEvent::compensation_succeeded), 2},
+                        {k(PatternEvent::compensation_started), 1},
+                        {k(PatternEvent::compensation_failed), 1},
+                        {k(PatternEvent::compensation_started), 0},
+                        {k(PatternEvent::compensation_succeeded), 0}}));
+  for (const auto& e : rt.log().events()) {
+    if (is<pe::CompensationFailed>(e)) {
+      EXPECT_EQ(read<pe::CompensationFailed>(e).cause, ErrorClass::transient);
+    }
+    if (is<pe::SagaAborted>(e)) {
+      EXPECT_EQ(read<pe::SagaAborted>(e).cause, ErrorClass::permanent);
+    }
+  }
 }
 
 TEST(Saga, AThrowingCompensationIsRecordedAndTheRestStillRun) {

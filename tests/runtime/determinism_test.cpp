@@ -9,27 +9,43 @@ namespace {
 
 using namespace std::chrono_literals;
 
-enum class Kind : std::uint16_t { started = 0x00f0, slept, timed_out, finished };
+enum class TestEvent : std::uint16_t { started = 0x00f0, slept, timed_out, finished };
+struct Started {
+  static constexpr TestEvent kind = TestEvent::started;
+};
+struct Slept {
+  static constexpr TestEvent kind = TestEvent::slept;
+  Duration nap{};
+  constexpr void slots(auto& s) { s.word0(nap); }
+};
+struct TimedOut {
+  static constexpr TestEvent kind = TestEvent::timed_out;
+};
+struct Finished {
+  static constexpr TestEvent kind = TestEvent::finished;
+  int result = 0;
+  constexpr void slots(auto& s) { s.word0(result); }
+};
 
 Task<int> work(Runtime& rt, Rng& rng, std::uint32_t source, std::uint64_t id) {
   const auto nap = from_millis(rng.exponential(1.0 / 20.0));
   co_await rt.sleep(nap);
-  rt.log().record(Kind::slept, source, id, nap.count());
+  rt.log().record(source, id, Slept{nap});
   co_return static_cast<int>(rng.uniform_int(0, 100));
 }
 
 Task<void> worker(Runtime& rt, Rng& rng, std::uint32_t source, std::uint64_t id) {
-  rt.log().record(Kind::started, source, id);
+  rt.log().record(source, id, Started{});
   auto r = co_await rt.with_timeout(work(rt, rng, source, id), from_millis(rng.uniform(5, 60)));
   if (!r) {
-    rt.log().record(Kind::timed_out, source, id);
+    rt.log().record(source, id, TimedOut{});
     co_return;
   }
   if (*r < 10) {
     // A few spawn children of their own.
     rt.spawn(worker(rt, rng, source, id * 1000 + 1));
   }
-  rt.log().record(Kind::finished, source, id, *r);
+  rt.log().record(source, id, Finished{*r});
 }
 
 struct RunSummary {

@@ -5,8 +5,11 @@
 //  - Assertions stay on: the release build defines NDEBUG, which empties the
 //    standard `assert`, so every layer uses FAULTLINE_ASSERT
 //    (runtime/assert.h) and never a bare `assert(`.
+//  - Events are read and written through their payload structs: only the
+//    mapping in runtime/event_log.h touches a record's slots.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +34,13 @@ const std::regex& nondeterminism() {
 // FAULTLINE_ASSERT are not matched), and its header.
 const std::regex& bare_assert() {
   static const std::regex banned(R"((^|[^_a-zA-Z0-9])assert\s*\(|#\s*include\s*<(cassert|assert\.h)>)");
+  return banned;
+}
+
+// An event's payload slots read or written by name (the slot writer's and
+// reader's calls, `.word0(x)`, are how a payload maps itself, and pass).
+const std::regex& raw_event_slots() {
+  static const std::regex banned(R"(\.(word0|word1|narrow)\b(?!\s*\())");
   return banned;
 }
 
@@ -91,6 +101,44 @@ TEST(SourceScan, EveryLayerAssertsWithFaultlineAssert) {
       root, {"runtime", "resilience", "reference_system", "faults", "reports", "harness", "policy_check", "cli"},
       bare_assert());
   for (const auto& hit : hits) ADD_FAILURE() << hit << "  (use FAULTLINE_ASSERT, runtime/assert.h)";
+}
+
+TEST(SourceScan, OnlyThePayloadMappingTouchesAnEventsSlots) {
+  const auto root = faultline::test_support::source_dir();
+  ASSERT_TRUE(fs::exists(root / "runtime" / "event_log.h")) << "not the source root: " << root;
+  const auto hits = scan(
+      root, {"runtime", "resilience", "reference_system", "faults", "reports", "harness", "policy_check", "cli"},
+      raw_event_slots());
+  // The mapping itself, and describe_event's raw dump into evidence lines.
+  const std::vector<std::string> allowed = {(root / "runtime" / "event_log.h").string(),
+                                            (root / "harness" / "checks" / "evidence.cpp").string()};
+  std::size_t mapping = 0;
+  for (const auto& hit : hits) {
+    const bool ok = std::any_of(allowed.begin(), allowed.end(),
+                                [&](const std::string& file) { return hit.rfind(file + ":", 0) == 0; });
+    if (ok) {
+      ++mapping;
+      continue;
+    }
+    ADD_FAILURE() << hit << "  (read and record a payload struct: read<P>(e), log.record(source, subject, P{...}))";
+  }
+  EXPECT_GT(mapping, 0u) << "the scan no longer sees the mapping's own use of the slots";
+}
+
+TEST(SourceScan, TheScannerFindsRawEventSlots) {
+  const fs::path root = fs::temp_directory_path() / "faultline-slot-scan-test";
+  fs::remove_all(root);
+  fs::create_directories(root / "harness");
+  {
+    std::ofstream out(root / "harness" / "bad.cpp");
+    out << "if (e.word0 > 3) return;\n"
+        << "const auto d = events[i].narrow;\n"
+        << "x.word1 = 7;\n"
+        << "constexpr void slots(auto& s) { s.word0(amount).word1(sequence).narrow(keyed); }\n"
+        << "// e.word0 in a comment is fine\n";
+  }
+  EXPECT_EQ(scan(root, {"harness"}, raw_event_slots()).size(), 3u);
+  fs::remove_all(root);
 }
 
 TEST(SourceScan, TheScannerFindsABareAssert) {

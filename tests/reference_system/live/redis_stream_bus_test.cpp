@@ -145,9 +145,11 @@ class RedisBus : public ::testing::Test {
     return *slot;
   }
 
-  std::size_t events_of(Kind kind, std::uint16_t detail) const {
+  std::size_t dead_events(DeadReason reason) const {
     std::size_t n = 0;
-    for (const auto& e : rt.log().events()) n += e.kind == static_cast<std::uint16_t>(kind) && e.detail == detail;
+    for (const auto& e : rt.log().events()) {
+      n += runtime::is<system_events::MessageDead>(e) && runtime::read<system_events::MessageDead>(e).reason == reason;
+    }
     return n;
   }
 
@@ -291,7 +293,7 @@ TEST_F(RedisBus, TheDeliveryLimitMovesAnEntryToTheDeadStreamWithItsReason) {
   EXPECT_TRUE(pending_entries(Topic::validation).empty()) << "a dead entry is acked";
   EXPECT_FALSE(third->has_value()) << "a dead entry is not delivered";
   EXPECT_EQ(bus.stats().received, 2u);
-  EXPECT_EQ(events_of(Kind::message_dead, static_cast<std::uint16_t>(DeadReason::delivery_limit)), 1u);
+  EXPECT_EQ(dead_events(DeadReason::delivery_limit), 1u);
   bus.close();
 }
 
@@ -325,7 +327,7 @@ TEST_F(RedisBus, AnEntryThatDoesNotDecodeGoesToTheDeadStreamAndNothingCrashes) {
             "wire: field \"v\": the message speaks protocol version 2; this process speaks version 1");
   bus.ack(Topic::matching, got->delivery_id);
   EXPECT_TRUE(drive(rt, [&] { return pending_entries(Topic::matching).empty(); }));
-  EXPECT_EQ(events_of(Kind::message_dead, static_cast<std::uint16_t>(DeadReason::undecodable)), 2u);
+  EXPECT_EQ(dead_events(DeadReason::undecodable), 2u);
 }
 
 TEST_F(RedisBus, TheBoundHoldsAcrossPublishersAndOpensAgainOnceConsumersCatchUp) {
@@ -363,7 +365,8 @@ TEST_F(RedisBus, TheBoundHoldsAcrossPublishersAndOpensAgainOnceConsumersCatchUp)
   })) << "the publish after the refresh reached the stream";
   std::size_t refused_by_redis = 0;
   for (const auto& e : rt.log().events()) {
-    refused_by_redis += e.kind == static_cast<std::uint16_t>(Kind::message_rejected) && e.b == 1;
+    refused_by_redis += runtime::is<system_events::MessageRejected>(e) &&
+                        runtime::read<system_events::MessageRejected>(e).by_server;
   }
   EXPECT_EQ(refused_by_redis, 1u);
 }
@@ -418,12 +421,12 @@ TEST_F(RedisBus, RedisStoppedMidRunGivesTransientFailuresAndTheBusCarriesOnWhenI
   ASSERT_TRUE(drive(rt, [&] { return bus.stats().publish_failed == 1; }));
   ASSERT_TRUE(drive(rt, [&] { return bus.stats().commands_failed >= 3; }))
       << "the blocked read fails, and so do the reads retried while Redis is away";
-  const auto transient = static_cast<std::uint16_t>(1 + static_cast<unsigned>(ErrorClass::transient));
   std::size_t publish_failures = 0;
   for (const auto& e : rt.log().events()) {
-    if (e.kind != static_cast<std::uint16_t>(Kind::bus_failure)) continue;
-    EXPECT_EQ(e.detail, transient) << "a stopped server is a transient failure";
-    publish_failures += e.a == static_cast<std::int64_t>(BusOp::publish) && e.subject == 2;
+    if (!runtime::is<system_events::BusFailure>(e)) continue;
+    const auto failure = runtime::read<system_events::BusFailure>(e);
+    EXPECT_EQ(failure.cause, ErrorClass::transient) << "a stopped server is a transient failure";
+    publish_failures += failure.op == BusOp::publish && e.subject == 2;
   }
   EXPECT_EQ(publish_failures, 1u);
 
