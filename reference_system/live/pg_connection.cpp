@@ -388,14 +388,15 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     in_flight.active = false;
     if (error != nullptr) {
       PQclear(last);
+      // Both point into `error`: copied before it is freed.
       const char* state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
+      const std::string code = state != nullptr ? state : "";
       std::string message = trimmed(PQresultErrorMessage(error));
       PQclear(error);
       if (PQstatus(conn) != CONNECTION_OK) {
         drop();
         co_return Failure{ErrorClass::transient, "postgres: connection lost: " + message};
       }
-      const std::string code = state != nullptr ? state : "";
       co_return Failure{class_of_sqlstate(code), "postgres: " + message + (code.empty() ? "" : " [" + code + "]")};
     }
     if (PQstatus(conn) != CONNECTION_OK) {
