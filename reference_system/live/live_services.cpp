@@ -14,14 +14,8 @@ namespace faultline::reference_system::live {
 
 namespace {
 
-Task<Outcome<>> create_tables(PgConnection& pg, const std::string& schema) {
-  if (!is_plain_identifier(schema)) {
-    co_return Failure{ErrorClass::permanent, "postgres: '" + schema + "' is not a plain schema name"};
-  }
-  const std::string s = "\"" + schema + "\"";
-  co_return co_await pg.execute(
-      "SELECT pg_advisory_xact_lock(7245003);"
-      "CREATE SCHEMA IF NOT EXISTS " + s + ";"
+std::string tables_ddl(const std::string& s) {
+  return
       "CREATE TABLE IF NOT EXISTS " + s + ".notifications ("
       " sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
       " idempotency_key bytea UNIQUE,"
@@ -38,7 +32,11 @@ Task<Outcome<>> create_tables(PgConnection& pg, const std::string& schema) {
       "CREATE TABLE IF NOT EXISTS " + s + ".purchase_orders ("
       " number bigint PRIMARY KEY,"
       " vendor bytea NOT NULL,"
-      " amount_cents bigint NOT NULL)");
+      " amount_cents bigint NOT NULL)";
+}
+
+Task<Outcome<>> create_tables(PgConnection& pg, const std::string& schema) {
+  return create_in_schema(pg, schema, 7245003, tables_ddl);
 }
 
 }  // namespace

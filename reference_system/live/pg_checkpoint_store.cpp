@@ -31,22 +31,34 @@ Failure version_conflict(std::uint64_t expected_version) {
   return Failure{ErrorClass::conflict, "checkpoint: the stored version is not " + std::to_string(expected_version)};
 }
 
-Task<Outcome<std::unique_ptr<PgCheckpointStore>>> PgCheckpointStore::open(PgConnection& pg, std::string schema) {
+Task<Outcome<>> create_in_schema(PgConnection& pg, std::string schema, std::int64_t lock_key,
+                                 std::string (*ddl)(const std::string& quoted_schema)) {
   if (!is_plain_identifier(schema)) {
     co_return Failure{ErrorClass::permanent, "postgres: '" + schema + "' is not a plain schema name"};
   }
-  const std::string table = "\"" + schema + "\".checkpoints";
-  // One implicit transaction; the advisory lock keeps two processes opening
-  // the same schema at once from racing in CREATE ... IF NOT EXISTS.
-  auto made = co_await pg.execute("SELECT pg_advisory_xact_lock(7245001);"
-                                  "CREATE SCHEMA IF NOT EXISTS \"" + schema + "\";"
-                                  "CREATE TABLE IF NOT EXISTS " + table + " ("
-                                  " workflow_id bytea PRIMARY KEY,"
-                                  " version bigint NOT NULL CHECK (version > 0),"
-                                  " step bytea NOT NULL,"
-                                  " state bytea NOT NULL)");
+  const std::string quoted = "\"" + schema + "\"";
+  std::string script = "SELECT pg_advisory_xact_lock(" + std::to_string(lock_key) + ");";
+  script += "CREATE SCHEMA IF NOT EXISTS " + quoted + ";";
+  script += ddl(quoted);
+  co_return co_await pg.execute(std::move(script));
+}
+
+namespace {
+
+std::string checkpoint_ddl(const std::string& s) {
+  return "CREATE TABLE IF NOT EXISTS " + s + ".checkpoints ("
+         " workflow_id bytea PRIMARY KEY,"
+         " version bigint NOT NULL CHECK (version > 0),"
+         " step bytea NOT NULL,"
+         " state bytea NOT NULL)";
+}
+
+}  // namespace
+
+Task<Outcome<std::unique_ptr<PgCheckpointStore>>> PgCheckpointStore::open(PgConnection& pg, std::string schema) {
+  auto made = co_await create_in_schema(pg, schema, 7245001, checkpoint_ddl);
   if (!made) co_return std::move(made).failure();
-  co_return std::unique_ptr<PgCheckpointStore>(new PgCheckpointStore(pg, table));
+  co_return std::unique_ptr<PgCheckpointStore>(new PgCheckpointStore(pg, "\"" + schema + "\".checkpoints"));
 }
 
 Task<Outcome<std::uint64_t>> PgCheckpointStore::save(std::string workflow_id, std::uint64_t expected_version,

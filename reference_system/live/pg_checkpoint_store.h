@@ -58,6 +58,14 @@ class PgCheckpointStore final : public resilience::CheckpointStore {
 // Whether `name` can be a schema (or key prefix) as given: [a-z_][a-z0-9_]{0,62}.
 bool is_plain_identifier(std::string_view name) noexcept;
 
+// Creates `schema` if it is missing and then what `ddl` declares in it
+// (`ddl` is given the schema's quoted name), in one implicit transaction
+// under the advisory lock `lock_key`, which keeps processes creating the
+// same objects at once from racing in CREATE ... IF NOT EXISTS. A schema
+// that is not a plain identifier is a permanent failure.
+runtime::Task<resilience::Outcome<>> create_in_schema(PgConnection& pg, std::string schema, std::int64_t lock_key,
+                                                      std::string (*ddl)(const std::string& quoted_schema));
+
 // The smallest byte string greater than every string starting with
 // `prefix` (the prefix with its last non-0xff byte incremented and what
 // follows dropped); empty when there is none (the prefix is empty or all

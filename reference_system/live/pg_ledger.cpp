@@ -6,16 +6,8 @@ namespace faultline::reference_system::live {
 
 namespace {
 
-Task<Outcome<>> create_tables(PgConnection& pg, const std::string& schema) {
-  if (!is_plain_identifier(schema)) {
-    co_return Failure{ErrorClass::permanent, "postgres: '" + schema + "' is not a plain schema name"};
-  }
-  const std::string s = "\"" + schema + "\"";
-  // One implicit transaction, serialised by an advisory lock against other
-  // processes creating the same tables.
-  co_return co_await pg.execute(
-      "SELECT pg_advisory_xact_lock(7245002);"
-      "CREATE SCHEMA IF NOT EXISTS " + s + ";"
+std::string tables_ddl(const std::string& s) {
+  return
       "CREATE TABLE IF NOT EXISTS " + s + ".ledger_entries ("
       " sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
       " invoice_id bigint NOT NULL,"
@@ -31,7 +23,11 @@ Task<Outcome<>> create_tables(PgConnection& pg, const std::string& schema) {
       "CREATE TABLE IF NOT EXISTS " + s + ".budget_reservations ("
       " invoice_id bigint PRIMARY KEY,"
       " amount_cents bigint NOT NULL,"
-      " reserved_at timestamptz NOT NULL DEFAULT clock_timestamp())");
+      " reserved_at timestamptz NOT NULL DEFAULT clock_timestamp())";
+}
+
+Task<Outcome<>> create_tables(PgConnection& pg, const std::string& schema) {
+  return create_in_schema(pg, schema, 7245002, tables_ddl);
 }
 
 }  // namespace
