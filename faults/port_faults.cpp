@@ -229,6 +229,8 @@ bool FaultyMessageBus::publish(rs::Message message) {
     if (inner_->publish(std::move(copy))) {
       rt_->log().record(Kind::duplicated, duplicating->source(), message.invoice_id,
                         static_cast<std::int64_t>(duplicating->index()), i + 1);
+    } else {
+      ++own_refused_;
     }
   }
   return inner_->publish(std::move(message));
@@ -244,6 +246,7 @@ Task<void> FaultyMessageBus::publish_later(rs::Message message, runtime::Duratio
       --held_;
       co_return;
     }
+    ++own_refused_;
     co_await rt_->sleep(std::chrono::milliseconds(100));
   }
   --held_;

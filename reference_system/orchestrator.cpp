@@ -229,6 +229,7 @@ std::optional<Failure> Orchestrator::start_attempt(StepAttempt& a, std::uint64_t
   // workflow_end is Instant::max() when the policy sets no workflow deadline.
   a.cut_by_workflow = workflow_end < a.start + policy.timeout;
   a.deadline = a.cut_by_workflow ? workflow_end : a.start + policy.timeout;
+  request.reply_by = a.deadline;
 
   if (a.deadline <= a.start) {
     // The workflow's time is spent: no request, and no retry can help.

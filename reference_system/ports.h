@@ -159,6 +159,11 @@ struct Message {
   // policy sets none). Past it the orchestrator waits for nothing and sends
   // nothing more for the invoice, so no agent acts on the request then.
   runtime::Instant deadline = runtime::Instant::max();
+  // Requests: when the orchestrator stops waiting for this attempt's reply
+  // (the step's timeout, or the deadline if sooner). Past it the step was
+  // retried or given up, so an agent that receives the request late (it
+  // waited out a crash or a partition) drops it instead of acting on it.
+  runtime::Instant reply_by = runtime::Instant::max();
   std::shared_ptr<const WorkItem> work;    // requests
   std::shared_ptr<const StepReply> reply;  // replies
 };

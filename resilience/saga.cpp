@@ -59,7 +59,10 @@ runtime::Task<SagaOutcome> Saga::run(runtime::Runtime& rt, std::uint64_t subject
       out.failure = std::move(result).failure();
       observer_.record(Kind::saga_aborted, subject, static_cast<std::int64_t>(i), 0,
                        static_cast<std::uint16_t>(out.failure->error_class));
-      co_await compensate_into(out, subject, out.steps_completed);
+      // A step that timed out may have taken effect (its reply was lost, not
+      // its request), so it is undone with the completed ones.
+      const bool uncertain = out.steps_completed == i && out.failure->error_class == ErrorClass::timeout;
+      co_await compensate_into(out, subject, uncertain ? i + 1 : out.steps_completed);
       co_return out;
     }
   }
