@@ -71,9 +71,18 @@ std::vector<std::string> targets_of(FaultKind kind) {
   return out;
 }
 
-void draw_parameters(const GenerationBounds& b, runtime::Rng& rng, FaultSpec& f) {
+void draw_parameters(const GenerationBounds& b, runtime::Rng& rng, FaultSpec& f,
+                     const reference_system::Policy* policy) {
   switch (f.kind) {
     case FaultKind::latency:
+      if (const auto service = reference_system::service_from(f.target);
+          policy != nullptr && service && rng.bernoulli(b.near_timeout_share)) {
+        const Duration timeout = policy->service(*service).timeout;
+        const auto low = static_cast<std::int64_t>(runtime::to_seconds(timeout) * b.near_timeout_low * 100);
+        const auto high = std::max<std::int64_t>(low, timeout / milliseconds(10) - 1);
+        f.delay = milliseconds(10) * static_cast<std::int64_t>(rng.uniform_int(low, high));
+        if (f.delay > Duration::zero()) break;
+      }
       f.delay = log_uniform_duration(rng, b.latency_min, b.latency_max, milliseconds(10));
       if (rng.bernoulli(b.jitter_share)) {
         f.delay_jitter = milliseconds(10) * static_cast<std::int64_t>(rng.uniform_int(0, f.delay / milliseconds(10)));
@@ -128,7 +137,7 @@ double cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC
 }  // namespace
 
 Candidate generate_candidate(const GenerationBounds& b, const std::vector<FaultKind>& kinds, runtime::Rng& rng,
-                             std::uint64_t seed) {
+                             std::uint64_t seed, const reference_system::Policy* policy) {
   FAULTLINE_ASSERT(b.faults_min <= b.faults_max && !b.durations.empty());
   Candidate c;
   c.seed = seed;
@@ -165,7 +174,7 @@ Candidate generate_candidate(const GenerationBounds& b, const std::vector<FaultK
     f.duration = log_uniform_duration(rng, std::min(b.window_min, longest), longest, seconds(1));
     f.start = seconds(1) * static_cast<std::int64_t>(rng.uniform_int(0, (c.duration - f.duration) / seconds(1)));
     f.probability = rng.bernoulli(b.full_probability_share) ? 1.0 : pick(rng, b.partial_probabilities);
-    draw_parameters(b, rng, f);
+    draw_parameters(b, rng, f, policy);
     c.faults.push_back(std::move(f));
   }
   return c;
@@ -304,7 +313,11 @@ bool contains_shape(const Candidate& schedule, const Candidate& shape) {
 class Explorer {
  public:
   Explorer(const ExploreOptions& o, const ExploreProgressFn& progress, const FoundFn& on_found)
-      : o_(o), progress_(progress), on_found_(on_found), streams_(o.seed) {
+      : o_(o),
+        progress_(progress),
+        on_found_(on_found),
+        streams_(o.seed),
+        policy_(reference_system::load_policy(o.target.policy_file)) {
     result_.options = o;
     result_.kinds.resize(faults::kFaultKindCount);
     started_ = std::chrono::steady_clock::now();
@@ -325,7 +338,7 @@ class Explorer {
       for (std::size_t i = 0; i < n; ++i) {
         auto rng = streams_.stream("explore/run/" + std::to_string(next + i));
         batch.push_back(generate_candidate(o_.bounds, o_.kinds, rng,
-                                           runtime::RandomStreams::derive_seed(o_.seed, next + i)));
+                                           runtime::RandomStreams::derive_seed(o_.seed, next + i), &policy_));
       }
       const auto results = run_all(batch, next, true);
       for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -516,6 +529,7 @@ class Explorer {
   const ExploreProgressFn& progress_;
   const FoundFn& on_found_;
   runtime::RandomStreams streams_;
+  reference_system::Policy policy_;
   runtime::AbortLimits limits_;
   ExploreResult result_;
   std::chrono::steady_clock::time_point started_;
@@ -527,7 +541,6 @@ class Explorer {
 ExploreResult explore(const ExploreOptions& options, const ExploreProgressFn& progress, const FoundFn& on_found) {
   // Bad input stops everything before the first run, as `faultline run` does.
   if (options.target.policy_file.empty()) throw runtime::ConfigError("", "$", "no policy file given");
-  (void)reference_system::load_policy(options.target.policy_file);
   if (!options.target.world_file.empty()) {
     Scenario probe;
     probe.file = options.target.world_file;

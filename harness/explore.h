@@ -38,6 +38,7 @@
 
 #include "faults/fault.h"
 #include "harness/scenario.h"
+#include "reference_system/policy.h"
 #include "reports/result.h"
 #include "runtime/event_log.h"
 #include "runtime/random.h"
@@ -83,6 +84,13 @@ struct GenerationBounds {
   runtime::Duration latency_min = std::chrono::milliseconds(100);
   runtime::Duration latency_max = std::chrono::minutes(2);
   double jitter_share = 0.5;
+  // This share of latency faults draws instead a delay just under the
+  // target's call timeout in the policy, [near_timeout_low x timeout,
+  // timeout), without jitter: the call is answered just after its caller
+  // gave up, so a request that took effect loses its reply, the case a
+  // retry without an idempotency key turns into a second effect.
+  double near_timeout_share = 0.25;
+  double near_timeout_low = 0.97;
   // saturation: multiplier log-uniform in [multiplier_min, multiplier_max].
   double multiplier_min = 1.5;
   double multiplier_max = 10;
@@ -115,9 +123,11 @@ struct ExploreTarget {
   bool slo = false;
 };
 
-// Draws one candidate. `kinds` are the allowed fault kinds (none: all).
+// Draws one candidate. `kinds` are the allowed fault kinds (none: all);
+// `policy`, when given, supplies the call timeouts near_timeout_share aims at.
 [[nodiscard]] Candidate generate_candidate(const GenerationBounds& bounds, const std::vector<faults::FaultKind>& kinds,
-                                           runtime::Rng& rng, std::uint64_t seed);
+                                           runtime::Rng& rng, std::uint64_t seed,
+                                           const reference_system::Policy* policy = nullptr);
 
 // The candidate as a scenario file's document (scenarios/README.md), its
 // policy and world named relative to `folder` (where the file will live).

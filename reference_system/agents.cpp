@@ -437,9 +437,12 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));
   if (ctx_.checkpoints != nullptr && run.version != 0 && !out.committed && out.not_compensated.empty()) {
     // Fully undone: the next delivery starts afresh, which the ledger's
-    // idempotency key makes harmless.
+    // idempotency key makes harmless. A record that cannot be removed would
+    // tell the next delivery that steps just undone are done (it would post
+    // without a reservation): the invoice goes to a person instead.
     std::string key = run.checkpoint_key;
-    (void)co_await ctx_.checkpoints->remove(std::move(key), run.version);
+    const auto removed = co_await ctx_.checkpoints->remove(std::move(key), run.version);
+    if (!removed.ok()) co_return needs_review(ReviewReason::compensation_failed);
   }
   if (out.committed) {
     // Without a workflow deadline the marker is kept for good.
