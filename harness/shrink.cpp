@@ -86,9 +86,12 @@ class Search {
       for (std::size_t j = 0; j < n; ++j) chunk.push_back(options[i + j].candidate);
       const std::vector<bool> fails = oracle_(chunk);
       FAULTLINE_ASSERT(fails.size() <= n);
+      // Counted as one at a time would have tried them: up to the first
+      // that still fails, so the count does not depend on the batch size.
       result_.runs += static_cast<std::uint32_t>(fails.size());
       for (std::size_t j = 0; j < fails.size(); ++j) {
         if (!fails[j]) continue;
+        result_.runs -= static_cast<std::uint32_t>(fails.size() - j - 1);
         current = std::move(options[i + j].candidate);
         result_.steps.push_back(std::move(options[i + j].step));
         return i + j;

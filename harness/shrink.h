@@ -46,7 +46,9 @@ struct ShrinkOptions {
 struct ShrinkResult {
   Candidate smallest;
   std::vector<std::string> steps;  // "removed fault 2 (crash on ocr)", ...
-  std::uint32_t runs = 0;          // candidates tried
+  // Candidates tried, counted as a batch of one would have tried them (the
+  // oracle may have run a few more past the first that failed).
+  std::uint32_t runs = 0;
   bool complete = true;            // false: runs_max, or the oracle stopped
 };
 
