@@ -4,17 +4,16 @@
 #include "harness/explore.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include <fmt/core.h>
 
 #include "harness/engine.h"
+#include "harness/parallel.h"
 #include "harness/shrink.h"
 #include "reference_system/policy.h"
 #include "reports/escape.h"
@@ -374,35 +373,25 @@ class Explorer {
   std::vector<std::optional<reports::ScenarioResult>> run_all(const std::vector<Candidate>& batch, std::uint64_t first,
                                                               bool search) {
     std::vector<std::optional<reports::ScenarioResult>> out(batch.size());
-    std::atomic<std::size_t> next{0};
-    auto worker = [&] {
-      while (true) {
-        const std::size_t i = next.fetch_add(1);
-        if (i >= batch.size()) return;
-        if (over()) continue;
-        EngineOptions eo;
-        eo.step_budget = o_.step_budget;
-        eo.limits = limits_;
-        eo.replay_prefix = "faultline run";
-        if (search) eo.on_run_log = o_.on_run_log;
-        reports::ScenarioResult r;
-        try {
-          r = run_scenario(to_scenario(batch[i], o_.target, fmt::format("explore-{}", first + i)), eo);
-        } catch (const std::exception& e) {
-          // The policy and world were read before the first run, and every
-          // candidate is valid input: anything thrown is a bug.
-          r.verdict = reports::Verdict::kError;
-          r.verdict_reason = std::string("internal error: ") + e.what();
-        }
-        if (r.verdict == reports::Verdict::kAborted && over()) continue;
-        out[i] = std::move(r);
+    for_each_parallel(batch.size(), o_.jobs, [&](std::size_t i) {
+      if (over()) return;
+      EngineOptions eo;
+      eo.step_budget = o_.step_budget;
+      eo.limits = limits_;
+      eo.replay_prefix = "faultline run";
+      if (search) eo.on_run_log = o_.on_run_log;
+      reports::ScenarioResult r;
+      try {
+        r = run_scenario(to_scenario(batch[i], o_.target, fmt::format("explore-{}", first + i)), eo);
+      } catch (const std::exception& e) {
+        // The policy and world were read before the first run, and every
+        // candidate is valid input: anything thrown is a bug.
+        r.verdict = reports::Verdict::kError;
+        r.verdict_reason = std::string("internal error: ") + e.what();
       }
-    };
-    const std::size_t threads = std::min<std::size_t>(std::max<std::uint32_t>(1, o_.jobs), batch.size());
-    std::vector<std::thread> pool;
-    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (auto& t : pool) t.join();
+      if (r.verdict == reports::Verdict::kAborted && over()) return;
+      out[i] = std::move(r);
+    });
     // Only a prefix counts: the first run cut short ends it.
     for (std::size_t i = 0; i < out.size(); ++i) {
       if (!out[i]) {

@@ -262,6 +262,10 @@ using FoundFn = std::function<void(const FoundFailure&)>;
 [[nodiscard]] ExploreResult explore(const ExploreOptions& options, const ExploreProgressFn& progress = {},
                                     const FoundFn& on_found = {});
 
+// The i-th failure's file name without ".json": "<property>-<n>", n counting
+// the failures of that property from 1 in the order they were found.
+std::string found_name(const ExploreResult& result, std::size_t i);
+
 // Writes DIR/found/<property>-<n>.json (one scenario file per failure, its
 // policy and world named relative to it), DIR/explore.md and
 // DIR/explore.json; sets each failure's `file`. An empty string on success,

@@ -172,6 +172,12 @@ ordered_json explore_json(const ExploreResult& r) {
   return j;
 }
 
+std::string found_name(const ExploreResult& result, std::size_t i) {
+  std::size_t n = 0;
+  for (std::size_t k = 0; k <= i; ++k) n += result.found[k].property == result.found[i].property ? 1 : 0;
+  return fmt::format("{}-{}", result.found[i].property, n);
+}
+
 std::string write_explore_files(ExploreResult& result, const std::string& dir) {
   std::error_code ec;
   const fs::path found_dir = fs::path(dir) / "found";
@@ -183,9 +189,9 @@ std::string write_explore_files(ExploreResult& result, const std::string& dir) {
     if (it->path().extension() == ".json") fs::remove(it->path(), ec);
   }
   if (ec) return fmt::format("{}: cannot clear the folder: {}", found_dir.string(), ec.message());
-  std::map<std::string, std::uint32_t> numbered;
-  for (auto& f : result.found) {
-    const std::string name = fmt::format("{}-{}", f.property, ++numbered[f.property]);
+  for (std::size_t i = 0; i < result.found.size(); ++i) {
+    auto& f = result.found[i];
+    const std::string name = found_name(result, i);
     const fs::path file = found_dir / (name + ".json");
     const auto doc = scenario_document(f.smallest, result.options.target, name, description_of(result, f),
                                        found_dir.string());

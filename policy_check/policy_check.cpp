@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "harness/runner.h"
+#include "policy_check/internal/check_explore.h"
 #include "harness/scenario.h"
 #include "reference_system/events.h"
 #include "reports/run_directory.h"
@@ -349,9 +350,11 @@ CheckResult check_policy(const CheckOptions& options) {
         coverage.observe(r);
       }
     }
+    internal::run_explore(options, result, coverage);
   }
   result.coverage = coverage.items();
   judge(result);
+  internal::blame_failures(options, result);
   return result;
 }
 
@@ -442,6 +445,7 @@ std::string check_markdown(const CheckResult& r) {
     md += "\n### Not measured\n\nOnly a run's event log shows these, and the suite's runner did not hand its logs "
           "to check-policy:\n\n" + unmeasured;
   }
+  md += internal::explore_and_blame_markdown(r);
   return md;
 }
 
@@ -487,6 +491,7 @@ json check_json(const CheckResult& r) {
     if (i.measured && !i.exercised()) never.push_back(i.id);
   }
   j["coverage"] = {{"items", std::move(items)}, {"never_exercised", std::move(never)}};
+  internal::add_explore_and_blame_json(r, j);
   return j;
 }
 
@@ -502,6 +507,12 @@ std::string write_check_files(const CheckResult& result, const std::string& dir)
   if (result.suite_ran) {
     status = reports::write_run_directory(result.run, fs::path(dir) / "suite");
     if (!status) return status.message;
+  }
+  if (result.explored) {
+    auto explored = result.explore;
+    if (auto problem = harness::write_explore_files(explored, (fs::path(dir) / "explore").string()); !problem.empty()) {
+      return problem;
+    }
   }
   return {};
 }

@@ -96,5 +96,19 @@ TEST(Explore, BadInputExitsTwoNamingWhatWasWrong) {
   }
 }
 
+TEST(CheckPolicyExplore, TheExploreOptionsParseAndBadOnesExitTwo) {
+  const auto rec = policy("recommended.json");
+  // A bare --explore takes the CI budget (not spent here: --lint-only runs nothing).
+  const auto bare = faultline({"check-policy", rec, "--lint-only", "--explore", "--out", fresh_dir("cp-bare").string()});
+  EXPECT_EQ(bare.exit_code, 0) << bare.out << bare.err;
+  const auto zero = faultline({"check-policy", rec, "--explore=0s"});
+  EXPECT_EQ(zero.exit_code, 2) << zero.out << zero.err;
+  EXPECT_NE(zero.err.find("--explore"), std::string::npos) << zero.err;
+  const auto both = faultline({"check-policy", rec, "--explore=1m", "--explore-runs", "3"});
+  EXPECT_EQ(both.exit_code, 2) << both.out << both.err;
+  const auto runs = faultline({"check-policy", rec, "--explore-runs", "x"});
+  EXPECT_EQ(runs.exit_code, 2) << runs.out << runs.err;
+}
+
 }  // namespace
 }  // namespace faultline::cli_testing
