@@ -11,6 +11,7 @@
 
 #include "policy_check/policy_check.h"
 #include "reference_system/events.h"
+#include "reference_system/orchestrator.h"
 #include "resilience/events.h"
 #include "runtime/json_config.h"
 #include "tests/support/source_dir.h"
@@ -47,8 +48,10 @@ TEST(PolicyCoverage, ItemsFollowThePolicy) {
 
   const auto naive = lint_policy_file(repo_file("scenarios/policies/naive.json"), {});
   const PolicyCoverage without(naive);
+  // Naive has no retries, breakers, fallback, ...; its timeouts and bounds are limits all the same.
   for (const auto& i : without.items()) {
-    EXPECT_TRUE(i.id.rfind("dead_letter", 0) == 0) << i.id << ": naive has no retries, breakers, fallback, ...";
+    const bool limit = i.id.rfind("dead_letter", 0) == 0 || i.id.rfind("timeout:", 0) == 0 || i.id.rfind("bound:", 0) == 0;
+    EXPECT_TRUE(limit) << i.id;
   }
 }
 
@@ -67,7 +70,18 @@ TEST(PolicyCoverage, ReadsEveryKindFromTheEventLog) {
   log.record(SK::ocr_fallback, log.intern("ocr"), 3);
   log.record(SK::compensation, log.intern("accounting"), 4);
   log.record(SK::dead_lettered, log.intern("orchestrator"), 5, 1);
+  log.record(RK::timeout, notifier, 6, 5'000'000'000);
+  log.record(SK::message_rejected, log.intern("ocr"), 7, 200);
+  log.record(SK::submission_refused, log.intern("orchestrator"), 8, 200, 0,
+             static_cast<std::uint16_t>(reference_system::SubmitResult::refused_overloaded));
+  log.record(SK::parked, log.intern("orchestrator"), 9, static_cast<std::int64_t>(reference_system::InvoiceOutcome::dead_lettered), 0,
+             1 + static_cast<std::uint16_t>(resilience::ErrorClass::capacity_exceeded));
   c.observe(log, "s (seed 1)");
+  EXPECT_TRUE(item(c.items(), "timeout:notifier").exercised());
+  EXPECT_FALSE(item(c.items(), "timeout:ledger").exercised());
+  EXPECT_TRUE(item(c.items(), "bound:queue/ocr").exercised());
+  EXPECT_TRUE(item(c.items(), "bound:intake").exercised());
+  EXPECT_TRUE(item(c.items(), "bound:dead_letter").exercised());
 
   EXPECT_EQ(item(c.items(), "retry_limit:ocr_engine").times, 1u);
   EXPECT_FALSE(item(c.items(), "retry_limit:notifier").exercised());
