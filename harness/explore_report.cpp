@@ -153,7 +153,8 @@ ordered_json explore_json(const ExploreResult& r) {
                      {"shrink_runs", f.shrink_runs},
                      {"shrink_complete", f.shrink_complete},
                      {"also_found_by", f.also_found_by},
-                     {"probably_same", f.probably_same}});
+                     {"probably_same", f.probably_same},
+                     {"timing", {{"found_after_s", f.found_after_s}, {"shrunk_after_s", f.shrunk_after_s}}}});
   }
   auto& kinds = j["coverage"]["fault_kinds"] = ordered_json::object();
   for (std::size_t k = 0; k < r.kinds.size(); ++k) {
