@@ -52,18 +52,41 @@ function(faultline_executable)
   _faultline_allocator(${ARG_NAME})
 endfunction()
 
-# faultline_test(NAME <name> LAYER <layer> SOURCES ... [DEPS ...])
+# faultline_test(NAME <name> LAYER <layer> SOURCES ... [DEPS ...] [LIVE] [LIVE_FILTER <gtest filter>])
 # One GoogleTest executable; every TEST in it becomes a CTest test labelled
 # with its layer, so `ctest -L resilience` runs one layer. Every test links
-# the shared helpers of tests/support/ (faultline::test_support).
+# the shared helpers of tests/support/ (faultline::test_support). Tests that
+# need the live servers (all of them with LIVE, those LIVE_FILTER matches
+# otherwise) are labelled `live` too and require the fixture live_servers
+# (tests/CMakeLists.txt), which CTest then runs first.
 function(faultline_test)
-  cmake_parse_arguments(ARG "" "NAME;LAYER" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "LIVE" "NAME;LAYER;LIVE_FILTER" "SOURCES;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} faultline::test_support GTest::gmock GTest::gtest_main)
   _faultline_common(${ARG_NAME})
+  # A test's LABELS property can hold one label here (gtest_discover_tests
+  # flattens lists), so the layer's label also comes from the directory.
+  get_property(directory_labels DIRECTORY PROPERTY LABELS)
+  if(NOT ARG_LAYER IN_LIST directory_labels)
+    set_property(DIRECTORY APPEND PROPERTY LABELS ${ARG_LAYER})
+  endif()
+  set(live_properties LABELS live FIXTURES_REQUIRED live_servers
+                      ENVIRONMENT "FAULTLINE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  if(ARG_LIVE)
+    gtest_discover_tests(${ARG_NAME} DISCOVERY_MODE PRE_TEST WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+      PROPERTIES ${live_properties})
+    return()
+  endif()
+  set(filter "")
+  if(ARG_LIVE_FILTER)
+    set(filter TEST_FILTER "-${ARG_LIVE_FILTER}")
+    gtest_discover_tests(${ARG_NAME} DISCOVERY_MODE PRE_TEST WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+      TEST_FILTER "${ARG_LIVE_FILTER}" PROPERTIES ${live_properties})
+  endif()
   gtest_discover_tests(${ARG_NAME}
     DISCOVERY_MODE PRE_TEST
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    ${filter}
     PROPERTIES LABELS "${ARG_LAYER}" ENVIRONMENT "FAULTLINE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
 

@@ -309,18 +309,6 @@ Duration bucket_width_for(const Scenario& s) {
   return width;
 }
 
-reports::LatencySummary summarize(const rs::LatencyHistogram& h) {
-  reports::LatencySummary s;
-  s.count = h.count();
-  if (s.count == 0) return s;
-  s.p50 = h.percentile(0.50);
-  s.p95 = h.percentile(0.95);
-  s.p99 = h.percentile(0.99);
-  s.max = h.max();
-  s.mean = h.mean();
-  return s;
-}
-
 reports::BreakerState breaker_state(std::int64_t s) {
   switch (static_cast<resilience::BreakerState>(s)) {
     case resilience::BreakerState::open: return reports::BreakerState::kOpen;
@@ -501,21 +489,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   fill_from_log(r, log, run.start(), run.end(), width);
   r.success_rate = reports::success_rate(r.outcomes);
   r.throughput_per_s = static_cast<double>(r.outcomes.terminal()) / runtime::to_seconds(r.duration);
-  r.end_to_end = summarize(m.end_to_end);
-  for (std::size_t a = 0; a < rs::kAgentCount; ++a) {
-    const auto& am = m.agents[a];
-    if (am.step_attempts == 0 && a == static_cast<std::size_t>(rs::AgentId::archive)) continue;
-    reports::AgentResult ar;
-    ar.name = std::string(rs::to_string(static_cast<rs::AgentId>(a)));
-    ar.latency = summarize(am.latency);
-    ar.calls = am.step_attempts;
-    ar.errors = am.step_failures;
-    ar.error_rate = am.step_attempts == 0 ? 0.0 : static_cast<double>(am.step_failures) / am.step_attempts;
-    ar.retries = am.step_retries;
-    r.retries += am.step_retries;
-    r.agents.push_back(std::move(ar));
-  }
-  for (const auto& sm : m.services) r.retries += sm.retries;
+  add_metrics(r, m);
   r.retries_per_minute = static_cast<double>(peak_retries_per_minute(log, run.start()));
   r.dlq_size_final = sys.orchestrator().dead_letters().size();
   r.dlq_size_max = std::max(r.dlq_size_max, r.dlq_size_final);
@@ -629,6 +603,37 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   }
   if (options.on_run_log) options.on_run_log(log, r);
   return r;
+}
+
+reports::LatencySummary summarize(const reference_system::LatencyHistogram& h) {
+  reports::LatencySummary s;
+  s.count = h.count();
+  if (s.count == 0) return s;
+  s.p50 = h.percentile(0.50);
+  s.p95 = h.percentile(0.95);
+  s.p99 = h.percentile(0.99);
+  s.max = h.max();
+  s.mean = h.mean();
+  return s;
+}
+
+void add_metrics(reports::ScenarioResult& r, const reference_system::SystemMetrics& m) {
+  namespace rs = reference_system;
+  r.end_to_end = summarize(m.end_to_end);
+  for (std::size_t a = 0; a < rs::kAgentCount; ++a) {
+    const auto& am = m.agents[a];
+    if (am.step_attempts == 0 && a == static_cast<std::size_t>(rs::AgentId::archive)) continue;
+    reports::AgentResult ar;
+    ar.name = std::string(rs::to_string(static_cast<rs::AgentId>(a)));
+    ar.latency = summarize(am.latency);
+    ar.calls = am.step_attempts;
+    ar.errors = am.step_failures;
+    ar.error_rate = am.step_attempts == 0 ? 0.0 : static_cast<double>(am.step_failures) / am.step_attempts;
+    ar.retries = am.step_retries;
+    r.retries += am.step_retries;
+    r.agents.push_back(std::move(ar));
+  }
+  for (const auto& sm : m.services) r.retries += sm.retries;
 }
 
 }  // namespace faultline::harness

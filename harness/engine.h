@@ -65,4 +65,11 @@ struct RunDigest {
 // Runs the scenario once (faults on, no baseline, no checks): for tests.
 [[nodiscard]] RunDigest simulate_only(const Scenario& scenario, const EngineOptions& options);
 
+// A histogram as a report shows it (percentiles, max, mean).
+[[nodiscard]] reports::LatencySummary summarize(const reference_system::LatencyHistogram& h);
+// The system's end-to-end latency, per-agent results (the archive agent only
+// when it worked) and retries (steps' and services') into `r`; what a
+// simulated run reports and a live process's metrics endpoint serves.
+void add_metrics(reports::ScenarioResult& r, const reference_system::SystemMetrics& m);
+
 }  // namespace faultline::harness

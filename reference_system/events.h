@@ -92,7 +92,23 @@ enum class Kind : std::uint16_t {
   // An agent's host dropped a delivery of a request it had already handled
   // or was handling (a duplicate; source = agent); a = step index, b = request id.
   request_duplicate = 0x0221,
+  // The live bus (source = topic) had a Redis command fail; subject = the
+  // invoice a publish was for, else 0; a = BusOp; detail = 1 + ErrorClass
+  // (a refused or lost connection is transient, no reply in time timeout,
+  // an error reply of the server permanent).
+  bus_failure = 0x0222,
+  // The live bus moved an entry to its topic's dead stream and acked it
+  // (source = topic); subject = the invoice when it decoded, else 0;
+  // a = deliveries; b = delivery id (0 when the entry id has none);
+  // detail = DeadReason.
+  message_dead = 0x0223,
 };
+
+// What a failed command of the live bus was doing (Kind::bus_failure's a).
+enum class BusOp : std::uint8_t { publish = 0, ack = 1, read = 2, reread = 3, claim = 4, bury = 5, maintain = 6 };
+
+// Why the live bus moved an entry to a dead stream (Kind::message_dead's detail).
+enum class DeadReason : std::uint8_t { undecodable = 1, delivery_limit = 2 };
 
 // Terminal outcomes (Kind::outcome's detail).
 enum class InvoiceOutcome : std::uint8_t {

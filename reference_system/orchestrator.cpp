@@ -435,6 +435,7 @@ void Orchestrator::end_workflow(std::uint64_t id, InvoiceOutcome outcome) {
   FAULTLINE_ASSERT(wf != nullptr);
   record_outcome(id, outcome, wf->submitted_at, wf->invoice->total_cents);
   inbox_.erase(id);
+  if (listener_) listener_(id, outcome);
 }
 
 Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {

@@ -45,6 +45,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -120,6 +121,17 @@ class Orchestrator {
     return o != nullptr ? std::optional<InvoiceOutcome>(*o) : std::nullopt;
   }
   std::size_t outcome_count() const noexcept { return outcomes_.size(); }
+
+  // For a process of a live deployment (reference_system/live/live_role.h):
+  // request ids start at `first` (unique across restarts of the process),
+  // `listener` hears every terminal outcome once it is recorded (to write
+  // it where other processes read it and to ack the invoice's intake
+  // entry), and open_dead_letters() loads the entries an earlier run left
+  // in the store, so new entries continue their sequence.
+  void set_first_request_id(std::uint64_t first) noexcept { next_request_ = first; }
+  using OutcomeListener = std::function<void(std::uint64_t id, InvoiceOutcome outcome)>;
+  void set_outcome_listener(OutcomeListener listener) { listener_ = std::move(listener); }
+  Task<Outcome<>> open_dead_letters() { return dlq_.open(); }
 
  private:
   struct Waiter {
@@ -214,6 +226,7 @@ class Orchestrator {
   runtime::FlatHashMap<std::uint64_t, Waiter*> waiting_;  // by invoice
   runtime::FlatHashMap<std::uint64_t, InvoiceOutcome> outcomes_;
   std::uint64_t next_request_ = 1;
+  OutcomeListener listener_;
   runtime::TaskId dispatcher_;
   bool running_ = false;
 };

@@ -84,8 +84,8 @@ ServicePolicy parse_service(const JsonView& v) {
 
 Policy parse_policy(const JsonView& root) {
   if (!root.is_object()) root.fail("a policy object");
-  root.expect_keys({"name", "description", "checkpoints", "dead_letter", "manual_review", "workflow", "agents",
-                    "services"});
+  root.expect_keys({"name", "description", "checkpoints", "dead_letter", "manual_review", "workflow", "bus",
+                    "agents", "services"});
   Policy p;
   p.name = root.string("name");
   p.description = root.string_or("description", "");
@@ -107,6 +107,12 @@ Policy parse_policy(const JsonView& root) {
     p.max_in_flight = static_cast<std::size_t>(w->integer_or("max_in_flight", static_cast<std::int64_t>(p.max_in_flight),
                                                              1, 100'000'000));
     if (w->has("deadline")) p.workflow_deadline = positive_duration(*w, "deadline", p.workflow_deadline);
+  }
+  if (auto b = root.find("bus")) {
+    b->expect_keys({"claim_idle", "delivery_limit"});
+    p.bus.claim_idle = positive_duration(*b, "claim_idle", p.bus.claim_idle);
+    p.bus.delivery_limit =
+        static_cast<std::uint32_t>(b->integer_or("delivery_limit", p.bus.delivery_limit, 1, 1000));
   }
   if (auto agents = root.find("agents")) {
     if (!agents->is_object()) agents->fail("an object of agents");

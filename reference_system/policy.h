@@ -11,6 +11,7 @@
 //     "dead_letter": {"name": "invoices", "capacity": 100000, "alert_threshold": 100},
 //     "manual_review": {"capacity": 100000},
 //     "workflow": {"max_in_flight": 50000, "deadline": "30m"},
+//     "bus": {"claim_idle": "30s", "delivery_limit": 5},   // the live (Redis Streams) bus
 //     "agents": {
 //       "ocr":        {"criticality": "critical", "timeout": "5m", "workers": 64, "queue_bound": 10000,
 //                      "retry": {...}, "fallback": true},
@@ -85,6 +86,19 @@ struct ServicePolicy {
 
 enum class CheckpointStoreKind : std::uint8_t { none, memory, sqlite };
 
+// How the live bus (Redis Streams, reference_system/live/redis_stream_bus.h)
+// recovers messages. The in-process bus of the simulator has no other
+// processes whose consumers can die: it reclaims at once and has no limit.
+struct BusPolicy {
+  // A message pending this long with a consumer that no longer touches it
+  // (a dead or stopped worker) is taken over by another consumer of its
+  // group. Scenario time: the live runtime scales it like every duration.
+  runtime::Duration claim_idle = std::chrono::minutes(1);
+  // Deliveries a message gets; the next one sends it to the dead stream
+  // instead (a message that crashes every worker that takes it).
+  std::uint32_t delivery_limit = 10;
+};
+
 struct Policy {
   std::string name;
   std::string description;
@@ -99,6 +113,7 @@ struct Policy {
   // and a committed saga's checkpoint (its marker against a second
   // delivery) is removed once it has passed.
   runtime::Duration workflow_deadline = runtime::Duration::zero();
+  BusPolicy bus;
   std::array<AgentPolicy, kAgentCount> agents{};
   std::array<ServicePolicy, kServiceCount> services{};
 

@@ -79,10 +79,11 @@ std::string vendor_name(std::uint32_t index) {
 }
 
 WorkloadGenerator::WorkloadGenerator(const runtime::Runtime& rt, WorkloadModel model, PoCatalogue& catalogue,
-                                     std::uint64_t first_id)
+                                     std::uint64_t first_id, std::uint64_t first_po)
     : model_(std::move(model)),
       catalogue_(&catalogue),
       next_id_(first_id),
+      next_po_(first_po),
       arrivals_(rt.stream("workload/arrivals")),
       quality_(rt.stream("workload/quality")),
       po_(rt.stream("workload/po")),

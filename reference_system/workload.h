@@ -75,8 +75,10 @@ struct GeneratedInvoice {
 
 class WorkloadGenerator {
  public:
+  // `first_po`: the number of the first purchase order it adds (a live
+  // deployment gives each submission its own range of ids and orders).
   WorkloadGenerator(const runtime::Runtime& rt, WorkloadModel model, PoCatalogue& catalogue,
-                    std::uint64_t first_id = 1);
+                    std::uint64_t first_id = 1, std::uint64_t first_po = 1);
 
   GeneratedInvoice next();
   // Time to the next arrival of a Poisson process with `per_hour` arrivals per hour.

@@ -1,6 +1,8 @@
 #include "runtime/json_config.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -251,12 +253,20 @@ double JsonView::as_number() const {
 }
 
 std::int64_t JsonView::as_integer() const {
-  if (node_->is_number_integer()) return node_->get<std::int64_t>();
-  if (node_->is_number_float()) {
+  // nlohmann counts an unsigned number as an integer too: one above int64's
+  // range must not wrap to a negative value, nor a double beyond it be cast
+  // (undefined behaviour), so both are checked against the range first.
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (node_->is_number_unsigned()) {
+    const auto u = node_->get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return static_cast<std::int64_t>(u);
+  } else if (node_->is_number_integer()) {
+    return node_->get<std::int64_t>();
+  } else if (node_->is_number_float()) {
     const double v = node_->get<double>();
-    if (v == static_cast<double>(static_cast<std::int64_t>(v))) return static_cast<std::int64_t>(v);
+    if (v >= -kTwoTo63 && v < kTwoTo63 && v == std::trunc(v)) return static_cast<std::int64_t>(v);
   }
-  fail("an integer");
+  fail("an integer from -9223372036854775808 to 9223372036854775807");
 }
 
 Duration JsonView::as_duration() const {

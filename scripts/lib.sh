@@ -9,12 +9,16 @@ FAULTLINE_PACKAGES=(
   cmake g++ ninja-build pkg-config
   libboost-dev nlohmann-json3-dev libfmt-dev libcli11-dev libsqlite3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev libmimalloc-dev
+  libhiredis-dev libpq-dev
 )
 # Tools only the tests use (scripts/test): xmllint for JUnit, promtool for
 # metrics and alert rules, headless Chromium for the HTML report, jsonschema
-# for report.json and scenario files, PyYAML for the CI examples in docs/ci/.
+# for report.json and scenario files, PyYAML for the CI examples in docs/ci/;
+# the servers the tests labelled `live` start private instances of
+# (tests/CMakeLists.txt, fixture live_servers).
 FAULTLINE_TEST_PACKAGES=(
   libxml2-utils prometheus chromium python3-jsonschema python3-yaml fonts-dejavu-core
+  redis-server postgresql
 )
 # The second compiler CI builds with (.ci/run, the clang-release preset);
 # it uses the same libstdc++ as g++.

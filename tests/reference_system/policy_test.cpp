@@ -67,6 +67,8 @@ TEST(Policy, RecommendedFollowsTheArticle) {
   EXPECT_EQ(p.agent(AgentId::matching).manual_review_above_cents, 500'000);
   EXPECT_EQ(p.dead_letter.alert_threshold, 100u);
   EXPECT_EQ(p.workflow_deadline, 30min);
+  EXPECT_EQ(p.bus.claim_idle, 30s);
+  EXPECT_EQ(p.bus.delivery_limit, 5u);
 }
 
 std::string error_of(const std::string& text) {
@@ -97,6 +99,11 @@ TEST(Policy, ErrorsNameTheFileAndTheField) {
   EXPECT_NE(error_of(R"({"name": "t", "workflow": {"deadline": "0s"}})").find("team.json: $.workflow.deadline"),
             std::string::npos);
   EXPECT_EQ(error_of(R"({"name": "t", "workflow": {"deadline": "10m"}})"), "no error");
+  EXPECT_NE(error_of(R"({"name": "t", "bus": {"delivery_limit": 0}})").find("team.json: $.bus.delivery_limit"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "bus": {"claim_idle": "0s"}})").find("team.json: $.bus.claim_idle"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"({"name": "t", "bus": {"max_len": 5}})").find("max_len"), std::string::npos);
   EXPECT_EQ(error_of(R"({"name": "t"})"), "no error");
 }
 

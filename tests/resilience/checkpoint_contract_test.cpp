@@ -1,6 +1,8 @@
 // One contract, every CheckpointStore: the same typed test suite runs against
-// the in-memory store and the SQLite store (a Redis or PostgreSQL store added
-// later joins by adding a factory to StoreTypes). Then what only a durable
+// the in-memory store, the SQLite store, and the PostgreSQL and Redis stores
+// of reference_system/live on the live tests' servers (their factories wrap
+// them so calls finish before they return: run_now drives them unchanged).
+// Then what only a durable
 // store can show: the SQLite file survives closing and reopening, a child
 // process killed with SIGKILL right after a save loses nothing, and a stale
 // writer in another process is refused.
@@ -16,6 +18,7 @@
 
 #include "resilience/checkpoint.h"
 #include "resilience/sqlite_checkpoint_store.h"
+#include "tests/reference_system/live/live_checkpoint_stores.h"
 
 namespace faultline::resilience {
 namespace {
@@ -86,7 +89,10 @@ class CheckpointContract : public ::testing::Test {
   }
 };
 
-using StoreTypes = ::testing::Types<MemoryStoreFactory, SqliteStoreFactory, PrivateSqliteStoreFactory>;
+using PostgresStoreFactory = reference_system::live::testing::ContractFactory<reference_system::live::testing::PostgresStores>;
+using RedisStoreFactory = reference_system::live::testing::ContractFactory<reference_system::live::testing::RedisStores>;
+using StoreTypes = ::testing::Types<MemoryStoreFactory, SqliteStoreFactory, PrivateSqliteStoreFactory,
+                                    PostgresStoreFactory, RedisStoreFactory>;
 class StoreNames {
  public:
   template <class T>

@@ -102,5 +102,19 @@ TEST(JsonConfig, NumbersBeyondADoubleAreRefusedWithLineAndColumn) {
   }
 }
 
+// An unsigned number beyond int64 read as -1, and a double beyond it was
+// cast to an integer (undefined behaviour, which UBSan reports).
+TEST(JsonConfig, IntegersBeyondInt64AreRefusedNotWrapped) {
+  const auto j = doc(R"({"u": 18446744073709551615, "f": 1e30, "g": -1e30, "h": 9223372036854775808.0, "ok": -4.0})");
+  const JsonView root(j, "t.json");
+  for (const char* key : {"u", "f", "g", "h"}) {
+    EXPECT_NE(error_of([&] { (void)root.integer(key, -5, 5); })
+                  .find(std::string("$.") + key + ": expected an integer from -9223372036854775808 to 9223372036854775807"),
+              std::string::npos)
+        << key;
+  }
+  EXPECT_EQ(root.integer("ok", -5, 5), -4);
+}
+
 }  // namespace
 }  // namespace faultline::runtime

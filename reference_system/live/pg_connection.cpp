@@ -1,0 +1,446 @@
+// libpq's non-blocking mode driven by Asio (reference_system/live/pg_connection.h).
+// Each wait for PQsocket's readiness is one SocketWait: async_wait for read
+// and/or write on a stream_descriptor that wraps libpq's socket (released,
+// never closed, by Asio: libpq owns it), raced against a timer; whichever
+// comes first cancels the others, so nothing is left on the io_context once
+// a query ends and LiveRuntime::run() returns when the work is done.
+#include "reference_system/live/pg_connection.h"
+
+#include <sys/socket.h>
+
+#include <libpq-fe.h>
+
+#include <cerrno>
+#include <coroutine>
+#include <cstring>
+#include <optional>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "reference_system/live/internal/resolve.h"
+#include "runtime/live_io.h"
+
+namespace faultline::reference_system::live {
+
+namespace asio = boost::asio;
+using resilience::ErrorClass;
+using resilience::Failure;
+using resilience::Outcome;
+using runtime::Task;
+
+// --- PgResult ---
+
+void PgResult::Clear::operator()(pg_result* r) const noexcept { PQclear(r); }
+
+std::size_t PgResult::rows() const noexcept { return result_ ? static_cast<std::size_t>(PQntuples(result_.get())) : 0; }
+
+std::size_t PgResult::columns() const noexcept {
+  return result_ ? static_cast<std::size_t>(PQnfields(result_.get())) : 0;
+}
+
+bool PgResult::is_null(std::size_t row, std::size_t column) const noexcept {
+  return PQgetisnull(result_.get(), static_cast<int>(row), static_cast<int>(column)) != 0;
+}
+
+std::string_view PgResult::bytes(std::size_t row, std::size_t column) const noexcept {
+  const int r = static_cast<int>(row);
+  const int c = static_cast<int>(column);
+  return {PQgetvalue(result_.get(), r, c), static_cast<std::size_t>(PQgetlength(result_.get(), r, c))};
+}
+
+std::int64_t PgResult::integer(std::size_t row, std::size_t column) const {
+  FAULTLINE_ASSERT(row < rows() && column < columns());
+  const std::string_view raw = bytes(row, column);
+  const Oid type = PQftype(result_.get(), static_cast<int>(column));
+  // bool 16, int8 20, int2 21, int4 23: big-endian in the binary format.
+  FAULTLINE_ASSERT((type == 16 || type == 20 || type == 21 || type == 23) && "integer() of a non-integer column");
+  std::uint64_t v = 0;
+  for (char c : raw) v = (v << 8) | static_cast<unsigned char>(c);
+  switch (raw.size()) {
+    case 1: return static_cast<std::int64_t>(v);
+    case 2: return static_cast<std::int16_t>(v);
+    case 4: return static_cast<std::int32_t>(v);
+    default: return static_cast<std::int64_t>(v);
+  }
+}
+
+std::uint64_t PgResult::affected() const noexcept {
+  if (!result_) return 0;
+  const char* text = PQcmdTuples(result_.get());
+  return text != nullptr && *text != '\0' ? std::strtoull(text, nullptr, 10) : 0;
+}
+
+namespace {
+
+ErrorClass class_of_sqlstate(std::string_view state) {
+  if (state.substr(0, 2) == "08" || state.substr(0, 2) == "53" || state == "40001" || state == "40P01" ||
+      state == "55P03" || state == "57P01" || state == "57P02" || state == "57P03") {
+    return ErrorClass::transient;
+  }
+  if (state == "57014") return ErrorClass::timeout;  // statement_timeout, cancelled
+  if (state == "23505") return ErrorClass::conflict;
+  return ErrorClass::permanent;
+}
+
+std::string trimmed(const char* text) {
+  std::string s = text != nullptr ? text : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+struct WaitResult {
+  bool readable = false;
+  bool writable = false;
+  bool timed_out = false;
+};
+
+}  // namespace
+
+struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
+  Impl(runtime::LiveRuntime& runtime, std::string conninfo, PgOptions opts)
+      : rt(runtime), io(runtime::io_context_of(runtime)), url(std::move(conninfo)), options(opts), timer(io),
+        turn(runtime, 1) {}
+
+  ~Impl() { close(); }
+
+  runtime::LiveRuntime& rt;
+  asio::io_context& io;
+  std::string url;
+  PgOptions options;
+  PGconn* conn = nullptr;
+  std::optional<asio::posix::stream_descriptor> socket;
+  int socket_fd = -1;
+  asio::steady_timer timer;
+  std::uint64_t wait_generation = 0;
+  runtime::Semaphore turn;  // one statement at a time
+  PgStats stats;
+
+  void close() {
+    release_socket();
+    if (conn != nullptr) {
+      PQfinish(conn);
+      conn = nullptr;
+    }
+  }
+
+  void drop() {
+    if (conn != nullptr) ++stats.connections_lost;
+    close();
+  }
+
+  void release_socket() {
+    ++wait_generation;
+    timer.cancel();
+    if (socket) {
+      boost::system::error_code ignored;
+      socket->cancel(ignored);
+      (void)socket->release();
+      socket.reset();
+    }
+    socket_fd = -1;
+  }
+
+  // libpq may open a new socket while connecting (another address, SSL
+  // refused): follow PQsocket.
+  bool follow_socket() {
+    const int fd = PQsocket(conn);
+    if (fd < 0) return false;
+    if (fd != socket_fd) {
+      release_socket();
+      socket.emplace(io);
+      socket->assign(fd);
+      socket_fd = fd;
+    }
+    return true;
+  }
+
+  // Readiness of PQsocket for read and/or write, or `limit` passing first.
+  class SocketWait {
+   public:
+    SocketWait(Impl& s, bool read, bool write, std::chrono::milliseconds limit)
+        : s_(&s), read_(read), write_(write), limit_(limit) {}
+    SocketWait(const SocketWait&) = delete;
+    SocketWait& operator=(const SocketWait&) = delete;
+    ~SocketWait() {
+      if (armed_) s_->finish_wait();
+      if (wake_) s_->rt.cancel_wake(wake_);
+    }
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+      FAULTLINE_ASSERT(s_->socket.has_value());
+      handle_ = h;
+      armed_ = true;
+      const std::uint64_t generation = ++s_->wait_generation;
+      const std::weak_ptr<Impl> weak = s_->weak_from_this();
+      auto done = [this, weak, generation](int what, const boost::system::error_code& ec) {
+        auto self = weak.lock();
+        if (!self || self->wait_generation != generation || ec) return;
+        if (what == 0) result_.readable = true;
+        if (what == 1) result_.writable = true;
+        if (what == 2) result_.timed_out = true;
+        armed_ = false;
+        self->finish_wait();
+        wake_ = self->rt.wake_soon(handle_);
+      };
+      if (read_) {
+        s_->socket->async_wait(asio::posix::stream_descriptor::wait_read,
+                               [done](const boost::system::error_code& ec) mutable { done(0, ec); });
+      }
+      if (write_) {
+        s_->socket->async_wait(asio::posix::stream_descriptor::wait_write,
+                               [done](const boost::system::error_code& ec) mutable { done(1, ec); });
+      }
+      s_->timer.expires_after(limit_);
+      s_->timer.async_wait([done](const boost::system::error_code& ec) mutable { done(2, ec); });
+    }
+    WaitResult await_resume() noexcept {
+      wake_ = {};
+      return result_;
+    }
+
+   private:
+    Impl* s_;
+    bool read_;
+    bool write_;
+    std::chrono::milliseconds limit_;
+    std::coroutine_handle<> handle_;
+    bool armed_ = false;
+    runtime::WakeId wake_;
+    WaitResult result_;
+  };
+
+  // The other waits of a finished (or abandoned) one go now.
+  void finish_wait() {
+    ++wait_generation;
+    timer.cancel();
+    if (socket) {
+      boost::system::error_code ignored;
+      socket->cancel(ignored);
+    }
+  }
+
+  // An idle connection the server closed, or told us it is closing, is
+  // found before a statement is written to it.
+  bool idle_connection_broken() {
+    if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) return true;
+    // Something that arrived unasked (a notice, a FATAL before the server
+    // closes) is read by libpq, then the socket is looked at again.
+    for (int look = 0; look < 2; ++look) {
+      char byte;
+      const ssize_t got = ::recv(PQsocket(conn), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (got < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+      if (got == 0) return true;
+      if (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK) return true;
+    }
+    return false;
+  }
+
+  Task<Outcome<>> connect() {
+    close();
+    PQconninfoOption* parsed = PQconninfoParse(url.c_str(), nullptr);
+    if (parsed == nullptr) co_return Failure{ErrorClass::permanent, "postgres: bad connection string '" + url + "'"};
+    std::string host;
+    std::string hostaddr;
+    for (PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+      if (o->val == nullptr) continue;
+      if (std::strcmp(o->keyword, "host") == 0) host = o->val;
+      if (std::strcmp(o->keyword, "hostaddr") == 0) hostaddr = o->val;
+    }
+    PQconninfoFree(parsed);
+    // libpq would look a host name up with a blocking getaddrinfo(): hand it
+    // the address. Several hosts, or a socket directory, go as they are.
+    if (hostaddr.empty() && !host.empty() && host.front() != '/' && host.find(',') == std::string::npos) {
+      auto address = co_await internal::numeric_address(rt, host);
+      if (!address) {
+        ++stats.connect_failures;
+        co_return std::move(address).failure();
+      }
+      hostaddr = address.value();
+    }
+    // Defaults first, then the URL, then the resolved address: later keywords win.
+    std::vector<const char*> keys = {"gssencmode", "sslmode", "dbname"};
+    std::vector<const char*> values = {"disable", "prefer", url.c_str()};
+    if (!hostaddr.empty()) {
+      keys.push_back("hostaddr");
+      values.push_back(hostaddr.c_str());
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    conn = PQconnectStartParams(keys.data(), values.data(), 1);
+    if (conn == nullptr) co_return Failure{ErrorClass::transient, std::string("postgres: out of memory")};
+    auto fail = [&](ErrorClass c, std::string why) -> Failure {
+      ++stats.connect_failures;
+      close();
+      return Failure{c, "postgres: cannot connect (" + url + "): " + why};
+    };
+    if (PQstatus(conn) == CONNECTION_BAD) co_return fail(ErrorClass::transient, trimmed(PQerrorMessage(conn)));
+    PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
+    while (polling != PGRES_POLLING_OK) {
+      if (polling == PGRES_POLLING_FAILED) co_return fail(ErrorClass::transient, trimmed(PQerrorMessage(conn)));
+      if (!follow_socket()) co_return fail(ErrorClass::transient, "no socket");
+      const WaitResult w =
+          co_await SocketWait(*this, polling == PGRES_POLLING_READING, polling == PGRES_POLLING_WRITING,
+                              options.connect_timeout);
+      if (w.timed_out) {
+        ++stats.timeouts;
+        co_return fail(ErrorClass::timeout,
+                       "no progress within " + std::to_string(options.connect_timeout.count()) + " ms");
+      }
+      polling = PQconnectPoll(conn);
+    }
+    if (PQsetnonblocking(conn, 1) != 0) co_return fail(ErrorClass::transient, trimmed(PQerrorMessage(conn)));
+    // The server's notices ("relation already exists, skipping" from the
+    // tables' CREATE IF NOT EXISTS) are not errors: libpq would print each to stderr.
+    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+    if (!follow_socket()) co_return fail(ErrorClass::transient, "no socket");
+    ++stats.connects;
+    co_return resilience::ok();
+  }
+
+  // Drops the connection when the coroutine that sent a statement goes
+  // before reading all of its result.
+  struct InFlight {
+    Impl* s;
+    bool active = true;
+    ~InFlight() {
+      if (active) {
+        ++s->stats.abandoned;
+        s->drop();
+      }
+    }
+  };
+
+  struct Turn {
+    runtime::Semaphore* turn;
+    ~Turn() { turn->release(); }
+  };
+
+  // Sends with `send` (PQsendQueryParams or PQsendQuery) and reads every
+  // result: the last one, or the first error.
+  template <class Send>
+  Task<Outcome<PgResult>> round_trip(Send send) {
+    if (turn.waiting() >= options.max_waiting) {
+      ++stats.refused_full;
+      co_return Failure{ErrorClass::capacity_exceeded,
+                        "postgres: " + std::to_string(turn.waiting()) + " queries already wait for the connection"};
+    }
+    co_await turn.acquire();
+    Turn held{&turn};
+    if (conn != nullptr && idle_connection_broken()) drop();
+    if (conn == nullptr) {
+      auto connected = co_await connect();
+      if (!connected) co_return std::move(connected).failure();
+    }
+    ++stats.queries;
+    auto lost = [&](const char* what) -> Failure {
+      std::string why = trimmed(PQerrorMessage(conn));
+      drop();
+      return Failure{ErrorClass::transient, std::string("postgres: ") + what + ": " + why};
+    };
+    auto stalled = [&]() -> Failure {
+      ++stats.timeouts;
+      drop();
+      return Failure{ErrorClass::timeout,
+                     "postgres: no progress within " + std::to_string(options.query_timeout.count()) + " ms"};
+    };
+    if (!send(conn)) co_return lost("sending the statement");
+    InFlight in_flight{this};
+    for (;;) {
+      const int flushed = PQflush(conn);
+      if (flushed == 0) break;
+      if (flushed < 0) {
+        in_flight.active = false;
+        co_return lost("sending the statement");
+      }
+      const WaitResult w = co_await SocketWait(*this, true, true, options.query_timeout);
+      if (w.timed_out) {
+        in_flight.active = false;
+        co_return stalled();
+      }
+      if (w.readable && PQconsumeInput(conn) == 0) {
+        in_flight.active = false;
+        co_return lost("reading the result");
+      }
+    }
+    PGresult* last = nullptr;
+    PGresult* error = nullptr;
+    for (;;) {
+      while (PQisBusy(conn) != 0) {
+        const WaitResult w = co_await SocketWait(*this, true, false, options.query_timeout);
+        if (w.timed_out || PQconsumeInput(conn) == 0) {
+          PQclear(last);
+          PQclear(error);
+          in_flight.active = false;
+          co_return w.timed_out ? stalled() : lost("reading the result");
+        }
+      }
+      PGresult* r = PQgetResult(conn);
+      if (r == nullptr) break;
+      const ExecStatusType status = PQresultStatus(r);
+      if ((status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE) && error == nullptr) {
+        error = r;
+      } else {
+        PQclear(last);
+        last = r;
+      }
+    }
+    in_flight.active = false;
+    if (error != nullptr) {
+      PQclear(last);
+      const char* state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
+      std::string message = trimmed(PQresultErrorMessage(error));
+      PQclear(error);
+      if (PQstatus(conn) != CONNECTION_OK) {
+        drop();
+        co_return Failure{ErrorClass::transient, "postgres: connection lost: " + message};
+      }
+      const std::string code = state != nullptr ? state : "";
+      co_return Failure{class_of_sqlstate(code), "postgres: " + message + (code.empty() ? "" : " [" + code + "]")};
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+      PQclear(last);
+      co_return lost("after the statement");
+    }
+    co_return PgResult(last);
+  }
+};
+
+PgConnection::PgConnection(runtime::LiveRuntime& rt, std::string url, PgOptions options)
+    : impl_(std::make_shared<Impl>(rt, std::move(url), options)) {}
+
+PgConnection::~PgConnection() { impl_->close(); }
+
+bool PgConnection::connected() const noexcept {
+  return impl_->conn != nullptr && PQstatus(impl_->conn) == CONNECTION_OK;
+}
+
+const PgStats& PgConnection::stats() const noexcept { return impl_->stats; }
+
+Task<Outcome<PgResult>> PgConnection::query(std::string sql, std::vector<PgParam> params) {
+  const std::shared_ptr<Impl> self = impl_;
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  std::vector<Oid> types;
+  values.reserve(params.size());
+  for (const auto& p : params) {
+    values.push_back(p.is_null() ? nullptr : p.data().data());
+    lengths.push_back(static_cast<int>(p.data().size()));
+    formats.push_back(1);
+    types.push_back(p.oid());
+  }
+  co_return co_await self->round_trip([&](PGconn* conn) {
+    return PQsendQueryParams(conn, sql.c_str(), static_cast<int>(params.size()), types.data(), values.data(),
+                             lengths.data(), formats.data(), /*resultFormat=*/1) != 0;
+  });
+}
+
+Task<Outcome<>> PgConnection::execute(std::string script) {
+  const std::shared_ptr<Impl> self = impl_;
+  auto r = co_await self->round_trip([&](PGconn* conn) { return PQsendQuery(conn, script.c_str()) != 0; });
+  if (!r) co_return std::move(r).failure();
+  co_return resilience::ok();
+}
+
+}  // namespace faultline::reference_system::live
