@@ -33,8 +33,8 @@ StepReply needs_review(ReviewReason reason) {
   return r;
 }
 
-// A request dropped unhandled because its workflow is past its deadline, or
-// the orchestrator's wait for its reply is over.
+// A request dropped unhandled because the orchestrator's wait for its reply
+// is over (the attempt's deadline).
 void record_expired(runtime::Runtime& rt, AgentMetrics& metrics, std::uint32_t source, const Message& request) {
   ++metrics.expired;
   rt.log().record(Kind::request_expired, source, request.invoice_id, request.step,
@@ -489,12 +489,11 @@ Task<void> AgentHost::worker() {
   for (;;) {
     std::optional<Message> request = co_await bus_->receive(topic_);
     if (!request) co_return;
-    if (request->deadline <= rt_->now() || request->reply_by <= rt_->now()) {
-      // Its workflow is past its deadline, or its step's wait is over: the
-      // orchestrator waits for no reply to it (it retried the step, or gave
-      // the invoice up). Acting now could only add a side effect (a ledger
-      // entry) to an invoice it dead-letters, or call a service for a step
-      // already checkpointed complete.
+    if (request->deadline <= rt_->now()) {
+      // The orchestrator waits for no reply to it any more (it retried the
+      // step, or gave the invoice up). Acting now could only add a side
+      // effect (a ledger entry) to an invoice it dead-letters, or call a
+      // service for a step already checkpointed complete.
       // (The name is interned here, on this rare path, so that a run
       // without expired requests numbers its sources as before.)
       record_expired(*rt_, *metrics_, rt_->log().intern(to_string(agent_->id())), *request);
@@ -518,7 +517,7 @@ Task<void> AgentHost::worker() {
       co_await idle->wait();
       waited = true;
     }
-    if (!duplicate && waited && (request->deadline <= rt_->now() || request->reply_by <= rt_->now())) {
+    if (!duplicate && waited && request->deadline <= rt_->now()) {
       record_expired(*rt_, *metrics_, rt_->log().intern(to_string(agent_->id())), *request);
       bus_->ack(topic_, request->delivery_id);
       continue;
