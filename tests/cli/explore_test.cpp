@@ -2,6 +2,7 @@
 // `faultline run` replays (and `faultline validate` accepts) when a planted
 // bug breaks an invariant, exit 0 when nothing broke, exit 2 for bad input.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 
@@ -94,6 +95,31 @@ TEST(Explore, BadInputExitsTwoNamingWhatWasWrong) {
     EXPECT_EQ(r.exit_code, 2) << c.says << "\n" << r.out << r.err;
     EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
   }
+}
+
+TEST(Explore, SigintStopsItAndWhatWasFoundIsWritten) {
+  const auto dir = fresh_dir("explore-sigint");
+  fs::create_directory(dir / "tmp");
+  Options o;
+  o.env["TMPDIR"] = (dir / "tmp").string();
+  o.alarm = std::chrono::seconds(300);
+  Child child({"explore", "--policy", policy("teams/saga-without-compensation.json"), "--budget", "10m", "--jobs", "2",
+               "--out", (dir / "out").string()},
+              o);
+  // A failure is printed once shrunk; then the exploration is stopped.
+  ASSERT_TRUE(child.wait_for_output("FAIL  ", std::chrono::seconds(240))) << child.out_so_far();
+  ASSERT_EQ(::kill(child.pid(), SIGINT), 0);
+  const auto r = child.wait();
+  EXPECT_EQ(r.signal, 0) << "killed by the signal instead of stopping cleanly";
+  EXPECT_EQ(r.exit_code, 4) << r.err << r.out;
+  EXPECT_NE(r.err.find("stopped by SIGINT"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "out" / "explore.md"));
+  EXPECT_FALSE(fs::is_empty(dir / "out" / "found"));
+  const auto summary = nlohmann::json::parse(read_file(dir / "out" / "explore.json"));
+  EXPECT_EQ(summary["stopped"], "signal");
+  // No run's private checkpoint folder is left behind.
+  EXPECT_TRUE(fs::is_empty(dir / "tmp"));
+  fs::remove_all(dir);
 }
 
 TEST(CheckPolicyExplore, TheExploreOptionsParseAndBadOnesExitTwo) {
