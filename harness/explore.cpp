@@ -1,13 +1,12 @@
 // The explorer (see explore.h): generation, the search loop on worker
-// threads, shrinking through harness/shrink.h, deduplication and the files
-// it writes.
+// threads, shrinking through harness/shrink.h and deduplication; what it
+// writes is explore_report.cpp's.
 #include "harness/explore.h"
 
 #include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
-#include <mutex>
 #include <set>
 
 #include <fmt/core.h>
@@ -16,8 +15,6 @@
 #include "harness/parallel.h"
 #include "harness/shrink.h"
 #include "reference_system/policy.h"
-#include "reports/escape.h"
-#include "reports/run_directory.h"
 #include "runtime/assert.h"
 #include "runtime/json_config.h"
 #include "runtime/time.h"
