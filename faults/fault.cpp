@@ -109,7 +109,7 @@ FaultSpec parse_fault(const runtime::JsonView& node, std::size_t index) {
   if (!kind) kind_node.fail("a fault kind (one of " + joined(kKindNames) + ")");
   spec.kind = *kind;
 
-  std::vector<std::string> keys = {"kind", "target", "start", "duration", "probability", "note"};
+  std::vector<std::string> keys = {"kind", "target", "start", "duration", "probability", "stream", "note"};
   switch (spec.kind) {
     case FaultKind::latency: keys.insert(keys.end(), {"delay", "jitter"}); break;
     case FaultKind::error: keys.push_back("class"); break;
@@ -139,7 +139,8 @@ FaultSpec parse_fault(const runtime::JsonView& node, std::size_t index) {
   spec.duration = node.duration("duration");
   if (spec.duration <= runtime::Duration::zero()) node["duration"].fail("a positive duration such as \"30s\"");
   spec.probability = node.number_or("probability", 1.0, 0.0, 1.0);
-  spec.label = "fault/" + std::to_string(index) + "/" + std::string(kind_name);
+  spec.stream = static_cast<std::uint32_t>(node.integer_or("stream", static_cast<std::int64_t>(index), 0, 1'000'000));
+  spec.label = "fault/" + std::to_string(spec.stream) + "/" + std::string(kind_name);
 
   switch (spec.kind) {
     case FaultKind::latency:
@@ -202,6 +203,7 @@ nlohmann::json to_json(const FaultSpec& spec) {
   j["start"] = runtime::format_duration(spec.start);
   j["duration"] = runtime::format_duration(spec.duration);
   j["probability"] = spec.probability;
+  j["stream"] = spec.stream;
   switch (spec.kind) {
     case FaultKind::latency:
       j["delay"] = runtime::format_duration(spec.delay);

@@ -69,7 +69,11 @@ struct FaultSpec {
   runtime::Duration start{};
   runtime::Duration duration{};
   double probability = 1.0;
-  std::string label;  // "fault/<index>/<kind>": its event source and random stream
+  // Which random stream it draws from: its position in the schedule unless
+  // the file says ("stream"), so that a shrinker removing other faults
+  // leaves the draws of the ones it keeps as they were.
+  std::uint32_t stream = 0;
+  std::string label;  // "fault/<stream>/<kind>": its event source and random stream
 
   runtime::Duration delay{};         // latency: added to every call struck
   runtime::Duration delay_jitter{};  // latency: plus uniform [0, jitter)

@@ -228,6 +228,8 @@ bool FaultyMessageBus::publish(rs::Message message) {
     if (inner_->publish(std::move(copy))) {
       rt_->log().record(duplicating->source(), message.invoice_id,
                         fault_events::Duplicated{duplicating->index(), i + 1});
+    } else {
+      ++own_refused_;
     }
   }
   return inner_->publish(std::move(message));
@@ -243,6 +245,7 @@ Task<void> FaultyMessageBus::publish_later(rs::Message message, runtime::Duratio
       --held_;
       co_return;
     }
+    ++own_refused_;
     co_await rt_->sleep(std::chrono::milliseconds(100));
   }
   --held_;

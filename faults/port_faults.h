@@ -169,6 +169,10 @@ class FaultyMessageBus final : public rs::MessageBus {
   // when they were finally published (its queue was full for too long).
   std::size_t held() const noexcept { return held_; }
   std::uint64_t held_dropped() const noexcept { return held_dropped_; }
+  // Publishes of the injector's own (a duplicate's copies, a held-back
+  // message published late) that a full queue refused: the system never
+  // made them, so its metrics do not count them.
+  std::uint64_t own_publishes_refused() const noexcept { return own_refused_; }
 
  private:
   Task<void> publish_later(rs::Message message, runtime::Duration delay, ActiveFault* fault);
@@ -185,6 +189,7 @@ class FaultyMessageBus final : public rs::MessageBus {
   std::vector<ActiveFault*> partition_;
   std::size_t held_ = 0;
   std::uint64_t held_dropped_ = 0;
+  std::uint64_t own_refused_ = 0;
   bool closed_ = false;
 };
 

@@ -161,6 +161,7 @@ class ScenarioRun {
 
   runtime::SimRuntime& rt() { return rt_; }
   rs::System& system() { return *system_; }
+  const faults::FaultyMessageBus& bus() const { return *bus_; }
   Instant start() const { return start_; }
   Instant workload_end() const { return workload_end_; }
   Instant end() const { return end_; }
@@ -498,6 +499,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   ev.policy = &sys.policy();
   ev.faults = scenario.faults;
   for (const auto& f : run.faults()) ev.fault_touches.push_back(f->touched());
+  ev.injected_refusals = run.bus().own_publishes_refused();
   for (const auto& e : sys.services().ledger->entries()) {
     ev.ledger.push_back(LedgerRecord{e.invoice_id, e.amount_cents, e.po_number, e.reversed});
   }

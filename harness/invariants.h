@@ -143,6 +143,9 @@ struct Evidence {
 
   // Bounds for the saturation invariant.
   std::uint64_t live_tasks_bound = 0;  // 0: derived from the policy
+  // Publishes the bus fault injector made itself that a full queue refused
+  // (the log shows them as refusals; the system never made them).
+  std::uint64_t injected_refusals = 0;
 
   // The run itself went wrong (an exception escaped, a safety limit hit).
   std::optional<std::string> harness_failure;

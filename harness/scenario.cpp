@@ -142,6 +142,13 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
                     ", after the scenario's duration (" + runtime::format_duration(s.duration) +
                     "): expected start + duration within it");
       }
+      for (const auto& other : s.faults) {
+        // The label names the fault's random stream and event source.
+        if (other.label == spec.label) {
+          f.fail_with("two faults of one kind draw from one random stream (" + spec.label +
+                      "): expected a \"stream\" no other fault of its kind uses");
+        }
+      }
       s.faults.push_back(std::move(spec));
     }
   }

@@ -13,10 +13,13 @@
 
 #include "harness/runner.h"
 #include "harness/scenario.h"
+#include "policy_check/internal/check_explore.h"
 #include "reference_system/events.h"
+#include "reference_system/orchestrator.h"
 #include "reports/run_directory.h"
 #include "resilience/events.h"
 #include "runtime/json_config.h"
+#include "runtime/time.h"
 
 namespace faultline::policy_check {
 
@@ -42,6 +45,10 @@ constexpr const char* kCompensation = "compensation:accounting";
 constexpr const char* kDeadLetter = "dead_letter:used";
 constexpr const char* kDeadLetterAlert = "dead_letter:alert";
 constexpr const char* kResume = "checkpoint:resume";
+constexpr const char* kIntake = "bound:intake";
+constexpr const char* kDeadLetterFull = "bound:dead_letter";
+std::string timeout_of(std::string_view s) { return "timeout:" + std::string(s); }
+std::string queue_bound_of(std::string_view a) { return "bound:queue/" + std::string(a); }
 
 bool backup_called(const rs::Policy& p) { return p.agent(rs::AgentId::ocr).fallback; }
 
@@ -75,6 +82,8 @@ PolicyCoverage::PolicyCoverage(const LintReport& lint) {
           fmt::format("the {} call's retry limit ({} attempts) reached", name, n));
       retry_limits_.emplace_back(name, n);
     }
+    add(timeout_of(name), "$.services." + name + ".timeout",
+        fmt::format("a {} call ran into its timeout ({})", name, runtime::format_duration(p.service(s).timeout)));
     if (p.service(s).breaker) {
       add(breaker_opened(name), "$.services." + name + ".circuit_breaker", "the " + name + " breaker opened");
       add(breaker_closed(name), "$.services." + name + ".circuit_breaker",
@@ -93,7 +102,16 @@ PolicyCoverage::PolicyCoverage(const LintReport& lint) {
   if (p.agent(rs::AgentId::accounting).compensation) {
     add(kCompensation, "$.agents.accounting.compensation", "the accounting saga ran a compensation");
   }
+  for (std::size_t i = 0; i < rs::kAgentCount; ++i) {
+    const std::string name(rs::to_string(static_cast<rs::AgentId>(i)));
+    add(queue_bound_of(name), "$.agents." + name + ".queue_bound",
+        fmt::format("the {} queue was full ({}) and refused a request", name, p.agents[i].queue_bound));
+  }
+  add(kIntake, "$.workflow.max_in_flight",
+      fmt::format("a submission was refused at intake: {} invoices in flight", p.max_in_flight));
   add(kDeadLetter, "$.dead_letter", "an invoice went to the dead-letter queue");
+  add(kDeadLetterFull, "$.dead_letter.capacity",
+      fmt::format("the dead-letter queue was full ({}) and an invoice waited for room", p.dead_letter.capacity));
   dlq_alert_threshold_ = static_cast<std::uint32_t>(p.dead_letter.alert_threshold);
   add(kDeadLetterAlert, "$.dead_letter.alert_threshold",
       fmt::format("the dead-letter queue reached its alert threshold ({})", p.dead_letter.alert_threshold));
@@ -164,6 +182,21 @@ void PolicyCoverage::observe(const runtime::EventLog& log, const std::string& la
         break;
       }
       case static_cast<std::uint16_t>(RK::dead_letter_alert): hit(kDeadLetterAlert, label); break;
+      case static_cast<std::uint16_t>(RK::timeout): hit(timeout_of(name), label); break;
+      case static_cast<std::uint16_t>(SK::message_rejected): hit(queue_bound_of(name), label); break;
+      case static_cast<std::uint16_t>(SK::submission_refused):
+        if (read<rs::system_events::SubmissionRefused>(e).refusal == rs::SubmitResult::refused_overloaded) {
+          hit(kIntake, label);
+        }
+        break;
+      case static_cast<std::uint16_t>(SK::parked): {
+        const auto parked = read<rs::system_events::Parked>(e);
+        if (parked.bound_for == rs::InvoiceOutcome::dead_lettered &&
+            parked.refusal == resilience::ErrorClass::capacity_exceeded) {
+          hit(kDeadLetterFull, label);
+        }
+        break;
+      }
       case static_cast<std::uint16_t>(SK::ocr_fallback): hit(kFallback, label); break;
       case static_cast<std::uint16_t>(SK::degraded):
         if (name == "matching") hit(kDefault, label);
@@ -353,9 +386,11 @@ CheckResult check_policy(const CheckOptions& options) {
         coverage.observe(r);
       }
     }
+    internal::run_explore(options, result, coverage);
   }
   result.coverage = coverage.items();
   judge(result);
+  internal::blame_failures(options, result);
   return result;
 }
 
@@ -446,6 +481,7 @@ std::string check_markdown(const CheckResult& r) {
     md += "\n### Not measured\n\nOnly a run's event log shows these, and the suite's runner did not hand its logs "
           "to check-policy:\n\n" + unmeasured;
   }
+  md += internal::explore_and_blame_markdown(r);
   return md;
 }
 
@@ -491,6 +527,7 @@ json check_json(const CheckResult& r) {
     if (i.measured && !i.exercised()) never.push_back(i.id);
   }
   j["coverage"] = {{"items", std::move(items)}, {"never_exercised", std::move(never)}};
+  internal::add_explore_and_blame_json(r, j);
   return j;
 }
 
@@ -506,6 +543,12 @@ std::string write_check_files(const CheckResult& result, const std::string& dir)
   if (result.suite_ran) {
     status = reports::write_run_directory(result.run, fs::path(dir) / "suite");
     if (!status) return status.message;
+  }
+  if (result.explored) {
+    auto explored = result.explore;
+    if (auto problem = harness::write_explore_files(explored, (fs::path(dir) / "explore").string()); !problem.empty()) {
+      return problem;
+    }
   }
   return {};
 }

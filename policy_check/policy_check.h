@@ -6,7 +6,13 @@
 //   3. coverage: which parts of the policy the runs exercised (each retry
 //      limit reached, each breaker opened and closed again, each fallback and
 //      default used, each compensation run, the DLQ used) and which they never
-//      did, so the team knows what the suite did not prove.
+//      did, so the team knows what the suite did not prove;
+//   4. with an explore budget, faultline explore (harness/explore.h) with the
+//      team's policy after the suite: a shrunk failure makes it not fit;
+//   5. field blame (blame.h): each failure (the smallest failing suite run
+//      per broken property, each explore failure) is run again with every
+//      setting that differs from the recommended policy set back, one at a
+//      time, and the settings that turn it into a pass are named.
 // The verdict lists its reasons in order of severity; it is written as
 // check-policy.md and check-policy.json into the output folder.
 //
@@ -18,6 +24,7 @@
 //   write_check_files(r, "out/");
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,6 +32,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/explore.h"
+#include "policy_check/blame.h"
 #include "policy_check/policy_lint.h"
 #include "reports/result.h"
 #include "runtime/event_log.h"
@@ -41,6 +50,14 @@ struct CheckOptions {
   LintOptions lint;
   // When false, lint.expected_rate_per_hour is the suite's lowest workload rate.
   bool rate_given = false;
+  // Explore after the suite for this budget, or this many runs (neither: no exploring).
+  std::optional<std::chrono::milliseconds> explore_budget;
+  std::optional<std::uint64_t> explore_runs;
+  std::uint64_t explore_seed = 1;
+  // The recommended policy that field blame sets settings back to; when
+  // the file does not exist, nothing is blamed (a warning says so).
+  std::string recommended_file = "scenarios/policies/recommended.json";
+  std::size_t blames_max = 8;  // failures blamed at most (each costs a run per differing setting)
 };
 
 // One part of the policy that a run can exercise.
@@ -100,7 +117,10 @@ struct CheckResult {
   bool logs_seen = false;  // the runner handed over each run's event log
   reports::RunResult run;
   std::vector<CoverageItem> coverage;
-  std::vector<CheckReason> reasons;  // errors first, then warnings
+  bool explored = false;
+  harness::ExploreResult explore;  // when explored
+  std::vector<Blame> blames;
+  std::vector<CheckReason> reasons;  // blamed settings first, then other errors, then warnings
   bool fit = false;
 
   int exit_code() const { return fit ? 0 : 1; }
@@ -115,8 +135,10 @@ void judge(CheckResult& result);
 
 std::string check_markdown(const CheckResult& result);
 nlohmann::json check_json(const CheckResult& result);
-// Writes check-policy.md and check-policy.json into `dir` (created); an
-// empty string on success, otherwise what went wrong.
+// Writes check-policy.md and check-policy.json into `dir` (created), the
+// suite's run directory under suite/ and the exploration under explore/
+// (explore.md, explore.json, found/); an empty string on success,
+// otherwise what went wrong.
 [[nodiscard]] std::string write_check_files(const CheckResult& result, const std::string& dir);
 
 }  // namespace faultline::policy_check

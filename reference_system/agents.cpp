@@ -35,7 +35,8 @@ StepReply needs_review(ReviewReason reason) {
   return r;
 }
 
-// A request dropped unhandled because its workflow is past its deadline.
+// A request dropped unhandled because the orchestrator's wait for its reply
+// is over (the attempt's deadline).
 void record_expired(runtime::Runtime& rt, AgentMetrics& metrics, std::uint32_t source, const Message& request) {
   ++metrics.expired;
   rt.log().record(source, request.invoice_id, se::RequestExpired{request.step, request.request_id});
@@ -434,9 +435,12 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));
   if (ctx_.checkpoints != nullptr && run.version != 0 && !out.committed && out.not_compensated.empty()) {
     // Fully undone: the next delivery starts afresh, which the ledger's
-    // idempotency key makes harmless.
+    // idempotency key makes harmless. A record that cannot be removed would
+    // tell the next delivery that steps just undone are done (it would post
+    // without a reservation): the invoice goes to a person instead.
     std::string key = run.checkpoint_key;
-    (void)co_await ctx_.checkpoints->remove(std::move(key), run.version);
+    const auto removed = co_await ctx_.checkpoints->remove(std::move(key), run.version);
+    if (!removed.ok()) co_return needs_review(ReviewReason::compensation_failed);
   }
   if (out.committed) {
     // Without a workflow deadline the marker is kept for good.
@@ -484,9 +488,10 @@ Task<void> AgentHost::worker() {
     std::optional<Message> request = co_await bus_->receive(topic_);
     if (!request) co_return;
     if (request->deadline <= rt_->now()) {
-      // Its workflow is past its deadline: the orchestrator waits for no
-      // reply and sends nothing more for the invoice. Acting now could only
-      // add a side effect (a ledger entry) to an invoice it dead-letters.
+      // The orchestrator waits for no reply to it any more (it retried the
+      // step, or gave the invoice up). Acting now could only add a side
+      // effect (a ledger entry) to an invoice it dead-letters, or call a
+      // service for a step already checkpointed complete.
       // (The name is interned here, on this rare path, so that a run
       // without expired requests numbers its sources as before.)
       record_expired(*rt_, *metrics_, rt_->log().intern(to_string(agent_->id())), *request);

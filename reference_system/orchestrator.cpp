@@ -222,12 +222,15 @@ std::optional<Failure> Orchestrator::start_attempt(StepAttempt& a, std::uint64_t
   request.request_id = a.waiter.request_id;
   request.step = static_cast<std::uint32_t>(step);
   request.attempt = attempt;
-  request.deadline = workflow_end;
   request.work = work;
   a.start = ctx_.rt->now();
   // workflow_end is Instant::max() when the policy sets no workflow deadline.
   a.cut_by_workflow = workflow_end < a.start + policy.timeout;
   a.deadline = a.cut_by_workflow ? workflow_end : a.start + policy.timeout;
+  // The request's deadline is this attempt's: past it the orchestrator has
+  // retried the step or given the invoice up, so an agent that receives it
+  // late (it waited out a crash or a partition) must not act on it.
+  request.deadline = a.deadline;
 
   if (a.deadline <= a.start) {
     // The workflow's time is spent: no request, and no retry can help.

@@ -155,9 +155,11 @@ struct Message {
   std::uint64_t request_id = 0;   // a reply names the request it answers
   std::uint32_t step = 0;
   std::uint32_t attempt = 0;
-  // Requests: the end of the workflow's time (its deadline; max() when the
-  // policy sets none). Past it the orchestrator waits for nothing and sends
-  // nothing more for the invoice, so no agent acts on the request then.
+  // Requests: when the orchestrator stops waiting for this attempt's reply
+  // (the agent's timeout, cut by the workflow's deadline; max() when
+  // neither applies). Past it the orchestrator has retried the step or
+  // given the invoice up, so no agent acts on the request then: one that
+  // receives it late (it waited out a crash or a partition) drops it.
   runtime::Instant deadline = runtime::Instant::max();
   std::shared_ptr<const WorkItem> work;    // requests
   std::shared_ptr<const StepReply> reply;  // replies

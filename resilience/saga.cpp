@@ -58,7 +58,10 @@ runtime::Task<SagaOutcome> Saga::run(runtime::Runtime& rt, std::uint64_t subject
       out.failed_step = steps_[i].name;
       out.failure = std::move(result).failure();
       observer_.record(subject, pattern_events::SagaAborted{i, out.failure->error_class});
-      co_await compensate_into(out, subject, out.steps_completed);
+      // A step that timed out may have taken effect (its reply was lost, not
+      // its request), so it is undone with the completed ones.
+      const bool uncertain = out.steps_completed == i && out.failure->error_class == ErrorClass::timeout;
+      co_await compensate_into(out, subject, uncertain ? i + 1 : out.steps_completed);
       co_return out;
     }
   }

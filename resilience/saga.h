@@ -1,8 +1,11 @@
 // Sagas: a sequence of steps, each with a compensation that undoes it. If a
 // step fails, the steps completed before it are compensated in reverse
 // order; a compensation that fails is recorded and the remaining ones still
-// run, so the outcome says exactly what was and was not undone. The
-// accounting agent's reserve budget -> post entry -> notify is one.
+// run, so the outcome says exactly what was and was not undone. A step that
+// failed with a timeout may have taken effect (its reply was lost, not its
+// request), so it is compensated too: compensations must be safe to run on
+// what never happened. The accounting agent's reserve budget -> post entry
+// -> notify is one.
 //
 //   Saga saga("accounting", Observer::named(rt.log(), "accounting"));
 //   saga.step("reserve-budget",

@@ -145,7 +145,10 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
       const auto& f = ev.faults[fi];
       // A fault that never struck a call cannot have tripped anything.
       if (fi < ev.fault_touches.size() && ev.fault_touches[fi] == 0) continue;
-      const bool failing = f.kind == faults::FaultKind::error || f.kind == faults::FaultKind::outage ||
+      // A permanent error is the service answering (a request it refuses),
+      // not the service failing: a breaker need not count it.
+      const bool failing = (f.kind == faults::FaultKind::error && f.error_class != resilience::ErrorClass::permanent) ||
+                           f.kind == faults::FaultKind::outage ||
                            f.kind == faults::FaultKind::hang ||
                            (f.kind == faults::FaultKind::latency && f.delay >= sp.timeout);
       if (f.target == info.name && failing && f.probability >= 0.999) tripping.push_back(&f);
@@ -241,7 +244,13 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
       std::uint64_t failures = 0;
       for (const auto& c : ix.calls) {
         if (c.source != source || c.began < from || c.began >= to) continue;
-        if (c.failed()) ++failures;
+        if (c.abandoned || c.unfinished) {
+          ++failures;
+        } else if (c.failure) {
+          const auto error = *c.failure;
+          failures += error == resilience::ErrorClass::transient || error == resilience::ErrorClass::timeout ||
+                      error == resilience::ErrorClass::rate_limited;
+        }
       }
       const bool opened = std::any_of(opened_at.begin(), opened_at.end(),
                                       [&](Instant t) { return t >= from && t <= to + sp.timeout; });
@@ -256,11 +265,23 @@ reports::InvariantResult circuit_breaker(const Evidence& ev, const Index& ix) {
                   {});
       }
     }
-    // Closed again at the end, when the last fault left it time to recover.
+    // Closed again at the end, when the last fault left it time to recover
+    // (any fault on the service: one that does not trip it may still keep
+    // it open).
     Instant last_fault_end = ev.start;
-    for (const auto* f : tripping) last_fault_end = std::max(last_fault_end, ev.start + f->end());
+    for (const auto& f : ev.faults) {
+      if (f.target == info.name) last_fault_end = std::max(last_fault_end, ev.start + f.end());
+    }
     const Duration settle = sp.breaker->open_duration + sp.timeout + std::chrono::minutes(1);
-    if (!tripping.empty() && last_fault_end + settle <= ev.workload_end && state != resilience::BreakerState::closed) {
+    // A breaker moves on from open only when a call asks it: one that no
+    // call asked after its open duration had nothing to close on.
+    const Instant asked_after = last_fault_end + sp.breaker->open_duration;
+    const bool asked = std::any_of(events.begin(), events.end(), [&](const Event& e) {
+      return e.source == source && e.at >= asked_after &&
+             (is<rs::system_events::CallAttempt>(e) || is<resilience::pattern_events::BreakerRejected>(e));
+    });
+    if (!tripping.empty() && last_fault_end + settle <= ev.workload_end && asked &&
+        state != resilience::BreakerState::closed) {
       r.violate(ix,
                 fmt::format("{}'s breaker was still {} at the end, though its last fault ended at {}", info.name,
                             state == resilience::BreakerState::open ? "open" : "half-open", ix.at(last_fault_end)),

@@ -82,12 +82,49 @@ TEST(CircuitBreakerClauses, ABreakerThatNeverOpenedUnderAFault) {
                                             "its breaker never opened (threshold 3)");
 }
 
+TEST(CircuitBreakerClauses, PermanentErrorsAreAnswersNotFailuresOfTheService) {
+  // A breaker counting only transient errors, timeouts and rate limits need
+  // not open on a fault that answers every call with a permanent error...
+  History h;
+  resilience::CircuitBreakerConfig breaker;
+  breaker.trip = resilience::TripMode::failure_rate;
+  breaker.minimum_calls = 3;
+  breaker.window_calls = 5;
+  h.policy().service(rs::ServiceId::po_database).breaker = breaker;
+  h.fault(faults::FaultKind::error, "po_database", 1min, 2min).error_class = resilience::ErrorClass::permanent;
+  for (int i = 0; i < 5; ++i) {
+    h.call(1min + std::chrono::seconds(10 * i), "po_database", 1 + i, rs::ServiceOp::po_lookup, 1s,
+           resilience::ErrorClass::permanent);
+  }
+  const auto r = h.check("circuit_breaker");
+  EXPECT_FALSE(r.failed()) << r.message;
+
+  // ...but must on transient ones.
+  History g;
+  g.policy().service(rs::ServiceId::po_database).breaker = breaker;
+  g.fault(faults::FaultKind::error, "po_database", 1min, 2min);
+  for (int i = 0; i < 5; ++i) {
+    g.call(1min + std::chrono::seconds(10 * i), "po_database", 1 + i, rs::ServiceOp::po_lookup, 1s,
+           resilience::ErrorClass::transient);
+  }
+  expect_clause(g.check("circuit_breaker"), "po_database failed 5 times during the error fault from t=60.000s but its "
+                                            "breaker never opened (threshold 3)");
+}
+
 TEST(CircuitBreakerClauses, ABreakerStillOpenLongAfterItsFaultEnded) {
   History h;
   ocr_outage_with_rate_breaker(h);
   h.add(1min + 10s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});  // never closes
+  // A call asked it long after the fault and its open duration: it should have let a probe through.
+  h.add(5min, "ocr_engine", 9, pe::BreakerRejected{S::open});
   expect_clause(h.check("circuit_breaker"), "ocr_engine's breaker was still open at the end, though its last fault "
                                             "ended at t=180.000s");
+
+  History quiet;  // still open, but no call asked it after the fault: it had nothing to close on
+  ocr_outage_with_rate_breaker(quiet);
+  quiet.add(1min + 10s, "ocr_engine", 0, pe::BreakerTransition{S::closed, S::open});
+  const auto q = quiet.check("circuit_breaker");
+  EXPECT_TRUE(q.passed) << q.message;
 
   History g;  // the same breaker, closed again in time: passes
   ocr_outage_with_rate_breaker(g);

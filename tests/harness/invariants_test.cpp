@@ -418,5 +418,18 @@ TEST(Invariants, SaturationCatchesUnboundedWorkAndUncountedShedding) {
   EXPECT_NE(r.message.find("shed load not counted"), std::string::npos) << r.message;
 }
 
+TEST(Invariants, SaturationLeavesTheFaultInjectorsOwnRefusedPublishesOut) {
+  // Two refusals in the log, one of them a duplicate copy the bus fault
+  // published itself: the system's metrics count the one it made.
+  History h;
+  h.add(1min, "ocr", 5, se::MessageRejected{10'000});
+  h.add(1min, "ocr", 5, se::MessageRejected{10'000});
+  h.metrics().agent(rs::AgentId::ocr).queue_rejected = 1;
+  EXPECT_FALSE(h.check("saturation").passed);
+  h.evidence().injected_refusals = 1;
+  const auto r = h.check("saturation");
+  EXPECT_TRUE(r.passed) << r.message;
+}
+
 }  // namespace
 }  // namespace faultline::harness

@@ -55,6 +55,26 @@ std::string good_with(std::string_view from, std::string_view to) {
   return text;
 }
 
+TEST(Scenario, AFaultDrawsFromTheStreamItNamesOrItsPosition) {
+  const auto s = parse_scenario(runtime::parse_json_text(good_with("\"class\": \"rate_limited\"}",
+                                                                   "\"class\": \"rate_limited\", \"stream\": 7}"),
+                                                         "s.json"),
+                                "dir/s.json");
+  EXPECT_EQ(s.faults[0].label, "fault/0/latency");
+  EXPECT_EQ(s.faults[1].stream, 7u);
+  EXPECT_EQ(s.faults[1].label, "fault/7/error");
+  // Two faults of one kind on one stream would draw the same numbers under one event source.
+  const auto twice = error_of(good_with("\"kind\": \"crash\", ", "\"kind\": \"crash\", \"stream\": 3, "));
+  EXPECT_EQ(twice, "no error") << "a crash on stream 3 and a corrupted_input at position 3 differ in kind";
+  const auto clash = error_of(good_with("\"kind\": \"latency\", ", "\"kind\": \"latency\", \"stream\": 1, "));
+  EXPECT_EQ(clash, "no error") << "latency on stream 1 and an error at position 1 differ in kind";
+  const auto same = error_of(good_with("\"class\": \"rate_limited\"}", "\"class\": \"rate_limited\"}, "
+                                       "{\"kind\": \"error\", \"target\": \"ledger\", \"start\": \"1m\", "
+                                       "\"duration\": \"1m\", \"stream\": 1}"));
+  EXPECT_NE(same.find("$.faults[2]"), std::string::npos) << same;
+  EXPECT_NE(same.find("fault/1/error"), std::string::npos) << same;
+}
+
 TEST(Scenario, ReadsEveryField) {
   const auto s = parse_scenario(runtime::parse_json_text(kGood, "s.json"), "dir/s.json");
   EXPECT_EQ(s.name, "ocr-delay");

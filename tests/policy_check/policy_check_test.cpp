@@ -11,6 +11,7 @@
 
 #include "policy_check/policy_check.h"
 #include "reference_system/events.h"
+#include "reference_system/orchestrator.h"
 #include "resilience/events.h"
 #include "runtime/json_config.h"
 #include "tests/support/source_dir.h"
@@ -47,8 +48,10 @@ TEST(PolicyCoverage, ItemsFollowThePolicy) {
 
   const auto naive = lint_policy_file(repo_file("scenarios/policies/naive.json"), {});
   const PolicyCoverage without(naive);
+  // Naive has no retries, breakers, fallback, ...; its timeouts and bounds are limits all the same.
   for (const auto& i : without.items()) {
-    EXPECT_TRUE(i.id.rfind("dead_letter", 0) == 0) << i.id << ": naive has no retries, breakers, fallback, ...";
+    const bool limit = i.id.rfind("dead_letter", 0) == 0 || i.id.rfind("timeout:", 0) == 0 || i.id.rfind("bound:", 0) == 0;
+    EXPECT_TRUE(limit) << i.id;
   }
 }
 
@@ -68,7 +71,18 @@ TEST(PolicyCoverage, ReadsEveryKindFromTheEventLog) {
   log.record(log.intern("ocr"), 3, se::OcrFallback{});
   log.record(log.intern("accounting"), 4, se::Compensation{});
   log.record(log.intern("orchestrator"), 5, se::DeadLettered{1});
+  log.record(notifier, 6, pe::Timeout{std::chrono::seconds(5)});
+  log.record(log.intern("ocr"), 7, se::MessageRejected{.capacity = 200});
+  log.record(log.intern("orchestrator"), 8,
+             se::SubmissionRefused{200, reference_system::SubmitResult::refused_overloaded});
+  log.record(log.intern("orchestrator"), 9,
+             se::Parked{reference_system::InvoiceOutcome::dead_lettered, resilience::ErrorClass::capacity_exceeded});
   c.observe(log, "s (seed 1)");
+  EXPECT_TRUE(item(c.items(), "timeout:notifier").exercised());
+  EXPECT_FALSE(item(c.items(), "timeout:ledger").exercised());
+  EXPECT_TRUE(item(c.items(), "bound:queue/ocr").exercised());
+  EXPECT_TRUE(item(c.items(), "bound:intake").exercised());
+  EXPECT_TRUE(item(c.items(), "bound:dead_letter").exercised());
 
   EXPECT_EQ(item(c.items(), "retry_limit:ocr_engine").times, 1u);
   EXPECT_FALSE(item(c.items(), "retry_limit:notifier").exercised());

@@ -1,4 +1,5 @@
-// Sagas: compensation runs in reverse over the completed steps only; a
+// Sagas: compensation runs in reverse over the completed steps (and a step
+// that timed out, which may have taken effect); a
 // failing compensation is recorded and the rest still run; resumption after
 // a crash; the after-step hook (checkpointing) aborting the saga.
 #include <gtest/gtest.h>
@@ -45,6 +46,30 @@ TEST(Saga, AllStepsSucceedAndNothingIsCompensated) {
   EXPECT_EQ(out.steps_completed, 3u);
   EXPECT_EQ(j.entries, (std::vector<std::string>{"reserve", "post", "notify"}));
   EXPECT_TRUE(out.compensated.empty());
+}
+
+TEST(Saga, AStepThatTimedOutIsUndoneTooForItMayHaveTakenEffect) {
+  // A post whose reply was lost (a timeout) may have booked the entry: it
+  // is reversed with the reservation before it. A step that failed outright
+  // (transient) did nothing and is not.
+  SimRuntime rt(1);
+  Journal j;
+  Saga saga("accounting", Observer::named(rt.log(), "accounting"));
+  saga.step("reserve", j.ok("reserve"), j.ok("release"))
+      .step("post", j.failing("post", ErrorClass::timeout), j.ok("reverse"))
+      .step("notify", j.ok("notify"), nullptr);
+  const SagaOutcome out = run_task(rt, saga.run(rt, 5));
+  EXPECT_FALSE(out.committed);
+  EXPECT_EQ(out.steps_completed, 1u);
+  EXPECT_EQ(j.entries, (std::vector<std::string>{"reserve", "post", "reverse", "release"}));
+  EXPECT_EQ(out.compensated, (std::vector<std::string>{"post", "reserve"}));
+
+  Journal k;
+  Saga plain("accounting", Observer::named(rt.log(), "accounting"));
+  plain.step("reserve", k.ok("reserve"), k.ok("release"))
+      .step("post", k.failing("post", ErrorClass::transient), k.ok("reverse"));
+  (void)run_task(rt, plain.run(rt, 6));
+  EXPECT_EQ(k.entries, (std::vector<std::string>{"reserve", "post", "release"}));
 }
 
 TEST(Saga, CompensatesCompletedStepsInReverseAndRecordsAFailingCompensation) {
