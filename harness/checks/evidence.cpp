@@ -17,10 +17,13 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
       case k(HarnessEvent::submitted): {
         const auto s = read<he::Submitted>(e);
         auto& inv = invoices[e.subject];
-        if (inv.submissions++ == 0) {
+        if (inv.submissions == 0) inv.submitted_at = e.at;
+        if (inv.submissions == 0 || inv.truth_refused) {
           inv.true_total_cents = s.true_total_cents;
-          inv.submitted_at = e.at;
+          inv.truth_refused = false;
+          inv.truth_from = inv.submissions;
         }
+        ++inv.submissions;
         inv.corruption = std::max(inv.corruption, s.corruption);  // none sorts first
         break;
       }
@@ -72,6 +75,8 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
       case k(HarnessEvent::refused): {
         auto& inv = invoices[e.subject];
         if (inv.refused++ == 0) inv.refused_first = i;
+        // A refusal answers the submission just made (submit() answers at once).
+        if (inv.truth_from + 1 == inv.submissions) inv.truth_refused = true;
         break;
       }
       case k(runtime::RuntimeEvent::task_failed): task_failures.push_back(i); break;

@@ -92,7 +92,12 @@ inline std::uint64_t ended_call(const Event& e) {
 
 struct InvoiceFacts {
   std::uint32_t submissions = 0;
+  // The true total of the first submission submit() accepted (an id whose
+  // first submission was refused is free: a later one under it is the
+  // invoice); until one is accepted, the last submission's.
   std::int64_t true_total_cents = 0;
+  bool truth_refused = false;     // the submission true_total_cents is from was refused
+  std::uint32_t truth_from = 0;   // which submission it is from (0-based)
   std::optional<faults::Corruption> corruption;
   Instant submitted_at{};
   std::uint32_t outcomes = 0;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/invariants.h"
+#include "reference_system/orchestrator.h"
 #include "tests/harness/history.h"
 
 namespace faultline::harness {
@@ -162,6 +163,36 @@ TEST(ValidationClauses, CorruptedInputPostedAtTheWrongAmount) {
   g.add(2min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
   g.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
   EXPECT_TRUE(g.check("validation").passed);
+}
+
+TEST(ValidationClauses, AnIdReusedAfterItsFirstSubmissionWasRefusedIsTheSecondsInvoice) {
+  // The first submission of id 1 was refused at the door, so the id was
+  // free: the duplicate_id submission under it is the invoice, and its own
+  // total is the true one.
+  History h;
+  h.add(1min, "", 1, he::Submitted{100});
+  h.add(1min, "", 1, he::Refused{rs::SubmitResult::refused_overloaded});
+  h.add(2min, "", 1, he::Submitted{250, faults::Corruption::duplicate_id});
+  h.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 250});
+  h.evidence().ledger.push_back(LedgerRecord{1, 250, 3, false});
+  const auto r = h.check("validation");
+  EXPECT_TRUE(r.passed) << r.message;
+
+  // Posted at the refused first submission's amount: wrong.
+  h.evidence().ledger.back().amount_cents = 100;
+  expect_clause(h.check("validation"), "invoice 1: duplicate_id input posted 100 cents, its true total is 250");
+
+  // The first accepted, the reuse refused: the first's total stays the truth.
+  History g;
+  g.add(1min, "", 1, he::Submitted{100});
+  g.add(2min, "", 1, he::Submitted{250, faults::Corruption::duplicate_id});
+  g.add(2min, "", 1, he::Refused{rs::SubmitResult::refused_duplicate});
+  g.add(3min, "orchestrator", 1, se::TerminalOutcome{rs::InvoiceOutcome::posted, 0s, 100});
+  g.evidence().ledger.push_back(LedgerRecord{1, 100, 3, false});
+  const auto q = g.check("validation");
+  EXPECT_TRUE(q.passed) << q.message;
+  g.evidence().ledger.back().amount_cents = 250;
+  expect_clause(g.check("validation"), "invoice 1: duplicate_id input posted 250 cents, its true total is 100");
 }
 
 TEST(ValidationClauses, ARunThatItselfFailed) {
