@@ -42,6 +42,12 @@ void record_expired(runtime::Runtime& rt, AgentMetrics& metrics, std::uint32_t s
   rt.log().record(source, request.invoice_id, se::RequestExpired{request.step, request.request_id});
 }
 
+// A failed compensation is tried again after 1 s, doubling up to 1 min
+// between tries, for up to an hour (protocol/README.md, "Undo").
+constexpr runtime::Duration kCompensationRetryFirst = std::chrono::seconds(1);
+constexpr runtime::Duration kCompensationRetryMax = std::chrono::minutes(1);
+constexpr runtime::Duration kCompensationRetryFor = std::chrono::hours(1);
+
 // The step name of every accounting saga checkpoint.
 constexpr std::string_view kSagaStep = "accounting";
 
@@ -326,6 +332,10 @@ struct AccountingAgent::PreparedSaga {
               compensate ? resilience::SagaAction([p] { return p->agent->reverse(p->run.id); })
                          : resilience::SagaAction{});
     saga.step("notify", [p] { return p->agent->notify(p->run.id, p->notify); }, resilience::SagaAction{});
+    // A compensation meets the same fault as the step it undoes (a ledger
+    // slow enough to time the post out is slow for the reversal too):
+    // tried again past the fault rather than left for a person.
+    if (compensate) saga.retry_compensations(*a.ctx_.rt, kCompensationRetryFirst, kCompensationRetryMax, kCompensationRetryFor);
     saga.after_step([p](std::size_t done) {
       return p->agent->save_progress(p->run.checkpoint_key, p->run.id, p->run.version, done);
     });
@@ -355,37 +365,50 @@ bool AccountingAgent::marker_expired() const noexcept {
   return !committed_.empty() && committed_.front().expires <= ctx_.rt->now();
 }
 
+// Held for a handler's whole run; released when the handler ends or is
+// destroyed with a stopped agent, so a crash never leaves it held. The
+// prepared saga goes back to the idle ones then too (a saga's run never
+// outlives its handler: it is awaited in the handler's frame).
+struct AccountingAgent::Turn {
+  AccountingAgent* agent;
+  std::uint64_t id;
+  std::shared_ptr<runtime::Signal> done;
+  std::unique_ptr<PreparedSaga> prepared;
+  Turn(AccountingAgent& a, std::uint64_t invoice)
+      : agent(&a), id(invoice), done(std::make_shared<runtime::Signal>(*a.ctx_.rt)), prepared(a.borrow_saga()) {
+    *agent->in_flight_.try_emplace(id).first = done;
+  }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
+  ~Turn() {
+    agent->in_flight_.erase(id);
+    done->set();
+    agent->idle_sagas_.push_back(std::move(prepared));
+  }
+};
+
+Task<bool> AccountingAgent::wait_turn(const Message& request) {
+  const std::uint64_t id = request.invoice_id;
+  for (auto* busy = in_flight_.find(id); busy != nullptr; busy = in_flight_.find(id)) {
+    const std::shared_ptr<runtime::Signal> done = *busy;
+    if (!co_await done->wait_until(request.deadline)) break;
+  }
+  if (request.deadline <= ctx_.rt->now()) {
+    // Waiting for an earlier delivery of this invoice took the request past
+    // its deadline: nobody waits for this reply, and its marker may be gone.
+    record_expired(*ctx_.rt, ctx_.metrics->agent(AgentId::accounting), source_, request);
+    co_return false;
+  }
+  co_return true;
+}
+
 Task<StepReply> AccountingAgent::handle(const Message& request) {
   const std::shared_ptr<const WorkItem> work = request.work;
   const std::uint64_t id = request.invoice_id;
   const runtime::Instant deadline = request.deadline;
 
-  for (auto* busy = in_flight_.find(id); busy != nullptr; busy = in_flight_.find(id)) {
-    const std::shared_ptr<runtime::Signal> done = *busy;
-    co_await done->wait();
-  }
-  // Held for the whole saga; released when this handler ends or is
-  // destroyed with a stopped agent, so a crash never leaves it held. The
-  // prepared saga goes back to the idle ones then too (a saga's run never
-  // outlives its handler: it is awaited in this frame).
-  struct InFlight {
-    AccountingAgent* agent;
-    std::uint64_t id;
-    std::shared_ptr<runtime::Signal> done;
-    std::unique_ptr<PreparedSaga> prepared;
-    ~InFlight() {
-      agent->in_flight_.erase(id);
-      done->set();
-      agent->idle_sagas_.push_back(std::move(prepared));
-    }
-  } in_flight{this, id, std::make_shared<runtime::Signal>(*ctx_.rt), borrow_saga()};
-  *in_flight_.try_emplace(id).first = in_flight.done;
-  if (deadline <= ctx_.rt->now()) {
-    // Waiting for an earlier delivery of this invoice took its workflow past
-    // the deadline: nobody waits for this reply, and its marker may be gone.
-    record_expired(*ctx_.rt, ctx_.metrics->agent(AgentId::accounting), source_, request);
-    co_return failed(ErrorClass::timeout);
-  }
+  if (!co_await wait_turn(request)) co_return failed(ErrorClass::timeout);
+  const Turn in_flight(*this, id);
   // A committed saga's marker ("saga/<id>", state 3) answers a second
   // delivery of its request. Once the workflow is past its deadline no
   // delivery is acted on any more (AgentHost drops such requests, and the
@@ -453,6 +476,33 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   co_return failed(out.failure ? out.failure->error_class : ErrorClass::transient);
 }
 
+Task<StepReply> AccountingAgent::undo(const Message& request) {
+  const std::uint64_t id = request.invoice_id;
+  if (!co_await wait_turn(request)) co_return failed(ErrorClass::timeout);
+  const Turn turn(*this, id);
+  PreparedSaga::Run& run = turn.prepared->run;
+  run.id = id;
+  resilience::Saga& saga = turn.prepared->saga;
+  // Every step, done or not: each compensation is safe on what never happened.
+  const resilience::SagaOutcome out = co_await saga.compensate(*ctx_.rt, id, saga.size());
+  if (!out.not_compensated.empty()) co_return needs_review(ReviewReason::compensation_failed);
+  if (ctx_.checkpoints != nullptr) {
+    // The progress record goes too: left behind, it would tell a later run
+    // of this step (the orchestrator restarted and tried it again) that
+    // the undone steps are done.
+    std::string key = saga_key(id);
+    auto loaded = co_await ctx_.checkpoints->load(std::move(key));
+    if (!loaded.ok()) co_return needs_review(ReviewReason::compensation_failed);
+    if (loaded.value()) {
+      const std::uint64_t version = loaded.value()->version;
+      std::string cp_key = saga_key(id);
+      const auto removed = co_await ctx_.checkpoints->remove(std::move(cp_key), version);
+      if (!removed.ok()) co_return needs_review(ReviewReason::compensation_failed);
+    }
+  }
+  co_return StepReply{};
+}
+
 // ---------------------------------------------------------------------------
 
 Task<StepReply> ArchiveAgent::handle(const Message&) {
@@ -512,8 +562,9 @@ Task<void> AgentHost::worker() {
       if (h->busy == 0) break;
       if (!h->idle) h->idle = std::make_shared<runtime::Signal>(*rt_);
       const std::shared_ptr<runtime::Signal> idle = h->idle;
-      co_await idle->wait();
       waited = true;
+      // No longer than the request's deadline: past it, it is dropped.
+      if (!co_await idle->wait_until(request->deadline)) break;
     }
     if (!duplicate && waited && request->deadline <= rt_->now()) {
       record_expired(*rt_, *metrics_, rt_->log().intern(to_string(agent_->id())), *request);
@@ -532,7 +583,8 @@ Task<void> AgentHost::worker() {
     ++in_flight_;
     const std::size_t depth = bus_->depth(topic_);
     if (depth > metrics_->queue_depth_max) metrics_->queue_depth_max = depth;
-    StepReply reply = co_await agent_->handle(*request);
+    Task<StepReply> handling = request->undo ? agent_->undo(*request) : agent_->handle(*request);
+    StepReply reply = co_await std::move(handling);
     ++metrics_->handled;
     Message out;
     out.topic = Topic::replies;

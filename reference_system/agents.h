@@ -57,6 +57,14 @@ class Agent {
   virtual ~Agent() = default;
   virtual AgentId id() const noexcept = 0;
   virtual Task<StepReply> handle(const Message& request) = 0;
+  // An undo request (Message::undo): undo whatever handling this step's
+  // requests for the invoice did, whether or not it happened; ok when
+  // undone or nothing was done, needs_review when it cannot be. A step
+  // without side effects has nothing to undo.
+  virtual Task<StepReply> undo(const Message& request) {
+    (void)request;
+    return Task<StepReply>::ready(StepReply{});
+  }
 };
 
 struct AgentContext {
@@ -151,6 +159,9 @@ class AccountingAgent final : public Agent {
   ~AccountingAgent() override;  // out of line: PreparedSaga is complete only there
   AgentId id() const noexcept override { return AgentId::accounting; }
   Task<StepReply> handle(const Message& request) override;
+  // Releases the reservation, reverses the entry and drops the saga's
+  // progress record, each compensation retried as the saga retries them.
+  Task<StepReply> undo(const Message& request) override;
 
  private:
   Task<Outcome<>> release(std::uint64_t id);
@@ -165,6 +176,11 @@ class AccountingAgent final : public Agent {
   // actions anew for every invoice cost more than running them.
   struct PreparedSaga;
   std::unique_ptr<PreparedSaga> borrow_saga();
+  // Holds the invoice (in_flight_) and a prepared saga for one handler.
+  struct Turn;
+  // Waits until no handler holds the invoice, or the deadline passes
+  // (false: the request expired and was recorded so).
+  Task<bool> wait_turn(const Message& request);
   Task<Outcome<>> await_progress(Task<Outcome<std::uint64_t>> saving, std::uint64_t id, std::uint64_t& version,
                                  std::size_t completed, std::int64_t bytes);
   void progress_saved(std::uint64_t id, std::uint64_t& version, std::size_t completed, std::int64_t bytes,

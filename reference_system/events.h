@@ -57,6 +57,10 @@ enum class SystemEvent : std::uint16_t {
   // The live bus (reference_system/live/redis_stream_bus.h).
   bus_failure = 0x0222,
   message_dead = 0x0223,
+  // The orchestrator asking an agent to undo a step whose outcome it does
+  // not know (orchestrator.h, "Unknown outcomes").
+  undo_started = 0x0224,
+  undo_finished = 0x0225,
   // 0x0230-0x023f: intake and the terminal stores.
   submission_refused = 0x0230,
   parked = 0x0231,
@@ -134,6 +138,25 @@ struct StepStarted {
 
 struct StepFinished {
   static constexpr SystemEvent kind = SystemEvent::step_finished;
+  std::uint64_t step = 0;
+  std::uint32_t attempt = 0;
+  StepStatus status{};
+  constexpr void slots(auto& s) { s.word0(step).word1(attempt).narrow(status); }
+};
+
+// The orchestrator asked the step's agent to undo whatever the step's
+// attempts did, because none of their replies came (source = agent).
+struct UndoStarted {
+  static constexpr SystemEvent kind = SystemEvent::undo_started;
+  std::uint64_t step = 0;
+  std::uint32_t attempt = 0;  // of the undo request, 1-based
+  constexpr void slots(auto& s) { s.word0(step).word1(attempt); }
+};
+
+// Its answer: ok (undone, or nothing to undo) or needs_review (could not be
+// undone); failed when no reply came in time (the undo is asked again).
+struct UndoFinished {
+  static constexpr SystemEvent kind = SystemEvent::undo_finished;
   std::uint64_t step = 0;
   std::uint32_t attempt = 0;
   StepStatus status{};

@@ -434,6 +434,53 @@ void Orchestrator::end_workflow(std::uint64_t id, InvoiceOutcome outcome) {
   if (listener_) listener_(id, outcome);
 }
 
+bool Orchestrator::may_have_effects(AgentId agent) const noexcept {
+  return agent == AgentId::accounting && ctx_.policy->agent(agent).compensation;
+}
+
+namespace {
+// An undo request that gets no answer is sent again after this backoff.
+constexpr runtime::Duration kUndoRetryFirst = std::chrono::seconds(1);
+constexpr runtime::Duration kUndoRetryMax = std::chrono::minutes(5);
+}  // namespace
+
+Task<bool> Orchestrator::undo_step(std::uint64_t id, std::size_t step, std::shared_ptr<const WorkItem> work) {
+  const AgentId agent = steps_[step];
+  const std::uint32_t source = agent_sources_[static_cast<std::size_t>(agent)];
+  const runtime::Duration timeout = ctx_.policy->agent(agent).timeout;
+  runtime::Duration backoff = kUndoRetryFirst;
+  for (std::uint32_t attempt = 1;; ++attempt) {
+    ctx_.rt->log().record(source, id, se::UndoStarted{step, attempt});
+    std::optional<StepStatus> answer;
+    {
+      StepAttempt a(*ctx_.rt, waiting_);
+      a.waiter.request_id = next_request_++;
+      a.start = ctx_.rt->now();
+      a.deadline = a.start + timeout;
+      Message request;
+      request.topic = topic_of(agent);
+      request.invoice_id = id;
+      request.request_id = a.waiter.request_id;
+      request.step = static_cast<std::uint32_t>(step);
+      request.attempt = attempt;
+      request.undo = true;
+      request.deadline = a.deadline;
+      request.work = work;
+      if (bus_->publish(std::move(request))) {
+        waiting_[id] = &a.waiter;
+        a.registered_as = id;
+        if (co_await a.waiter.signal.wait_until(a.deadline)) answer = a.waiter.reply->status;
+      }
+    }
+    ctx_.rt->log().record(source, id, se::UndoFinished{step, attempt, answer.value_or(StepStatus::failed)});
+    // A failed answer is the agent's own timeout (it waited past the
+    // request's deadline for a handler of the invoice): asked again.
+    if (answer && *answer != StepStatus::failed) co_return *answer == StepStatus::ok;
+    co_await ctx_.rt->sleep(backoff);
+    backoff = std::min(backoff * 2, kUndoRetryMax);
+  }
+}
+
 Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
   State state;
   {
@@ -465,8 +512,14 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
   const runtime::Instant workflow_end = workflow_deadline > runtime::Duration::zero()
                                             ? inbox_.find(id)->submitted_at + workflow_deadline
                                             : runtime::Instant::max();
+  // Resumed at a step with effects, that step may have run before the crash.
+  bool effects_unknown = resume && state.next_step < steps_.size() && may_have_effects(steps_[state.next_step]);
   while (state.next_step < steps_.size()) {
     if (ctx_.rt->now() >= workflow_end) {
+      if (effects_unknown && !co_await undo_step(id, state.next_step, state.work)) {
+        co_await finish(id, InvoiceOutcome::manual_review, state, ReviewReason::compensation_failed);
+        co_return;
+      }
       co_await finish(id, InvoiceOutcome::dead_lettered, state, {}, ErrorClass::timeout);
       co_return;
     }
@@ -490,6 +543,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
         std::optional<Failure> refused = start_attempt(a, id, step, ++attempt, work, workflow_end);
         bool replied = false;
         if (!refused) replied = co_await a.waiter.signal.wait_until(a.deadline);
+        if (!refused && !replied && may_have_effects(agent)) effects_unknown = true;
         outcome.emplace(finish_attempt(a, id, step, attempt, std::move(refused), replied));
       }
       if (!loop) break;
@@ -504,6 +558,10 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     auto& result = *outcome;
     if (!result.ok()) {
       if (policy.criticality == resilience::Criticality::critical) {
+        if (effects_unknown && !co_await undo_step(id, step, work)) {
+          co_await finish(id, InvoiceOutcome::manual_review, state, ReviewReason::compensation_failed);
+          co_return;
+        }
         co_await finish(id, InvoiceOutcome::dead_lettered, state, {}, result.error_class());
         co_return;
       }
@@ -545,6 +603,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
       co_return;
     }
     ++state.next_step;
+    effects_unknown = false;
     if (ctx_.checkpoints != nullptr) {
       // Saved from this frame rather than a helper coroutine: one frame
       // less per step. The call is a statement of its own, outside any

@@ -36,6 +36,18 @@
 // simulation makes: a queue too small for the run shows as invoices still in
 // flight at the end, never as invoices lost.
 //
+// Unknown outcomes. A step with side effects (accounting, when the policy
+// compensates) whose attempt got no reply may have taken effect anyway: its
+// saga committed a moment after the deadline, or its worker died after
+// posting. Before such an invoice is dead-lettered (its retries spent, or
+// its workflow's deadline passed while it waited at that step after a
+// restart), the orchestrator asks the agent to undo the step (an undo
+// request, Message::undo) and waits for the answer, asking again with
+// backoff for as long as no answer comes: the invoice stays in flight until
+// its effects are known to be gone. An agent that cannot undo them sends
+// the invoice to manual review instead. Without compensation in the policy
+// nothing can be undone, and the invoice is dead-lettered as it stands.
+//
 // The submitted invoices themselves are the durable inbox: stop() (a crash)
 // destroys every workflow coroutine but keeps the inbox, and start()
 // resumes each unfinished invoice from its checkpoint, or from the first
@@ -174,6 +186,11 @@ class Orchestrator {
   };
 
   Task<void> run_workflow(std::uint64_t id, bool resume);
+  // Whether a step run by `agent` can leave effects an undo must take back.
+  bool may_have_effects(AgentId agent) const noexcept;
+  // Asks the step's agent to undo it until it answers: true when undone,
+  // false when it could not be (a person must look).
+  Task<bool> undo_step(std::uint64_t id, std::size_t step, std::shared_ptr<const WorkItem> work);
   Task<void> dispatch_replies();
   // Counts and records the attempt and publishes its request; the failure
   // when no request could go out. `workflow_end`: when the workflow's

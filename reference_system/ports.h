@@ -155,6 +155,10 @@ struct Message {
   std::uint64_t request_id = 0;   // a reply names the request it answers
   std::uint32_t step = 0;
   std::uint32_t attempt = 0;
+  // Requests: undo whatever this step's earlier attempts did, rather than
+  // do it (the orchestrator got none of their replies and gives the step
+  // up; Agent::undo). `attempt` then counts the undo requests.
+  bool undo = false;
   // Requests: when the orchestrator stops waiting for this attempt's reply
   // (the agent's timeout, cut by the workflow's deadline; max() when
   // neither applies). Past it the orchestrator has retried the step or

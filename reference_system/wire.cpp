@@ -771,7 +771,9 @@ Message decode_or_refuse(std::span<const WireFieldView> fields, const WireClock&
 
   Message m;
   const std::string_view kind = *found[kKind];
-  if (kind != "request" && kind != "reply") refuse_field(kKind, "\"request\" or \"reply\"", kind);
+  if (kind != "request" && kind != "undo" && kind != "reply") {
+    refuse_field(kKind, "\"request\", \"undo\" or \"reply\"", kind);
+  }
   const bool is_reply = kind == "reply";
   const auto topic = topic_from_wire_name(*found[kTopic]);
   if (is_reply && topic != Topic::replies) refuse_field(kTopic, "\"replies\" (the message is a reply)", *found[kTopic]);
@@ -779,6 +781,7 @@ Message decode_or_refuse(std::span<const WireFieldView> fields, const WireClock&
     refuse_field(kTopic, "ocr, validation, matching, accounting or archive (the message is a request)", *found[kTopic]);
   }
   m.topic = *topic;
+  m.undo = kind == "undo";
   m.invoice_id = read_u64(kInvoiceId, *found[kInvoiceId]);
   m.request_id = read_u64(kRequestId, *found[kRequestId]);
   m.step = read_u32(kStep, *found[kStep]);
@@ -879,7 +882,7 @@ WireFields encode(const Message& message, const WireClock& clock) {
   WireFields out;
   out.reserve(kFieldCount);
   out.emplace_back(kFieldNames[kV], decimal(kWireVersion));
-  out.emplace_back(kFieldNames[kKind], is_reply ? "reply" : "request");
+  out.emplace_back(kFieldNames[kKind], is_reply ? "reply" : message.undo ? "undo" : "request");
   out.emplace_back(kFieldNames[kTopic], wire_name(message.topic));
   out.emplace_back(kFieldNames[kInvoiceId], decimal(message.invoice_id));
   out.emplace_back(kFieldNames[kRequestId], decimal(message.request_id));
@@ -910,7 +913,7 @@ Outcome<Message> decode(const WireFields& fields, const WireClock& clock) {
 
 bool equivalent(const Message& a, const Message& b) {
   if (a.topic != b.topic || a.invoice_id != b.invoice_id || a.request_id != b.request_id || a.step != b.step ||
-      a.attempt != b.attempt || a.deadline != b.deadline) {
+      a.attempt != b.attempt || a.undo != b.undo || a.deadline != b.deadline) {
     return false;
   }
   if (a.topic == Topic::replies) return same(a.reply.get(), b.reply.get());

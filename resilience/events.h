@@ -158,6 +158,9 @@ struct CompensationOf {
 using CompensationStarted = CompensationOf<PatternEvent::compensation_started>;
 using CompensationSucceeded = CompensationOf<PatternEvent::compensation_succeeded>;
 
+// One try of a compensation failed. A saga that retries its compensations
+// records one per failed try; the compensation succeeded if a
+// CompensationSucceeded of its step follows.
 struct CompensationFailed {
   static constexpr PatternEvent kind = PatternEvent::compensation_failed;
   std::uint64_t step = 0;

@@ -3,6 +3,7 @@
 // bug in one compensation cannot stop the others from running.
 #include "resilience/saga.h"
 
+#include <algorithm>
 #include <exception>
 
 namespace faultline::resilience {
@@ -31,6 +32,12 @@ Saga& Saga::step(std::string name, SagaAction action, SagaAction compensation) {
 
 Saga& Saga::after_step(std::function<runtime::Task<Outcome<>>(std::size_t)> hook) {
   after_step_ = std::move(hook);
+  return *this;
+}
+
+Saga& Saga::retry_compensations(runtime::Runtime& rt, runtime::Duration first, runtime::Duration max,
+                                runtime::Duration horizon) {
+  compensation_retry_ = CompensationRetry{&rt, first, max, horizon};
   return *this;
 }
 
@@ -89,13 +96,25 @@ runtime::Task<void> Saga::compensate_into(SagaOutcome& out, std::uint64_t subjec
     }
     observer_.record(subject, pattern_events::CompensationStarted{i});
     Outcome<> result;
-    std::exception_ptr error;
-    try {
-      result = co_await step.compensation();
-    } catch (...) {
-      error = std::current_exception();
+    const CompensationRetry* again = compensation_retry_ ? &*compensation_retry_ : nullptr;
+    const runtime::Instant first_try = again != nullptr ? again->rt->now() : runtime::Instant{};
+    runtime::Duration backoff = again != nullptr ? again->first : runtime::Duration::zero();
+    for (;;) {
+      std::exception_ptr error;
+      try {
+        result = co_await step.compensation();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      if (error) result = thrown(error);
+      if (result.ok() || again == nullptr || result.error_class() == ErrorClass::permanent ||
+          again->rt->now() + backoff > first_try + again->horizon) {
+        break;
+      }
+      observer_.record(subject, pattern_events::CompensationFailed{i, result.error_class()});
+      co_await again->rt->sleep(backoff);
+      backoff = std::min(backoff * 2, again->max);
     }
-    if (error) result = thrown(error);
     if (result.ok()) {
       out.compensated.push_back(step.name);
       observer_.record(subject, pattern_events::CompensationSucceeded{i});

@@ -27,6 +27,12 @@
 // after every completed step; if it fails, the saga aborts as if that step
 // had failed after completing, so that step is compensated too.
 //
+// A compensation that fails tells nobody what to do next: the effect stays.
+// retry_compensations() has the saga try it again, since compensations are
+// idempotent: after `first`, doubling up to `max` between tries, until
+// `horizon` after its first try, unless it failed for a permanent reason.
+// Only the last try's failure counts as not compensated.
+//
 // Steps are std::function: a saga is per workflow, not a per-call hot path.
 #pragma once
 
@@ -76,6 +82,9 @@ class Saga {
   Saga& step(std::string name, SagaAction action, SagaAction compensation);
   // Runs after each completed step with the number of steps completed so far.
   Saga& after_step(std::function<runtime::Task<Outcome<>>(std::size_t completed)> hook);
+  // Tries a failed compensation again (see above); `rt` must outlive the saga.
+  Saga& retry_compensations(runtime::Runtime& rt, runtime::Duration first, runtime::Duration max,
+                            runtime::Duration horizon);
 
   std::size_t size() const noexcept { return steps_.size(); }
   const std::string& name() const noexcept { return name_; }
@@ -100,6 +109,13 @@ class Saga {
   Observer observer_;
   std::vector<Step> steps_;
   std::function<runtime::Task<Outcome<>>(std::size_t)> after_step_;
+  struct CompensationRetry {
+    runtime::Runtime* rt = nullptr;
+    runtime::Duration first{};
+    runtime::Duration max{};
+    runtime::Duration horizon{};
+  };
+  std::optional<CompensationRetry> compensation_retry_;
 };
 
 }  // namespace faultline::resilience

@@ -236,6 +236,8 @@ std::string kind_name(std::uint16_t kind) {
     case k(rs::SystemEvent::ocr_fallback): return "ocr_fallback";
     case k(rs::SystemEvent::stale_reply): return "stale_reply";
     case k(rs::SystemEvent::request_expired): return "request_expired";
+    case k(rs::SystemEvent::undo_started): return "undo_started";
+    case k(rs::SystemEvent::undo_finished): return "undo_finished";
     case k(faults::FaultEvent::window_opened): return "fault_window_opened";
     case k(faults::FaultEvent::window_closed): return "fault_window_closed";
     case k(faults::FaultEvent::touched): return "fault_touched";

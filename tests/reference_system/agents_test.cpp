@@ -240,6 +240,63 @@ TEST(AccountingAgent, FailedCompensationNeedsAHuman) {
   EXPECT_EQ(reply.review_reason, static_cast<std::uint8_t>(ReviewReason::compensation_failed));
 }
 
+TEST(AccountingAgent, UndoTakesBackACommittedSagaAndItsProgressRecord) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).compensation = true;
+  r.f.policy.agent(AgentId::accounting).idempotency_key = true;
+  r.build();
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  ASSERT_EQ(r.ledger->live_entries(9), 1u);
+  ASSERT_EQ(r.f.store.size(), 1u);  // "saga/9", committed
+
+  Message undo = r.f.request(9);
+  undo.undo = true;
+  EXPECT_EQ(run_task(r.f.rt, r.agent->undo(undo)).status, StepStatus::ok);
+  EXPECT_EQ(r.ledger->live_entries(9), 0u);
+  EXPECT_FALSE(r.budget->has_reservation(9));
+  EXPECT_EQ(r.f.store.size(), 0u);  // a later run of the step starts afresh
+  EXPECT_EQ(r.notifier->calls, 1);  // a notice is not taken back
+
+  // Asked again (its answer was lost): nothing left to undo, still ok.
+  EXPECT_EQ(run_task(r.f.rt, r.agent->undo(undo)).status, StepStatus::ok);
+  EXPECT_EQ(r.ledger->entries().size(), 1u);
+  // And a later run of the step posts afresh under the same key.
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  EXPECT_EQ(r.ledger->live_entries(9), 1u);
+}
+
+TEST(AccountingAgent, UndoOfAStepThatNeverRanChangesNothing) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).compensation = true;
+  r.build();
+  Message undo = r.f.request(9);
+  undo.undo = true;
+  EXPECT_EQ(run_task(r.f.rt, r.agent->undo(undo)).status, StepStatus::ok);
+  EXPECT_TRUE(r.ledger->entries().empty());
+  EXPECT_FALSE(r.budget->has_reservation(9));
+}
+
+TEST(AccountingAgent, AnUndoThatCannotReverseTheEntryNeedsAHuman) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).compensation = true;
+  r.build(std::make_shared<ReverseFailsLedger>(r.ledger));
+  EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
+  Message undo = r.f.request(9);
+  undo.undo = true;
+  const StepReply reply = run_task(r.f.rt, r.agent->undo(undo));
+  EXPECT_EQ(reply.status, StepStatus::needs_review);
+  EXPECT_EQ(reply.review_reason, static_cast<std::uint8_t>(ReviewReason::compensation_failed));
+}
+
+TEST(Agent, AStepWithoutEffectsHasNothingToUndo) {
+  AccountingRig r;  // for its fixture: runtime and context
+  ArchiveAgent archive(r.f.ctx());
+  Message undo = r.f.request(9);
+  undo.undo = true;
+  EXPECT_EQ(run_task(r.f.rt, archive.undo(undo)).status, StepStatus::ok);
+  EXPECT_EQ(archive.archived(), 0u);
+}
+
 std::size_t count(const runtime::SimRuntime& rt, SystemEvent kind) {
   std::size_t n = 0;
   for (const auto& e : rt.log().events()) n += e.kind == static_cast<std::uint16_t>(kind) ? 1 : 0;

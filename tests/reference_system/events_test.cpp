@@ -22,7 +22,7 @@ TEST(SystemEvents, EveryPayloadRoundTripsFieldForField) {
       se::NotifyDuplicate, se::Compensation, se::CheckpointSaved, se::CheckpointLoaded, se::CheckpointFailed,
       se::AgentStopped, se::AgentStarted, se::MessageRejected, se::MessageRedelivered, se::DeadLettered,
       se::ManualReview, se::Degraded, se::OcrFallback, se::StaleReply, se::RequestExpired, se::RequestDuplicate,
-      se::SubmissionRefused, se::Parked>();
+      se::SubmissionRefused, se::Parked, se::UndoStarted, se::UndoFinished>();
 }
 
 // A failure class is stored as 1 + its value, so that 0 can say "none"

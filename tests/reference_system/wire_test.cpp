@@ -113,6 +113,9 @@ std::vector<Message> every_kind_of_message() {
     all.push_back(request(t, inv));
     all.push_back(request(t, inv, ex, MatchResult{42, {}, false, false, ErrorClass::transient}));
     all.push_back(request(t, inv, ex, MatchResult{0, {7, 8, 9}, true, true, ErrorClass::circuit_open}));
+    Message undo = request(t, inv, ex, MatchResult{42, {}, false, false, ErrorClass::transient});
+    undo.undo = true;
+    all.push_back(undo);
   }
   all.push_back(reply(StepReply{}));
   StepReply ocr;
@@ -430,7 +433,7 @@ TEST(WireRefusal, ScalarFieldsMustBeCanonicalDecimals) {
       {"deadline", "-0", "field \"deadline\": expected \"none\" or wire nanoseconds"},
       {"deadline", "9223372036854775808", "field \"deadline\": expected \"none\" or wire nanoseconds"},
       {"deadline", "never", "field \"deadline\": expected \"none\" or wire nanoseconds"},
-      {"kind", "command", "field \"kind\": expected \"request\" or \"reply\", got \"command\""},
+      {"kind", "command", "field \"kind\": expected \"request\", \"undo\" or \"reply\", got \"command\""},
       {"topic", "billing", "field \"topic\": expected ocr, validation, matching, accounting or archive"},
       {"topic", "replies", "field \"topic\": expected ocr, validation, matching, accounting or archive"},
   };

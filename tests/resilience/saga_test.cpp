@@ -123,6 +123,69 @@ TEST(Saga, CompensatesCompletedStepsInReverseAndRecordsAFailingCompensation) {
   }
 }
 
+// Fails its first `failures` tries with `c`, then succeeds; notes when each try ran.
+struct Flaky {
+  SimRuntime* rt;
+  int failures;
+  ErrorClass c;
+  std::vector<runtime::Duration> tries;
+  SagaAction action() {
+    return [this]() -> Task<Outcome<>> {
+      tries.push_back(rt->now().time_since_epoch());
+      if (static_cast<int>(tries.size()) <= failures) co_return Failure{c, "not now"};
+      co_return resilience::ok();
+    };
+  }
+};
+
+TEST(Saga, RetriedCompensationsAreTriedAgainWithBackoffUntilTheyLand) {
+  using namespace std::chrono_literals;
+  SimRuntime rt(1);
+  Journal j;
+  Flaky reverse{&rt, 3, ErrorClass::timeout, {}};
+  Saga saga("accounting", Observer::named(rt.log(), "accounting"));
+  saga.step("reserve", j.ok("reserve"), j.ok("release"))
+      .step("post", j.ok("post"), reverse.action())
+      .step("notify", j.failing("notify", ErrorClass::transient), nullptr)
+      .retry_compensations(rt, 1s, 3s, 1h);
+  const SagaOutcome out = run_task(rt, saga.run(rt, 5));
+  EXPECT_TRUE(out.fully_compensated());
+  EXPECT_EQ(out.compensated, (std::vector<std::string>{"post", "reserve"}));
+  // Three failures, then the fourth try lands: 1 s, 2 s, then 3 s (the cap) apart.
+  ASSERT_EQ(reverse.tries.size(), 4u);
+  EXPECT_EQ(reverse.tries[1] - reverse.tries[0], 1s);
+  EXPECT_EQ(reverse.tries[2] - reverse.tries[1], 2s);
+  EXPECT_EQ(reverse.tries[3] - reverse.tries[2], 3s);
+  std::size_t failed_tries = 0;
+  for (const auto& e : rt.log().events()) failed_tries += is<pattern_events::CompensationFailed>(e);
+  EXPECT_EQ(failed_tries, 3u);
+}
+
+TEST(Saga, RetriedCompensationsStopAtTheHorizonAndOnAPermanentFailure) {
+  using namespace std::chrono_literals;
+  SimRuntime rt(1);
+  Flaky never{&rt, 1'000, ErrorClass::transient, {}};
+  Flaky refused{&rt, 1'000, ErrorClass::permanent, {}};
+  Journal j;
+  Saga saga("s");
+  saga.step("a", j.ok("a"), refused.action())
+      .step("b", j.ok("b"), never.action())
+      .step("c", j.failing("c", ErrorClass::transient), nullptr)
+      .retry_compensations(rt, 1s, 10s, 1min);
+  const SagaOutcome out = run_task(rt, saga.run(rt, 1));
+  EXPECT_FALSE(out.fully_compensated());
+  ASSERT_EQ(out.not_compensated.size(), 2u);
+  EXPECT_EQ(out.not_compensated[0].step, "b");
+  EXPECT_EQ(out.not_compensated[0].failure.error_class, ErrorClass::transient);
+  EXPECT_EQ(out.not_compensated[1].step, "a");
+  // b: tries at 0, 1, 3, 7, 17, 27, 37, 47, 57 s; the next (67 s) is past the minute.
+  ASSERT_FALSE(never.tries.empty());
+  EXPECT_LE(never.tries.back() - never.tries.front(), 1min);
+  EXPECT_EQ(never.tries.size(), 9u);
+  // a: a permanent failure is not tried again.
+  EXPECT_EQ(refused.tries.size(), 1u);
+}
+
 TEST(Saga, AThrowingCompensationIsRecordedAndTheRestStillRun) {
   SimRuntime rt(1);
   Journal j;
