@@ -42,12 +42,6 @@ void record_expired(runtime::Runtime& rt, AgentMetrics& metrics, std::uint32_t s
   rt.log().record(source, request.invoice_id, se::RequestExpired{request.step, request.request_id});
 }
 
-// A failed compensation is tried again after 1 s, doubling up to 1 min
-// between tries, for up to an hour (protocol/README.md, "Undo").
-constexpr runtime::Duration kCompensationRetryFirst = std::chrono::seconds(1);
-constexpr runtime::Duration kCompensationRetryMax = std::chrono::minutes(1);
-constexpr runtime::Duration kCompensationRetryFor = std::chrono::hours(1);
-
 // The step name of every accounting saga checkpoint.
 constexpr std::string_view kSagaStep = "accounting";
 

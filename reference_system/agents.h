@@ -30,6 +30,7 @@
 // AgentHost drops it unhandled (AgentMetrics::expired, SystemEvent::request_expired).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,24 @@
 #include "runtime/runtime.h"
 
 namespace faultline::reference_system {
+
+// How the accounting saga tries a failed compensation again
+// (resilience::Saga::retry_compensations): after 1 s, doubling up to 1 min
+// between tries, for up to an hour after the first.
+inline constexpr runtime::Duration kCompensationRetryFirst = std::chrono::seconds(1);
+inline constexpr runtime::Duration kCompensationRetryMax = std::chrono::minutes(1);
+inline constexpr runtime::Duration kCompensationRetryFor = std::chrono::hours(1);
+// The most tries one compensation can make on that schedule (were every try instant).
+constexpr std::uint64_t max_compensation_tries() {
+  std::uint64_t tries = 1;
+  runtime::Duration at{};
+  for (runtime::Duration backoff = kCompensationRetryFirst; at + backoff <= kCompensationRetryFor;
+       backoff = std::min(backoff * 2, kCompensationRetryMax)) {
+    at += backoff;
+    ++tries;
+  }
+  return tries;
+}
 
 class Agent {
  public:

@@ -11,6 +11,7 @@
 #include "faults/injector.h"
 #include "harness/checks/checkers.h"
 #include "harness/checks/evidence.h"
+#include "reference_system/agents.h"
 #include "reference_system/events.h"
 #include "resilience/events.h"
 
@@ -58,7 +59,27 @@ reports::InvariantResult bounded_retries(const Evidence& ev, const Index& ix) {
       reruns += inv_it->second.duplicates_delivered;
       if (inv_it->second.submissions > 1) reruns += inv_it->second.submissions - 1;
     }
-    const std::uint64_t allowed = std::uint64_t{sp.retry.max_attempts} * ap.retry.max_attempts * reruns;
+    std::uint64_t allowed = std::uint64_t{sp.retry.max_attempts} * ap.retry.max_attempts * reruns;
+    // A compensation runs once per aborted saga (at most one per step
+    // attempt) and once per undo request, and is tried again on its own
+    // schedule within each run.
+    const bool compensation = op == rs::ServiceOp::ledger_reverse || op == rs::ServiceOp::budget_release;
+    if (compensation) {
+      const std::uint64_t runs =
+          std::uint64_t{ap.retry.max_attempts} * reruns + (inv_it != ix.invoices.end() ? inv_it->second.undo_requests : 0);
+      allowed = std::uint64_t{sp.retry.max_attempts} * rs::max_compensation_tries() * runs;
+      if (list.size() > allowed) {
+        std::vector<std::size_t> shown;
+        for (std::size_t i : list) shown.push_back(ix.calls[i].begin_index);
+        r.violate(ix,
+                  fmt::format("invoice {}: {} attempts of {} (op {}) where the policy allows {} ({} per call x {} "
+                              "tries per compensation x {} compensation run(s))",
+                              invoice, list.size(), service, static_cast<unsigned>(op), allowed,
+                              sp.retry.max_attempts, rs::max_compensation_tries(), runs),
+                  shown);
+        continue;
+      }
+    }
     if (list.size() > allowed) {
       std::vector<std::size_t> shown;
       for (std::size_t i : list) shown.push_back(ix.calls[i].begin_index);
@@ -72,7 +93,8 @@ reports::InvariantResult bounded_retries(const Evidence& ev, const Index& ix) {
     }
     // Backoff: a retry right after a failure must wait at least the
     // shortest delay either retry layer allows.
-    const Duration floor = std::min(min_retry_delay(sp.retry), min_retry_delay(ap.retry));
+    Duration floor = std::min(min_retry_delay(sp.retry), min_retry_delay(ap.retry));
+    if (compensation) floor = std::min(floor, rs::kCompensationRetryFirst);
     if (floor == Duration::max() || floor <= Duration::zero() || reruns > 1) continue;
     for (std::size_t j = 1; j < list.size(); ++j) {
       const auto& prev = ix.calls[list[j - 1]];

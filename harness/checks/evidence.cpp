@@ -72,6 +72,7 @@ Index::Index(const Evidence& ev) : log(ev.log), start(ev.start) {
       }
       case k(faults::FaultEvent::duplicated): ++invoices[e.subject].duplicates_delivered; break;
       case k(rs::SystemEvent::parked): invoices[e.subject].parked = i; break;
+      case k(rs::SystemEvent::undo_started): ++invoices[e.subject].undo_requests; break;
       case k(HarnessEvent::refused): {
         auto& inv = invoices[e.subject];
         if (inv.refused++ == 0) inv.refused_first = i;

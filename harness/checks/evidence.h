@@ -110,6 +110,7 @@ struct InvoiceFacts {
   std::uint32_t successes() const { return by_outcome[0] + by_outcome[1]; }
   std::uint32_t duplicates_delivered = 0;
   std::uint32_t notified_ok = 0;
+  std::uint32_t undo_requests = 0;  // SystemEvent::undo_started
   std::uint32_t refused = 0;  // submissions submit() refused, as the harness was told
   std::size_t refused_first = 0;  // event index of the first refusal
   std::optional<std::size_t> parked;  // event index of its last SystemEvent::parked (a full or failing store)

@@ -3,9 +3,12 @@
 // offending invoice named; a clean history passes them all.
 #include <gtest/gtest.h>
 
+#include <fmt/core.h>
+
 #include "harness/invariants.h"
 #include "harness/probe.h"
 #include "harness/scenario.h"
+#include "reference_system/agents.h"
 #include "reference_system/events.h"
 #include "reference_system/orchestrator.h"
 #include "resilience/events.h"
@@ -196,6 +199,32 @@ TEST(Invariants, BoundedRetriesCatchesAnAgentThatRetriesTenTimes) {
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("invoice 4: 10 attempts of ocr_engine"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("allows 1"), std::string::npos) << r.message;
+}
+
+TEST(Invariants, BoundedRetriesHoldsACompensationToItsScheduleAndItsRuns) {
+  // A reversal tried again on the compensation schedule, within one run: allowed.
+  const std::uint64_t tries = rs::max_compensation_tries();
+  History h;
+  h.add(1min, "", 4, he::Submitted{100});
+  for (std::uint64_t i = 0; i < tries; ++i) {
+    h.call(1min + std::chrono::seconds(2 * i), "ledger", 4, rs::ServiceOp::ledger_reverse, 1s,
+           resilience::ErrorClass::transient);
+  }
+  h.add(3h, "orchestrator", 4, se::TerminalOutcome{rs::InvoiceOutcome::dead_lettered, 0s, 100});
+  auto r = h.check("bounded_retries");
+  EXPECT_TRUE(r.passed) << r.message;
+
+  // One try more than one run allows...
+  h.call(1min + std::chrono::seconds(2 * tries), "ledger", 4, rs::ServiceOp::ledger_reverse, 1s);
+  r = h.check("bounded_retries");
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.message.find(fmt::format("invoice 4: {} attempts of ledger", tries + 1)), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("x 1 compensation run(s)"), std::string::npos) << r.message;
+
+  // ...is within two, when the orchestrator asked the agent to undo the step.
+  h.add(2h, "accounting", 4, se::UndoStarted{3, 1});
+  r = h.check("bounded_retries");
+  EXPECT_TRUE(r.passed) << r.message;
 }
 
 TEST(Invariants, BoundedRetriesCatchesABackoffShorterThanThePolicy) {
