@@ -1,6 +1,6 @@
 // faultline-agent: one process of a live deployment, running one role (an
 // agent's workers or the orchestrator) on the live runtime against Redis and
-// PostgreSQL (reference_system/live/live_role.h).
+// PostgreSQL (world/live/live_role.h).
 //
 //   faultline-agent --role accounting --redis redis://127.0.0.1:6379
 //       --postgres postgresql://faultline@127.0.0.1:5432/faultline
@@ -25,15 +25,16 @@
 #include "cli/command.h"
 #include "cli/metrics_server.h"
 #include "harness/exit_code.h"
-#include "reference_system/live/live_role.h"
 #include "reference_system/live/redis_connection.h"
 #include "runtime/json_config.h"
 #include "runtime/live_runtime.h"
+#include "world/live/live_role.h"
+#include "world/world_model.h"
 
 namespace {
 
 using namespace faultline;
-namespace live = reference_system::live;
+namespace live = world::live;
 
 constexpr std::string_view kCommand = "faultline-agent";
 
@@ -84,7 +85,7 @@ std::optional<int> check(const AgentArgs& a, Checked& out) {
   const auto role = live::role_from(a.role);
   if (!role) return refuse("--role", "ocr|validation|matching|accounting|archive|orchestrator", a.role);
   out.role = *role;
-  if (!live::parse_redis_url(a.redis).ok() || !a.redis.starts_with("redis://")) {
+  if (!reference_system::live::parse_redis_url(a.redis).ok() || !a.redis.starts_with("redis://")) {
     return refuse("--redis", "a URL redis://[[user]:password@]host[:port][/db]", a.redis);
   }
   if (!is_postgres_url(a.postgres)) {
@@ -126,8 +127,8 @@ int run(const AgentArgs& a, const Checked& c) {
   options.connections = c.connections;
   try {
     options.policy = reference_system::load_policy(a.policy);
-    options.world = a.world.empty() ? reference_system::default_world_model()
-                                    : reference_system::load_world_model(a.world);
+    options.world = a.world.empty() ? world::default_world_model()
+                                    : world::load_world_model(a.world);
   } catch (const runtime::ConfigError& e) {
     fmt::print(stderr, "{}: {}\n", kCommand, cli::printable_error(e));
     return cli::kInputError;

@@ -19,12 +19,12 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
-#include "reference_system/live/live_role.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
 #include "reference_system/live/redis_connection.h"
-#include "reference_system/world_model.h"
 #include "runtime/live_runtime.h"
+#include "world/live/live_role.h"
+#include "world/world_model.h"
 
 namespace {
 
@@ -54,19 +54,19 @@ int run_submit(const LiveOptions& o) {
   if (!count || *count == 0 || *count > 10'000'000) return cli::refuse("live submit", "--invoices", "1 to 10000000", o.invoices);
   const auto seed = cli::parse_u64(o.seed);
   if (!seed) return cli::refuse("live submit", "--seed", "an integer 0 to 2^64-1", o.seed);
-  live::SubmitOptions options;
+  world::live::SubmitOptions options;
   options.redis_url = o.redis;
   options.postgres_url = o.postgres;
   options.schema = o.schema;
   options.prefix = o.prefix;
-  options.world = o.world.empty() ? reference_system::default_world_model() : reference_system::load_world_model(o.world);
+  options.world = o.world.empty() ? world::default_world_model() : world::load_world_model(o.world);
   options.invoices = *count;
   options.seed = *seed;
   runtime::LiveRuntime rt(*seed);
-  std::optional<resilience::Outcome<live::Submitted>> result;
-  rt.spawn([](runtime::LiveRuntime& rt, live::SubmitOptions options,
-              std::optional<resilience::Outcome<live::Submitted>>& result) -> runtime::Task<void> {
-    result.emplace(co_await live::submit_invoices(rt, std::move(options)));
+  std::optional<resilience::Outcome<world::live::Submitted>> result;
+  rt.spawn([](runtime::LiveRuntime& rt, world::live::SubmitOptions options,
+              std::optional<resilience::Outcome<world::live::Submitted>>& result) -> runtime::Task<void> {
+    result.emplace(co_await world::live::submit_invoices(rt, std::move(options)));
     rt.stop();
   }(rt, std::move(options), result));
   rt.run();

@@ -120,7 +120,7 @@ bool MetricsServer::listening() const noexcept { return impl_->listening; }
 const std::string& MetricsServer::error() const noexcept { return impl_->error; }
 std::uint64_t MetricsServer::requests() const noexcept { return impl_->requests; }
 
-std::string role_metrics_text(const reference_system::live::RoleProcess& process) {
+std::string role_metrics_text(const world::live::RoleProcess& process) {
   namespace rs = reference_system;
   const rs::SystemMetrics& m = process.metrics();
   reports::ScenarioResult s;

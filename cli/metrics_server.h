@@ -15,8 +15,8 @@
 #include <memory>
 #include <string>
 
-#include "reference_system/live/live_role.h"
 #include "runtime/live_runtime.h"
+#include "world/live/live_role.h"
 
 namespace faultline::cli {
 
@@ -39,6 +39,6 @@ class MetricsServer {
 
 // The process's metrics as metrics.prom writes them: one "scenario" named
 // "live/<role>/<consumer>" (seed 0) holding what this process counted.
-std::string role_metrics_text(const reference_system::live::RoleProcess& process);
+std::string role_metrics_text(const world::live::RoleProcess& process);
 
 }  // namespace faultline::cli

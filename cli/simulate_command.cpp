@@ -1,7 +1,7 @@
 // `faultline simulate`: runs the reference invoice system in simulation for a
 // given load, policy, world model and seed, and prints what happened to the
 // invoices (outcome counts, latency, per-agent and per-service figures). A
-// thin wrapper over reference_system::run_simulation; no faults are injected
+// thin wrapper over world::run_simulation; no faults are injected
 // beyond what the world model describes.
 //
 //   faultline simulate --invoices 10000 --seed 42
@@ -19,7 +19,8 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "harness/private_store.h"
-#include "reference_system/simulation.h"
+#include "world/simulation.h"
+#include "world/world_model.h"
 
 namespace {
 
@@ -48,7 +49,7 @@ constexpr double kRateMax = 1e7;
 constexpr std::uint64_t kInvoicesMax = 100'000'000;
 
 int run_simulate(SimulateOptions o) {
-  reference_system::SimulationConfig config;
+  world::SimulationConfig config;
   config.hours = 1.0;
   config.rate_per_hour = 10'000.0;
   if (o.invoices) {
@@ -91,8 +92,8 @@ int run_simulate(SimulateOptions o) {
     }
   }
   config.policy = reference_system::load_policy(o.policy);
-  config.world = o.model.empty() ? reference_system::default_world_model()
-                                 : reference_system::load_world_model(o.model);
+  config.world = o.model.empty() ? world::default_world_model()
+                                 : world::load_world_model(o.model);
   config.archive_stage = o.archive_stage;
   if (o.store == "none") config.policy.checkpoints = reference_system::CheckpointStoreKind::none;
   if (o.store == "memory") config.policy.checkpoints = reference_system::CheckpointStoreKind::memory;
@@ -110,7 +111,7 @@ int run_simulate(SimulateOptions o) {
   }
 
   const auto wall_start = std::chrono::steady_clock::now();
-  const auto r = reference_system::run_simulation(config);
+  const auto r = world::run_simulation(config);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   fmt::print("policy {} | world {} | seed {} | {} invoices over {:.2f} simulated hours ({:.3f} s wall)\n",

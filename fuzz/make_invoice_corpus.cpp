@@ -1,5 +1,5 @@
 // Writes the invoice target's seed corpus: documents from the workload
-// generator (reference_system/workload.h) on the default world, and each
+// generator (world/workload.h) on the default world, and each
 // corruption mode of the corrupted_input fault (faults/corruption.h) applied
 // to one of them, as the OCR agent would receive them.
 //
@@ -9,8 +9,8 @@
 #include <string>
 
 #include "faults/corruption.h"
-#include "reference_system/workload.h"
 #include "runtime/sim_runtime.h"
+#include "world/workload.h"
 
 int main(int argc, char** argv) {
   using namespace faultline;
@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
     std::ofstream(out + "/" + name, std::ios::binary) << bytes;
   };
   runtime::SimRuntime rt(20261129);
-  reference_system::PoCatalogue catalogue;
-  reference_system::WorkloadGenerator gen(rt, reference_system::default_world_model().workload, catalogue);
+  world::PoCatalogue catalogue;
+  world::WorkloadGenerator gen(rt, world::default_world_model().workload, catalogue);
   std::string last;
   for (int i = 0; i < 12; ++i) {
     last = gen.next().invoice.document;

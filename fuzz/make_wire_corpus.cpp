@@ -12,8 +12,8 @@
 #include "faults/corruption.h"
 #include "fuzz/wire_entry.h"
 #include "reference_system/events.h"
-#include "reference_system/workload.h"
 #include "runtime/sim_runtime.h"
+#include "world/workload.h"
 
 int main(int argc, char** argv) {
   using namespace faultline;
@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
   };
 
   runtime::SimRuntime rt(20261130);
-  PoCatalogue catalogue;
-  WorkloadGenerator gen(rt, default_world_model().workload, catalogue);
+  world::PoCatalogue catalogue;
+  world::WorkloadGenerator gen(rt, world::default_world_model().workload, catalogue);
   Invoice last;
   for (std::size_t t = 0; t < 5; ++t) {
     last = gen.next().invoice;

@@ -56,11 +56,11 @@ json breaker_json(const resilience::CircuitBreakerConfig& c) {
   return j;
 }
 
-json latency_json(const reference_system::LatencyModel& m) {
+json latency_json(const world::LatencyModel& m) {
   return {{"median", format_duration(m.median)}, {"sigma", m.sigma}};
 }
 
-json ocr_json(const reference_system::OcrEngineModel& m) {
+json ocr_json(const world::OcrEngineModel& m) {
   json j;
   j["latency"] = latency_json(m.latency);
   j["quality_slowdown"] = m.quality_slowdown;
@@ -73,7 +73,7 @@ json ocr_json(const reference_system::OcrEngineModel& m) {
   return j;
 }
 
-json service_json(const reference_system::ServiceModel& m) {
+json service_json(const world::ServiceModel& m) {
   return {{"latency", latency_json(m.latency)}, {"error_probability", m.error_probability}};
 }
 
@@ -171,7 +171,7 @@ json to_file_json(const reference_system::Policy& p) {
   return j;
 }
 
-json to_file_json(const reference_system::WorldModel& w) {
+json to_file_json(const world::WorldModel& w) {
   json j;
   j["name"] = w.name;
   j["description"] = w.description;

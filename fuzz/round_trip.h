@@ -9,13 +9,13 @@
 
 #include "harness/scenario.h"
 #include "reference_system/policy.h"
-#include "reference_system/world_model.h"
+#include "world/world_model.h"
 
 namespace faultline::fuzz {
 
 nlohmann::json to_file_json(const harness::Scenario& scenario);
 nlohmann::json to_file_json(const reference_system::Policy& policy);
-nlohmann::json to_file_json(const reference_system::WorldModel& world);
+nlohmann::json to_file_json(const world::WorldModel& world);
 
 // The bytes compared: compact, members sorted, invalid UTF-8 (never produced
 // by the parser) replaced rather than thrown on.

@@ -14,16 +14,18 @@
 #include "faults/port_faults.h"
 #include "faults/supervisor_faults.h"
 #include "faults/workload_faults.h"
+#include "harness/checks/slo.h"
 #include "harness/invariants.h"
 #include "harness/private_store.h"
 #include "harness/probe.h"
-#include "harness/checks/slo.h"
-#include "reports/escape.h"
 #include "reference_system/events.h"
 #include "reference_system/system.h"
+#include "reports/escape.h"
 #include "resilience/events.h"
 #include "runtime/json_config.h"
 #include "runtime/sim_runtime.h"
+#include "world/sim_world.h"
+#include "world/workload.h"
 
 namespace faultline::harness {
 
@@ -49,7 +51,7 @@ std::string file_digest(const std::string& file) {
 
 }  // namespace
 
-rs::WorldModel world_for(const Scenario& s) {
+world::WorldModel world_for(const Scenario& s) {
   nlohmann::json doc;
   if (!s.world_file.empty()) {
     doc = runtime::load_json_file(s.world_file);
@@ -60,9 +62,9 @@ rs::WorldModel world_for(const Scenario& s) {
     nlohmann::json patch = {{"services", s.model_overrides}};
     doc.merge_patch(patch);
   }
-  rs::WorldModel world;
+  world::WorldModel world;
   try {
-    world = rs::parse_world_model(runtime::JsonView(doc, s.world_file.empty() ? s.file : s.world_file));
+    world = world::parse_world_model(runtime::JsonView(doc, s.world_file.empty() ? s.file : s.world_file));
   } catch (const runtime::ConfigError& e) {
     // An override's error belongs to the scenario file, under "models".
     std::string path = e.path();
@@ -77,7 +79,7 @@ rs::WorldModel world_for(const Scenario& s) {
                        {"fair", s.workload.quality_fair, 0.4, 0.7},
                        {"poor", s.workload.quality_poor, 0.15, 0.4}};
     w.quality_bands.erase(std::remove_if(w.quality_bands.begin(), w.quality_bands.end(),
-                                         [](const rs::QualityBand& b) { return b.share <= 0; }),
+                                         [](const world::QualityBand& b) { return b.share <= 0; }),
                           w.quality_bands.end());
   }
   if (s.workload.unmatched_po_share) w.missing_po_share = *s.workload.unmatched_po_share;
@@ -92,7 +94,7 @@ namespace {
 // probes' tracker, and the runtime goes last.
 class ScenarioRun {
  public:
-  ScenarioRun(const Scenario& s, const rs::Policy& policy, const rs::WorldModel& world, std::uint64_t seed,
+  ScenarioRun(const Scenario& s, const rs::Policy& policy, const world::WorldModel& world, std::uint64_t seed,
               bool with_faults, std::uint64_t step_budget,
               const std::function<void(rs::SystemPorts&)>& wrap_ports = {})
       : scenario_(s), rt_(seed), tracker_(rt_) {
@@ -106,7 +108,8 @@ class ScenarioRun {
     // Every run's policy names the file of a PrivateCheckpointFile (run_scenario).
     rs::SystemOptions options;
     options.checkpoint_file_private = true;
-    rs::SystemBuilder builder(rt_, policy, world, options);
+    sim_world_ = world::make_sim_world(rt_, world);
+    rs::SystemBuilder builder(rt_, policy, sim_world_.ports(), options);
     auto& ports = builder.ports();
     // system -> probe -> fault injector -> simulated service
     wire<ProbeOcrEngine, faults::FaultyOcrEngine>(ports.ocr_engine, "ocr_engine");
@@ -123,9 +126,9 @@ class ScenarioRun {
     if (wrap_ports) wrap_ports(ports);
     system_ = builder.build();
     workload_faults_ = std::make_unique<faults::WorkloadFaults>(rt_, aimed_at("workload"));
-    generator_ = std::make_unique<rs::WorkloadGenerator>(rt_, world.workload, system_->catalogue());
+    generator_ = std::make_unique<world::WorkloadGenerator>(rt_, world.workload, *sim_world_.catalogue);
     extra_generator_ =
-        std::make_unique<rs::WorkloadGenerator>(rt_, world.workload, system_->catalogue(), kExtraIdBase);
+        std::make_unique<world::WorkloadGenerator>(rt_, world.workload, *sim_world_.catalogue, kExtraIdBase);
   }
 
   ~ScenarioRun() {
@@ -161,6 +164,7 @@ class ScenarioRun {
 
   runtime::SimRuntime& rt() { return rt_; }
   rs::System& system() { return *system_; }
+  const world::SimWorld& sim_world() const { return sim_world_; }
   const faults::FaultyMessageBus& bus() const { return *bus_; }
   Instant start() const { return start_; }
   Instant workload_end() const { return workload_end_; }
@@ -285,9 +289,10 @@ class ScenarioRun {
   std::vector<std::unique_ptr<faults::ActiveFault>> faults_;
   std::shared_ptr<faults::FaultyMessageBus> bus_;
   std::unique_ptr<faults::WorkloadFaults> workload_faults_;
-  std::unique_ptr<rs::WorkloadGenerator> generator_;
-  std::unique_ptr<rs::WorkloadGenerator> extra_generator_;
+  std::unique_ptr<world::WorkloadGenerator> generator_;
+  std::unique_ptr<world::WorkloadGenerator> extra_generator_;
   runtime::Rng corruption_rng_{rt_.stream("workload/corruption")};
+  world::SimWorld sim_world_;  // the simulated services behind the probes and faults
   std::unique_ptr<rs::System> system_;
   Instant start_{};
   Instant workload_end_{};
@@ -500,7 +505,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   ev.faults = scenario.faults;
   for (const auto& f : run.faults()) ev.fault_touches.push_back(f->touched());
   ev.injected_refusals = run.bus().own_publishes_refused();
-  for (const auto& e : sys.services().ledger->entries()) {
+  for (const auto& e : run.sim_world().ledger->entries()) {
     ev.ledger.push_back(LedgerRecord{e.invoice_id, e.amount_cents, e.po_number, e.reversed});
   }
   std::set<std::uint64_t> ids;
@@ -508,7 +513,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
     if (e.kind == static_cast<std::uint16_t>(HarnessEvent::submitted)) ids.insert(e.subject);
   }
   for (auto id : ids) {
-    if (sys.services().budget_service->has_reservation(id)) ev.budget_held.push_back(id);
+    if (run.sim_world().budget_service->has_reservation(id)) ev.budget_held.push_back(id);
   }
   {
     const auto& orch = sys.orchestrator();

@@ -25,6 +25,7 @@
 #include "reports/result.h"
 #include "runtime/event_log.h"
 #include "runtime/sim_runtime.h"
+#include "world/world_model.h"
 
 namespace faultline::harness {
 
@@ -51,7 +52,7 @@ struct EngineOptions {
 // The world a scenario runs in: its world file (or the built-in one) with
 // the scenario's model overrides and workload laid over it. Throws
 // runtime::ConfigError naming the file at fault.
-[[nodiscard]] reference_system::WorldModel world_for(const Scenario& scenario);
+[[nodiscard]] world::WorldModel world_for(const Scenario& scenario);
 
 [[nodiscard]] reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options);
 

@@ -46,6 +46,14 @@ struct Invoice {
   std::string document;       // what the OCR engine is given
 };
 
+// A purchase order as the PO database serves it (ports.h); the world's
+// catalogue holds them (world/workload.h).
+struct PurchaseOrder {
+  std::uint64_t number = 0;
+  std::string vendor;
+  std::int64_t amount_cents = 0;
+};
+
 // The document text for an invoice's fields (not its `document`).
 std::string render_document(const Invoice& invoice);
 

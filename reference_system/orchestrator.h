@@ -134,7 +134,7 @@ class Orchestrator {
   }
   std::size_t outcome_count() const noexcept { return outcomes_.size(); }
 
-  // For a process of a live deployment (reference_system/live/live_role.h):
+  // For a process of a live deployment (world/live/live_role.h):
   // request ids start at `first` (unique across restarts of the process),
   // `listener` hears every terminal outcome once it is recorded (to write
   // it where other processes read it and to ack the invoice's intake

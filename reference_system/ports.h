@@ -1,6 +1,6 @@
 // The ports: every way the reference system touches the world it runs in.
 // The system receives each port at composition time (system.h) and never
-// knows what stands behind it: a simulated service from service_models.h, a
+// knows what stands behind it: a simulated service (world/service_models.h), a
 // fault injector wrapping one, or (live) a real client. Expected failures are
 // resilience::Outcome values, never exceptions.
 //
@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "reference_system/invoice.h"
-#include "reference_system/workload.h"
 #include "resilience/outcome.h"
 #include "runtime/task.h"
 #include "runtime/time.h"

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "resilience/sqlite_checkpoint_store.h"
+#include "runtime/assert.h"
 
 namespace faultline::reference_system {
 
@@ -11,28 +12,19 @@ namespace {
 constexpr std::string_view kOrchestrator = "orchestrator";
 }  // namespace
 
-SystemBuilder::SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel world, SystemOptions options)
-    : rt_(&rt), policy_(std::move(policy)), world_(std::move(world)), options_(options) {
-  services_.catalogue = std::make_shared<PoCatalogue>();
-  services_.ocr_engine = std::make_shared<SimOcrEngine>(rt, "ocr_engine", world_.ocr_engine);
-  services_.backup_ocr = std::make_shared<SimOcrEngine>(rt, "backup_ocr", world_.backup_ocr);
-  services_.po_database = std::make_shared<SimPoDatabase>(rt, world_.po_database, *services_.catalogue);
-  services_.budget_service = std::make_shared<SimBudgetService>(rt, world_.budget_service);
-  services_.ledger = std::make_shared<SimLedger>(rt, world_.ledger);
-  services_.notifier = std::make_shared<SimNotifier>(rt, world_.notifier);
-  std::array<std::size_t, kTopicCount> capacity{};
-  for (std::size_t i = 0; i < kAgentCount; ++i) capacity[i] = policy_.agents[i].queue_bound;
-  // Replies are bounded by the requests that can be outstanding.
-  capacity[static_cast<std::size_t>(Topic::replies)] = policy_.max_in_flight + 1024;
-  services_.bus = std::make_shared<InProcessBus>(rt, capacity);
-
-  ports_.ocr_engine = services_.ocr_engine;
-  ports_.backup_ocr = services_.backup_ocr;
-  ports_.po_database = services_.po_database;
-  ports_.budget_service = services_.budget_service;
-  ports_.ledger = services_.ledger;
-  ports_.notifier = services_.notifier;
-  ports_.bus = services_.bus;
+SystemBuilder::SystemBuilder(runtime::Runtime& rt, Policy policy, SystemPorts services, SystemOptions options)
+    : rt_(&rt), policy_(std::move(policy)), ports_(std::move(services)), options_(options) {
+  FAULTLINE_ASSERT(ports_.ocr_engine && ports_.backup_ocr && ports_.po_database && ports_.budget_service &&
+                   ports_.ledger && ports_.notifier);
+  if (!ports_.bus) {
+    std::array<std::size_t, kTopicCount> capacity{};
+    for (std::size_t i = 0; i < kAgentCount; ++i) capacity[i] = policy_.agents[i].queue_bound;
+    // Replies are bounded by the requests that can be outstanding.
+    capacity[static_cast<std::size_t>(Topic::replies)] = policy_.max_in_flight + 1024;
+    in_process_bus_ = std::make_shared<InProcessBus>(rt, capacity);
+    ports_.bus = in_process_bus_;
+  }
+  if (ports_.checkpoints) return;
   // The store records nothing itself: the system logs every save, load and
   // failure with the invoice it concerns (checkpoint_saved/_loaded/_failed).
   const resilience::Observer store_observer{};
@@ -65,7 +57,7 @@ SystemBuilder& SystemBuilder::with_archive_stage(bool on) {
 }
 
 std::unique_ptr<System> SystemBuilder::build() {
-  std::unique_ptr<System> system(new System(*rt_, policy_, ports_, services_));
+  std::unique_ptr<System> system(new System(*rt_, policy_, ports_, in_process_bus_));
   AgentContext ctx{rt_, &system->policy_, &system->metrics_, system->ports_.checkpoints.get(),
                    options_.observe_patterns};
   system->clients_ = make_service_clients(ctx);
@@ -88,8 +80,8 @@ std::unique_ptr<System> SystemBuilder::build() {
   return system;
 }
 
-System::System(runtime::Runtime& rt, Policy policy, SystemPorts ports, SimServices services)
-    : rt_(&rt), policy_(std::move(policy)), ports_(std::move(ports)), services_(std::move(services)),
+System::System(runtime::Runtime& rt, Policy policy, SystemPorts ports, std::shared_ptr<InProcessBus> in_process_bus)
+    : rt_(&rt), policy_(std::move(policy)), ports_(std::move(ports)), in_process_bus_(std::move(in_process_bus)),
       supervisor_(*this) {}
 
 System::~System() {

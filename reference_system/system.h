@@ -1,12 +1,14 @@
 // Composition: the one place the reference system is assembled from its
-// ports. The builder creates the simulated services of a world model and the
-// stores a policy asks for; before build(), the harness may replace any port
-// with its own (a fault injector wrapping the default, or a live client) and
-// wrap any agent. The system never learns what it was given.
+// ports. The builder is given the external services (the simulated world's,
+// world/sim_world.h, or live clients) and creates the in-process bus and the
+// checkpoint store the policy asks for unless it is given those too; before
+// build(), the harness may replace any port with its own (a fault injector
+// wrapping the default) and wrap any agent. The system never learns what it
+// was given.
 //
 //   SimRuntime rt(seed);
-//   SystemBuilder builder(rt, load_policy("scenarios/policies/recommended.json"),
-//                         load_world_model("scenarios/models/baseline.json"));
+//   world::SimWorld sim = world::make_sim_world(rt, load_world_model("scenarios/models/baseline.json"));
+//   SystemBuilder builder(rt, load_policy("scenarios/policies/recommended.json"), sim.ports());
 //   builder.ports().ledger = std::make_shared<FaultyLedger>(rt, builder.ports().ledger, faults);
 //   std::unique_ptr<System> system = builder.build();
 //   system->start();
@@ -14,9 +16,9 @@
 //   rt.run();
 //   system->supervisor().stop("ocr");   // a crash; start("ocr") restarts it
 //
-// The checkers read the stores through System: ledger(), budget(),
-// checkpoint_store(), orchestrator().dead_letters(), manual_review(), the
-// bus, and rt.log().
+// The checkers read the stores through System (checkpoint_store(),
+// orchestrator().dead_letters(), manual_review(), the bus, and rt.log())
+// and the simulated services through the world that made them.
 #pragma once
 
 #include <functional>
@@ -30,9 +32,6 @@
 #include "reference_system/orchestrator.h"
 #include "reference_system/policy.h"
 #include "reference_system/ports.h"
-#include "reference_system/service_models.h"
-#include "reference_system/workload.h"
-#include "reference_system/world_model.h"
 #include "resilience/checkpoint.h"
 #include "runtime/runtime.h"
 
@@ -49,18 +48,6 @@ struct SystemPorts {
   // Null when the policy keeps no checkpoints (the dead-letter queue then
   // keeps its entries in memory of its own).
   std::shared_ptr<resilience::CheckpointStore> checkpoints;
-};
-
-// The concrete simulated services behind the default ports, for checkers and tests.
-struct SimServices {
-  std::shared_ptr<PoCatalogue> catalogue;
-  std::shared_ptr<SimOcrEngine> ocr_engine;
-  std::shared_ptr<SimOcrEngine> backup_ocr;
-  std::shared_ptr<SimPoDatabase> po_database;
-  std::shared_ptr<SimBudgetService> budget_service;
-  std::shared_ptr<SimLedger> ledger;
-  std::shared_ptr<SimNotifier> notifier;
-  std::shared_ptr<InProcessBus> bus;
 };
 
 using AgentWrapper = std::function<std::shared_ptr<Agent>(std::shared_ptr<Agent>)>;
@@ -99,8 +86,8 @@ class System {
   const SystemMetrics& metrics() const noexcept { return metrics_; }
   const Policy& policy() const noexcept { return policy_; }
   const SystemPorts& ports() const noexcept { return ports_; }
-  const SimServices& services() const noexcept { return services_; }
-  PoCatalogue& catalogue() noexcept { return *services_.catalogue; }
+  // The bus the builder made; null when it was given one.
+  const InProcessBus* in_process_bus() const noexcept { return in_process_bus_.get(); }
   resilience::CheckpointStore* checkpoint_store() const noexcept { return ports_.checkpoints.get(); }
   AgentHost* host(AgentId agent) noexcept { return hosts_[static_cast<std::size_t>(agent)].get(); }
   runtime::Runtime& runtime() noexcept { return *rt_; }
@@ -110,12 +97,12 @@ class System {
  private:
   friend class SystemBuilder;
   friend class Supervisor;
-  System(runtime::Runtime& rt, Policy policy, SystemPorts ports, SimServices services);
+  System(runtime::Runtime& rt, Policy policy, SystemPorts ports, std::shared_ptr<InProcessBus> in_process_bus);
 
   runtime::Runtime* rt_;
   Policy policy_;
   SystemPorts ports_;
-  SimServices services_;
+  std::shared_ptr<InProcessBus> in_process_bus_;
   SystemMetrics metrics_;
   ServiceClients clients_;
   std::array<std::unique_ptr<AgentHost>, kAgentCount> hosts_;
@@ -137,14 +124,14 @@ struct SystemOptions {
 
 class SystemBuilder {
  public:
-  SystemBuilder(runtime::Runtime& rt, Policy policy, WorldModel world, SystemOptions options = {});
+  // `services`: the six external services, none null. Its bus and
+  // checkpoint store, when null, are made here: an InProcessBus bounded by
+  // the policy, and the store the policy names.
+  SystemBuilder(runtime::Runtime& rt, Policy policy, SystemPorts services, SystemOptions options = {});
 
   // The ports build() will use; replace or wrap any of them.
   SystemPorts& ports() noexcept { return ports_; }
-  const SimServices& services() const noexcept { return services_; }
-  PoCatalogue& catalogue() noexcept { return *services_.catalogue; }
   Policy& policy() noexcept { return policy_; }
-  const WorldModel& world() const noexcept { return world_; }
   runtime::Runtime& runtime() noexcept { return *rt_; }
 
   // Wraps every agent (called once per agent at build()).
@@ -157,9 +144,8 @@ class SystemBuilder {
  private:
   runtime::Runtime* rt_;
   Policy policy_;
-  WorldModel world_;
   SystemPorts ports_;
-  SimServices services_;
+  std::shared_ptr<InProcessBus> in_process_bus_;
   AgentWrapper wrapper_;
   bool archive_stage_ = false;
   SystemOptions options_;

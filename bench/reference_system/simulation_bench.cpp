@@ -14,10 +14,12 @@
 #include <filesystem>
 #include <string>
 
-#include "reference_system/simulation.h"
+#include "world/simulation.h"
 
 namespace faultline::reference_system {
 namespace {
+
+using namespace world;  // the simulated world the system runs against
 
 std::string source_path(const std::string& relative) {
   const char* root = std::getenv("FAULTLINE_SOURCE_DIR");

@@ -111,48 +111,18 @@ Task<Outcome<>> PgPurchaseOrders::add(std::vector<PurchaseOrder> orders) {
   co_return resilience::ok();
 }
 
-Task<Outcome<std::uint64_t>> PgPurchaseOrders::load_into(PoCatalogue& catalogue, std::uint64_t after,
-                                                         std::size_t limit) {
+Task<Outcome<std::vector<PurchaseOrder>>> PgPurchaseOrders::load_after(std::uint64_t after, std::size_t limit) {
   auto r = co_await pg_->query("SELECT number, vendor, amount_cents FROM \"" + schema_ +
                                    "\".purchase_orders WHERE number > $1 ORDER BY number LIMIT $2",
                                static_cast<std::int64_t>(after), static_cast<std::int64_t>(limit));
   if (!r) co_return std::move(r).failure();
-  std::uint64_t highest = after;
+  std::vector<PurchaseOrder> orders;
+  orders.reserve(r->rows());
   for (std::size_t i = 0; i < r->rows(); ++i) {
-    const auto number = static_cast<std::uint64_t>(r->integer(i, 0));
-    catalogue.add(PurchaseOrder{number, std::string(r->bytes(i, 1)), r->integer(i, 2)});
-    highest = std::max(highest, number);
+    orders.push_back(PurchaseOrder{static_cast<std::uint64_t>(r->integer(i, 0)), std::string(r->bytes(i, 1)),
+                                   r->integer(i, 2)});
   }
-  co_return highest;
-}
-
-LivePoDatabase::LivePoDatabase(runtime::Runtime& rt, PoDatabaseModel model, PgPurchaseOrders& orders)
-    : orders_(&orders), sim_(rt, std::move(model), catalogue_) {}
-
-Task<Outcome<>> LivePoDatabase::refresh() {
-  constexpr std::size_t kBatch = 10'000;
-  for (;;) {
-    // Calls refresh concurrently; orders at or below what an earlier call
-    // loaded are not added twice (answers on one connection come in order).
-    const std::uint64_t after = loaded_up_to_;
-    auto loaded = co_await orders_->load_into(catalogue_, after, kBatch);
-    if (!loaded) co_return std::move(loaded).failure();
-    loaded_up_to_ = std::max(loaded_up_to_, loaded.value());
-    if (loaded.value() == after || loaded.value() - after < kBatch) co_return resilience::ok();
-  }
-}
-
-Task<Outcome<std::optional<PurchaseOrder>>> LivePoDatabase::lookup(std::uint64_t invoice_id, std::string reference) {
-  auto refreshed = co_await refresh();
-  if (!refreshed) co_return std::move(refreshed).failure();
-  co_return co_await sim_.lookup(invoice_id, std::move(reference));
-}
-
-Task<Outcome<std::vector<std::uint64_t>>> LivePoDatabase::candidates(std::uint64_t invoice_id, std::string vendor,
-                                                                     std::int64_t amount_cents) {
-  auto refreshed = co_await refresh();
-  if (!refreshed) co_return std::move(refreshed).failure();
-  co_return co_await sim_.candidates(invoice_id, std::move(vendor), amount_cents);
+  co_return orders;
 }
 
 PooledCheckpointStore::PooledCheckpointStore(std::vector<std::unique_ptr<resilience::CheckpointStore>> stores)

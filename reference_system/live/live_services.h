@@ -8,9 +8,8 @@
 //   PgOutcomeRecords  manual review and rejection records (one row per
 //                     invoice in each table), written by the orchestrator.
 //   PgPurchaseOrders  the purchase orders the submitter generated with its
-//                     invoices; LivePoDatabase serves them to matching with
-//                     the world model's latency (SimPoDatabase over a
-//                     catalogue filled from the table).
+//                     invoices; the world's LivePoDatabase serves them to
+//                     matching (world/live/live_po_database.h).
 //   PooledCheckpointStore / PooledLedger
 //                     one store per connection, taken in turn: a
 //                     PgConnection runs one statement at a time, and the
@@ -32,8 +31,6 @@
 #include "reference_system/live/pg_ledger.h"
 #include "reference_system/orchestrator.h"
 #include "reference_system/ports.h"
-#include "reference_system/service_models.h"
-#include "reference_system/workload.h"
 #include "resilience/checkpoint.h"
 
 namespace faultline::reference_system::live {
@@ -67,32 +64,13 @@ class PgPurchaseOrders {
   static Task<Outcome<std::unique_ptr<PgPurchaseOrders>>> open(PgConnection& pg, std::string schema);
   // Inserts (or keeps) every order of `orders`, in one statement.
   Task<Outcome<>> add(std::vector<PurchaseOrder> orders);
-  // Adds to `catalogue` the orders numbered above `after`, at most `limit`;
-  // returns the highest number read (`after` when none).
-  Task<Outcome<std::uint64_t>> load_into(PoCatalogue& catalogue, std::uint64_t after, std::size_t limit);
+  // The orders numbered above `after`, lowest first, at most `limit`.
+  Task<Outcome<std::vector<PurchaseOrder>>> load_after(std::uint64_t after, std::size_t limit);
 
  private:
   PgPurchaseOrders(PgConnection& pg, std::string schema) : pg_(&pg), schema_(std::move(schema)) {}
   PgConnection* pg_;
   std::string schema_;
-};
-
-// The PO database of the world model, its orders read from PostgreSQL: every
-// call first loads the orders added since the last one (an order is stored
-// before its invoice is submitted, so it is there when matching asks).
-class LivePoDatabase final : public PoDatabase {
- public:
-  LivePoDatabase(runtime::Runtime& rt, PoDatabaseModel model, PgPurchaseOrders& orders);
-  Task<Outcome<std::optional<PurchaseOrder>>> lookup(std::uint64_t invoice_id, std::string reference) override;
-  Task<Outcome<std::vector<std::uint64_t>>> candidates(std::uint64_t invoice_id, std::string vendor,
-                                                       std::int64_t amount_cents) override;
-
- private:
-  Task<Outcome<>> refresh();
-  PgPurchaseOrders* orders_;
-  PoCatalogue catalogue_;
-  SimPoDatabase sim_;
-  std::uint64_t loaded_up_to_ = 0;
 };
 
 class PooledCheckpointStore final : public resilience::CheckpointStore {

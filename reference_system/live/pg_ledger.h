@@ -1,5 +1,5 @@
 // The Ledger and BudgetService ports (reference_system/ports.h) on
-// PostgreSQL, with the in-memory models' semantics (service_models.h):
+// PostgreSQL, with the in-memory models' semantics (world/service_models.h):
 //   ledger  an entry per post; a post whose idempotency key has a live (not
 //           reversed) entry adds nothing and gives back that entry's
 //           sequence with duplicate = true; a reversed entry's key may post

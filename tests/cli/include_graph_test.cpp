@@ -15,7 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kLayers = {"runtime", "resilience", "reference_system", "faults",
+// world/ (the simulated world) sits on the reference system's ports, so
+// reference_system/ never includes it.
+const std::vector<std::string> kLayers = {"runtime", "resilience", "reference_system", "world", "faults",
                                           "reports", "harness",    "policy_check",     "cli"};
 
 int rank_of(const std::string& layer) {
@@ -62,6 +64,17 @@ TEST(IncludeGraph, TheScanFindsAnUpwardInclude) {
                                      "#include \"harness/engine.h\"\n#include \"cli/command.h\"\n"
                                      "#include \"policy_check/policy_lint.h\"\n#include \"runtime/task.h\"\n");
   EXPECT_EQ(upward_includes(root).size(), 2u);
+  fs::remove_all(root);
+}
+
+TEST(IncludeGraph, TheReferenceSystemIncludingTheWorldIsAnUpwardInclude) {
+  const fs::path root = faultline::cli_testing::fresh_dir("faultline-include-graph-world");
+  fs::create_directories(root / "reference_system" / "live");
+  faultline::cli_testing::write_file(root / "reference_system" / "live" / "bad.cpp",
+                                     "#include \"world/workload.h\"\n#include \"reference_system/ports.h\"\n");
+  fs::create_directories(root / "world");
+  faultline::cli_testing::write_file(root / "world" / "fine.cpp", "#include \"reference_system/ports.h\"\n");
+  EXPECT_EQ(upward_includes(root).size(), 1u);
   fs::remove_all(root);
 }
 

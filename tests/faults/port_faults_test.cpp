@@ -8,9 +8,9 @@
 #include "faults/port_faults.h"
 #include "faults/workload_faults.h"
 #include "reference_system/bus.h"
-#include "reference_system/simulation.h"
 #include "reference_system/system.h"
 #include "runtime/sim_runtime.h"
+#include "world/simulation.h"
 
 namespace faultline::faults {
 namespace {
@@ -283,13 +283,13 @@ std::string source_path(const std::string& relative) {
 // the same events in the same order as on the bare bus, with both policies.
 TEST(PortFaults, AFaultFreeDecoratedBusRunsLikeTheBareBus) {
   for (const bool recommended : {false, true}) {
-    rs::SimulationConfig config;
+    world::SimulationConfig config;
     config.seed = 7;
     config.invoices = 400;
     if (recommended) config.policy = rs::load_policy(source_path("scenarios/policies/recommended.json"));
     config.policy.checkpoints = rs::CheckpointStoreKind::memory;
-    const rs::SimulationResult bare = rs::run_simulation(config);
-    const rs::SimulationResult decorated = rs::run_simulation(config, [](rs::SystemBuilder& builder) {
+    const world::SimulationResult bare = world::run_simulation(config);
+    const world::SimulationResult decorated = world::run_simulation(config, [](rs::SystemBuilder& builder) {
       auto& bus = builder.ports().bus;
       bus = std::make_shared<FaultyMessageBus>(builder.runtime(), std::move(bus), std::vector<ActiveFault*>{});
     });

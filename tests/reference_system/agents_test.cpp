@@ -6,12 +6,14 @@
 
 #include "reference_system/agents.h"
 #include "reference_system/bus.h"
-#include "reference_system/service_models.h"
 #include "runtime/sim_runtime.h"
 #include "tests/support/run_task.h"
+#include "world/service_models.h"
 
 namespace faultline::reference_system {
 namespace {
+
+using namespace world;  // the simulated world the system runs against
 
 using namespace std::chrono_literals;
 

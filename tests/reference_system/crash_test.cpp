@@ -13,9 +13,12 @@
 #include "reference_system/system.h"
 #include "runtime/sim_runtime.h"
 #include "tests/support/source_dir.h"
+#include "world/sim_world.h"
 
 namespace faultline::reference_system {
 namespace {
+
+using namespace world;  // the simulated world the system runs against
 
 namespace se = system_events;
 
@@ -50,14 +53,16 @@ Policy recommended_on(const PrivateFolder& folder) {
 struct CrashRun {
   PrivateFolder folder;
   runtime::SimRuntime rt{11};
+  SimWorld sim;
   std::unique_ptr<System> system;
   std::uint64_t submitted = 0;
   std::uint64_t valid = 0;
 
   explicit CrashRun(WorldModel world = default_world_model()) {
     world.workload.invalid_share = 0.0;
-    SystemBuilder builder(rt, recommended_on(folder), world);
-    generator = std::make_unique<WorkloadGenerator>(rt, world.workload, builder.catalogue());
+    sim = make_sim_world(rt, world);
+    SystemBuilder builder(rt, recommended_on(folder), sim.ports());
+    generator = std::make_unique<WorkloadGenerator>(rt, world.workload, *sim.catalogue);
     system = builder.build();
     system->start();
   }
@@ -96,7 +101,7 @@ struct CrashRun {
     EXPECT_EQ(m.terminal(), submitted);
     EXPECT_EQ(m.succeeded(), submitted) << "dead-lettered " << m.outcome(InvoiceOutcome::dead_lettered)
                                         << ", manual review " << m.outcome(InvoiceOutcome::manual_review);
-    const SimLedger& ledger = *system->services().ledger;
+    const SimLedger& ledger = *sim.ledger;
     std::set<std::uint64_t> seen;
     for (const auto& e : ledger.entries()) {
       EXPECT_FALSE(e.reversed) << "invoice " << e.invoice_id;
@@ -196,7 +201,7 @@ TEST(Crash, AccountingCrashedBetweenPostAndNotifyResumesTheSagaWithoutASecondEnt
   }
   EXPECT_TRUE(resumed) << "the saga did not resume after its reserve step";
   EXPECT_TRUE(refused_duplicate) << "the repeated post was not recognised by its idempotency key";
-  EXPECT_EQ(run.system->services().ledger->live_entries(victim), 1u);
+  EXPECT_EQ(run.sim.ledger->live_entries(victim), 1u);
 }
 
 }  // namespace

@@ -8,13 +8,16 @@
 #include <string>
 #include <vector>
 
-#include "reference_system/simulation.h"
 #include "reference_system/system.h"
 #include "runtime/sim_runtime.h"
 #include "tests/support/source_dir.h"
+#include "world/sim_world.h"
+#include "world/simulation.h"
 
 namespace faultline::reference_system {
 namespace {
+
+using namespace world;  // the simulated world the system runs against
 
 using namespace std::chrono_literals;
 
@@ -33,9 +36,9 @@ WorldModel baseline() { return load_world_model(source_path("scenarios/models/ba
 
 // A small harness: one system on a sim runtime, invoices submitted by hand.
 struct Rig {
-  explicit Rig(Policy policy, WorldModel world = default_world_model(), std::uint64_t seed = 7)
-      : rt(seed), builder(rt, std::move(policy), std::move(world)), generator(rt, builder.world().workload,
-                                                                              builder.catalogue()) {}
+  explicit Rig(Policy policy, const WorldModel& world = default_world_model(), std::uint64_t seed = 7)
+      : rt(seed), sim(make_sim_world(rt, world)), builder(rt, std::move(policy), sim.ports()),
+        generator(rt, world.workload, *sim.catalogue) {}
   System& build() {
     system = builder.build();
     system->start();
@@ -43,6 +46,7 @@ struct Rig {
   }
   GeneratedInvoice next() { return generator.next(); }
   runtime::SimRuntime rt;
+  SimWorld sim;
   SystemBuilder builder;
   WorkloadGenerator generator;
   std::unique_ptr<System> system;
@@ -72,9 +76,9 @@ TEST(EndToEnd, ExactPoIsPosted) {
   ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted);
-  EXPECT_EQ(system.services().ledger->live_entries(id), 1u);
-  EXPECT_EQ(system.services().ledger->live_total_cents(), total);
-  EXPECT_EQ(system.services().notifier->delivered(), 1u);
+  EXPECT_EQ(rig.sim.ledger->live_entries(id), 1u);
+  EXPECT_EQ(rig.sim.ledger->live_total_cents(), total);
+  EXPECT_EQ(rig.sim.notifier->delivered(), 1u);
   EXPECT_EQ(system.orchestrator().in_flight(), 0u);
 }
 
@@ -86,8 +90,8 @@ TEST(EndToEnd, MissingPoIsPostedDegradedWithNoInventedMatch) {
   ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted_degraded);
-  ASSERT_EQ(system.services().ledger->entries().size(), 1u);
-  EXPECT_EQ(system.services().ledger->entries()[0].po_number, 0u);  // the neutral default
+  ASSERT_EQ(rig.sim.ledger->entries().size(), 1u);
+  EXPECT_EQ(rig.sim.ledger->entries()[0].po_number, 0u);  // the neutral default
 }
 
 TEST(EndToEnd, TotalsThatDoNotAddUpAreRejectedWithoutRetry) {
@@ -99,7 +103,7 @@ TEST(EndToEnd, TotalsThatDoNotAddUpAreRejectedWithoutRetry) {
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::rejected_invalid);
   EXPECT_EQ(system.metrics().agent(AgentId::validation).step_attempts, 1u);
-  EXPECT_TRUE(system.services().ledger->entries().empty());
+  EXPECT_TRUE(rig.sim.ledger->entries().empty());
   // The rejection is on record where a checker (or the sender) can read it.
   ASSERT_EQ(system.orchestrator().rejections().size(), 1u);
   EXPECT_EQ(system.orchestrator().rejections().front().invoice_id, id);
@@ -137,8 +141,8 @@ TEST(EndToEnd, ExhaustedRetriesDeadLetterAndCompensateTheBudget) {
   EXPECT_EQ(system.metrics().agent(AgentId::accounting).step_attempts,
             recommended().agent(AgentId::accounting).retry.max_attempts);
   EXPECT_GT(system.metrics().agent(AgentId::accounting).step_attempts, 1u);
-  EXPECT_FALSE(system.services().budget_service->has_reservation(id));
-  EXPECT_EQ(system.services().budget_service->reserved_cents(), 0);
+  EXPECT_FALSE(rig.sim.budget_service->has_reservation(id));
+  EXPECT_EQ(rig.sim.budget_service->reserved_cents(), 0);
 }
 
 TEST(EndToEnd, NaivePolicyLeavesTheBudgetReservedWhenThePostFails) {
@@ -150,7 +154,7 @@ TEST(EndToEnd, NaivePolicyLeavesTheBudgetReservedWhenThePostFails) {
   ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
   rig.rt.run();
   EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::dead_lettered);
-  EXPECT_TRUE(system.services().budget_service->has_reservation(id));  // nobody compensated
+  EXPECT_TRUE(rig.sim.budget_service->has_reservation(id));  // nobody compensated
 }
 
 // A PO database that refuses every lookup.
@@ -183,8 +187,8 @@ TEST(EndToEnd, FailedMatchOnALargeAmountGoesToManualReview) {
   EXPECT_EQ(outcome_of(system, small_id), InvoiceOutcome::posted_degraded);
   ASSERT_EQ(system.orchestrator().manual_review().size(), 1u);
   EXPECT_EQ(system.orchestrator().manual_review().front().reason, ReviewReason::matching_failed_large_amount);
-  EXPECT_EQ(system.services().ledger->live_entries(large_id), 0u);
-  EXPECT_EQ(system.services().ledger->live_entries(small_id), 1u);
+  EXPECT_EQ(rig.sim.ledger->live_entries(large_id), 0u);
+  EXPECT_EQ(rig.sim.ledger->live_entries(small_id), 1u);
 }
 
 TEST(EndToEnd, UnreadableScanGoesToManualReview) {
@@ -209,11 +213,11 @@ TEST(EndToEnd, WithoutFaultsEveryValidInvoiceIsPosted) {
     config.policy = use_recommended ? recommended() : naive();
     config.world = baseline();
     std::uint64_t valid = 0, missing = 0;
-    const auto result = run_simulation(config, [&](SystemBuilder& b) {
+    const auto result = run_simulation(config, [&](SystemBuilder&) {
       // Count the ground truth of what the workload will generate, with a twin generator.
       runtime::SimRuntime twin(config.seed);
       PoCatalogue scratch;
-      WorkloadGenerator gen(twin, b.world().workload, scratch);
+      WorkloadGenerator gen(twin, config.world.workload, scratch);
       for (std::uint64_t i = 0; i < config.invoices; ++i) {
         const auto g = gen.next();
         valid += g.valid ? 1 : 0;
@@ -256,8 +260,8 @@ TEST(EndToEnd, CheckpointStoreStaysTheSizeOfTheDeadlinesWorthOfInvoices) {
   EXPECT_GT(store->size(), 20u);  // the last three minutes' markers (30 invoices) are still there
   EXPECT_LT(store->size(), 60u);
   // Every posted invoice was notified once: no marker went while it was needed.
-  EXPECT_EQ(system.services().notifier->delivered(), posted);
-  EXPECT_EQ(system.services().ledger->entries().size(), posted);
+  EXPECT_EQ(rig.sim.notifier->delivered(), posted);
+  EXPECT_EQ(rig.sim.ledger->entries().size(), posted);
 }
 
 TEST(EndToEnd, SameSeedSameLedgerAndOutcomes) {
@@ -309,7 +313,7 @@ TEST(EndToEnd, WorkflowDeadlineCutsASlowWorkflowShort) {
     if (with_deadline) {
       EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::dead_lettered);
       EXPECT_EQ(took, 30s);  // dead-lettered when the deadline passed, not after a retry's backoff
-      EXPECT_EQ(system.services().ledger->live_entries(id), 0u);
+      EXPECT_EQ(rig.sim.ledger->live_entries(id), 0u);
     } else {
       EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::posted);
       EXPECT_GT(took, 50s);
@@ -322,6 +326,8 @@ TEST(EndToEnd, WorkflowDeadlineCutsASlowWorkflowShort) {
 
 namespace faultline::reference_system {
 namespace {
+
+using namespace world;  // the simulated world the system runs against
 
 TEST(Supervisor, StopsAndStartsKnownAgentsOnly) {
   Rig rig(recommended());
@@ -350,7 +356,7 @@ TEST(Saturation, FullQueuesRefuseAndCountButEveryInvoiceStillEnds) {
   EXPECT_GT(m.agent(AgentId::ocr).queue_rejected, 0u);
   EXPECT_EQ(m.terminal(), 50u);
   EXPECT_EQ(m.outcome(InvoiceOutcome::dead_lettered), m.agent(AgentId::ocr).queue_rejected);
-  EXPECT_LE(system.services().bus->max_depth(Topic::ocr), 4u);
+  EXPECT_LE(system.in_process_bus()->max_depth(Topic::ocr), 4u);
 }
 
 // Intake refuses what it cannot take, and says so: no workflow, no outcome,

@@ -22,11 +22,13 @@
 #include <cstdlib>
 #include <string>
 
-#include "reference_system/simulation.h"
 #include "tests/support/source_dir.h"
+#include "world/simulation.h"
 
 namespace faultline::reference_system {
 namespace {
+
+using namespace world;  // the simulated world the system runs against
 
 using test_support::source_path;
 

@@ -11,12 +11,14 @@
 #include <vector>
 
 #include "reference_system/invoice.h"
-#include "reference_system/workload.h"
 #include "runtime/random.h"
 #include "runtime/sim_runtime.h"
+#include "world/workload.h"
 
 namespace faultline::reference_system {
 namespace {
+
+using namespace world;  // the simulated world the system runs against
 
 // The straightforward renderer and parser the optimised ones in invoice.cpp
 // replaced, kept verbatim as the oracle they must agree with byte for byte

@@ -6,7 +6,6 @@
 #include <string>
 
 #include "reference_system/policy.h"
-#include "reference_system/world_model.h"
 #include "tests/support/source_dir.h"
 
 namespace faultline::reference_system {
@@ -105,23 +104,6 @@ TEST(Policy, ErrorsNameTheFileAndTheField) {
             std::string::npos);
   EXPECT_NE(error_of(R"({"name": "t", "bus": {"max_len": 5}})").find("max_len"), std::string::npos);
   EXPECT_EQ(error_of(R"({"name": "t"})"), "no error");
-}
-
-TEST(WorldModel, ShippedModelsLoadAndBadOnesAreRefused) {
-  const WorldModel base = load_world_model(source_path("scenarios/models/baseline.json"));
-  EXPECT_EQ(base.ocr_engine.latency.median, 1500ms);
-  const WorldModel cs = load_world_model(source_path("scenarios/models/case_study.json"));
-  EXPECT_DOUBLE_EQ(cs.workload.inexact_po_share, 0.12);
-  EXPECT_DOUBLE_EQ(cs.po_database.malformed_reference_error_probability, 1.0);
-  try {
-    (void)parse_world_model(runtime::JsonView(
-        runtime::parse_json_text(R"({"description": "x", "workload": {"quality_bands": [{"name": "a", "share": 0.5}]}})",
-                                 "w.json"),
-        "w.json"));
-    FAIL() << "band shares not summing to 1 were accepted";
-  } catch (const runtime::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("$.workload.quality_bands"), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace

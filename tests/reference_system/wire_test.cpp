@@ -22,13 +22,15 @@
 #include <nlohmann/json.hpp>
 
 #include "reference_system/events.h"
-#include "reference_system/simulation.h"
 #include "reference_system/system.h"
 #include "reference_system/wire.h"
 #include "tests/support/source_dir.h"
+#include "world/simulation.h"
 
 namespace faultline::reference_system {
 namespace {
+
+using namespace world;  // the simulated world the system runs against
 
 using runtime::Duration;
 using runtime::Instant;

@@ -74,7 +74,7 @@ std::vector<std::string> scan(const fs::path& root, const std::vector<std::strin
 TEST(SourceScan, SimulatedLayersUseOnlyTheRuntimeForTimeAndRandomness) {
   const auto root = faultline::test_support::source_dir();
   ASSERT_TRUE(fs::exists(root / "runtime" / "runtime.h")) << "not the source root: " << root;
-  const auto hits = scan(root, {"resilience", "reference_system", "faults"});
+  const auto hits = scan(root, {"resilience", "reference_system", "world", "faults"});
   for (const auto& hit : hits) ADD_FAILURE() << hit;
 }
 
@@ -98,7 +98,8 @@ TEST(SourceScan, EveryLayerAssertsWithFaultlineAssert) {
   const auto root = faultline::test_support::source_dir();
   ASSERT_TRUE(fs::exists(root / "runtime" / "assert.h")) << "not the source root: " << root;
   const auto hits = scan(
-      root, {"runtime", "resilience", "reference_system", "faults", "reports", "harness", "policy_check", "cli"},
+      root,
+      {"runtime", "resilience", "reference_system", "world", "faults", "reports", "harness", "policy_check", "cli"},
       bare_assert());
   for (const auto& hit : hits) ADD_FAILURE() << hit << "  (use FAULTLINE_ASSERT, runtime/assert.h)";
 }
@@ -107,7 +108,8 @@ TEST(SourceScan, OnlyThePayloadMappingTouchesAnEventsSlots) {
   const auto root = faultline::test_support::source_dir();
   ASSERT_TRUE(fs::exists(root / "runtime" / "event_log.h")) << "not the source root: " << root;
   const auto hits = scan(
-      root, {"runtime", "resilience", "reference_system", "faults", "reports", "harness", "policy_check", "cli"},
+      root,
+      {"runtime", "resilience", "reference_system", "world", "faults", "reports", "harness", "policy_check", "cli"},
       raw_event_slots());
   // The mapping itself, and describe_event's raw dump into evidence lines.
   const std::vector<std::string> allowed = {(root / "runtime" / "event_log.h").string(),

@@ -1,6 +1,6 @@
 // The ledger and budget service on PostgreSQL against the fixture's server,
 // each test in its own schema: the in-memory models' semantics
-// (service_models.h), and exactly-once checked against the rows when two
+// (world/service_models.h), and exactly-once checked against the rows when two
 // connections post the same keys at once.
 #include <gtest/gtest.h>
 

@@ -6,13 +6,15 @@
 #include <vector>
 
 #include "reference_system/events.h"
-#include "reference_system/service_models.h"
 #include "resilience/timeout.h"
 #include "runtime/sim_runtime.h"
 #include "tests/support/run_task.h"
+#include "world/service_models.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
 namespace {
+
+using namespace reference_system;
 
 using namespace std::chrono_literals;
 
@@ -230,4 +232,4 @@ TEST(ServiceModels, BudgetReservationsAreIdempotent) {
 }
 
 }  // namespace
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

@@ -1,5 +1,5 @@
 // Parsing world-model files (see world_model.h for the behaviour models).
-#include "reference_system/world_model.h"
+#include "world/world_model.h"
 
 #include <cmath>
 #include <string>
@@ -7,7 +7,7 @@
 
 #include "reference_system/ids.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
 
 using runtime::JsonView;
 using namespace std::chrono_literals;
@@ -126,7 +126,9 @@ WorldModel parse_world_model(const JsonView& root) {
   if (auto wl = root.find("workload")) w.workload = parse_workload(*wl, w.workload);
   if (auto services = root.find("services")) {
     std::vector<std::string> service_names;
-    for (const ServiceId id : kServices) service_names.emplace_back(to_string(id));
+    for (const reference_system::ServiceId id : reference_system::kServices) {
+      service_names.emplace_back(reference_system::to_string(id));
+    }
     services->expect_keys(service_names);
     if (auto s = services->find("ocr_engine")) w.ocr_engine = parse_ocr(*s, w.ocr_engine);
     if (auto s = services->find("backup_ocr")) w.backup_ocr = parse_ocr(*s, w.backup_ocr);
@@ -157,4 +159,4 @@ WorldModel load_world_model(const std::string& file) {
   return parse_world_model(JsonView(doc, file));
 }
 
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

@@ -17,10 +17,16 @@
 #include "reference_system/metrics.h"
 #include "reference_system/policy.h"
 #include "reference_system/system.h"
-#include "reference_system/world_model.h"
 #include "runtime/time.h"
+#include "world/world_model.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
+
+using reference_system::InvoiceOutcome;
+using reference_system::Policy;
+using reference_system::SystemBuilder;
+using reference_system::SystemMetrics;
+using reference_system::SystemOptions;
 
 struct SimulationConfig {
   std::uint64_t seed = 1;
@@ -28,7 +34,7 @@ struct SimulationConfig {
   std::uint64_t invoices = 0;
   double hours = 1.0;
   double rate_per_hour = 10'000.0;  // Poisson arrivals
-  Policy policy = naive_policy();
+  Policy policy = reference_system::naive_policy();
   WorldModel world = default_world_model();
   bool archive_stage = false;  // a fifth (critical) stage
   bool retain_events = false;  // keep the event log in memory (digest is kept either way)
@@ -57,4 +63,4 @@ using Customize = std::function<void(SystemBuilder&)>;
 // `customize` runs on the builder before build(): wrap ports or agents there.
 SimulationResult run_simulation(const SimulationConfig& config, const Customize& customize = {});
 
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

@@ -1,10 +1,11 @@
 // The simulation driver (simulation.h).
-#include "reference_system/simulation.h"
+#include "world/simulation.h"
 
-#include "reference_system/workload.h"
 #include "runtime/sim_runtime.h"
+#include "world/sim_world.h"
+#include "world/workload.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
 
 double SimulationResult::share(InvoiceOutcome o) const {
   return submitted == 0 ? 0.0 : static_cast<double>(outcome(o)) / static_cast<double>(submitted);
@@ -16,7 +17,7 @@ double SimulationResult::success_rate() const {
 
 namespace {
 
-runtime::Task<void> drive(runtime::Runtime& rt, System& system, WorkloadGenerator& generator,
+runtime::Task<void> drive(runtime::Runtime& rt, reference_system::System& system, WorkloadGenerator& generator,
                           const SimulationConfig& config, std::uint64_t& submitted) {
   const runtime::Instant end = rt.now() + runtime::from_seconds(config.hours * 3600.0);
   for (;;) {
@@ -35,11 +36,12 @@ runtime::Task<void> drive(runtime::Runtime& rt, System& system, WorkloadGenerato
 SimulationResult run_simulation(const SimulationConfig& config, const Customize& customize) {
   runtime::SimRuntime rt(config.seed);
   rt.log().set_retain(config.retain_events);
-  SystemBuilder builder(rt, config.policy, config.world, config.system);
+  const SimWorld world = make_sim_world(rt, config.world);
+  SystemBuilder builder(rt, config.policy, world.ports(), config.system);
   builder.with_archive_stage(config.archive_stage);
   if (customize) customize(builder);
-  WorkloadGenerator generator(rt, config.world.workload, builder.catalogue());
-  std::unique_ptr<System> system = builder.build();
+  WorkloadGenerator generator(rt, config.world.workload, *world.catalogue);
+  std::unique_ptr<reference_system::System> system = builder.build();
   system->start();
   SimulationResult result;
   rt.spawn(drive(rt, *system, generator, config, result.submitted));
@@ -47,12 +49,11 @@ SimulationResult run_simulation(const SimulationConfig& config, const Customize&
 
   result.metrics = system->metrics();
   result.unfinished = system->orchestrator().in_flight();
-  if (const auto& ledger = system->services().ledger) {
-    result.ledger_entries = ledger->entries().size();
-    for (const auto& e : ledger->entries()) result.ledger_live_entries += e.reversed ? 0 : 1;
-    result.ledger_total_cents = ledger->live_total_cents();
-    result.ledger_digest = ledger->digest();
-  }
+  const SimLedger& ledger = *world.ledger;
+  result.ledger_entries = ledger.entries().size();
+  for (const auto& e : ledger.entries()) result.ledger_live_entries += e.reversed ? 0 : 1;
+  result.ledger_total_cents = ledger.live_total_cents();
+  result.ledger_digest = ledger.digest();
   result.simulated = rt.now().time_since_epoch();
   system.reset();
   result.log_digest = rt.log().digest();
@@ -61,4 +62,4 @@ SimulationResult run_simulation(const SimulationConfig& config, const Customize&
   return result;
 }
 
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

@@ -17,7 +17,7 @@
 #include "runtime/json_config.h"
 #include "runtime/time.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
 
 // Lognormal latency given by its median and the sigma of its logarithm.
 struct LatencyModel {
@@ -106,4 +106,4 @@ WorldModel default_world_model();
 WorldModel parse_world_model(const runtime::JsonView& root);
 WorldModel load_world_model(const std::string& file);
 
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

@@ -37,11 +37,26 @@
 #include <vector>
 
 #include "reference_system/ports.h"
-#include "reference_system/world_model.h"
 #include "runtime/flat_hash_map.h"
 #include "runtime/runtime.h"
+#include "world/workload.h"
+#include "world/world_model.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
+
+using reference_system::BudgetService;
+using reference_system::Ledger;
+using reference_system::LedgerPost;
+using reference_system::LedgerReceipt;
+using reference_system::Notice;
+using reference_system::Notifier;
+using reference_system::OcrEngine;
+using reference_system::OcrRequest;
+using reference_system::PoDatabase;
+using resilience::ErrorClass;
+using resilience::Failure;
+using resilience::Outcome;
+using runtime::Task;
 
 class SimOcrEngine final : public OcrEngine {
  public:
@@ -179,4 +194,4 @@ class SimNotifier final : public Notifier {
 // One draw of a lognormal latency model.
 runtime::Duration draw_latency(runtime::Rng& rng, const LatencyModel& model, double slowdown_factor = 1.0);
 
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

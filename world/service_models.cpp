@@ -1,13 +1,14 @@
 // The simulated services (fault models in service_models.h).
-#include "reference_system/service_models.h"
+#include "world/service_models.h"
 
 #include <cmath>
 
 #include "reference_system/events.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
 
-namespace se = system_events;
+namespace se = reference_system::system_events;
+using reference_system::parse_po_number;
 
 namespace {
 std::string stream_name(std::string_view service) { return "service/" + std::string(service); }
@@ -235,4 +236,4 @@ Task<Outcome<>> SimNotifier::notify(Notice notice) {
   co_return resilience::ok();
 }
 
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

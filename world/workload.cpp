@@ -1,5 +1,5 @@
 // The workload generator and the purchase-order catalogue (workload.h).
-#include "reference_system/workload.h"
+#include "world/workload.h"
 
 #include <algorithm>
 #include "runtime/assert.h"
@@ -8,7 +8,9 @@
 #include <cstring>
 #include <iterator>
 
-namespace faultline::reference_system {
+namespace faultline::world {
+
+using reference_system::format_po_reference;
 
 void PoCatalogue::add(PurchaseOrder order) {
   Recent& recent = *recent_.try_emplace(std::string_view(order.vendor)).first;
@@ -161,4 +163,4 @@ GeneratedInvoice WorkloadGenerator::next() {
   return g;
 }
 
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

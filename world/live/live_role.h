@@ -36,12 +36,15 @@
 
 #include "reference_system/metrics.h"
 #include "reference_system/policy.h"
-#include "reference_system/world_model.h"
 #include "resilience/outcome.h"
 #include "runtime/live_runtime.h"
 #include "runtime/task.h"
+#include "world/world_model.h"
 
-namespace faultline::reference_system::live {
+namespace faultline::world::live {
+
+using reference_system::Policy;
+using reference_system::SystemMetrics;
 
 enum class Role : std::uint8_t { ocr = 0, validation, matching, accounting, archive, orchestrator };
 std::optional<Role> role_from(std::string_view name) noexcept;
@@ -124,4 +127,4 @@ struct Submitted {
 // purchase orders, then appends each invoice to the intake stream.
 runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRuntime& rt, SubmitOptions options);
 
-}  // namespace faultline::reference_system::live
+}  // namespace faultline::world::live

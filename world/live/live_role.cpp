@@ -1,5 +1,5 @@
 // Per-role composition of a live deployment (live_role.h).
-#include "reference_system/live/live_role.h"
+#include "world/live/live_role.h"
 
 #include <algorithm>
 #include <array>
@@ -15,13 +15,17 @@
 #include "reference_system/live/redis_connection.h"
 #include "reference_system/live/redis_stream_bus.h"
 #include "reference_system/orchestrator.h"
-#include "reference_system/service_models.h"
 #include "reference_system/wire.h"
-#include "reference_system/workload.h"
 #include "runtime/assert.h"
 #include "runtime/flat_hash_map.h"
+#include "world/live/live_po_database.h"
+#include "world/service_models.h"
+#include "world/workload.h"
 
-namespace faultline::reference_system::live {
+namespace faultline::world::live {
+
+using namespace reference_system;
+using namespace reference_system::live;
 
 namespace {
 
@@ -447,4 +451,4 @@ runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRunti
   co_return submitted;
 }
 
-}  // namespace faultline::reference_system::live
+}  // namespace faultline::world::live

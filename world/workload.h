@@ -18,18 +18,16 @@
 #include <vector>
 
 #include "reference_system/invoice.h"
-#include "reference_system/world_model.h"
 #include "runtime/flat_hash_map.h"
 #include "runtime/random.h"
 #include "runtime/runtime.h"
+#include "world/world_model.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
 
-struct PurchaseOrder {
-  std::uint64_t number = 0;
-  std::string vendor;
-  std::int64_t amount_cents = 0;
-};
+using reference_system::Invoice;
+using reference_system::LineItem;
+using reference_system::PurchaseOrder;
 
 // Orders by number, and the most recent orders of each vendor for candidate
 // searches (at most kRecentPerVendor each; older ones are no longer offered
@@ -101,4 +99,4 @@ class WorkloadGenerator {
 
 std::string vendor_name(std::uint32_t index);
 
-}  // namespace faultline::reference_system
+}  // namespace faultline::world

@@ -7,11 +7,13 @@
 #include <cstring>
 #include <string>
 
-#include "reference_system/workload.h"
 #include "runtime/sim_runtime.h"
+#include "world/workload.h"
 
-namespace faultline::reference_system {
+namespace faultline::world {
 namespace {
+
+using namespace reference_system;
 
 WorkloadModel model() {
   WorkloadModel m = default_world_model().workload;
@@ -173,4 +175,4 @@ TEST(Workload, GeneratesExactlyWhatItAlwaysGenerated) {
 }
 
 }  // namespace
-}  // namespace faultline::reference_system
+}  // namespace faultline::world
