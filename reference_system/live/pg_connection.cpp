@@ -14,6 +14,8 @@
 #include <coroutine>
 #include <cstring>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -89,6 +91,11 @@ std::string trimmed(const char* text) {
   return s;
 }
 
+// Statements longer than this (generated multi-row inserts) are not
+// prepared, and a connection keeps at most this many.
+constexpr std::size_t kMaxPreparedSql = 4'096;
+constexpr std::size_t kMaxPrepared = 256;
+
 struct WaitResult {
   bool readable = false;
   bool writable = false;
@@ -115,9 +122,16 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
   std::uint64_t wait_generation = 0;
   runtime::Semaphore turn;  // one statement at a time
   PgStats stats;
+  // Statements prepared on this connection (PQsendPrepare), by their SQL
+  // and parameter types: a statement sent again skips the server's parse,
+  // analysis and (once its generic plan is kept) planning. They live as
+  // long as the server session: forgotten with the connection.
+  std::unordered_map<std::string, std::string> prepared;
+  std::uint64_t prepared_serial = 0;
 
   void close() {
     release_socket();
+    prepared.clear();
     if (conn != nullptr) {
       PQfinish(conn);
       conn = nullptr;
@@ -316,10 +330,11 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     ~Turn() { turn->release(); }
   };
 
-  // Sends with `send` (PQsendQueryParams or PQsendQuery) and reads every
-  // result: the last one, or the first error.
-  template <class Send>
-  Task<Outcome<PgResult>> round_trip(Send send) {
+  // Takes the connection's turn (connecting first when there is no
+  // connection), then runs `run`, which has the connection to itself until
+  // its task ends: exchange() once, or more (a prepare, then its execution).
+  template <class Run>
+  Task<Outcome<PgResult>> round_trip(Run run) {
     if (turn.waiting() >= options.max_waiting) {
       ++stats.refused_full;
       co_return Failure{ErrorClass::capacity_exceeded,
@@ -333,6 +348,16 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
       if (!connected) co_return std::move(connected).failure();
     }
     ++stats.queries;
+    Task<Outcome<PgResult>> running = run();
+    co_return co_await std::move(running);
+  }
+
+  // Sends with `send` (PQsendQueryParams, PQsendPrepare, PQsendQueryPrepared
+  // or PQsendQuery) on the connected connection whose turn the caller holds,
+  // and reads every result: the last one, or the first error.
+  template <class Send>
+  Task<Outcome<PgResult>> exchange(Send send) {
+    FAULTLINE_ASSERT(conn != nullptr);
     auto lost = [&](const char* what) -> Failure {
       std::string why = trimmed(PQerrorMessage(conn));
       drop();
@@ -405,6 +430,47 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     }
     co_return PgResult(last);
   }
+
+  // A statement with its parameters, in libpq's arrays (the values point
+  // into the caller's PgParams).
+  struct Statement {
+    std::string sql;
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+    std::vector<Oid> types;
+  };
+
+  // `st` on this connection, whose turn the caller holds: prepared the
+  // first time (the same SQL with other parameter types is another
+  // statement), then executed by name. A statement too long to keep (a
+  // generated multi-row insert), or one more than the cache holds, goes
+  // as the unnamed statement, parsed every time.
+  Task<Outcome<PgResult>> run_statement(const Statement& st) {
+    const int n = static_cast<int>(st.values.size());
+    std::string key = st.sql;
+    key.push_back('\0');
+    key.append(reinterpret_cast<const char*>(st.types.data()), st.types.size() * sizeof(Oid));
+    auto found = prepared.find(key);
+    if (found == prepared.end() && (st.sql.size() > kMaxPreparedSql || prepared.size() >= kMaxPrepared)) {
+      co_return co_await exchange([&](PGconn* c) {
+        return PQsendQueryParams(c, st.sql.c_str(), n, st.types.data(), st.values.data(), st.lengths.data(),
+                                 st.formats.data(), /*resultFormat=*/1) != 0;
+      });
+    }
+    if (found == prepared.end()) {
+      std::string name = "faultline_" + std::to_string(++prepared_serial);
+      auto made = co_await exchange(
+          [&](PGconn* c) { return PQsendPrepare(c, name.c_str(), st.sql.c_str(), n, st.types.data()) != 0; });
+      if (!made) co_return std::move(made).failure();
+      found = prepared.emplace(std::move(key), std::move(name)).first;
+    }
+    const std::string& name = found->second;
+    co_return co_await exchange([&](PGconn* c) {
+      return PQsendQueryPrepared(c, name.c_str(), n, st.values.data(), st.lengths.data(), st.formats.data(),
+                                 /*resultFormat=*/1) != 0;
+    });
+  }
 };
 
 PgConnection::PgConnection(runtime::LiveRuntime& rt, std::string url, PgOptions options)
@@ -420,26 +486,24 @@ const PgStats& PgConnection::stats() const noexcept { return impl_->stats; }
 
 Task<Outcome<PgResult>> PgConnection::query(std::string sql, std::vector<PgParam> params) {
   const std::shared_ptr<Impl> self = impl_;
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  std::vector<int> formats;
-  std::vector<Oid> types;
-  values.reserve(params.size());
+  Impl::Statement st;
+  st.sql = std::move(sql);
+  st.values.reserve(params.size());
   for (const auto& p : params) {
-    values.push_back(p.is_null() ? nullptr : p.data().data());
-    lengths.push_back(static_cast<int>(p.data().size()));
-    formats.push_back(1);
-    types.push_back(p.oid());
+    st.values.push_back(p.is_null() ? nullptr : p.data().data());
+    st.lengths.push_back(static_cast<int>(p.data().size()));
+    st.formats.push_back(1);
+    st.types.push_back(p.oid());
   }
-  co_return co_await self->round_trip([&](PGconn* conn) {
-    return PQsendQueryParams(conn, sql.c_str(), static_cast<int>(params.size()), types.data(), values.data(),
-                             lengths.data(), formats.data(), /*resultFormat=*/1) != 0;
-  });
+  Impl& s = *self;
+  co_return co_await s.round_trip([&]() { return s.run_statement(st); });
 }
 
 Task<Outcome<>> PgConnection::execute(std::string script) {
   const std::shared_ptr<Impl> self = impl_;
-  auto r = co_await self->round_trip([&](PGconn* conn) { return PQsendQuery(conn, script.c_str()) != 0; });
+  Impl& s = *self;
+  auto r = co_await s.round_trip(
+      [&]() { return s.exchange([&](PGconn* conn) { return PQsendQuery(conn, script.c_str()) != 0; }); });
   if (!r) co_return std::move(r).failure();
   co_return resilience::ok();
 }

@@ -4,7 +4,10 @@
 // PQconsumeInput/PQisBusy, each step waiting for PQsocket's readiness through
 // Asio on the LiveRuntime's io_context, so nothing blocks the event loop.
 // Queries from many coroutines take turns (one statement at a time on a
-// connection, first come first served).
+// connection, first come first served). A query's statement is prepared
+// on the connection the first time it is sent (PQsendPrepare) and executed
+// by name afterwards, so the server parses and plans it once per session
+// (long generated statements, over 4 KiB, are not kept).
 //
 //   PgConnection pg(rt, "postgresql://faultline@127.0.0.1:5432/faultline");
 //   Outcome<PgResult> r = co_await pg.query("SELECT version FROM t WHERE id = $1", id_bytes);
