@@ -116,6 +116,8 @@ struct PgStats {
   std::uint64_t timeouts = 0;
   std::uint64_t abandoned = 0;     // callers cancelled mid-query
   std::uint64_t refused_full = 0;  // queries refused at max_waiting
+  std::uint64_t batches = 0;       // pipelines of several queries, one transaction each
+  std::uint64_t batches_rerun = 0;  // of them, run again one query at a time (a statement failed)
 };
 
 class PgConnection {
