@@ -105,6 +105,39 @@ TEST_F(PgConnectionTest, QueuedStatementsGoInOneBatchAndAFailingOneLeavesTheOthe
   EXPECT_EQ(pg.stats().connects, 1u);
 }
 
+TEST_F(PgConnectionTest, ACallerAbandonedInAnotherQuerysBatchLeavesTheBatchRunning) {
+  PgConnection pg(rt, url);
+  ASSERT_TRUE(run_task(rt, pg.query("SELECT 1")).ok());  // connected before the timings start
+  std::optional<Outcome<PgResult>> first;
+  std::optional<Outcome<PgResult>> leader;
+  std::optional<runtime::TimeoutResult<Outcome<PgResult>>> follower;
+  // The first statement holds the connection while the other two queue; the
+  // second then leads a batch carrying the third, whose caller gives up
+  // while the batch sleeps.
+  rt.spawn([](PgConnection& pg, std::optional<Outcome<PgResult>>& out) -> Task<> {
+    out.emplace(co_await pg.query("SELECT pg_sleep(0.3), $1::int8", 1));
+  }(pg, first));
+  rt.spawn([](PgConnection& pg, std::optional<Outcome<PgResult>>& out) -> Task<> {
+    out.emplace(co_await pg.query("SELECT $1::int8 FROM pg_sleep(0.5)", 2));
+  }(pg, leader));
+  rt.spawn([](runtime::LiveRuntime& rt, PgConnection& pg,
+              std::optional<runtime::TimeoutResult<Outcome<PgResult>>>& out) -> Task<> {
+    out.emplace(co_await rt.with_timeout(pg.query("SELECT $1::int8 * 3", 3), std::chrono::milliseconds(600)));
+  }(rt, pg, follower));
+  rt.run();
+  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(leader.has_value());
+  ASSERT_TRUE(leader->ok()) << leader->failure().message;
+  EXPECT_EQ((*leader)->integer(0, 0), 2);
+  ASSERT_TRUE(follower.has_value());
+  EXPECT_FALSE(follower->has_value()) << "the follower's caller gave up first";
+  EXPECT_EQ(pg.stats().batches, 1u);
+  EXPECT_EQ(pg.stats().abandoned, 1u);
+  auto next = run_task(rt, pg.query("SELECT 42"));
+  ASSERT_TRUE(next.ok()) << next.failure().message;
+  EXPECT_EQ(pg.stats().connects, 1u) << "an abandoned follower does not drop the connection";
+}
+
 TEST_F(PgConnectionTest, ServerErrorsAreClassedBySqlstate) {
   PgConnection pg(rt, url);
   const std::string table = test_support::unique_name("t");
