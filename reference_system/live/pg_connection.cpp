@@ -13,7 +13,10 @@
 #include <cerrno>
 #include <coroutine>
 #include <cstring>
+#include <deque>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -89,6 +92,13 @@ std::string trimmed(const char* text) {
   return s;
 }
 
+// Statements longer than this (generated multi-row inserts) are not
+// prepared, and a connection keeps at most this many.
+constexpr std::size_t kMaxPreparedSql = 4'096;
+constexpr std::size_t kMaxPrepared = 256;
+// Statements one batch (one pipeline, one transaction) takes at most.
+constexpr std::size_t kMaxBatch = 32;
+
 struct WaitResult {
   bool readable = false;
   bool writable = false;
@@ -115,9 +125,19 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
   std::uint64_t wait_generation = 0;
   runtime::Semaphore turn;  // one statement at a time
   PgStats stats;
+  // Statements prepared on this connection (PQsendPrepare), by their SQL
+  // and parameter types: a statement sent again skips the server's parse,
+  // analysis and (once its generic plan is kept) planning. They live as
+  // long as the server session: forgotten with the connection.
+  std::unordered_map<std::string, std::string> prepared;
+  std::uint64_t prepared_serial = 0;
+  // Queries waiting for a batch (Pending, below), oldest first.
+  struct Pending;
+  std::deque<Pending*> queue;
 
   void close() {
     release_socket();
+    prepared.clear();
     if (conn != nullptr) {
       PQfinish(conn);
       conn = nullptr;
@@ -316,10 +336,11 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     ~Turn() { turn->release(); }
   };
 
-  // Sends with `send` (PQsendQueryParams or PQsendQuery) and reads every
-  // result: the last one, or the first error.
-  template <class Send>
-  Task<Outcome<PgResult>> round_trip(Send send) {
+  // Takes the connection's turn (connecting first when there is no
+  // connection), then runs `run`, which has the connection to itself until
+  // its task ends: exchange() once, or more (a prepare, then its execution).
+  template <class Run>
+  Task<Outcome<PgResult>> round_trip(Run run) {
     if (turn.waiting() >= options.max_waiting) {
       ++stats.refused_full;
       co_return Failure{ErrorClass::capacity_exceeded,
@@ -333,22 +354,32 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
       if (!connected) co_return std::move(connected).failure();
     }
     ++stats.queries;
-    auto lost = [&](const char* what) -> Failure {
-      std::string why = trimmed(PQerrorMessage(conn));
-      drop();
-      return Failure{ErrorClass::transient, std::string("postgres: ") + what + ": " + why};
-    };
-    auto stalled = [&]() -> Failure {
-      ++stats.timeouts;
-      drop();
-      return Failure{ErrorClass::timeout,
-                     "postgres: no progress within " + std::to_string(options.query_timeout.count()) + " ms"};
-    };
-    if (!send(conn)) co_return lost("sending the statement");
-    InFlight in_flight{this};
+    Task<Outcome<PgResult>> running = run();
+    co_return co_await std::move(running);
+  }
+
+  // Sends with `send` (PQsendQueryParams, PQsendPrepare, PQsendQueryPrepared
+  // or PQsendQuery) on the connected connection whose turn the caller holds,
+  // and reads every result: the last one, or the first error.
+  Failure lost(const char* what) {
+    std::string why = trimmed(PQerrorMessage(conn));
+    drop();
+    return Failure{ErrorClass::transient, std::string("postgres: ") + what + ": " + why};
+  }
+
+  Failure stalled() {
+    ++stats.timeouts;
+    drop();
+    return Failure{ErrorClass::timeout,
+                   "postgres: no progress within " + std::to_string(options.query_timeout.count()) + " ms"};
+  }
+
+  // What was sent goes out (PQflush until done), reading meanwhile. On a
+  // failure the connection is dropped and `in_flight` disarmed.
+  Task<Outcome<>> flush_out(InFlight& in_flight) {
     for (;;) {
       const int flushed = PQflush(conn);
-      if (flushed == 0) break;
+      if (flushed == 0) co_return resilience::ok();
       if (flushed < 0) {
         in_flight.active = false;
         co_return lost("sending the statement");
@@ -363,17 +394,51 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
         co_return lost("reading the result");
       }
     }
+  }
+
+  // Waits until PQgetResult would not block. On a failure the connection
+  // is dropped and `in_flight` disarmed.
+  Task<Outcome<>> until_not_busy(InFlight& in_flight) {
+    while (PQisBusy(conn) != 0) {
+      const WaitResult w = co_await SocketWait(*this, true, false, options.query_timeout);
+      if (w.timed_out || PQconsumeInput(conn) == 0) {
+        in_flight.active = false;
+        co_return w.timed_out ? stalled() : lost("reading the result");
+      }
+    }
+    co_return resilience::ok();
+  }
+
+  // The failure an error result says (freed here); the connection is
+  // dropped when it is gone with it.
+  Failure failure_of(PGresult* error) {
+    // Both point into `error`: copied before it is freed.
+    const char* state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
+    const std::string code = state != nullptr ? state : "";
+    std::string message = trimmed(PQresultErrorMessage(error));
+    PQclear(error);
+    if (PQstatus(conn) != CONNECTION_OK) {
+      drop();
+      return Failure{ErrorClass::transient, "postgres: connection lost: " + message};
+    }
+    return Failure{class_of_sqlstate(code), "postgres: " + message + (code.empty() ? "" : " [" + code + "]")};
+  }
+
+  template <class Send>
+  Task<Outcome<PgResult>> exchange(Send send) {
+    FAULTLINE_ASSERT(conn != nullptr);
+    if (!send(conn)) co_return lost("sending the statement");
+    InFlight in_flight{this};
+    auto flushed = co_await flush_out(in_flight);
+    if (!flushed) co_return std::move(flushed).failure();
     PGresult* last = nullptr;
     PGresult* error = nullptr;
     for (;;) {
-      while (PQisBusy(conn) != 0) {
-        const WaitResult w = co_await SocketWait(*this, true, false, options.query_timeout);
-        if (w.timed_out || PQconsumeInput(conn) == 0) {
-          PQclear(last);
-          PQclear(error);
-          in_flight.active = false;
-          co_return w.timed_out ? stalled() : lost("reading the result");
-        }
+      auto ready = co_await until_not_busy(in_flight);
+      if (!ready) {
+        PQclear(last);
+        PQclear(error);
+        co_return std::move(ready).failure();
       }
       PGresult* r = PQgetResult(conn);
       if (r == nullptr) break;
@@ -388,22 +453,287 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     in_flight.active = false;
     if (error != nullptr) {
       PQclear(last);
-      // Both point into `error`: copied before it is freed.
-      const char* state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
-      const std::string code = state != nullptr ? state : "";
-      std::string message = trimmed(PQresultErrorMessage(error));
-      PQclear(error);
-      if (PQstatus(conn) != CONNECTION_OK) {
-        drop();
-        co_return Failure{ErrorClass::transient, "postgres: connection lost: " + message};
-      }
-      co_return Failure{class_of_sqlstate(code), "postgres: " + message + (code.empty() ? "" : " [" + code + "]")};
+      co_return failure_of(error);
     }
     if (PQstatus(conn) != CONNECTION_OK) {
       PQclear(last);
       co_return lost("after the statement");
     }
     co_return PgResult(last);
+  }
+
+  // A statement with its parameters, in libpq's arrays (the values point
+  // into the caller's PgParams).
+  struct Statement {
+    std::string sql;
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+    std::vector<Oid> types;
+  };
+
+  static std::string key_of(const Statement& st) {
+    std::string key = st.sql;
+    key.push_back('\0');
+    key.append(reinterpret_cast<const char*>(st.types.data()), st.types.size() * sizeof(Oid));
+    return key;
+  }
+  bool may_prepare(const Statement& st) const noexcept {
+    return st.sql.size() <= kMaxPreparedSql && prepared.size() < kMaxPrepared;
+  }
+
+  // A query waiting for the connection: queued until a query holding the
+  // turn takes it into its batch, then in that batch (`batch`, `slot`)
+  // until its result is in. It lives in its caller's frame: a caller that
+  // goes leaves the queue, or its batch slot empty.
+  struct Pending {
+    Impl* s;
+    Statement st;
+    bool queued = false;
+    std::vector<Pending*>* batch = nullptr;
+    std::size_t slot = 0;
+    std::optional<Outcome<PgResult>> result;
+
+    explicit Pending(Impl& impl) : s(&impl) {}
+    Pending(const Pending&) = delete;
+    Pending& operator=(const Pending&) = delete;
+    ~Pending() {
+      if (queued) std::erase(s->queue, this);
+      if (batch != nullptr) {
+        (*batch)[slot] = nullptr;
+        ++s->stats.abandoned;
+      }
+    }
+    void settle(Outcome<PgResult> r) {
+      result.emplace(std::move(r));
+      if (batch != nullptr) (*batch)[slot] = nullptr;
+      batch = nullptr;
+    }
+  };
+
+  // The members of a batch still waiting when its leader goes (its task
+  // cancelled mid-batch, which drops the connection) fail transiently.
+  struct BatchGuard {
+    std::vector<Pending*>* batch;
+    ~BatchGuard() {
+      for (std::size_t i = 1; i < batch->size(); ++i) {
+        if (Pending* p = (*batch)[i]; p != nullptr) {
+          p->settle(Failure{ErrorClass::transient, "postgres: the connection was dropped mid-batch"});
+        }
+      }
+    }
+  };
+
+  // One query: queued, then either run in the batch of a query that held
+  // the turn before it, or (its turn come and its statement still queued)
+  // the leader of a batch of its own with the queries queued behind it, up
+  // to kMaxBatch. A batch of several statements goes in one pipeline whose
+  // implicit transaction commits them all at once, one commit (and one WAL
+  // flush) for the lot; when any statement fails, all are rolled back and
+  // each runs again alone, so every caller gets what its statement alone
+  // would have given.
+  Task<Outcome<PgResult>> run_query(Pending& me) {
+    if (turn.waiting() >= options.max_waiting) {
+      ++stats.refused_full;
+      co_return Failure{ErrorClass::capacity_exceeded,
+                        "postgres: " + std::to_string(turn.waiting()) + " queries already wait for the connection"};
+    }
+    queue.push_back(&me);
+    me.queued = true;
+    co_await turn.acquire();
+    Turn held{&turn};
+    if (me.result) co_return std::move(*me.result);  // run in an earlier query's batch
+    std::erase(queue, &me);
+    me.queued = false;
+    if (conn != nullptr && idle_connection_broken()) drop();
+    if (conn == nullptr) {
+      auto connected = co_await connect();
+      if (!connected) co_return std::move(connected).failure();
+    }
+    std::vector<Pending*> batch{&me};
+    while (batch.size() < kMaxBatch && !queue.empty()) {
+      Pending* p = queue.front();
+      queue.pop_front();
+      p->queued = false;
+      p->batch = &batch;
+      p->slot = batch.size();
+      batch.push_back(p);
+    }
+    stats.queries += batch.size();
+    if (batch.size() == 1) {
+      Task<Outcome<PgResult>> alone = run_statement(me.st);
+      co_return co_await std::move(alone);
+    }
+    ++stats.batches;
+    const BatchGuard guard{&batch};
+    std::vector<PgResult> results(batch.size());
+    auto piped = co_await run_pipeline(batch, results);
+    if (!piped) {
+      for (std::size_t i = 1; i < batch.size(); ++i) {
+        if (batch[i] != nullptr) batch[i]->settle(piped.failure());
+      }
+      co_return std::move(piped).failure();
+    }
+    if (piped.value()) {
+      for (std::size_t i = 1; i < batch.size(); ++i) {
+        if (batch[i] != nullptr) batch[i]->settle(std::move(results[i]));
+      }
+      co_return std::move(results[0]);
+    }
+    // A statement failed and took the others' work with it: each alone.
+    ++stats.batches_rerun;
+    for (std::size_t i = 1; i < batch.size(); ++i) {
+      if (batch[i] != nullptr && conn == nullptr) {
+        auto connected = co_await connect();
+        if (!connected) {
+          if (batch[i] != nullptr) batch[i]->settle(std::move(connected).failure());
+          continue;
+        }
+      }
+      if (batch[i] == nullptr) continue;  // its caller went
+      // Sent before the first suspension: the statement's parameters live in
+      // its caller's frame, which may go while this one waits for the result.
+      const Statement& st = batch[i]->st;
+      const int n = static_cast<int>(st.values.size());
+      const auto found = prepared.find(key_of(st));
+      Task<Outcome<PgResult>> alone = exchange([&](PGconn* c) {
+        if (found != prepared.end()) {
+          return PQsendQueryPrepared(c, found->second.c_str(), n, st.values.data(), st.lengths.data(),
+                                     st.formats.data(), /*resultFormat=*/1) != 0;
+        }
+        return PQsendQueryParams(c, st.sql.c_str(), n, st.types.data(), st.values.data(), st.lengths.data(),
+                                 st.formats.data(), /*resultFormat=*/1) != 0;
+      });
+      auto r = co_await std::move(alone);
+      if (batch[i] != nullptr) batch[i]->settle(std::move(r));
+    }
+    if (conn == nullptr) {
+      auto connected = co_await connect();
+      if (!connected) co_return std::move(connected).failure();
+    }
+    Task<Outcome<PgResult>> alone = run_statement(me.st);
+    co_return co_await std::move(alone);
+  }
+
+  // The batch's statements in one pipeline ending in one sync: true with
+  // every result in `results`, false when a statement failed (nothing was
+  // committed), a failure when the connection failed (it is dropped).
+  Task<Outcome<bool>> run_pipeline(std::vector<Pending*>& batch, std::vector<PgResult>& results) {
+    struct Sent {
+      std::size_t member;
+      bool prepare;
+      std::string key;   // of a statement prepared here
+      std::string name;
+    };
+    std::vector<Sent> sent;
+    std::unordered_map<std::string, std::string> prepared_here;  // key -> name, this batch's prepares
+    if (PQenterPipelineMode(conn) == 0) co_return lost("entering pipeline mode");
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Statement& st = batch[i]->st;
+      const int n = static_cast<int>(st.values.size());
+      std::string key = key_of(st);
+      const std::string* name_of = nullptr;
+      if (auto f = prepared.find(key); f != prepared.end()) {
+        name_of = &f->second;
+      } else if (auto g = prepared_here.find(key); g != prepared_here.end()) {
+        name_of = &g->second;
+      }
+      bool ok = true;
+      if (name_of != nullptr) {
+        ok = PQsendQueryPrepared(conn, name_of->c_str(), n, st.values.data(), st.lengths.data(),
+                                 st.formats.data(), /*resultFormat=*/1) != 0;
+      } else if (may_prepare(st)) {
+        std::string name = "faultline_" + std::to_string(++prepared_serial);
+        ok = PQsendPrepare(conn, name.c_str(), st.sql.c_str(), n, st.types.data()) != 0 &&
+             PQsendQueryPrepared(conn, name.c_str(), n, st.values.data(), st.lengths.data(), st.formats.data(),
+                                 /*resultFormat=*/1) != 0;
+        if (ok) {
+          prepared_here.emplace(key, name);
+          sent.push_back(Sent{i, true, std::move(key), std::move(name)});
+        }
+      } else {
+        ok = PQsendQueryParams(conn, st.sql.c_str(), n, st.types.data(), st.values.data(), st.lengths.data(),
+                               st.formats.data(), /*resultFormat=*/1) != 0;
+      }
+      if (!ok) co_return lost("sending the statement");
+      sent.push_back(Sent{i, false, {}, {}});
+    }
+    if (PQpipelineSync(conn) == 0) co_return lost("sending the statement");
+    InFlight in_flight{this};
+    auto flushed = co_await flush_out(in_flight);
+    if (!flushed) co_return std::move(flushed).failure();
+    bool all_ok = true;
+    for (const Sent& one : sent) {
+      PGresult* last = nullptr;
+      bool failed = false;
+      for (;;) {
+        auto ready = co_await until_not_busy(in_flight);
+        if (!ready) {
+          PQclear(last);
+          co_return std::move(ready).failure();
+        }
+        PGresult* r = PQgetResult(conn);
+        if (r == nullptr) break;
+        const ExecStatusType status = PQresultStatus(r);
+        if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE || status == PGRES_PIPELINE_ABORTED) {
+          failed = true;
+          PQclear(r);
+        } else {
+          PQclear(last);
+          last = r;
+        }
+      }
+      if (failed) all_ok = false;
+      if (failed || one.prepare) {
+        PQclear(last);
+      } else {
+        results[one.member] = PgResult(last);
+      }
+    }
+    auto ready = co_await until_not_busy(in_flight);
+    if (!ready) co_return std::move(ready).failure();
+    PGresult* sync = PQgetResult(conn);
+    const bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    in_flight.active = false;
+    if (!synced || PQexitPipelineMode(conn) == 0 || PQstatus(conn) != CONNECTION_OK) {
+      co_return lost("ending the pipeline");
+    }
+    if (all_ok) {
+      for (Sent& one : sent) {
+        if (one.prepare && prepared.size() < kMaxPrepared) prepared.emplace(std::move(one.key), std::move(one.name));
+      }
+    }
+    co_return all_ok;
+  }
+
+  // `st` on this connection, whose turn the caller holds: prepared the
+  // first time (the same SQL with other parameter types is another
+  // statement), then executed by name. A statement too long to keep (a
+  // generated multi-row insert), or one more than the cache holds, goes
+  // as the unnamed statement, parsed every time.
+  Task<Outcome<PgResult>> run_statement(const Statement& st) {
+    const int n = static_cast<int>(st.values.size());
+    std::string key = key_of(st);
+    auto found = prepared.find(key);
+    if (found == prepared.end() && !may_prepare(st)) {
+      co_return co_await exchange([&](PGconn* c) {
+        return PQsendQueryParams(c, st.sql.c_str(), n, st.types.data(), st.values.data(), st.lengths.data(),
+                                 st.formats.data(), /*resultFormat=*/1) != 0;
+      });
+    }
+    if (found == prepared.end()) {
+      std::string name = "faultline_" + std::to_string(++prepared_serial);
+      auto made = co_await exchange(
+          [&](PGconn* c) { return PQsendPrepare(c, name.c_str(), st.sql.c_str(), n, st.types.data()) != 0; });
+      if (!made) co_return std::move(made).failure();
+      found = prepared.emplace(std::move(key), std::move(name)).first;
+    }
+    const std::string& name = found->second;
+    co_return co_await exchange([&](PGconn* c) {
+      return PQsendQueryPrepared(c, name.c_str(), n, st.values.data(), st.lengths.data(), st.formats.data(),
+                                 /*resultFormat=*/1) != 0;
+    });
   }
 };
 
@@ -420,26 +750,25 @@ const PgStats& PgConnection::stats() const noexcept { return impl_->stats; }
 
 Task<Outcome<PgResult>> PgConnection::query(std::string sql, std::vector<PgParam> params) {
   const std::shared_ptr<Impl> self = impl_;
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  std::vector<int> formats;
-  std::vector<Oid> types;
-  values.reserve(params.size());
+  Impl::Pending me(*self);
+  Impl::Statement& st = me.st;
+  st.sql = std::move(sql);
+  st.values.reserve(params.size());
   for (const auto& p : params) {
-    values.push_back(p.is_null() ? nullptr : p.data().data());
-    lengths.push_back(static_cast<int>(p.data().size()));
-    formats.push_back(1);
-    types.push_back(p.oid());
+    st.values.push_back(p.is_null() ? nullptr : p.data().data());
+    st.lengths.push_back(static_cast<int>(p.data().size()));
+    st.formats.push_back(1);
+    st.types.push_back(p.oid());
   }
-  co_return co_await self->round_trip([&](PGconn* conn) {
-    return PQsendQueryParams(conn, sql.c_str(), static_cast<int>(params.size()), types.data(), values.data(),
-                             lengths.data(), formats.data(), /*resultFormat=*/1) != 0;
-  });
+  Task<Outcome<PgResult>> running = self->run_query(me);
+  co_return co_await std::move(running);
 }
 
 Task<Outcome<>> PgConnection::execute(std::string script) {
   const std::shared_ptr<Impl> self = impl_;
-  auto r = co_await self->round_trip([&](PGconn* conn) { return PQsendQuery(conn, script.c_str()) != 0; });
+  Impl& s = *self;
+  auto r = co_await s.round_trip(
+      [&]() { return s.exchange([&](PGconn* conn) { return PQsendQuery(conn, script.c_str()) != 0; }); });
   if (!r) co_return std::move(r).failure();
   co_return resilience::ok();
 }

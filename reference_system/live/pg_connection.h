@@ -3,8 +3,16 @@
 // a query sent with PQsendQueryParams and PQflush, and its result read with
 // PQconsumeInput/PQisBusy, each step waiting for PQsocket's readiness through
 // Asio on the LiveRuntime's io_context, so nothing blocks the event loop.
-// Queries from many coroutines take turns (one statement at a time on a
-// connection, first come first served).
+// Queries from many coroutines take turns, first come first served; the
+// query whose turn comes takes the queries queued behind it (up to 32) into
+// one batch: one pipeline (PQenterPipelineMode) ending in one sync, so one
+// implicit transaction and one commit for all of them. If any statement of
+// a batch fails, the transaction takes the others with it and each then
+// runs again alone: every caller gets what its statement alone would have
+// given. A query's statement is prepared on the connection the first time
+// it is sent (PQsendPrepare) and executed by name afterwards, so the server
+// parses and plans it once per session (long generated statements, over
+// 4 KiB, are not kept).
 //
 //   PgConnection pg(rt, "postgresql://faultline@127.0.0.1:5432/faultline");
 //   Outcome<PgResult> r = co_await pg.query("SELECT version FROM t WHERE id = $1", id_bytes);
@@ -19,9 +27,13 @@
 // the next query reconnects; a connection the server closed while idle is
 // found before the next query is sent. A query or connection step that makes
 // no progress for `query_timeout` (`connect_timeout`) drops the connection
-// and fails with ErrorClass::timeout. A caller abandoned mid-query (its
-// task cancelled by a timeout) drops the connection too: its statement's
-// fate is the server's, the next query starts clean. The server's errors
+// and fails with ErrorClass::timeout; either fails every query of the batch
+// in flight. A caller abandoned mid-query (its task cancelled by a timeout)
+// while its query leads a batch drops the connection too (the batch's other
+// queries fail transiently): its statement's fate is the server's, the next
+// query starts clean. One abandoned while a batch led by another query
+// carries its statement leaves that batch running: its statement may
+// commit, as any statement in flight when its caller gives up. The server's errors
 // are classed by SQLSTATE: serialization failures, deadlocks, lock waits
 // refused, resource exhaustion and shutdowns are transient, a unique
 // violation is a conflict, the rest permanent. At most `max_waiting`
@@ -113,6 +125,8 @@ struct PgStats {
   std::uint64_t timeouts = 0;
   std::uint64_t abandoned = 0;     // callers cancelled mid-query
   std::uint64_t refused_full = 0;  // queries refused at max_waiting
+  std::uint64_t batches = 0;       // pipelines of several queries, one transaction each
+  std::uint64_t batches_rerun = 0;  // of them, run again one query at a time (a statement failed)
 };
 
 class PgConnection {

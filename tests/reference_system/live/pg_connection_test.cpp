@@ -1,6 +1,8 @@
 // The PostgreSQL client on the live runtime against a real server (the
 // fixture's): binary parameters and results, statements from many
-// coroutines taking turns, errors classed by SQLSTATE, and its fault model:
+// coroutines taking turns (queued ones in one batch, one transaction, each
+// run alone again when one of them fails), errors classed by SQLSTATE, and
+// its fault model:
 // refused, a backend terminated while idle (reconnected before the next
 // statement) and mid-statement (transient), a statement that makes no
 // progress (timeout) and a caller abandoned mid-statement.
@@ -56,6 +58,84 @@ TEST_F(PgConnectionTest, StatementsFromManyCoroutinesTakeTurns) {
   rt.run();
   for (int i = 0; i < 50; ++i) EXPECT_EQ(doubled[static_cast<std::size_t>(i)], 2 * i);
   EXPECT_EQ(pg.stats().connects, 1u);
+}
+
+TEST_F(PgConnectionTest, QueuedStatementsGoInOneBatchAndAFailingOneLeavesTheOthersTheirOwnResults) {
+  PgConnection pg(rt, url);
+  const std::string table = test_support::unique_name("t");
+  ASSERT_TRUE(run_task(rt, pg.execute("CREATE TABLE " + table + " (k int8 PRIMARY KEY)")).ok());
+  ASSERT_TRUE(run_task(rt, pg.query("INSERT INTO " + table + " VALUES ($1)", 7)).ok());
+  // Twenty inserts queued at once, the eighth a duplicate key: it alone fails,
+  // every other row is there (the batch was rolled back and each ran again).
+  std::vector<std::optional<Outcome<PgResult>>> out(20);
+  for (int i = 0; i < 20; ++i) {
+    rt.spawn([](PgConnection& pg, std::string table, int i, std::optional<Outcome<PgResult>>& out) -> Task<> {
+      out.emplace(co_await pg.query("INSERT INTO " + table + " VALUES ($1) RETURNING k", i == 7 ? 7 : 100 + i));
+    }(pg, table, i, out[static_cast<std::size_t>(i)]));
+  }
+  rt.run();
+  for (int i = 0; i < 20; ++i) {
+    const auto& r = out[static_cast<std::size_t>(i)];
+    ASSERT_TRUE(r.has_value());
+    if (i == 7) {
+      ASSERT_FALSE(r->ok());
+      EXPECT_EQ(r->error_class(), ErrorClass::conflict);
+    } else {
+      ASSERT_TRUE(r->ok()) << r->failure().message;
+      EXPECT_EQ((*r)->integer(0, 0), 100 + i);
+    }
+  }
+  EXPECT_GE(pg.stats().batches, 1u);
+  EXPECT_GE(pg.stats().batches_rerun, 1u);
+  auto count = run_task(rt, pg.query("SELECT count(*) FROM " + table));
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->integer(0, 0), 20);  // 7 and the nineteen others
+  // Without a failure, a batch commits its statements together.
+  const std::uint64_t reruns = pg.stats().batches_rerun;
+  std::vector<std::int64_t> doubled(20, -1);
+  for (int i = 0; i < 20; ++i) {
+    rt.spawn([](PgConnection& pg, std::string table, int i, std::vector<std::int64_t>& out) -> Task<> {
+      auto r = co_await pg.query("INSERT INTO " + table + " VALUES ($1) RETURNING k * 2", 1000 + i);
+      if (r.ok()) out[static_cast<std::size_t>(i)] = r->integer(0, 0);
+    }(pg, table, i, doubled));
+  }
+  rt.run();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(doubled[static_cast<std::size_t>(i)], 2 * (1000 + i));
+  EXPECT_EQ(pg.stats().batches_rerun, reruns);
+  EXPECT_EQ(pg.stats().connects, 1u);
+}
+
+TEST_F(PgConnectionTest, ACallerAbandonedInAnotherQuerysBatchLeavesTheBatchRunning) {
+  PgConnection pg(rt, url);
+  ASSERT_TRUE(run_task(rt, pg.query("SELECT 1")).ok());  // connected before the timings start
+  std::optional<Outcome<PgResult>> first;
+  std::optional<Outcome<PgResult>> leader;
+  std::optional<runtime::TimeoutResult<Outcome<PgResult>>> follower;
+  // The first statement holds the connection while the other two queue; the
+  // second then leads a batch carrying the third, whose caller gives up
+  // while the batch sleeps.
+  rt.spawn([](PgConnection& pg, std::optional<Outcome<PgResult>>& out) -> Task<> {
+    out.emplace(co_await pg.query("SELECT pg_sleep(0.3), $1::int8", 1));
+  }(pg, first));
+  rt.spawn([](PgConnection& pg, std::optional<Outcome<PgResult>>& out) -> Task<> {
+    out.emplace(co_await pg.query("SELECT $1::int8 FROM pg_sleep(0.5)", 2));
+  }(pg, leader));
+  rt.spawn([](runtime::LiveRuntime& rt, PgConnection& pg,
+              std::optional<runtime::TimeoutResult<Outcome<PgResult>>>& out) -> Task<> {
+    out.emplace(co_await rt.with_timeout(pg.query("SELECT $1::int8 * 3", 3), std::chrono::milliseconds(600)));
+  }(rt, pg, follower));
+  rt.run();
+  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(leader.has_value());
+  ASSERT_TRUE(leader->ok()) << leader->failure().message;
+  EXPECT_EQ((*leader)->integer(0, 0), 2);
+  ASSERT_TRUE(follower.has_value());
+  EXPECT_FALSE(follower->has_value()) << "the follower's caller gave up first";
+  EXPECT_EQ(pg.stats().batches, 1u);
+  EXPECT_EQ(pg.stats().abandoned, 1u);
+  auto next = run_task(rt, pg.query("SELECT 42"));
+  ASSERT_TRUE(next.ok()) << next.failure().message;
+  EXPECT_EQ(pg.stats().connects, 1u) << "an abandoned follower does not drop the connection";
 }
 
 TEST_F(PgConnectionTest, ServerErrorsAreClassedBySqlstate) {
