@@ -49,7 +49,7 @@ std::string file_digest(const std::string& file) {
 
 }  // namespace
 
-rs::WorldModel world_for(const Scenario& s) {
+nlohmann::json world_document(const Scenario& s) {
   nlohmann::json doc;
   if (!s.world_file.empty()) {
     doc = runtime::load_json_file(s.world_file);
@@ -60,6 +60,11 @@ rs::WorldModel world_for(const Scenario& s) {
     nlohmann::json patch = {{"services", s.model_overrides}};
     doc.merge_patch(patch);
   }
+  return doc;
+}
+
+rs::WorldModel world_for(const Scenario& s) {
+  const nlohmann::json doc = world_document(s);
   rs::WorldModel world;
   try {
     world = rs::parse_world_model(runtime::JsonView(doc, s.world_file.empty() ? s.file : s.world_file));

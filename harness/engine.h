@@ -52,6 +52,10 @@ struct EngineOptions {
 // the scenario's model overrides and workload laid over it. Throws
 // runtime::ConfigError naming the file at fault.
 [[nodiscard]] reference_system::WorldModel world_for(const Scenario& scenario);
+// The same world's services as a world-model document (the world file with
+// the scenario's model overrides merged in; the workload section as the
+// file has it): what a live worker reads with --world.
+[[nodiscard]] nlohmann::json world_document(const Scenario& scenario);
 
 [[nodiscard]] reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options);
 

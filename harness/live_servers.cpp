@@ -490,6 +490,12 @@ Outcome<> PrivateServer::stop() {
   return resilience::ok();
 }
 
+Outcome<pid_t> spawn_supervised(const std::vector<std::string>& args, const fs::path& cwd, const fs::path& log) {
+  return spawn(args, cwd, log, Credentials{});
+}
+
+void stop_supervised(pid_t pid, int signal, std::chrono::milliseconds within) { terminate(pid, signal, within); }
+
 Outcome<LiveServers> start_live_servers(const ServerLaunchOptions& options) {
   LiveServers servers;
   auto redis = PrivateServer::start(ServerKind::redis, options);

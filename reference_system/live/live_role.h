@@ -34,6 +34,7 @@
 #include <string>
 #include <string_view>
 
+#include "reference_system/invoice.h"
 #include "reference_system/metrics.h"
 #include "reference_system/policy.h"
 #include "reference_system/world_model.h"
@@ -123,5 +124,11 @@ struct Submitted {
 // `<prefix>invoice_ids`, so submissions never reuse an id), stores their
 // purchase orders, then appends each invoice to the intake stream.
 runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRuntime& rt, SubmitOptions options);
+
+class RedisConnection;
+// Appends one invoice to the intake stream (an XADD): what submit_invoices
+// does for each, for a caller that paces its submissions itself (the live
+// mode of `faultline run`). Its purchase order must be stored first.
+runtime::Task<resilience::Outcome<>> append_to_intake(RedisConnection& redis, std::string prefix, Invoice invoice);
 
 }  // namespace faultline::reference_system::live
