@@ -395,6 +395,7 @@ struct LiveHarness::Impl {
       Worker& w = worker_of(spec.target);
       CrashRecord& record = f.crashes[a.index];
       if (a.kind == 0) {
+        if (w.pid <= 0) continue;  // down already (an overlapping crash of the same role)
         for (const auto& [stream, group] : streams_of(w.role, prefix)) {
           record.at_kill.push_back(co_await snapshot(redis, stream, group));
         }
@@ -407,6 +408,7 @@ struct LiveHarness::Impl {
           const StreamSnapshot& then = record.at_kill[k];
           record.touched += then.pending + then.lag + std::max(0LL, now.added - then.added);
         }
+        if (w.pid > 0) continue;  // up again already
         auto restarted = start_worker(w);
         if (!restarted) {
           f.error = "restarting " + w.consumer + ": " + restarted.failure().message;
@@ -449,6 +451,17 @@ struct LiveHarness::Impl {
     // A late duplicate (a redelivery, a claimed message) would show now.
     co_await rt.sleep(scaled(std::chrono::milliseconds(500)));
     f.waited_s = runtime::to_seconds(rt.now() - start);
+    // A worker that ended on its own (not killed by a fault) is a finding.
+    for (auto& w : workers) {
+      int status = 0;
+      if (w.pid > 0 && ::waitpid(w.pid, &status, WNOHANG) == w.pid) {
+        w.pid = -1;
+        f.error = fmt::format("worker {} ended on its own ({}):{}", w.consumer,
+                              WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                  : "exit " + std::to_string(WEXITSTATUS(status)),
+                              tail(w.log));
+      }
+    }
     co_await gather(redis, pg, schema, prefix, f);
   }
 
