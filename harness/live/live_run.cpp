@@ -211,6 +211,164 @@ void check_live_scenario(const Scenario& s) {
   }
 }
 
+namespace {
+
+// The verdict of one live run, from the stores and the harness's own
+// records (what it submitted, what each crash found in Redis).
+void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
+  r.duration = s.duration + runtime::from_seconds(std::max(0.0, f.waited_s - runtime::to_seconds(s.duration)));
+  auto& o = r.outcomes;
+  o.submitted = f.submitted.size();
+  std::map<std::uint64_t, std::vector<std::string>> places;
+  const std::set<std::uint64_t> wanted(f.submitted.begin(), f.submitted.end());
+  std::vector<std::uint64_t> foreign;
+  auto place = [&](const std::vector<std::uint64_t>& ids, const char* where, std::uint64_t& counter) {
+    for (auto id : ids) {
+      if (wanted.count(id) == 0) {
+        foreign.push_back(id);
+        continue;
+      }
+      places[id].push_back(where);
+      ++counter;
+    }
+  };
+  place(f.status.posted, "ledger", o.posted);
+  place(f.status.dead_lettered, "dead-letter queue", o.dead_lettered);
+  place(f.status.manual_review, "manual review", o.manual_review);
+  place(f.status.rejected, "rejections", o.rejected_invalid);
+  std::vector<std::string> nowhere;
+  std::vector<std::string> twice;
+  for (auto id : f.submitted) {
+    const auto it = places.find(id);
+    if (it == places.end()) {
+      nowhere.push_back(std::to_string(id));
+    } else if (it->second.size() > 1) {
+      twice.push_back(fmt::format("invoice {} is in {}", id, joined(it->second)));
+    }
+  }
+  const bool system_idle = f.redis_idle && f.workflow_checkpoints == 0;
+  (system_idle ? o.lost : o.in_flight) = nowhere.size();
+  r.success_rate = reports::success_rate(o);
+  r.dlq_size_final = f.status.dead_lettered.size();
+  r.dlq_size_max = r.dlq_size_final;
+  if (f.waited_s > 0) r.throughput_per_s = static_cast<double>(o.terminal()) / f.waited_s;
+
+  const std::vector<std::string> wanted_ids = s.expect.invariants.empty() ? invariant_ids() : s.expect.invariants;
+  for (const auto& id : wanted_ids) {
+    reports::InvariantResult inv;
+    inv.id = id;
+    if (id == "conservation") {
+      inv.name = "every submitted invoice is in exactly one terminal store";
+      inv.passed = nowhere.empty() && twice.empty() && foreign.empty();
+      if (inv.passed) {
+        inv.message = fmt::format("{} submitted, each found in exactly one of the ledger, the dead-letter queue, "
+                                  "manual review and rejections (PostgreSQL)",
+                                  o.submitted);
+      } else if (!twice.empty()) {
+        inv.message = twice.front();
+      } else if (!nowhere.empty()) {
+        inv.message = fmt::format("{} submitted invoice(s) in no terminal store ({}), first: {}{}", nowhere.size(),
+                                  system_idle ? "lost: nothing left pending" : "still in flight",
+                                  nowhere.front(), f.drained ? "" : "; the drain's bound was reached");
+      } else {
+        inv.message = fmt::format("invoice {} is in a terminal store but was never submitted", foreign.front());
+      }
+      for (const auto& t : twice) {
+        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(t); else ++inv.evidence_dropped;
+      }
+      for (const auto& n : nowhere) {
+        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back("invoice " + n + ": in no terminal store");
+        else ++inv.evidence_dropped;
+      }
+      inv.evidence.push_back(fmt::format("postgres: {} workflow checkpoints left", f.workflow_checkpoints));
+      for (const auto& line : f.redis_lines) inv.evidence.push_back(line);
+    } else if (id == "exactly_once") {
+      inv.name = "no invoice posted or notified twice; budget held by posted invoices only";
+      std::vector<std::string> bad;
+      for (const auto& [inv_id, n] : f.double_posts) bad.push_back(fmt::format("invoice {}: {} live ledger entries", inv_id, n));
+      for (const auto& [inv_id, n] : f.double_notices) bad.push_back(fmt::format("invoice {}: notified {} times", inv_id, n));
+      for (auto inv_id : f.reserved_not_posted) {
+        bad.push_back(fmt::format("invoice {}: budget reserved but not posted (saga not compensated)", inv_id));
+      }
+      for (auto inv_id : f.posted_not_reserved) bad.push_back(fmt::format("invoice {}: posted without a budget reservation", inv_id));
+      inv.passed = bad.empty();
+      inv.message = inv.passed ? fmt::format("{} ledger rows for {} posted invoices, {} notifications for {} invoices",
+                                             f.status.ledger_rows, f.status.posted.size(), f.status.notifications,
+                                             f.status.notified_invoices)
+                               : bad.front();
+      for (const auto& b : bad) {
+        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(b); else ++inv.evidence_dropped;
+      }
+    } else {
+      inv.name = id;
+      inv.skipped = true;
+      inv.message = skipped_reason(id);
+    }
+    r.invariants.push_back(std::move(inv));
+  }
+  if (s.expect.success_rate_min > 0) {
+    reports::SloResult slo;
+    slo.name = "success_rate";
+    slo.comparison = reports::Comparison::kAtLeast;
+    slo.threshold = s.expect.success_rate_min;
+    slo.observed = r.success_rate;
+    slo.unit = "ratio";
+    slo.passed = r.success_rate >= s.expect.success_rate_min;
+    slo.message = fmt::format("{} of {} submitted invoices posted", o.processed(), o.submitted);
+    r.slos.push_back(std::move(slo));
+  }
+
+  std::vector<std::string> untouched;
+  for (std::size_t i = 0; i < s.faults.size(); ++i) {
+    reports::FaultWindow w;
+    w.kind = std::string(faults::to_string(s.faults[i].kind));
+    w.target = s.faults[i].target;
+    w.start = s.faults[i].start;
+    w.end = s.faults[i].end();
+    w.hit_count = i < f.crashes.size() ? static_cast<std::uint64_t>(std::max(0LL, f.crashes[i].touched)) : 0;
+    if (w.hit_count == 0) untouched.push_back(fmt::format("fault {} ({} on {})", i, w.kind, w.target));
+    r.faults.push_back(std::move(w));
+  }
+
+  std::vector<std::string> broken;
+  for (const auto& inv : r.invariants) {
+    if (inv.failed()) broken.push_back(inv.id);
+  }
+  for (const auto& slo : r.slos) {
+    if (!slo.passed) broken.push_back("slo:" + slo.name);
+  }
+  if (f.aborted) {
+    r.verdict = reports::Verdict::kAborted;
+    r.verdict_reason = "stopped by a signal; every worker was killed";
+  } else if (!f.error.empty()) {
+    r.verdict = reports::Verdict::kError;
+    r.verdict_reason = f.error;
+  } else if (!broken.empty()) {
+    r.verdict = reports::Verdict::kFail;
+    r.verdict_reason = "broken: " + joined(broken);
+  } else if (o.submitted == 0) {
+    r.verdict = reports::Verdict::kInconclusive;
+    r.verdict_reason = "the workload submitted no invoice: nothing was tested";
+  } else if (!untouched.empty()) {
+    r.verdict = reports::Verdict::kInconclusive;
+    r.verdict_reason = "touched nothing: " + joined(untouched);
+  } else {
+    std::vector<std::string> skipped;
+    std::size_t held = 0;
+    for (const auto& inv : r.invariants) {
+      if (inv.skipped) skipped.push_back(inv.id);
+      else ++held;
+    }
+    r.verdict = reports::Verdict::kPass;
+    r.verdict_reason = fmt::format("live: {} invariants and {} SLOs held, from the stores", held, r.slos.size());
+    if (!skipped.empty()) r.verdict_reason += fmt::format(" ({} not judged live: {})", skipped.size(), joined(skipped));
+    r.verdict_reason += r.faults.empty() ? std::string("; no faults scheduled")
+                                         : fmt::format("; {} fault(s) each touched the system", r.faults.size());
+  }
+}
+
+}  // namespace
+
 struct LiveHarness::Impl {
   LiveRunOptions options;
   LiveServers servers;
@@ -658,156 +816,7 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
     w.pid = -1;
   }
 
-  // Judging, from the stores and the harness's own records.
-  r.duration = s.duration + runtime::from_seconds(std::max(0.0, f.waited_s - runtime::to_seconds(s.duration)));
-  auto& o = r.outcomes;
-  o.submitted = f.submitted.size();
-  std::map<std::uint64_t, std::vector<std::string>> places;
-  const std::set<std::uint64_t> wanted(f.submitted.begin(), f.submitted.end());
-  std::vector<std::uint64_t> foreign;
-  auto place = [&](const std::vector<std::uint64_t>& ids, const char* where, std::uint64_t& counter) {
-    for (auto id : ids) {
-      if (wanted.count(id) == 0) {
-        foreign.push_back(id);
-        continue;
-      }
-      places[id].push_back(where);
-      ++counter;
-    }
-  };
-  place(f.status.posted, "ledger", o.posted);
-  place(f.status.dead_lettered, "dead-letter queue", o.dead_lettered);
-  place(f.status.manual_review, "manual review", o.manual_review);
-  place(f.status.rejected, "rejections", o.rejected_invalid);
-  std::vector<std::string> nowhere;
-  std::vector<std::string> twice;
-  for (auto id : f.submitted) {
-    const auto it = places.find(id);
-    if (it == places.end()) {
-      nowhere.push_back(std::to_string(id));
-    } else if (it->second.size() > 1) {
-      twice.push_back(fmt::format("invoice {} is in {}", id, joined(it->second)));
-    }
-  }
-  const bool system_idle = f.redis_idle && f.workflow_checkpoints == 0;
-  (system_idle ? o.lost : o.in_flight) = nowhere.size();
-  r.success_rate = reports::success_rate(o);
-  r.dlq_size_final = f.status.dead_lettered.size();
-  r.dlq_size_max = r.dlq_size_final;
-  if (f.waited_s > 0) r.throughput_per_s = static_cast<double>(o.terminal()) / f.waited_s;
-
-  const std::vector<std::string> wanted_ids = s.expect.invariants.empty() ? invariant_ids() : s.expect.invariants;
-  for (const auto& id : wanted_ids) {
-    reports::InvariantResult inv;
-    inv.id = id;
-    if (id == "conservation") {
-      inv.name = "every submitted invoice is in exactly one terminal store";
-      inv.passed = nowhere.empty() && twice.empty() && foreign.empty();
-      if (inv.passed) {
-        inv.message = fmt::format("{} submitted, each found in exactly one of the ledger, the dead-letter queue, "
-                                  "manual review and rejections (PostgreSQL)",
-                                  o.submitted);
-      } else if (!twice.empty()) {
-        inv.message = twice.front();
-      } else if (!nowhere.empty()) {
-        inv.message = fmt::format("{} submitted invoice(s) in no terminal store ({}), first: {}{}", nowhere.size(),
-                                  system_idle ? "lost: nothing left pending" : "still in flight",
-                                  nowhere.front(), f.drained ? "" : "; the drain's bound was reached");
-      } else {
-        inv.message = fmt::format("invoice {} is in a terminal store but was never submitted", foreign.front());
-      }
-      for (const auto& t : twice) {
-        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(t); else ++inv.evidence_dropped;
-      }
-      for (const auto& n : nowhere) {
-        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back("invoice " + n + ": in no terminal store");
-        else ++inv.evidence_dropped;
-      }
-      inv.evidence.push_back(fmt::format("postgres: {} workflow checkpoints left", f.workflow_checkpoints));
-      for (const auto& line : f.redis_lines) inv.evidence.push_back(line);
-    } else if (id == "exactly_once") {
-      inv.name = "no invoice posted or notified twice; budget held by posted invoices only";
-      std::vector<std::string> bad;
-      for (const auto& [inv_id, n] : f.double_posts) bad.push_back(fmt::format("invoice {}: {} live ledger entries", inv_id, n));
-      for (const auto& [inv_id, n] : f.double_notices) bad.push_back(fmt::format("invoice {}: notified {} times", inv_id, n));
-      for (auto inv_id : f.reserved_not_posted) {
-        bad.push_back(fmt::format("invoice {}: budget reserved but not posted (saga not compensated)", inv_id));
-      }
-      for (auto inv_id : f.posted_not_reserved) bad.push_back(fmt::format("invoice {}: posted without a budget reservation", inv_id));
-      inv.passed = bad.empty();
-      inv.message = inv.passed ? fmt::format("{} ledger rows for {} posted invoices, {} notifications for {} invoices",
-                                             f.status.ledger_rows, f.status.posted.size(), f.status.notifications,
-                                             f.status.notified_invoices)
-                               : bad.front();
-      for (const auto& b : bad) {
-        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(b); else ++inv.evidence_dropped;
-      }
-    } else {
-      inv.name = id;
-      inv.skipped = true;
-      inv.message = skipped_reason(id);
-    }
-    r.invariants.push_back(std::move(inv));
-  }
-  if (s.expect.success_rate_min > 0) {
-    reports::SloResult slo;
-    slo.name = "success_rate";
-    slo.comparison = reports::Comparison::kAtLeast;
-    slo.threshold = s.expect.success_rate_min;
-    slo.observed = r.success_rate;
-    slo.unit = "ratio";
-    slo.passed = r.success_rate >= s.expect.success_rate_min;
-    slo.message = fmt::format("{} of {} submitted invoices posted", o.processed(), o.submitted);
-    r.slos.push_back(std::move(slo));
-  }
-
-  std::vector<std::string> untouched;
-  for (std::size_t i = 0; i < s.faults.size(); ++i) {
-    reports::FaultWindow w;
-    w.kind = std::string(faults::to_string(s.faults[i].kind));
-    w.target = s.faults[i].target;
-    w.start = s.faults[i].start;
-    w.end = s.faults[i].end();
-    w.hit_count = i < f.crashes.size() ? static_cast<std::uint64_t>(std::max(0LL, f.crashes[i].touched)) : 0;
-    if (w.hit_count == 0) untouched.push_back(fmt::format("fault {} ({} on {})", i, w.kind, w.target));
-    r.faults.push_back(std::move(w));
-  }
-
-  std::vector<std::string> broken;
-  for (const auto& inv : r.invariants) {
-    if (inv.failed()) broken.push_back(inv.id);
-  }
-  for (const auto& slo : r.slos) {
-    if (!slo.passed) broken.push_back("slo:" + slo.name);
-  }
-  if (f.aborted) {
-    r.verdict = reports::Verdict::kAborted;
-    r.verdict_reason = "stopped by a signal; every worker was killed";
-  } else if (!f.error.empty()) {
-    r.verdict = reports::Verdict::kError;
-    r.verdict_reason = f.error;
-  } else if (!broken.empty()) {
-    r.verdict = reports::Verdict::kFail;
-    r.verdict_reason = "broken: " + joined(broken);
-  } else if (o.submitted == 0) {
-    r.verdict = reports::Verdict::kInconclusive;
-    r.verdict_reason = "the workload submitted no invoice: nothing was tested";
-  } else if (!untouched.empty()) {
-    r.verdict = reports::Verdict::kInconclusive;
-    r.verdict_reason = "touched nothing: " + joined(untouched);
-  } else {
-    std::vector<std::string> skipped;
-    std::size_t held = 0;
-    for (const auto& inv : r.invariants) {
-      if (inv.skipped) skipped.push_back(inv.id);
-      else ++held;
-    }
-    r.verdict = reports::Verdict::kPass;
-    r.verdict_reason = fmt::format("live: {} invariants and {} SLOs held, from the stores", held, r.slos.size());
-    if (!skipped.empty()) r.verdict_reason += fmt::format(" ({} not judged live: {})", skipped.size(), joined(skipped));
-    r.verdict_reason += r.faults.empty() ? std::string("; no faults scheduled")
-                                         : fmt::format("; {} fault(s) each touched the system", r.faults.size());
-  }
+  judge(s, f, r);
   return r;
 }
 
