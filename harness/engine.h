@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "harness/scenario.h"
 #include "reference_system/system.h"
@@ -68,6 +69,13 @@ struct RunDigest {
 };
 // Runs the scenario once (faults on, no baseline, no checks): for tests.
 [[nodiscard]] RunDigest simulate_only(const Scenario& scenario, const EngineOptions& options);
+
+// The verdict of a run that completed, and its one-line reason: FAIL when
+// an invariant or SLO broke, INCONCLUSIVE when nothing was submitted or a
+// fault touched nothing (hit_count 0), else PASS, counting what held
+// (`pass_prefix` before the count, `skipped_label` naming the invariants
+// skipped). Reads r.invariants, r.slos, r.faults and r.outcomes.
+void decide_verdict(reports::ScenarioResult& r, std::string_view pass_prefix, std::string_view skipped_label);
 
 // A histogram as a report shows it (percentiles, max, mean).
 [[nodiscard]] reports::LatencySummary summarize(const reference_system::LatencyHistogram& h);

@@ -318,7 +318,6 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
     r.slos.push_back(std::move(slo));
   }
 
-  std::vector<std::string> untouched;
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     reports::FaultWindow w;
     w.kind = std::string(faults::to_string(s.faults[i].kind));
@@ -326,44 +325,17 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
     w.start = s.faults[i].start;
     w.end = s.faults[i].end();
     w.hit_count = i < f.crashes.size() ? static_cast<std::uint64_t>(std::max(0LL, f.crashes[i].touched)) : 0;
-    if (w.hit_count == 0) untouched.push_back(fmt::format("fault {} ({} on {})", i, w.kind, w.target));
     r.faults.push_back(std::move(w));
   }
 
-  std::vector<std::string> broken;
-  for (const auto& inv : r.invariants) {
-    if (inv.failed()) broken.push_back(inv.id);
-  }
-  for (const auto& slo : r.slos) {
-    if (!slo.passed) broken.push_back("slo:" + slo.name);
-  }
   if (f.aborted) {
     r.verdict = reports::Verdict::kAborted;
     r.verdict_reason = "stopped by a signal; every worker was killed";
   } else if (!f.error.empty()) {
     r.verdict = reports::Verdict::kError;
     r.verdict_reason = f.error;
-  } else if (!broken.empty()) {
-    r.verdict = reports::Verdict::kFail;
-    r.verdict_reason = "broken: " + joined(broken);
-  } else if (o.submitted == 0) {
-    r.verdict = reports::Verdict::kInconclusive;
-    r.verdict_reason = "the workload submitted no invoice: nothing was tested";
-  } else if (!untouched.empty()) {
-    r.verdict = reports::Verdict::kInconclusive;
-    r.verdict_reason = "touched nothing: " + joined(untouched);
   } else {
-    std::vector<std::string> skipped;
-    std::size_t held = 0;
-    for (const auto& inv : r.invariants) {
-      if (inv.skipped) skipped.push_back(inv.id);
-      else ++held;
-    }
-    r.verdict = reports::Verdict::kPass;
-    r.verdict_reason = fmt::format("live: {} invariants and {} SLOs held, from the stores", held, r.slos.size());
-    if (!skipped.empty()) r.verdict_reason += fmt::format(" ({} not judged live: {})", skipped.size(), joined(skipped));
-    r.verdict_reason += r.faults.empty() ? std::string("; no faults scheduled")
-                                         : fmt::format("; {} fault(s) each touched the system", r.faults.size());
+    decide_verdict(r, "live: ", "not judged live");
   }
 }
 
