@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/cli/process.h"
+#include "tests/support/live_servers.h"
 
 namespace {
 
@@ -191,6 +192,23 @@ TEST(LiveRun, AccountingCrashPassesFromStoreEvidenceAndTearsEverythingDown) {
 
   EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
   EXPECT_EQ(joined(server_dirs_in(d.tmp)), "") << "server data directories left behind";
+}
+
+// With --redis and --postgres it uses those servers (the fixture's) and
+// starts none: its workers run under a schema and key prefix of their own.
+TEST(LiveRun, WithServerUrlsItStartsNoServer) {
+  LiveDir d;
+  const auto servers = faultline::test_support::live_servers();
+  auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--redis",
+                          servers.redis, "--postgres", servers.postgres, "--out", d.out.string()},
+                         d.options(180s));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
+  EXPECT_EQ(report["live"]["servers_started"], false);
+  EXPECT_EQ(report["live"]["hosts"]["redis"], servers.redis.substr(servers.redis.find("://") + 3));
+  EXPECT_FALSE(fs::exists(d.out / "latest/logs/redis.log")) << "no server of its own, no server log";
+  EXPECT_EQ(joined(server_dirs_in(d.tmp)), "");
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
 }
 
 TEST(LiveRun, RefusesAFaultKindWithNoLiveFormNamingItsPath) {
