@@ -28,6 +28,7 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/live_run.h"
 #include "cli/verdicts.h"
 #include "harness/runner.h"
 #include "reports/escape.h"
@@ -54,7 +55,43 @@ struct RunCli {
   bool no_write = false;
   bool timestamp = false;
   bool list = false;
+  // --mode live (cli/live_run.h)
+  std::string mode = "sim";
+  std::optional<std::string> time_scale;
+  bool start_servers = false;
+  std::string redis;
+  std::string postgres;
+  std::string drain_limit;
 };
+
+// The live mode's options, refusing those that only the simulator has.
+int run_live_mode(const RunCli& cli, const std::vector<std::string>& argv) {
+  if (cli.shard) return refuse("run --mode live", "--shard", "no --shard: live runs are not sharded", *cli.shard);
+  if (cli.seeds != 1) {
+    return refuse("run --mode live", "--seeds", "1: a live run plays each scenario once", std::to_string(cli.seeds));
+  }
+  if (cli.no_write) {
+    return refuse("run --mode live", "--no-write",
+                  "no --no-write: a live run keeps each process's log in its run directory", "--no-write");
+  }
+  if (cli.list) return refuse("run --mode live", "--list", "no --list with --mode live", "--list");
+  LiveRunCli live;
+  live.paths = cli.paths;
+  live.policy = cli.policy;
+  if (cli.seed) {
+    live.seed = parse_u64(*cli.seed);
+    if (!live.seed) return refuse("run", "--seed", "an integer from 0 to 18446744073709551615", *cli.seed);
+  }
+  if (cli.time_scale) live.time_scale = *cli.time_scale;
+  live.start_servers = cli.start_servers;
+  live.redis = cli.redis;
+  live.postgres = cli.postgres;
+  live.drain_limit = cli.drain_limit;
+  live.out = cli.out;
+  live.timestamp = cli.timestamp;
+  live.command_line = argv;
+  return run_live(live);
+}
 
 std::string iso_utc_now() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -66,6 +103,20 @@ std::string iso_utc_now() {
 }
 
 int run(const RunCli& cli) {
+  if (cli.mode == "live") {
+    std::vector<std::string> argv = {"faultline", "run"};
+    argv.insert(argv.end(), cli.paths.begin(), cli.paths.end());
+    argv.insert(argv.end(), {"--mode", "live"});
+    if (cli.time_scale) argv.insert(argv.end(), {"--time-scale", *cli.time_scale});
+    if (cli.seed) argv.insert(argv.end(), {"--seed", *cli.seed});
+    if (cli.policy) argv.insert(argv.end(), {"--policy", *cli.policy});
+    return run_live_mode(cli, argv);
+  }
+  if (cli.mode != "sim") return refuse("run", "--mode", "sim or live", cli.mode);
+  if (cli.time_scale || cli.start_servers || !cli.redis.empty() || !cli.postgres.empty() || !cli.drain_limit.empty()) {
+    return refuse("run", "--mode", "live (--time-scale, --start-servers, --redis, --postgres and --drain-limit are "
+                  "options of the live mode)", cli.mode);
+  }
   harness::RunnerOptions o;
   o.paths = cli.paths.empty() ? std::vector<std::string>{"scenarios"} : cli.paths;
   if (cli.policy) {
@@ -178,6 +229,17 @@ Command run_command{"run", [](CLI::App& app) {
   sub->add_flag("--list", cli->list,
                 "Print the runs this command would make (scenario file and seed, one per line, in run order) "
                 "and run nothing");
+  sub->add_option("--mode", cli->mode,
+                  "sim (default: the simulator, deterministic) or live (real processes on Redis and PostgreSQL)");
+  sub->add_option("--time-scale", cli->time_scale,
+                  "Live: scenario seconds per real second (default 60: a 30-minute scenario takes 30 s)");
+  sub->add_flag("--start-servers", cli->start_servers,
+                "Live: start private Redis and PostgreSQL servers (the default without --redis/--postgres)");
+  sub->add_option("--redis", cli->redis, "Live: an existing Redis (redis://host:port); starts no server");
+  sub->add_option("--postgres", cli->postgres,
+                  "Live: an existing PostgreSQL (postgresql://user@host:port/db); starts no server");
+  sub->add_option("--drain-limit", cli->drain_limit,
+                  "Live: the longest real time to wait for the pipeline to drain after the workload (default 5m)");
   sub->add_flag("--timestamp", cli->timestamp, "Record the wall-clock start in report.json (not byte-reproducible)");
   return [cli] { return run(*cli); };
 }};

@@ -51,7 +51,7 @@ std::string file_digest(const std::string& file) {
 
 }  // namespace
 
-world::WorldModel world_for(const Scenario& s) {
+nlohmann::json world_document(const Scenario& s) {
   nlohmann::json doc;
   if (!s.world_file.empty()) {
     doc = runtime::load_json_file(s.world_file);
@@ -62,6 +62,11 @@ world::WorldModel world_for(const Scenario& s) {
     nlohmann::json patch = {{"services", s.model_overrides}};
     doc.merge_patch(patch);
   }
+  return doc;
+}
+
+world::WorldModel world_for(const Scenario& s) {
+  const nlohmann::json doc = world_document(s);
   world::WorldModel world;
   try {
     world = world::parse_world_model(runtime::JsonView(doc, s.world_file.empty() ? s.file : s.world_file));
@@ -439,6 +444,51 @@ RunDigest simulate_only(const Scenario& scenario, const EngineOptions& options) 
   return d;
 }
 
+void decide_verdict(reports::ScenarioResult& r, std::string_view pass_prefix, std::string_view skipped_label) {
+  std::vector<std::string> broken;
+  for (const auto& inv : r.invariants) {
+    if (inv.failed()) broken.push_back(inv.id);
+  }
+  for (const auto& s : r.slos) {
+    if (!s.passed) broken.push_back("slo:" + s.name);
+  }
+  std::vector<std::string> untouched;
+  for (std::size_t i = 0; i < r.faults.size(); ++i) {
+    const auto& w = r.faults[i];
+    if (w.hit_count == 0) untouched.push_back(fmt::format("fault {} ({} on {})", i, w.kind, w.target));
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  };
+  if (!broken.empty()) {
+    r.verdict = reports::Verdict::kFail;
+    r.verdict_reason = "broken: " + join(broken);
+  } else if (r.outcomes.submitted == 0) {
+    // Nothing was asked of the system, so nothing it did can vouch for it.
+    r.verdict = reports::Verdict::kInconclusive;
+    r.verdict_reason = "the workload submitted no invoice: nothing was tested";
+  } else if (!untouched.empty()) {
+    r.verdict = reports::Verdict::kInconclusive;
+    r.verdict_reason = "touched nothing: " + join(untouched);
+  } else {
+    std::size_t held = 0;
+    std::vector<std::string> skipped;
+    for (const auto& inv : r.invariants) {
+      if (inv.skipped) skipped.push_back(inv.id);
+      else ++held;
+    }
+    r.verdict = reports::Verdict::kPass;
+    r.verdict_reason = fmt::format("{}{} invariants and {} SLOs held", pass_prefix, held, r.slos.size());
+    if (!skipped.empty()) {
+      r.verdict_reason += fmt::format(" ({} {}: {})", skipped.size(), skipped_label, join(skipped));
+    }
+    r.verdict_reason += r.faults.empty() ? std::string("; no faults scheduled")
+                                         : fmt::format("; {} fault(s) each touched the system", r.faults.size());
+  }
+}
+
 reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options) {
   reports::ScenarioResult r;
   r.name = scenario.name;
@@ -546,7 +596,6 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   in.baseline = baseline.summary;
   r.slos = check_slos(scenario.expect, in);
 
-  std::vector<std::string> untouched;
   for (std::size_t i = 0; i < run.faults().size(); ++i) {
     const auto& f = *run.faults()[i];
     reports::FaultWindow w;
@@ -559,48 +608,15 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
       w.time_to_detect = checked.faults[i].time_to_detect;
       w.time_to_recover = checked.faults[i].time_to_recover;
     }
-    if (w.hit_count == 0) untouched.push_back(fmt::format("fault {} ({} on {})", i, w.kind, w.target));
     r.faults.push_back(std::move(w));
   }
 
-  std::vector<std::string> broken;
-  for (const auto& inv : r.invariants) {
-    if (inv.failed()) broken.push_back(inv.id);
-  }
-  for (const auto& s : r.slos) {
-    if (!s.passed) broken.push_back("slo:" + s.name);
-  }
-  auto join = [](const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
-    return out;
-  };
   if (!completed) {
     r.verdict = reports::Verdict::kAborted;
     r.verdict_reason = fmt::format("stopped by {} at t={:.0f}s", run.rt().abort_reason(),
                                    runtime::to_seconds(run.rt().now() - run.start()));
-  } else if (!broken.empty()) {
-    r.verdict = reports::Verdict::kFail;
-    r.verdict_reason = "broken: " + join(broken);
-  } else if (r.outcomes.submitted == 0) {
-    // Nothing was asked of the system, so nothing it did can vouch for it.
-    r.verdict = reports::Verdict::kInconclusive;
-    r.verdict_reason = "the workload submitted no invoice: nothing was tested";
-  } else if (!untouched.empty()) {
-    r.verdict = reports::Verdict::kInconclusive;
-    r.verdict_reason = "touched nothing: " + join(untouched);
   } else {
-    std::size_t held = 0;
-    std::vector<std::string> skipped;
-    for (const auto& inv : r.invariants) {
-      if (inv.skipped) skipped.push_back(inv.id);
-      else ++held;
-    }
-    r.verdict = reports::Verdict::kPass;
-    r.verdict_reason = fmt::format("{} invariants and {} SLOs held", held, r.slos.size());
-    if (!skipped.empty()) r.verdict_reason += fmt::format(" ({} not applicable: {})", skipped.size(), join(skipped));
-    r.verdict_reason += r.faults.empty() ? std::string("; no faults scheduled")
-                                         : fmt::format("; {} fault(s) each touched the system", r.faults.size());
+    decide_verdict(r, "", "not applicable");
   }
   if (options.on_run_log) options.on_run_log(log, r);
   return r;

@@ -19,6 +19,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "harness/scenario.h"
 #include "reference_system/system.h"
@@ -53,6 +54,10 @@ struct EngineOptions {
 // the scenario's model overrides and workload laid over it. Throws
 // runtime::ConfigError naming the file at fault.
 [[nodiscard]] world::WorldModel world_for(const Scenario& scenario);
+// The same world's services as a world-model document (the world file with
+// the scenario's model overrides merged in; the workload section as the
+// file has it): what a live worker reads with --world.
+[[nodiscard]] nlohmann::json world_document(const Scenario& scenario);
 
 [[nodiscard]] reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options);
 
@@ -65,6 +70,13 @@ struct RunDigest {
 };
 // Runs the scenario once (faults on, no baseline, no checks): for tests.
 [[nodiscard]] RunDigest simulate_only(const Scenario& scenario, const EngineOptions& options);
+
+// The verdict of a run that completed, and its one-line reason: FAIL when
+// an invariant or SLO broke, INCONCLUSIVE when nothing was submitted or a
+// fault touched nothing (hit_count 0), else PASS, counting what held
+// (`pass_prefix` before the count, `skipped_label` naming the invariants
+// skipped). Reads r.invariants, r.slos, r.faults and r.outcomes.
+void decide_verdict(reports::ScenarioResult& r, std::string_view pass_prefix, std::string_view skipped_label);
 
 // A histogram as a report shows it (percentiles, max, mean).
 [[nodiscard]] reports::LatencySummary summarize(const reference_system::LatencyHistogram& h);

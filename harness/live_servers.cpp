@@ -263,11 +263,38 @@ bool group_running(pid_t pgid) {
   return false;
 }
 
+// The processes (zombies excluded) whose working directory is `dir` or
+// below it. PostgreSQL's backends run in sessions of their own (setsid), so
+// they are not in the postmaster's process group; their working directory
+// is its data directory.
+std::vector<pid_t> processes_in(const fs::path& dir) {
+  std::vector<pid_t> found;
+  if (dir.empty()) return found;
+  const std::string prefix = dir.string();
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code link_ec;
+    const std::string cwd = fs::read_symlink(entry.path() / "cwd", link_ec).string();
+    if (link_ec || cwd.compare(0, prefix.size(), prefix) != 0) continue;
+    if (cwd.size() > prefix.size() && cwd[prefix.size()] != '/') continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;
+    const auto close = stat.rfind(')');
+    char state = 0;
+    if (close == std::string::npos || std::sscanf(stat.c_str() + close + 1, " %c", &state) != 1) continue;
+    if (state != 'Z' && state != 'X') found.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return found;
+}
+
 // Signals the child, waits up to `within`, then kills its process group,
-// reaps the child and waits (bounded) until nothing of the group runs: a
-// killed PostgreSQL's backends too, which would otherwise keep its shared
-// memory and refuse a restart.
-void terminate(pid_t pid, int signal, std::chrono::milliseconds within) {
+// reaps the child and waits (bounded) until nothing of the group runs, and
+// nothing runs in `dir` (when given): a killed PostgreSQL's backends too,
+// which would otherwise keep its shared memory and refuse a restart.
+void terminate(pid_t pid, int signal, std::chrono::milliseconds within, const fs::path& dir = {}) {
   if (pid <= 0) return;
   ::kill(pid, signal);
   const auto deadline = Clock::now() + within;
@@ -282,6 +309,10 @@ void terminate(pid_t pid, int signal, std::chrono::milliseconds within) {
   const auto drained = Clock::now() + std::chrono::seconds(10);
   while (group_running(pid) && Clock::now() < drained) {
     ::killpg(pid, SIGKILL);
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  for (auto left = processes_in(dir); !left.empty() && Clock::now() < drained; left = processes_in(dir)) {
+    for (const pid_t p : left) ::kill(p, SIGKILL);
     std::this_thread::sleep_for(kPollInterval);
   }
 }
@@ -460,7 +491,7 @@ Outcome<> PrivateServer::launch() {
     }
     if (kind_ == ServerKind::redis ? redis_answers(port_) : postgres_answers(port_)) return resilience::ok();
     if (Clock::now() >= deadline) {
-      terminate(pid_, SIGKILL, std::chrono::milliseconds(0));
+      terminate(pid_, SIGKILL, std::chrono::milliseconds(0), dir_);
       pid_ = -1;
       return environment_error(std::string(to_string(kind_)) + " on port " + port + " did not answer within " +
                                std::to_string(options_.ready_within.count()) + " ms" + log_tail(log_file()));
@@ -471,14 +502,14 @@ Outcome<> PrivateServer::launch() {
 
 Outcome<> PrivateServer::crash_and_restart() {
   FAULTLINE_ASSERT(pid_ > 0 && "crash_and_restart of a stopped server");
-  terminate(pid_, SIGKILL, std::chrono::milliseconds(0));
+  terminate(pid_, SIGKILL, std::chrono::milliseconds(0), dir_);
   pid_ = -1;
   return launch();
 }
 
 Outcome<> PrivateServer::stop() {
   if (pid_ > 0) {
-    terminate(pid_, kind_ == ServerKind::postgres ? SIGINT : SIGTERM, options_.stop_within);
+    terminate(pid_, kind_ == ServerKind::postgres ? SIGINT : SIGTERM, options_.stop_within, dir_);
     pid_ = -1;
   }
   if (!dir_.empty()) {
@@ -489,6 +520,12 @@ Outcome<> PrivateServer::stop() {
   }
   return resilience::ok();
 }
+
+Outcome<pid_t> spawn_supervised(const std::vector<std::string>& args, const fs::path& cwd, const fs::path& log) {
+  return spawn(args, cwd, log, Credentials{});
+}
+
+void stop_supervised(pid_t pid, int signal, std::chrono::milliseconds within) { terminate(pid, signal, within); }
 
 Outcome<LiveServers> start_live_servers(const ServerLaunchOptions& options) {
   LiveServers servers;

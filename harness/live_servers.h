@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "resilience/outcome.h"
 
@@ -96,6 +97,17 @@ struct LiveServers {
   std::unique_ptr<PrivateServer> redis;
   std::unique_ptr<PrivateServer> postgres;
 };
+
+// A supervised child, as the servers are run: `args[0]` (a path) exec'd in
+// a process group of its own, stdin from /dev/null, stdout and stderr
+// appended to `log`, SIGKILL as its parent-death signal (so a supervisor
+// that dies, even by SIGKILL, leaves no child behind). What `faultline run
+// --mode live` starts its workers with.
+resilience::Outcome<pid_t> spawn_supervised(const std::vector<std::string>& args, const std::filesystem::path& cwd,
+                                            const std::filesystem::path& log);
+// Sends `signal` to the child, waits up to `within` for it to exit, then
+// SIGKILLs its process group; reaps it. A no-op for pid <= 0.
+void stop_supervised(pid_t pid, int signal, std::chrono::milliseconds within);
 
 // Both servers; if the second fails, the first is stopped again.
 resilience::Outcome<LiveServers> start_live_servers(const ServerLaunchOptions& options = {});

@@ -401,6 +401,17 @@ std::string to_report_json(const RunResult& run) {
                               {"set_digest", clean(run.shard->set_digest)},
                               {"internal_errors", run.shard->internal_errors}};
   }
+  if (run.live) {
+    const LiveInfo& l = *run.live;
+    j["live"] = ordered_json{{"time_scale", l.time_scale},
+                             {"servers_started", l.servers_started},
+                             {"hosts", ordered_json{{"harness", clean(l.harness_host)},
+                                                    {"workers", clean(l.workers_host)},
+                                                    {"redis", clean(l.redis_address)},
+                                                    {"postgres", clean(l.postgres_address)}}},
+                             {"redis_version", clean(l.redis_version)},
+                             {"postgres_version", clean(l.postgres_version)}};
+  }
   j["verdict"] = to_string(overall_verdict(run));
   ordered_json scenarios = ordered_json::array();
   for (const auto& s : run.scenarios) scenarios.push_back(scenario_json(s));
@@ -429,6 +440,20 @@ RunResult run_from(const nlohmann::json& doc, const std::string& file) {
     info.set_digest = shard->string("set_digest");
     info.internal_errors = unsigned_at(*shard, "internal_errors");
     run.shard = std::move(info);
+  }
+  if (const auto live = root.find("live")) {
+    if (!live->is_object()) live->fail("an object (how the live run ran)");
+    LiveInfo l;
+    l.time_scale = real_at(*live, "time_scale");
+    l.servers_started = live->boolean("servers_started");
+    const JsonView hosts = (*live)["hosts"];
+    l.harness_host = hosts.string("harness");
+    l.workers_host = hosts.string("workers");
+    l.redis_address = hosts.string("redis");
+    l.postgres_address = hosts.string("postgres");
+    l.redis_version = live->string("redis_version");
+    l.postgres_version = live->string("postgres_version");
+    run.live = std::move(l);
   }
   for (const auto& s : array_at(root, "scenarios")) run.scenarios.push_back(scenario_from(s));
   return run;

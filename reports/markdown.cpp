@@ -55,6 +55,12 @@ std::string to_summary_markdown(const RunResult& run) {
     out += fmt::format(", shard {}/{} of a run of {} scenario runs (`faultline merge` combines the shards)", run.shard->index,
                        run.shard->count, run.shard->runs_in_set);
   }
+  if (run.live) {
+    out += fmt::format(" at time scale {} (Redis {} at {}, PostgreSQL {} at {}, workers on {})", run.live->time_scale,
+                       escape_markdown_cell(run.live->redis_version), escape_markdown_cell(run.live->redis_address),
+                       escape_markdown_cell(run.live->postgres_version),
+                       escape_markdown_cell(run.live->postgres_address), escape_markdown_cell(run.live->workers_host));
+  }
   out += ".\n\n";
   if (run.scenarios.empty()) return out;
 

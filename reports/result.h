@@ -276,6 +276,22 @@ struct ShardInfo {
   bool operator==(const ShardInfo&) const = default;
 };
 
+// How a live run (`faultline run --mode live`) ran: the time scale, where
+// the servers and the workers were, and the servers' versions as they
+// reported them. Absent from a simulated run's result.
+struct LiveInfo {
+  double time_scale = 1;           // scenario seconds per real second
+  bool servers_started = false;    // private servers this run started (else given by URL)
+  std::string harness_host;        // the machine faultline ran on (its host name)
+  std::string workers_host;        // where the faultline-agent processes ran
+  std::string redis_address;       // host:port
+  std::string postgres_address;    // host:port
+  std::string redis_version;       // INFO server's redis_version
+  std::string postgres_version;    // SHOW server_version
+
+  bool operator==(const LiveInfo&) const = default;
+};
+
 struct RunResult {
   std::string tool_version;               // "0.1.0"
   // The command that reproduces the results (harness::canonical_command):
@@ -288,6 +304,8 @@ struct RunResult {
   // Set in a shard's result only; a merged run has none, as the unsharded
   // run has none. (Last, so positional initialisers keep their meaning.)
   std::optional<ShardInfo> shard;
+  // Set by a live run only (last, so positional initialisers keep their meaning).
+  std::optional<LiveInfo> live;
 
   bool operator==(const RunResult&) const = default;
 };

@@ -106,6 +106,18 @@ TEST(JsonReport, AShardsReportMatchesTheSchema) {
   expect_matches_schema(run, "shard 2/3");
 }
 
+// A live run's report (faultline run --mode live) carries its live section,
+// which the reader gives back and the schema accepts.
+TEST(JsonReport, ALiveRunsReportRoundTripsAndMatchesTheSchema) {
+  RunResult run = sample_run();
+  run.runtime = "live";
+  run.live = LiveInfo{20.0, true, "vm", "vm", "127.0.0.1:6379", "127.0.0.1:5432", "7.0.15", "15.18"};
+  const std::string text = to_report_json(run);
+  EXPECT_NE(text.find("\"redis_version\": \"7.0.15\""), std::string::npos) << text.substr(0, 600);
+  EXPECT_EQ(parse_report_json(text, "live.json"), run);
+  expect_matches_schema(run, "live run");
+}
+
 TEST(JsonReport, SchemaRejectsADocumentThatBreaksIt) {
   // The validator itself must be able to fail: a verdict outside the enum.
   auto doc = nlohmann::json::parse(to_report_json(sample_run()));

@@ -430,25 +430,30 @@ runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRunti
   auto added = co_await table.value()->add(std::move(orders));
   if (!added) co_return Failure{added.error_class(), "postgres " + options.postgres_url + ": " + added.failure().message};
 
-  const std::string stream = intake_stream(options.prefix);
   // One XADD after the other: about 20,000 a second on a local Redis.
   for (Invoice& invoice : invoices) {
-    Message m;
-    m.topic = Topic::ocr;
-    m.invoice_id = invoice.id;
-    auto work = std::make_shared<WorkItem>();
-    work->invoice = std::make_shared<const Invoice>(std::move(invoice));
-    m.work = std::move(work);
-    WireFields fields = encode(m, WireClock{});
-    std::vector<std::string> args = {"XADD", stream, "*"};
-    for (auto& [field, value] : fields) {
-      args.push_back(std::move(field));
-      args.push_back(std::move(value));
-    }
-    auto r = co_await redis.command(std::move(args));
-    if (!r || r->is_error()) co_return Failure{ErrorClass::transient, "redis: XADD: " + error_text(r)};
+    auto appended = co_await append_to_intake(redis, options.prefix, std::move(invoice));
+    if (!appended) co_return std::move(appended).failure();
   }
   co_return submitted;
+}
+
+runtime::Task<resilience::Outcome<>> append_to_intake(RedisConnection& redis, std::string prefix, Invoice invoice) {
+  Message m;
+  m.topic = Topic::ocr;
+  m.invoice_id = invoice.id;
+  auto work = std::make_shared<WorkItem>();
+  work->invoice = std::make_shared<const Invoice>(std::move(invoice));
+  m.work = std::move(work);
+  WireFields fields = encode(m, WireClock{});
+  std::vector<std::string> args = {"XADD", intake_stream(prefix), "*"};
+  for (auto& [field, value] : fields) {
+    args.push_back(std::move(field));
+    args.push_back(std::move(value));
+  }
+  auto r = co_await redis.command(std::move(args));
+  if (!r || r->is_error()) co_return Failure{ErrorClass::transient, "redis: XADD: " + error_text(r)};
+  co_return resilience::ok();
 }
 
 }  // namespace faultline::world::live

@@ -34,12 +34,17 @@
 #include <string>
 #include <string_view>
 
+#include "reference_system/invoice.h"
 #include "reference_system/metrics.h"
 #include "reference_system/policy.h"
 #include "resilience/outcome.h"
 #include "runtime/live_runtime.h"
 #include "runtime/task.h"
 #include "world/world_model.h"
+
+namespace faultline::reference_system::live {
+class RedisConnection;
+}  // namespace faultline::reference_system::live
 
 namespace faultline::world::live {
 
@@ -126,5 +131,11 @@ struct Submitted {
 // `<prefix>invoice_ids`, so submissions never reuse an id), stores their
 // purchase orders, then appends each invoice to the intake stream.
 runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRuntime& rt, SubmitOptions options);
+
+// Appends one invoice to the intake stream (an XADD): what submit_invoices
+// does for each, for a caller that paces its submissions itself (the live
+// mode of `faultline run`). Its purchase order must be stored first.
+runtime::Task<resilience::Outcome<>> append_to_intake(reference_system::live::RedisConnection& redis, std::string prefix,
+                                                      reference_system::Invoice invoice);
 
 }  // namespace faultline::world::live

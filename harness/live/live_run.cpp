@@ -1,0 +1,796 @@
+// The live mode of `faultline run` (live_run.h).
+#include "harness/live/live_run.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "harness/engine.h"
+#include "harness/live_servers.h"
+#include "reference_system/live/live_services.h"
+#include "reference_system/live/pg_connection.h"
+#include "reference_system/live/redis_connection.h"
+#include "reference_system/policy.h"
+#include "reports/escape.h"
+#include "runtime/random.h"
+#include "runtime/json_config.h"
+#include "runtime/live_runtime.h"
+#include "world/live/live_role.h"
+#include "world/workload.h"
+
+namespace faultline::harness {
+
+namespace fs = std::filesystem;
+namespace rs = reference_system;
+namespace live = reference_system::live;
+namespace wl = world::live;
+using resilience::ErrorClass;
+using resilience::Failure;
+using resilience::Outcome;
+using runtime::Task;
+
+namespace {
+
+constexpr std::array<std::string_view, 6> kRoles = {"ocr",        "validation", "matching",
+                                                     "accounting", "archive",    "orchestrator"};
+constexpr auto kPoll = std::chrono::milliseconds(50);  // real time between polls
+constexpr std::size_t kEvidenceMax = 12;
+
+std::string host_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+// host:port of a redis:// or postgresql:// URL (what follows '@', up to '/').
+std::string address_of(const std::string& url) {
+  auto start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  const auto at = url.find('@', start);
+  const auto slash = url.find('/', start);
+  if (at != std::string::npos && (slash == std::string::npos || at < slash)) start = at + 1;
+  return url.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+}
+
+std::string safe_name(const std::string& name) {
+  std::string out;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    out += ok ? c : '_';
+  }
+  return out.empty() ? "scenario" : out.substr(0, 64);
+}
+
+std::string read_from(const fs::path& file, std::uintmax_t offset) {
+  std::ifstream in(file, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::uintmax_t size_of(const fs::path& file) {
+  std::error_code ec;
+  const auto n = fs::file_size(file, ec);
+  return ec ? 0 : n;
+}
+
+std::string tail(const fs::path& file, std::size_t lines_max = 8) {
+  std::istringstream in(read_from(file, 0));
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(line);
+  std::string out;
+  for (std::size_t i = lines.size() > lines_max ? lines.size() - lines_max : 0; i < lines.size(); ++i) {
+    out += "\n  | " + lines[i];
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+// Why an invariant is not judged live.
+std::string skipped_reason(const std::string& id) {
+  if (id == "validation") return "not judged live: corrupted input is not driven in live mode yet";
+  if (id == "visibility") return "not judged live: the workers' metrics endpoints are not scraped yet";
+  if (id == "saturation") return "not judged live: the orchestrator's inbox is not sampled in live mode yet";
+  if (id == "recovery_time") return "not judged live: live mode runs no fault-free baseline to recover to";
+  return "not judged live: it needs the harness's per-call probes around the services, which run inside the "
+         "workers in live mode";
+}
+
+// What Redis said about one stream and one of its groups.
+struct StreamSnapshot {
+  long long added = 0;    // entries ever added (XINFO STREAM entries-added)
+  long long pending = 0;  // delivered to the group, not acked
+  long long lag = 0;      // not yet delivered to the group
+  long long length = 0;
+};
+
+const live::RedisReply* field(const live::RedisReply& flat, std::string_view key) {
+  for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
+    if (flat.elements[i].text == key) return &flat.elements[i + 1];
+  }
+  return nullptr;
+}
+
+long long integer_field(const live::RedisReply& flat, std::string_view key) {
+  const auto* v = field(flat, key);
+  return v != nullptr && v->type == live::RedisReply::Type::integer ? v->integer : 0;
+}
+
+Task<StreamSnapshot> snapshot(live::RedisConnection& redis, std::string stream, std::string group) {
+  StreamSnapshot s;
+  auto info = co_await redis.command("XINFO", "STREAM", stream);
+  if (!info || info->type != live::RedisReply::Type::array) co_return s;  // no stream yet
+  s.added = integer_field(info.value(), "entries-added");
+  s.length = integer_field(info.value(), "length");
+  auto groups = co_await redis.command("XINFO", "GROUPS", stream);
+  if (groups && groups->type == live::RedisReply::Type::array) {
+    for (const auto& g : groups->elements) {
+      const auto* name = field(g, "name");
+      if (name == nullptr || name->text != group) continue;
+      s.pending = integer_field(g, "pending");
+      s.lag = integer_field(g, "lag");
+    }
+  }
+  co_return s;
+}
+
+// The streams a role reads, with the group it reads them in.
+std::vector<std::pair<std::string, std::string>> streams_of(std::string_view role, const std::string& prefix) {
+  if (role == "orchestrator") {
+    return {{wl::intake_stream(prefix), "orchestrator"}, {prefix + "replies", "orchestrator"}};
+  }
+  return {{prefix + std::string(role), std::string(role)}};
+}
+
+// One faultline-agent process.
+struct Worker {
+  std::string role;
+  std::string consumer;
+  std::vector<std::string> args;
+  fs::path log;
+  pid_t pid = -1;
+  std::uintmax_t log_offset = 0;  // where this start's output begins
+};
+
+struct CrashRecord {
+  std::size_t fault = 0;
+  std::vector<StreamSnapshot> at_kill;
+  long long touched = 0;
+};
+
+// Everything one scenario's run found.
+struct Findings {
+  bool aborted = false;
+  std::string error;  // the run could not go on (a worker that would not start, a server)
+  std::vector<std::uint64_t> submitted;
+  std::vector<CrashRecord> crashes;
+  live::DeploymentStatus status;
+  bool drained = false;
+  double waited_s = 0;  // scenario seconds from the start to the final reading
+  std::vector<std::pair<std::uint64_t, long long>> double_posts;
+  std::vector<std::pair<std::uint64_t, long long>> double_notices;
+  std::vector<std::uint64_t> reserved_not_posted;
+  std::vector<std::uint64_t> posted_not_reserved;
+  long long workflow_checkpoints = 0;
+  std::vector<std::string> redis_lines;  // per stream: pending, lag, dead entries
+  bool redis_idle = true;
+};
+
+}  // namespace
+
+void check_live_scenario(const Scenario& s) {
+  for (std::size_t i = 0; i < s.faults.size(); ++i) {
+    const auto kind = s.faults[i].kind;
+    if (kind == faults::FaultKind::crash) continue;
+    throw runtime::ConfigError(
+        s.file, fmt::format("$.faults[{}].kind", i),
+        fmt::format("a '{}' fault has no live form yet: live mode plays only 'crash' faults (SIGKILL of the role's "
+                    "worker at the start, restart at the end); run this scenario with --mode sim",
+                    faults::to_string(kind)));
+  }
+  if (s.workload.corrupted_share > 0) {
+    throw runtime::ConfigError(s.file, "$.workload.corrupted_share",
+                               "corrupted input is not driven in live mode yet; run this scenario with --mode sim");
+  }
+}
+
+namespace {
+
+// The verdict of one live run, from the stores and the harness's own
+// records (what it submitted, what each crash found in Redis).
+void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
+  r.duration = s.duration + runtime::from_seconds(std::max(0.0, f.waited_s - runtime::to_seconds(s.duration)));
+  auto& o = r.outcomes;
+  o.submitted = f.submitted.size();
+  std::map<std::uint64_t, std::vector<std::string>> places;
+  const std::set<std::uint64_t> wanted(f.submitted.begin(), f.submitted.end());
+  std::vector<std::uint64_t> foreign;
+  auto place = [&](const std::vector<std::uint64_t>& ids, const char* where, std::uint64_t& counter) {
+    for (auto id : ids) {
+      if (wanted.count(id) == 0) {
+        foreign.push_back(id);
+        continue;
+      }
+      places[id].push_back(where);
+      ++counter;
+    }
+  };
+  place(f.status.posted, "ledger", o.posted);
+  place(f.status.dead_lettered, "dead-letter queue", o.dead_lettered);
+  place(f.status.manual_review, "manual review", o.manual_review);
+  place(f.status.rejected, "rejections", o.rejected_invalid);
+  std::vector<std::string> nowhere;
+  std::vector<std::string> twice;
+  for (auto id : f.submitted) {
+    const auto it = places.find(id);
+    if (it == places.end()) {
+      nowhere.push_back(std::to_string(id));
+    } else if (it->second.size() > 1) {
+      twice.push_back(fmt::format("invoice {} is in {}", id, joined(it->second)));
+    }
+  }
+  const bool system_idle = f.redis_idle && f.workflow_checkpoints == 0;
+  (system_idle ? o.lost : o.in_flight) = nowhere.size();
+  r.success_rate = reports::success_rate(o);
+  r.dlq_size_final = f.status.dead_lettered.size();
+  r.dlq_size_max = r.dlq_size_final;
+  if (f.waited_s > 0) r.throughput_per_s = static_cast<double>(o.terminal()) / f.waited_s;
+
+  const std::vector<std::string> wanted_ids = s.expect.invariants.empty() ? invariant_ids() : s.expect.invariants;
+  for (const auto& id : wanted_ids) {
+    reports::InvariantResult inv;
+    inv.id = id;
+    if (id == "conservation") {
+      inv.name = "every submitted invoice is in exactly one terminal store";
+      inv.passed = nowhere.empty() && twice.empty() && foreign.empty();
+      if (inv.passed) {
+        inv.message = fmt::format("{} submitted, each found in exactly one of the ledger, the dead-letter queue, "
+                                  "manual review and rejections (PostgreSQL)",
+                                  o.submitted);
+      } else if (!twice.empty()) {
+        inv.message = twice.front();
+      } else if (!nowhere.empty()) {
+        inv.message = fmt::format("{} submitted invoice(s) in no terminal store ({}), first: {}{}", nowhere.size(),
+                                  system_idle ? "lost: nothing left pending" : "still in flight",
+                                  nowhere.front(), f.drained ? "" : "; the drain's bound was reached");
+      } else {
+        inv.message = fmt::format("invoice {} is in a terminal store but was never submitted", foreign.front());
+      }
+      for (const auto& t : twice) {
+        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(t); else ++inv.evidence_dropped;
+      }
+      for (const auto& n : nowhere) {
+        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back("invoice " + n + ": in no terminal store");
+        else ++inv.evidence_dropped;
+      }
+      inv.evidence.push_back(fmt::format("postgres: {} workflow checkpoints left", f.workflow_checkpoints));
+      for (const auto& line : f.redis_lines) inv.evidence.push_back(line);
+    } else if (id == "exactly_once") {
+      inv.name = "no invoice posted or notified twice; budget held by posted invoices only";
+      std::vector<std::string> bad;
+      for (const auto& [inv_id, n] : f.double_posts) bad.push_back(fmt::format("invoice {}: {} live ledger entries", inv_id, n));
+      for (const auto& [inv_id, n] : f.double_notices) bad.push_back(fmt::format("invoice {}: notified {} times", inv_id, n));
+      for (auto inv_id : f.reserved_not_posted) {
+        bad.push_back(fmt::format("invoice {}: budget reserved but not posted (saga not compensated)", inv_id));
+      }
+      for (auto inv_id : f.posted_not_reserved) bad.push_back(fmt::format("invoice {}: posted without a budget reservation", inv_id));
+      inv.passed = bad.empty();
+      inv.message = inv.passed ? fmt::format("{} ledger rows for {} posted invoices, {} notifications for {} invoices",
+                                             f.status.ledger_rows, f.status.posted.size(), f.status.notifications,
+                                             f.status.notified_invoices)
+                               : bad.front();
+      for (const auto& b : bad) {
+        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(b); else ++inv.evidence_dropped;
+      }
+    } else {
+      inv.name = id;
+      inv.skipped = true;
+      inv.message = skipped_reason(id);
+    }
+    r.invariants.push_back(std::move(inv));
+  }
+  if (s.expect.success_rate_min > 0) {
+    reports::SloResult slo;
+    slo.name = "success_rate";
+    slo.comparison = reports::Comparison::kAtLeast;
+    slo.threshold = s.expect.success_rate_min;
+    slo.observed = r.success_rate;
+    slo.unit = "ratio";
+    slo.passed = r.success_rate >= s.expect.success_rate_min;
+    slo.message = fmt::format("{} of {} submitted invoices posted", o.processed(), o.submitted);
+    r.slos.push_back(std::move(slo));
+  }
+
+  for (std::size_t i = 0; i < s.faults.size(); ++i) {
+    reports::FaultWindow w;
+    w.kind = std::string(faults::to_string(s.faults[i].kind));
+    w.target = s.faults[i].target;
+    w.start = s.faults[i].start;
+    w.end = s.faults[i].end();
+    w.hit_count = i < f.crashes.size() ? static_cast<std::uint64_t>(std::max(0LL, f.crashes[i].touched)) : 0;
+    r.faults.push_back(std::move(w));
+  }
+
+  if (f.aborted) {
+    r.verdict = reports::Verdict::kAborted;
+    r.verdict_reason = "stopped by a signal; every worker was killed";
+  } else if (!f.error.empty()) {
+    r.verdict = reports::Verdict::kError;
+    r.verdict_reason = f.error;
+  } else {
+    decide_verdict(r, "live: ", "not judged live");
+  }
+}
+
+}  // namespace
+
+struct LiveHarness::Impl {
+  LiveRunOptions options;
+  LiveServers servers;
+  std::string redis_url;
+  std::string postgres_url;
+  reports::LiveInfo info;
+  bool versions_read = false;
+  std::string namespace_token;  // keeps schemas apart on servers shared with others
+  bool closed = false;
+
+  fs::path logs_dir() const { return options.run_dir / "logs"; }
+
+  // Real time, as a duration on a runtime of this time scale.
+  runtime::Duration scaled(std::chrono::milliseconds real) const {
+    return std::chrono::duration_cast<runtime::Duration>(real * options.time_scale);
+  }
+
+  bool stop_requested() const { return options.stop != nullptr && options.stop->load(); }
+
+  // Sleeps until `deadline` (scenario time) in polls; false if a stop was requested.
+  Task<bool> sleep_until(runtime::LiveRuntime& rt, runtime::Instant deadline) {
+    while (rt.now() < deadline) {
+      if (stop_requested()) co_return false;
+      co_await rt.sleep(std::min(scaled(kPoll), deadline - rt.now()));
+    }
+    co_return !stop_requested();
+  }
+
+  Outcome<> start_worker(Worker& w) {
+    w.log_offset = size_of(w.log);
+    auto pid = spawn_supervised(w.args, options.run_dir, w.log);
+    if (!pid) return std::move(pid).failure();
+    w.pid = pid.value();
+    return resilience::ok();
+  }
+
+  // Waits until every worker has said ready since its last start.
+  Task<Outcome<>> wait_ready(runtime::LiveRuntime& rt, std::vector<Worker>& workers) {
+    const auto deadline = std::chrono::steady_clock::now() + options.ready_within;
+    for (auto& w : workers) {
+      const std::string ready = w.consumer + " ready";
+      while (read_from(w.log, w.log_offset).find(ready) == std::string::npos) {
+        int status = 0;
+        if (::waitpid(w.pid, &status, WNOHANG) == w.pid) {
+          w.pid = -1;
+          co_return Failure{ErrorClass::permanent,
+                            fmt::format("worker {} exited before it was ready:{}", w.consumer, tail(w.log))};
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+          co_return Failure{ErrorClass::timeout, fmt::format("worker {} was not ready within {} ms:{}", w.consumer,
+                                                             options.ready_within.count(), tail(w.log))};
+        }
+        if (stop_requested()) co_return Failure{ErrorClass::permanent, "stopped"};
+        co_await rt.sleep(scaled(kPoll));
+      }
+    }
+    co_return resilience::ok();
+  }
+
+  Task<void> read_versions(live::RedisConnection& redis, live::PgConnection& pg) {
+    auto r = co_await redis.command("INFO", "server");
+    if (r && r->type == live::RedisReply::Type::string) {
+      const auto at = r->text.find("redis_version:");
+      if (at != std::string::npos) {
+        const auto from = at + 14;
+        info.redis_version = r->text.substr(from, r->text.find_first_of("\r\n", from) - from);
+      }
+    }
+    auto v = co_await pg.query("SHOW server_version");
+    if (v && v->rows() == 1) info.postgres_version = std::string(v->bytes(0, 0));
+    versions_read = true;
+  }
+
+  // The invoices and their purchase orders, from the simulator's generator
+  // with the scenario's seed: arrival times (scenario time from the start)
+  // and invoices with ids from `first_id`.
+  static std::vector<std::pair<runtime::Duration, rs::Invoice>> schedule(
+      const runtime::Runtime& rt, const Scenario& s, const world::WorldModel& world, std::uint64_t first_id,
+      std::vector<rs::PurchaseOrder>* orders) {
+    world::PoCatalogue catalogue;
+    world::WorkloadGenerator generator(rt, world.workload, catalogue, first_id, first_id);
+    std::vector<std::pair<runtime::Duration, rs::Invoice>> out;
+    runtime::Duration at{};
+    while (out.size() < s.workload.max_invoices) {
+      at += generator.next_interarrival(s.workload.rate_per_hour);
+      if (at >= s.duration) break;
+      out.emplace_back(at, generator.next().invoice);
+    }
+    if (orders != nullptr) {
+      for (std::uint64_t n = first_id; n < first_id + out.size(); ++n) {
+        if (const auto* po = catalogue.find(n)) orders->push_back(*po);
+      }
+    }
+    return out;
+  }
+
+  Task<void> drive(runtime::LiveRuntime& rt, live::RedisConnection& redis, live::PgConnection& pg, const Scenario& s,
+                   const world::WorldModel& world, std::string schema, std::vector<Worker>& workers, Findings& f) {
+    const std::string prefix = schema + ":";
+    if (!versions_read) co_await read_versions(redis, pg);
+
+    // The workload, its ids reserved in the deployment's counter.
+    const std::size_t count = schedule(rt, s, world, 1, nullptr).size();
+    std::uint64_t first_id = 1;
+    if (count > 0) {
+      auto ids = co_await redis.command("INCRBY", prefix + "invoice_ids", static_cast<long long>(count));
+      if (!ids || ids->type != live::RedisReply::Type::integer) {
+        f.error = "redis " + redis_url + ": INCRBY: " + (ids ? ids->text : ids.failure().message);
+        co_return;
+      }
+      first_id = static_cast<std::uint64_t>(ids->integer) - count + 1;
+    }
+    std::vector<rs::PurchaseOrder> orders;
+    auto arrivals = schedule(rt, s, world, first_id, &orders);
+    auto table = co_await live::PgPurchaseOrders::open(pg, schema);
+    if (!table) {
+      f.error = "postgres " + postgres_url + ": " + table.failure().message;
+      co_return;
+    }
+    auto added = co_await table.value()->add(std::move(orders));
+    if (!added) {
+      f.error = "postgres " + postgres_url + ": purchase orders: " + added.failure().message;
+      co_return;
+    }
+
+    for (auto& w : workers) {
+      auto started = start_worker(w);
+      if (!started) {
+        f.error = "starting " + w.consumer + ": " + started.failure().message;
+        co_return;
+      }
+    }
+    auto ready = co_await wait_ready(rt, workers);
+    if (!ready) {
+      if (stop_requested()) f.aborted = true;
+      else f.error = ready.failure().message;
+      co_return;
+    }
+
+    // The timeline: submissions and fault edges, in time order (a fault's
+    // edge before a submission at the same instant).
+    struct Action {
+      runtime::Duration at;
+      int kind;  // 0 fault start, 1 fault end, 2 submission
+      std::size_t index;
+    };
+    std::vector<Action> timeline;
+    for (std::size_t i = 0; i < s.faults.size(); ++i) {
+      timeline.push_back({s.faults[i].start, 0, i});
+      timeline.push_back({s.faults[i].end(), 1, i});
+      f.crashes.push_back(CrashRecord{i, {}, 0});
+    }
+    for (std::size_t i = 0; i < arrivals.size(); ++i) timeline.push_back({arrivals[i].first, 2, i});
+    std::stable_sort(timeline.begin(), timeline.end(), [](const Action& a, const Action& b) {
+      return a.at != b.at ? a.at < b.at : a.kind < b.kind;
+    });
+    auto worker_of = [&](const std::string& role) -> Worker& {
+      for (auto& w : workers) {
+        if (w.role == role) return w;
+      }
+      return workers.front();  // unreachable: every crash target has a worker
+    };
+
+    const runtime::Instant start = rt.now();
+    for (const Action& a : timeline) {
+      if (!co_await sleep_until(rt, start + a.at)) {
+        f.aborted = true;
+        co_return;
+      }
+      if (a.kind == 2) {
+        const std::uint64_t id = arrivals[a.index].second.id;
+        auto appended = co_await wl::append_to_intake(redis, prefix, std::move(arrivals[a.index].second));
+        if (!appended) {
+          f.error = "redis " + redis_url + ": submitting invoice " + std::to_string(id) + ": " +
+                    appended.failure().message;
+          co_return;
+        }
+        f.submitted.push_back(id);
+        continue;
+      }
+      const auto& spec = s.faults[a.index];
+      Worker& w = worker_of(spec.target);
+      CrashRecord& record = f.crashes[a.index];
+      if (a.kind == 0) {
+        if (w.pid <= 0) continue;  // down already (an overlapping crash of the same role)
+        for (const auto& [stream, group] : streams_of(w.role, prefix)) {
+          record.at_kill.push_back(co_await snapshot(redis, stream, group));
+        }
+        stop_supervised(w.pid, SIGKILL, std::chrono::milliseconds(0));
+        w.pid = -1;
+      } else {
+        const auto streams = streams_of(w.role, prefix);
+        for (std::size_t k = 0; k < streams.size() && k < record.at_kill.size(); ++k) {
+          const StreamSnapshot now = co_await snapshot(redis, streams[k].first, streams[k].second);
+          const StreamSnapshot& then = record.at_kill[k];
+          record.touched += then.pending + then.lag + std::max(0LL, now.added - then.added);
+        }
+        if (w.pid > 0) continue;  // up again already
+        auto restarted = start_worker(w);
+        if (!restarted) {
+          f.error = "restarting " + w.consumer + ": " + restarted.failure().message;
+          co_return;
+        }
+      }
+    }
+    if (!co_await sleep_until(rt, start + s.duration)) {
+      f.aborted = true;
+      co_return;
+    }
+
+    // The drain: until every submitted invoice is in a terminal store, or
+    // the drain's bound (real time) has passed.
+    const auto drain_real = std::min(
+        options.drain_limit,
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::duration<double, std::milli>(runtime::to_seconds(s.drain) * 1000.0 / options.time_scale)));
+    const auto drain_end = std::chrono::steady_clock::now() + drain_real;
+    const std::set<std::uint64_t> wanted(f.submitted.begin(), f.submitted.end());
+    for (;;) {
+      auto st = co_await live::read_status(pg, schema, dead_letter_name);
+      if (st) {
+        std::size_t terminal = 0;
+        for (const auto* v : {&st->posted, &st->dead_lettered, &st->manual_review, &st->rejected}) {
+          for (auto id : *v) terminal += wanted.count(id);
+        }
+        if (terminal >= wanted.size()) {
+          f.drained = true;
+          break;
+        }
+      }
+      if (std::chrono::steady_clock::now() >= drain_end) break;
+      if (stop_requested()) {
+        f.aborted = true;
+        co_return;
+      }
+      co_await rt.sleep(scaled(std::chrono::milliseconds(200)));
+    }
+    // A late duplicate (a redelivery, a claimed message) would show now.
+    co_await rt.sleep(scaled(std::chrono::milliseconds(500)));
+    f.waited_s = runtime::to_seconds(rt.now() - start);
+    // A worker that ended on its own (not killed by a fault) is a finding.
+    for (auto& w : workers) {
+      int status = 0;
+      if (w.pid > 0 && ::waitpid(w.pid, &status, WNOHANG) == w.pid) {
+        w.pid = -1;
+        f.error = fmt::format("worker {} ended on its own ({}):{}", w.consumer,
+                              WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                  : "exit " + std::to_string(WEXITSTATUS(status)),
+                              tail(w.log));
+      }
+    }
+    co_await gather(redis, pg, schema, prefix, f);
+  }
+
+  Task<void> gather(live::RedisConnection& redis, live::PgConnection& pg, const std::string& schema,
+                    const std::string& prefix, Findings& f) {
+    auto st = co_await live::read_status(pg, schema, dead_letter_name);
+    if (!st) {
+      f.error = "postgres " + postgres_url + ": reading the stores: " + st.failure().message;
+      co_return;
+    }
+    f.status = std::move(st).value();
+    const std::string q = "\"" + schema + "\"";
+    auto pairs = [&](const std::string& sql,
+                     std::vector<std::pair<std::uint64_t, long long>>& out) -> Task<Outcome<>> {
+      auto r = co_await pg.query(sql);
+      if (!r) co_return std::move(r).failure();
+      for (std::size_t i = 0; i < r->rows(); ++i) {
+        out.emplace_back(static_cast<std::uint64_t>(r->integer(i, 0)), r->integer(i, 1));
+      }
+      co_return resilience::ok();
+    };
+    std::vector<std::pair<std::uint64_t, long long>> unused;
+    std::vector<Outcome<>> reads;
+    reads.push_back(co_await pairs("SELECT invoice_id, count(*) FROM " + q +
+                                       ".ledger_entries WHERE NOT reversed GROUP BY invoice_id HAVING count(*) > 1 "
+                                       "ORDER BY 1 LIMIT 100",
+                                   f.double_posts));
+    reads.push_back(co_await pairs("SELECT invoice_id, count(*) FROM " + q +
+                                       ".notifications GROUP BY invoice_id HAVING count(*) > 1 ORDER BY 1 LIMIT 100",
+                                   f.double_notices));
+    std::vector<std::pair<std::uint64_t, long long>> reserved;
+    reads.push_back(co_await pairs("SELECT r.invoice_id, r.amount_cents FROM " + q + ".budget_reservations r WHERE "
+                                       "NOT EXISTS (SELECT 1 FROM " + q + ".ledger_entries l WHERE l.invoice_id = "
+                                       "r.invoice_id AND NOT l.reversed) ORDER BY 1 LIMIT 100",
+                                   reserved));
+    std::vector<std::pair<std::uint64_t, long long>> unreserved;
+    reads.push_back(co_await pairs("SELECT DISTINCT l.invoice_id, 0::bigint FROM " + q + ".ledger_entries l WHERE NOT "
+                                       "l.reversed AND NOT EXISTS (SELECT 1 FROM " + q + ".budget_reservations r "
+                                       "WHERE r.invoice_id = l.invoice_id) ORDER BY 1 LIMIT 100",
+                                   unreserved));
+    reads.push_back(co_await pairs("SELECT count(*), 0::bigint FROM " + q +
+                                       ".checkpoints WHERE substring(workflow_id from 1 for 4) <> 'dlq/'::bytea",
+                                   unused));
+    for (auto& r : reads) {
+      if (!r) {
+        f.error = "postgres " + postgres_url + ": reading the stores: " + r.failure().message;
+        co_return;
+      }
+    }
+    for (const auto& [id, amount] : reserved) f.reserved_not_posted.push_back(id);
+    for (const auto& [id, zero] : unreserved) f.posted_not_reserved.push_back(id);
+    if (!unused.empty()) f.workflow_checkpoints = static_cast<long long>(unused.front().first);
+
+    std::vector<std::pair<std::string, std::string>> streams = {{wl::intake_stream(prefix), "orchestrator"},
+                                                                {prefix + "replies", "orchestrator"}};
+    for (std::string_view role : kRoles) {
+      if (role != "orchestrator") streams.emplace_back(prefix + std::string(role), std::string(role));
+    }
+    for (const auto& [stream, group] : streams) {
+      const StreamSnapshot snap = co_await snapshot(redis, stream, group);
+      const StreamSnapshot dead = co_await snapshot(redis, stream + ":dead", "");
+      if (snap.pending + snap.lag > 0) f.redis_idle = false;
+      f.redis_lines.push_back(fmt::format("redis {}: group {} pending {}, not delivered {}; {}:dead holds {}", stream,
+                                          group, snap.pending, snap.lag, stream, dead.length));
+    }
+  }
+
+  std::string dead_letter_name = "invoices";
+
+  void copy_server_logs() {
+    std::error_code ec;
+    fs::create_directories(logs_dir(), ec);
+    for (const auto* server : {servers.redis.get(), servers.postgres.get()}) {
+      if (server == nullptr) continue;
+      fs::copy_file(server->log_file(), logs_dir() / server->log_file().filename(),
+                    fs::copy_options::overwrite_existing, ec);
+    }
+  }
+};
+
+LiveHarness::LiveHarness(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+LiveHarness::~LiveHarness() { close(); }
+
+const reports::LiveInfo& LiveHarness::info() const noexcept { return impl_->info; }
+
+Outcome<std::unique_ptr<LiveHarness>> LiveHarness::open(LiveRunOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  // The workers run in the run directory: every path they get is absolute.
+  impl->options.run_dir = fs::absolute(impl->options.run_dir);
+  impl->options.agent_binary = fs::absolute(impl->options.agent_binary);
+  impl->info.time_scale = impl->options.time_scale;
+  impl->info.servers_started = impl->options.start_servers;
+  impl->info.harness_host = host_name();
+  impl->info.workers_host = impl->info.harness_host;
+  if (impl->options.start_servers) {
+    auto servers = start_live_servers();
+    if (!servers) return std::move(servers).failure();
+    impl->servers = std::move(servers).value();
+    impl->redis_url = impl->servers.redis->url();
+    impl->postgres_url = impl->servers.postgres->url();
+    impl->namespace_token = "run";
+  } else {
+    impl->redis_url = impl->options.redis_url;
+    impl->postgres_url = impl->options.postgres_url;
+    // Servers others use too: a schema and prefix no other run has.
+    impl->namespace_token = fmt::format("{}_{}", ::getpid(), std::chrono::duration_cast<std::chrono::seconds>(
+                                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                                 .count());
+  }
+  impl->info.redis_address = address_of(impl->redis_url);
+  impl->info.postgres_address = address_of(impl->postgres_url);
+  return std::unique_ptr<LiveHarness>(new LiveHarness(std::move(impl)));
+}
+
+void LiveHarness::close() {
+  if (impl_ == nullptr || impl_->closed) return;
+  impl_->closed = true;
+  impl_->copy_server_logs();
+  if (impl_->servers.postgres) (void)impl_->servers.postgres->stop();
+  if (impl_->servers.redis) (void)impl_->servers.redis->stop();
+}
+
+reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
+  Impl& h = *impl_;
+  const std::uint64_t seed = h.options.seed.value_or(s.seed);
+  const std::string policy_file = h.options.policy_file.value_or(s.policy_file);
+  const auto policy = rs::load_policy(policy_file);
+  const auto world = world_for(s);
+
+  reports::ScenarioResult r;
+  r.name = s.name;
+  r.description = s.description;
+  r.seed = seed;
+  r.replay_command = fmt::format("{} {} --mode live --time-scale {} --seed {}", h.options.replay_prefix,
+                                 reports::shell_quote(s.file), h.options.time_scale, seed);
+  if (h.options.policy_file) r.replay_command += " --policy " + reports::shell_quote(*h.options.policy_file);
+  r.scenario_digest = s.digest;
+  r.scenario_file = s.file;
+  r.scenario_path = s.absolute_file;
+  r.policy_file = policy_file;
+  r.policy_path = fs::absolute(policy_file).string();
+  r.policy_name = policy.name;
+  {
+    std::ifstream in(policy_file, std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    r.policy_digest = fmt::format("{:016x}", runtime::fnv1a64(bytes.str()));
+  }
+  h.dead_letter_name = policy.dead_letter.name;
+
+  // The scenario's logs and the world its workers read.
+  const fs::path dir = h.logs_dir() / fmt::format("{}-{}", index, safe_name(s.name));
+  fs::create_directories(dir);
+  const fs::path world_file = dir / "world.json";
+  {
+    std::ofstream out(world_file, std::ios::binary | std::ios::trunc);
+    out << world_document(s).dump(2) << "\n";
+    if (!out) throw runtime::ConfigError(world_file.string(), "$", "cannot write the world model for the workers");
+  }
+  const std::string schema = fmt::format("fl_{}_{}", h.namespace_token, index);
+  std::vector<Worker> workers;
+  for (std::string_view role : kRoles) {
+    Worker w;
+    w.role = std::string(role);
+    w.consumer = w.role + "-0";
+    w.log = dir / (w.consumer + ".log");
+    w.args = {h.options.agent_binary.string(), "--role", w.role, "--redis", h.redis_url, "--postgres",
+              h.postgres_url, "--policy", fs::absolute(policy_file).string(), "--world", world_file.string(),
+              "--time-scale", fmt::format("{}", h.options.time_scale), "--consumer", w.consumer, "--schema", schema,
+              "--prefix", schema + ":", "--seed", std::to_string(seed)};
+    workers.push_back(std::move(w));
+  }
+
+  Findings f;
+  {
+    runtime::LiveRuntime rt(seed, h.options.time_scale);
+    live::RedisConnection redis(rt, h.redis_url);
+    live::PgConnection pg(rt, h.postgres_url);
+    rt.spawn([](Impl& h, runtime::LiveRuntime& rt, live::RedisConnection& redis, live::PgConnection& pg,
+                const Scenario& s, const world::WorldModel& world, std::string schema, std::vector<Worker>& workers,
+                Findings& f) -> Task<void> {
+      co_await h.drive(rt, redis, pg, s, world, std::move(schema), workers, f);
+      rt.stop();
+    }(h, rt, redis, pg, s, world, schema, workers, f));
+    rt.run();
+  }
+  // Every worker stops: asked (SIGTERM) after a normal end, killed otherwise.
+  const bool graceful = !f.aborted && f.error.empty();
+  for (auto& w : workers) {
+    if (w.pid > 0) stop_supervised(w.pid, graceful ? SIGTERM : SIGKILL,
+                                   graceful ? std::chrono::milliseconds(10'000) : std::chrono::milliseconds(0));
+    w.pid = -1;
+  }
+
+  judge(s, f, r);
+  return r;
+}
+
+}  // namespace faultline::harness

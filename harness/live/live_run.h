@@ -1,0 +1,101 @@
+// The live mode of `faultline run` (issue 18, first part): a scenario file
+// played against real processes. The harness starts private Redis and
+// PostgreSQL servers (harness/live_servers.h) or uses servers given by URL,
+// starts one faultline-agent process per role under a schema and key prefix
+// of the scenario's own, submits the scenario's workload (the simulator's
+// generator, same seed) at its arrival times in real time divided by the
+// time scale, plays the faults it has a live form for, waits (bounded) for
+// the pipeline to drain, judges the run from the stores, and stops every
+// process it started.
+//
+//   check_live_scenario(s);                      // throws ConfigError for what live mode refuses
+//   auto harness = LiveHarness::open(options);   // Outcome: the servers, if it starts them
+//   reports::ScenarioResult r = (*harness)->run(s, 0);
+//   (*harness)->info();                          // time scale, hosts, server versions
+//
+// Faults. `crash` of a role: the role's worker process gets SIGKILL at the
+// window's start and is started again, under the same consumer name, at its
+// end (it then takes back its pending entries from Redis). Every other kind
+// has no live form yet and is refused before anything starts (exit 2,
+// naming `$.faults[i].kind`), as is a workload with `corrupted_share`.
+// A crash touched the system if its role held work when killed (entries of
+// its streams pending or not yet delivered to its group) or was sent work
+// while down (entries added to its streams in the window), read from Redis;
+// one that touched nothing makes the scenario INCONCLUSIVE.
+//
+// Evidence. Never the workers' word: the ledger, notifications, budget,
+// dead-letter queue (checkpoint rows), manual-review, rejection and
+// checkpoint tables in PostgreSQL, the streams' pending lists, lags and dead
+// streams in Redis, and the harness's own list of what it submitted.
+// Judged: conservation, exactly_once, and the success-rate target. The other
+// invariants need the simulator's per-call probes and are reported skipped,
+// each with its reason.
+//
+// Processes. Every worker runs in a process group of its own with SIGKILL
+// as its parent-death signal, so a faultline that dies (even by SIGKILL)
+// leaves no worker and no server behind; a stop request (the flag SIGINT
+// sets) ends the scenario at the next poll (within about 50 ms), kills the
+// workers and reports the scenario aborted. Each process's output is kept
+// in `<run dir>/logs/`.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "harness/scenario.h"
+#include "reports/result.h"
+#include "resilience/outcome.h"
+
+namespace faultline::harness {
+
+struct LiveRunOptions {
+  double time_scale = 60.0;  // scenario seconds per real second
+  bool start_servers = true;
+  std::string redis_url;     // when !start_servers
+  std::string postgres_url;  // when !start_servers
+  std::filesystem::path agent_binary;  // faultline-agent
+  std::filesystem::path run_dir;       // process logs go to run_dir/logs/
+  std::optional<std::string> policy_file;  // instead of each scenario's
+  std::optional<std::uint64_t> seed;       // instead of each scenario's
+  // Real-time bounds: the drain never waits longer than this (nor than the
+  // scenario's drain divided by the time scale); a worker must say ready
+  // within `ready_within`.
+  std::chrono::milliseconds drain_limit{300'000};
+  std::chrono::milliseconds ready_within{60'000};
+  const std::atomic<bool>* stop = nullptr;  // set: abort the scenario, tear down
+  std::string replay_prefix = "faultline run";
+};
+
+// Throws runtime::ConfigError (file, JSON path, what live mode can do) for
+// anything in the scenario live mode cannot play honestly.
+void check_live_scenario(const Scenario& scenario);
+
+class LiveHarness {
+ public:
+  // Starts the private servers when asked; a failure says which server.
+  static resilience::Outcome<std::unique_ptr<LiveHarness>> open(LiveRunOptions options);
+  ~LiveHarness();
+  LiveHarness(const LiveHarness&) = delete;
+  LiveHarness& operator=(const LiveHarness&) = delete;
+
+  // Runs one scenario (its `index` in the run names its schema and logs).
+  // Throws runtime::ConfigError for an unreadable policy or world.
+  reports::ScenarioResult run(const Scenario& scenario, std::size_t index);
+  const reports::LiveInfo& info() const noexcept;
+  // Copies the servers' logs into the run directory, stops the servers and
+  // removes their directories. Also done by the destructor.
+  void close();
+
+  struct Impl;
+
+ private:
+  explicit LiveHarness(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace faultline::harness

@@ -1,0 +1,267 @@
+// `faultline run --mode live` end to end (harness/live/live_run.h): a short
+// scenario with the accounting worker SIGKILLed and restarted, judged PASS
+// from the stores; a fault kind with no live form refused with exit 2
+// naming its JSON path; and teardown: after a normal end, after SIGINT and
+// after a SIGKILL of faultline itself, no process it started is left (none
+// runs in, or was started from, the test's directory), and after the first
+// two no server data directory either.
+//
+// Each test gives faultline a TMPDIR of its own, so the servers' data
+// directories are made there and can be looked for.
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/cli/process.h"
+#include "tests/support/live_servers.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+namespace ct = faultline::cli_testing;
+
+// The accounting worker is down from 1m to 2m of a 3-minute workload at
+// 1,200 invoices an hour (about 60): at time scale 20 the workload takes
+// 9 s of real time, the drain a few more.
+std::string crash_scenario() {
+  const fs::path root = ct::source_dir();
+  nlohmann::json s = {
+      {"name", "live-accounting-crash"},
+      {"description", "the accounting worker is SIGKILLed at 1m and restarted at 2m"},
+      {"seed", 7},
+      {"duration", "3m"},
+      {"drain", "10m"},
+      {"world", (root / "scenarios/models/baseline.json").string()},
+      {"workload", {{"rate_per_hour", 1200}}},
+      {"policy", (root / "scenarios/policies/recommended.json").string()},
+      {"faults", nlohmann::json::array({{{"kind", "crash"}, {"target", "accounting"}, {"start", "1m"}, {"duration", "1m"}}})},
+      {"expect", {{"invariants", nlohmann::json::array({"all"})}, {"success_rate_min", 0.9}}}};
+  return s.dump(2);
+}
+
+// Processes whose working directory or command line is inside `dir`.
+std::vector<std::string> processes_in(const fs::path& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  const std::string prefix = dir.string();
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code link_ec;
+    const std::string cwd = fs::read_symlink(entry.path() / "cwd", link_ec).string();
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& c : cmdline) {
+      if (c == '\0') c = ' ';
+    }
+    if (cwd.rfind(prefix, 0) == 0 || cmdline.find(prefix) != std::string::npos) {
+      found.push_back(name + " (cwd " + cwd + "): " + cmdline.substr(0, 120));
+    }
+  }
+  return found;
+}
+
+// Waits up to `limit` until no process is in `dir`; what is left.
+std::vector<std::string> wait_gone(const fs::path& dir, std::chrono::seconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  auto left = processes_in(dir);
+  while (!left.empty() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(100ms);
+    left = processes_in(dir);
+  }
+  return left;
+}
+
+std::vector<std::string> server_dirs_in(const fs::path& tmp) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(tmp, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("faultline-", 0) == 0) out.push_back(name);
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += x + "\n";
+  return out;
+}
+
+struct LiveDir {
+  fs::path root = ct::fresh_dir("live-run");
+  fs::path tmp = root / "tmp";
+  fs::path out = root / "runs";
+  fs::path scenario = root / "scenario.json";
+  LiveDir() {
+    // mkdtemp's 0700 would keep PostgreSQL's own user (the server runs as
+    // `postgres` under root) out of its data directory below.
+    fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec);
+    fs::create_directories(tmp);
+    ct::write_file(scenario, crash_scenario());
+  }
+  ~LiveDir() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  ct::Options options(std::chrono::seconds alarm) const {
+    ct::Options o;
+    o.env["TMPDIR"] = tmp.string();
+    o.alarm = alarm;
+    return o;
+  }
+  // The first scenario's orchestrator log, once the run directory exists.
+  fs::path orchestrator_log() const {
+    std::error_code ec;
+    for (const auto& run : fs::directory_iterator(out, ec)) {
+      const fs::path log = run.path() / "logs/0-live-accounting-crash/orchestrator-0.log";
+      if (fs::exists(log)) return log;
+    }
+    return {};
+  }
+  bool wait_workers_ready(std::chrono::seconds limit) const {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      const fs::path log = orchestrator_log();
+      if (!log.empty() && ct::read_file(log).find("ready") != std::string::npos) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+};
+
+TEST(LiveRun, AccountingCrashPassesFromStoreEvidenceAndTearsEverythingDown) {
+  LiveDir d;
+  const auto started = std::chrono::steady_clock::now();
+  auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--out", d.out.string()},
+                         d.options(180s));
+  const auto took = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("PASS"), std::string::npos) << r.out;
+  EXPECT_LT(took.count(), 60) << "the live run took " << took.count() << " s";
+
+  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
+  EXPECT_EQ(report["runtime"], "live");
+  EXPECT_EQ(report["verdict"], "pass");
+  EXPECT_EQ(report["live"]["time_scale"], 20.0);
+  EXPECT_EQ(report["live"]["servers_started"], true);
+  EXPECT_FALSE(report["live"]["redis_version"].get<std::string>().empty());
+  EXPECT_FALSE(report["live"]["postgres_version"].get<std::string>().empty());
+  EXPECT_NE(report["live"]["hosts"]["redis"].get<std::string>().find("127.0.0.1:"), std::string::npos);
+  const auto& s = report["scenarios"][0];
+  EXPECT_GT(s["outcomes"]["submitted"].get<int>(), 30);
+  EXPECT_EQ(s["outcomes"]["lost"], 0);
+  EXPECT_EQ(s["outcomes"]["in_flight"], 0);
+  ASSERT_EQ(s["faults"].size(), 1u);
+  EXPECT_EQ(s["faults"][0]["kind"], "crash");
+  EXPECT_GT(s["faults"][0]["hit_count"].get<int>(), 0) << "the crash touched nothing";
+  bool conservation = false;
+  bool exactly_once = false;
+  for (const auto& inv : s["invariants"]) {
+    if (inv["id"] == "conservation") conservation = inv["passed"].get<bool>() && !inv["skipped"].get<bool>();
+    if (inv["id"] == "exactly_once") exactly_once = inv["passed"].get<bool>() && !inv["skipped"].get<bool>();
+    if (inv["id"] == "timeouts") {
+      EXPECT_TRUE(inv["skipped"].get<bool>());
+      EXPECT_NE(inv["message"].get<std::string>().find("not judged live"), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(conservation) << s["invariants"].dump(1);
+  EXPECT_TRUE(exactly_once) << s["invariants"].dump(1);
+  // The other report formats, and every process's log in the run directory.
+  for (const char* f : {"junit.xml", "summary.md", "report.html", "metrics.prom", "logs/redis.log", "logs/postgres.log"}) {
+    EXPECT_TRUE(fs::exists(d.out / "latest" / f)) << f;
+  }
+  const std::string accounting = ct::read_file(d.out / "latest/logs/0-live-accounting-crash/accounting-0.log");
+  std::size_t readies = 0;
+  for (auto at = accounting.find("accounting-0 ready"); at != std::string::npos;
+       at = accounting.find("accounting-0 ready", at + 1)) {
+    ++readies;
+  }
+  EXPECT_EQ(readies, 2u) << "started, SIGKILLed and started again:\n" << accounting;
+
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+  EXPECT_EQ(joined(server_dirs_in(d.tmp)), "") << "server data directories left behind";
+}
+
+// With --redis and --postgres it uses those servers (the fixture's) and
+// starts none: its workers run under a schema and key prefix of their own.
+TEST(LiveRun, WithServerUrlsItStartsNoServer) {
+  LiveDir d;
+  const auto servers = faultline::test_support::live_servers();
+  auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--redis",
+                          servers.redis, "--postgres", servers.postgres, "--out", d.out.string()},
+                         d.options(180s));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
+  EXPECT_EQ(report["live"]["servers_started"], false);
+  EXPECT_EQ(report["live"]["hosts"]["redis"], servers.redis.substr(servers.redis.find("://") + 3));
+  EXPECT_FALSE(fs::exists(d.out / "latest/logs/redis.log")) << "no server of its own, no server log";
+  EXPECT_EQ(joined(server_dirs_in(d.tmp)), "");
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+}
+
+TEST(LiveRun, RefusesAFaultKindWithNoLiveFormNamingItsPath) {
+  LiveDir d;
+  auto r = ct::faultline({"run", (ct::source_dir() / "scenarios/ocr-delay-30s.json").string(), "--mode", "live",
+                          "--out", d.out.string()},
+                         d.options(60s));
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("$.faults[0].kind"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'latency' fault has no live form"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d.out)) << "nothing may start before the input is accepted";
+  EXPECT_EQ(joined(server_dirs_in(d.tmp)), "");
+
+  auto scale = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "0"}, d.options(60s));
+  EXPECT_EQ(scale.exit_code, 2);
+  EXPECT_NE(scale.err.find("--time-scale"), std::string::npos) << scale.err;
+  auto half = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--redis", "redis://127.0.0.1:1"},
+                            d.options(60s));
+  EXPECT_EQ(half.exit_code, 2);
+  EXPECT_NE(half.err.find("--postgres"), std::string::npos) << half.err;
+  auto sim_only = ct::faultline({"run", d.scenario.string(), "--time-scale", "5", "--no-write"}, d.options(60s));
+  EXPECT_EQ(sim_only.exit_code, 2);
+  EXPECT_NE(sim_only.err.find("--mode"), std::string::npos) << sim_only.err;
+}
+
+TEST(LiveRun, SigintMidRunLeavesNoProcessAndNoDataDirectory) {
+  LiveDir d;
+  ct::Child child({"run", d.scenario.string(), "--mode", "live", "--time-scale", "5", "--out", d.out.string()},
+                  d.options(120s));
+  ASSERT_TRUE(d.wait_workers_ready(60s)) << "the workers never said ready";
+  std::this_thread::sleep_for(1s);
+  ::kill(child.pid(), SIGINT);
+  const auto r = child.wait();
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_NE(r.out.find("ABORTED"), std::string::npos) << r.out;
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+  EXPECT_EQ(joined(server_dirs_in(d.tmp)), "") << "server data directories left behind";
+}
+
+// SIGKILL cannot be caught: what stops the workers and the servers is
+// their parent-death signal. The servers' data directories stay (nothing is
+// left to remove them); the test removes them.
+TEST(LiveRun, SigkillOfFaultlineLeavesNoOrphanProcess) {
+  LiveDir d;
+  ct::Child child({"run", d.scenario.string(), "--mode", "live", "--time-scale", "5", "--out", d.out.string()},
+                  d.options(120s));
+  ASSERT_TRUE(d.wait_workers_ready(60s)) << "the workers never said ready";
+  std::this_thread::sleep_for(1s);
+  ASSERT_FALSE(processes_in(d.root).empty());
+  ::kill(child.pid(), SIGKILL);
+  const auto r = child.wait();
+  EXPECT_EQ(r.signal, SIGKILL);
+  EXPECT_EQ(joined(wait_gone(d.root, 10s)), "") << "orphans of a killed faultline";
+}
+
+}  // namespace
