@@ -204,6 +204,20 @@ Task<void> Orchestrator::dispatch_replies() {
   }
 }
 
+Message Orchestrator::new_request(StepAttempt& a, std::uint64_t id, std::size_t step, std::uint32_t attempt,
+                                  std::shared_ptr<const WorkItem> work) {
+  a.waiter.request_id = next_request_++;
+  a.start = ctx_.rt->now();
+  Message request;
+  request.topic = topic_of(steps_[step]);
+  request.invoice_id = id;
+  request.request_id = a.waiter.request_id;
+  request.step = static_cast<std::uint32_t>(step);
+  request.attempt = attempt;
+  request.work = std::move(work);
+  return request;
+}
+
 std::optional<Failure> Orchestrator::start_attempt(StepAttempt& a, std::uint64_t id, std::size_t step,
                                                    std::uint32_t attempt,
                                                    const std::shared_ptr<const WorkItem>& work,
@@ -215,15 +229,7 @@ std::optional<Failure> Orchestrator::start_attempt(StepAttempt& a, std::uint64_t
   if (attempt > 1) ++metrics.step_retries;
   ctx_.rt->log().record(agent_sources_[static_cast<std::size_t>(agent)], id, se::StepStarted{step, attempt});
 
-  a.waiter.request_id = next_request_++;
-  Message request;
-  request.topic = topic_of(agent);
-  request.invoice_id = id;
-  request.request_id = a.waiter.request_id;
-  request.step = static_cast<std::uint32_t>(step);
-  request.attempt = attempt;
-  request.work = work;
-  a.start = ctx_.rt->now();
+  Message request = new_request(a, id, step, attempt, work);
   // workflow_end is Instant::max() when the policy sets no workflow deadline.
   a.cut_by_workflow = workflow_end < a.start + policy.timeout;
   a.deadline = a.cut_by_workflow ? workflow_end : a.start + policy.timeout;
@@ -454,18 +460,10 @@ Task<bool> Orchestrator::undo_step(std::uint64_t id, std::size_t step, std::shar
     std::optional<StepStatus> answer;
     {
       StepAttempt a(*ctx_.rt, waiting_);
-      a.waiter.request_id = next_request_++;
-      a.start = ctx_.rt->now();
-      a.deadline = a.start + timeout;
-      Message request;
-      request.topic = topic_of(agent);
-      request.invoice_id = id;
-      request.request_id = a.waiter.request_id;
-      request.step = static_cast<std::uint32_t>(step);
-      request.attempt = attempt;
+      Message request = new_request(a, id, step, attempt, work);
       request.undo = true;
+      a.deadline = a.start + timeout;
       request.deadline = a.deadline;
-      request.work = work;
       if (bus_->publish(std::move(request))) {
         waiting_[id] = &a.waiter;
         a.registered_as = id;

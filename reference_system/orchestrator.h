@@ -186,6 +186,10 @@ class Orchestrator {
   };
 
   Task<void> run_workflow(std::uint64_t id, bool resume);
+  // A request for the step to the step's agent, under a new request id
+  // (the attempt's), its start now; the caller sets its deadline.
+  Message new_request(StepAttempt& a, std::uint64_t id, std::size_t step, std::uint32_t attempt,
+                      std::shared_ptr<const WorkItem> work);
   // Whether a step run by `agent` can leave effects an undo must take back.
   bool may_have_effects(AgentId agent) const noexcept;
   // Asks the step's agent to undo it until it answers: true when undone,

@@ -60,6 +60,8 @@ reports::InvariantResult bounded_retries(const Evidence& ev, const Index& ix) {
       if (inv_it->second.submissions > 1) reruns += inv_it->second.submissions - 1;
     }
     std::uint64_t allowed = std::uint64_t{sp.retry.max_attempts} * ap.retry.max_attempts * reruns;
+    std::string why = fmt::format("{} per call x {} step attempts x {} run(s)", sp.retry.max_attempts,
+                                  ap.retry.max_attempts, reruns);
     // A compensation runs once per aborted saga (at most one per step
     // attempt) and once per undo request, and is tried again on its own
     // schedule within each run.
@@ -68,26 +70,15 @@ reports::InvariantResult bounded_retries(const Evidence& ev, const Index& ix) {
       const std::uint64_t runs =
           std::uint64_t{ap.retry.max_attempts} * reruns + (inv_it != ix.invoices.end() ? inv_it->second.undo_requests : 0);
       allowed = std::uint64_t{sp.retry.max_attempts} * rs::max_compensation_tries() * runs;
-      if (list.size() > allowed) {
-        std::vector<std::size_t> shown;
-        for (std::size_t i : list) shown.push_back(ix.calls[i].begin_index);
-        r.violate(ix,
-                  fmt::format("invoice {}: {} attempts of {} (op {}) where the policy allows {} ({} per call x {} "
-                              "tries per compensation x {} compensation run(s))",
-                              invoice, list.size(), service, static_cast<unsigned>(op), allowed,
-                              sp.retry.max_attempts, rs::max_compensation_tries(), runs),
-                  shown);
-        continue;
-      }
+      why = fmt::format("{} per call x {} tries per compensation x {} compensation run(s)", sp.retry.max_attempts,
+                        rs::max_compensation_tries(), runs);
     }
     if (list.size() > allowed) {
       std::vector<std::size_t> shown;
       for (std::size_t i : list) shown.push_back(ix.calls[i].begin_index);
       r.violate(ix,
-                fmt::format("invoice {}: {} attempts of {} (op {}) where the policy allows {} ({} per call x {} step "
-                            "attempts x {} run(s))",
-                            invoice, list.size(), service, static_cast<unsigned>(op), allowed, sp.retry.max_attempts,
-                            ap.retry.max_attempts, reruns),
+                fmt::format("invoice {}: {} attempts of {} (op {}) where the policy allows {} ({})", invoice,
+                            list.size(), service, static_cast<unsigned>(op), allowed, why),
                 shown);
       continue;
     }
