@@ -11,6 +11,9 @@
 // not finished pending in Redis for a restarted worker of the same name or
 // another worker's claim, and exits 0. Exit 2: bad arguments (each named),
 // an unreadable policy or world, or a server it could not use at start.
+// --faults FILE: {"faults": [...]}, a scenario's faults array (each
+// entry as in scenarios/README.md); the process injects the service faults
+// aimed at its role's services (live_role.h), the others it ignores.
 // --check-args checks the arguments without reading files or connecting
 // (for deployment files, docs/deploy/).
 #include <CLI/CLI.hpp>
@@ -24,6 +27,7 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/metrics_server.h"
+#include "faults/fault.h"
 #include "harness/exit_code.h"
 #include "reference_system/live/redis_connection.h"
 #include "runtime/json_config.h"
@@ -44,6 +48,7 @@ struct AgentArgs {
   std::string postgres;
   std::string policy;
   std::string world;
+  std::string faults;
   std::string time_scale = "1";
   std::string consumer;
   std::string metrics_port;
@@ -129,6 +134,12 @@ int run(const AgentArgs& a, const Checked& c) {
     options.policy = reference_system::load_policy(a.policy);
     options.world = a.world.empty() ? world::default_world_model()
                                     : world::load_world_model(a.world);
+    if (!a.faults.empty()) {
+      const auto doc = runtime::load_json_file(a.faults);
+      const runtime::JsonView root(doc, a.faults);
+      const auto entries = root["faults"].elements();
+      for (std::size_t i = 0; i < entries.size(); ++i) options.faults.push_back(faults::parse_fault(entries[i], i));
+    }
   } catch (const runtime::ConfigError& e) {
     fmt::print(stderr, "{}: {}\n", kCommand, cli::printable_error(e));
     return cli::kInputError;
@@ -186,6 +197,7 @@ int main(int argc, char** argv) {
   app.add_option("--postgres", a.postgres, "PostgreSQL URL: postgresql://user@host:port/database")->required();
   app.add_option("--policy", a.policy, "the resilience policy (JSON)")->required();
   app.add_option("--world", a.world, "the world model (JSON) for the simulated services; default: built-in baseline");
+  app.add_option("--faults", a.faults, "a scenario's faults (JSON {\"faults\": [...]}): its service faults are injected here");
   app.add_option("--time-scale", a.time_scale, "scenario seconds per real second (default 1)");
   app.add_option("--consumer", a.consumer, "this worker's consumer name (default <role>-0); distinct per worker");
   app.add_option("--metrics-port", a.metrics_port, "serve Prometheus text on this port (127.0.0.1 and all interfaces)");

@@ -26,6 +26,17 @@
 // its request. Request ids are unique across its restarts (the run number
 // from INCR `<prefix>orchestrator_runs`, in the high bits). Agent roles run
 // any number of processes each, under distinct consumer names.
+//
+// Service faults (RoleOptions::faults: latency, hang, error, outage,
+// invalid_output aimed at a service) wrap the role's service ports with the
+// simulator's injectors (faults/port_faults.h), each fault with its own
+// stream "fault/<stream>/<kind>" as in sim. Their windows count from the
+// scenario's start, which the harness writes to `<prefix>scenario_start_us`
+// (microseconds, Redis's TIME) once every worker is ready; until a process
+// has read it, its faults strike nothing. Each process adds what its faults
+// touched to the hash `<prefix>fault_touches` (field: the fault's index in
+// the scenario) every 20 ms of real time: touches in the last 20 ms before
+// a SIGKILL are not counted.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +44,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "faults/fault.h"
 #include "reference_system/invoice.h"
 #include "reference_system/metrics.h"
 #include "reference_system/policy.h"
@@ -69,7 +82,16 @@ struct RoleOptions {
   std::string prefix = "faultline:";
   // PostgreSQL connections the process spreads its statements over.
   std::size_t connections = 4;
+  // The scenario's faults, in its order (a fault's index is its position);
+  // the process plays those live_service_fault() accepts and aims at its role.
+  std::vector<faults::FaultSpec> faults;
 };
+
+// Whether a fault is a service fault a live process injects itself.
+bool live_service_fault(const faults::FaultSpec& spec) noexcept;
+// Redis keys of the service faults: the scenario's start, the touch counts.
+std::string scenario_start_key(std::string_view prefix);
+std::string fault_touches_key(std::string_view prefix);
 
 struct RoleCounters {
   std::uint64_t intake_read = 0;       // intake entries read (orchestrator)
