@@ -13,7 +13,8 @@
 // an unreadable policy or world, or a server it could not use at start.
 // --faults FILE: {"faults": [...]}, a scenario's faults array (each
 // entry as in scenarios/README.md); the process injects the service faults
-// aimed at its role's services (live_role.h), the others it ignores.
+// aimed at its role's services (harness/live/live_faults.h), the others it
+// ignores.
 // --check-args checks the arguments without reading files or connecting
 // (for deployment files, docs/deploy/).
 #include <CLI/CLI.hpp>
@@ -28,6 +29,7 @@
 #include "cli/command.h"
 #include "cli/metrics_server.h"
 #include "faults/fault.h"
+#include "harness/live/live_faults.h"
 #include "harness/exit_code.h"
 #include "reference_system/live/redis_connection.h"
 #include "runtime/json_config.h"
@@ -130,6 +132,7 @@ int run(const AgentArgs& a, const Checked& c) {
   options.schema = a.schema;
   options.prefix = a.prefix;
   options.connections = c.connections;
+  std::vector<faults::FaultSpec> fault_specs;
   try {
     options.policy = reference_system::load_policy(a.policy);
     options.world = a.world.empty() ? world::default_world_model()
@@ -138,7 +141,7 @@ int run(const AgentArgs& a, const Checked& c) {
       const auto doc = runtime::load_json_file(a.faults);
       const runtime::JsonView root(doc, a.faults);
       const auto entries = root["faults"].elements();
-      for (std::size_t i = 0; i < entries.size(); ++i) options.faults.push_back(faults::parse_fault(entries[i], i));
+      for (std::size_t i = 0; i < entries.size(); ++i) fault_specs.push_back(faults::parse_fault(entries[i], i));
     }
   } catch (const runtime::ConfigError& e) {
     fmt::print(stderr, "{}: {}\n", kCommand, cli::printable_error(e));
@@ -147,6 +150,11 @@ int run(const AgentArgs& a, const Checked& c) {
   const std::atomic<bool>* stop_requested = cli::stop_on_signals();
 
   runtime::LiveRuntime rt(c.seed, c.time_scale);
+  // The service faults outlive the process whose ports they wrap.
+  harness::LiveServiceFaults service_faults(rt, fault_specs);
+  options.wrap_ports = [&service_faults](live::RolePorts& ports) { service_faults.wrap(ports); };
+  reference_system::live::RedisConnection fault_redis(rt, options.redis_url);
+  const std::string prefix = options.prefix;
   live::RoleProcess process(rt, std::move(options));
   std::unique_ptr<cli::MetricsServer> metrics;
   int exit_code = cli::kPass;
@@ -154,7 +162,8 @@ int run(const AgentArgs& a, const Checked& c) {
 
   // Starts the role, then watches for a stop signal (every 20 ms of wall time).
   rt.spawn([](runtime::LiveRuntime& rt, live::RoleProcess& process, const std::atomic<bool>* stop_requested,
-              int& exit_code, bool& started) -> runtime::Task<void> {
+              int& exit_code, bool& started, harness::LiveServiceFaults& service_faults,
+              reference_system::live::RedisConnection& fault_redis, std::string prefix) -> runtime::Task<void> {
     auto outcome = co_await process.start();
     if (!outcome) {
       fmt::print(stderr, "{}: {}: {}\n", kCommand, live::to_string(process.options().role), outcome.failure().message);
@@ -164,13 +173,16 @@ int run(const AgentArgs& a, const Checked& c) {
       co_return;
     }
     started = true;
+    std::optional<runtime::TaskId> watch;
+    if (service_faults.wired()) watch = rt.spawn(service_faults.watch(fault_redis, std::move(prefix)));
     fmt::print("{}: {} {} ready\n", kCommand, live::to_string(process.options().role), process.options().consumer);
     std::fflush(stdout);
     const auto poll = std::chrono::duration_cast<runtime::Duration>(std::chrono::milliseconds(20) * rt.time_scale());
     while (!stop_requested->load()) co_await rt.sleep(poll);
+    if (watch) rt.cancel(*watch);
     process.stop();
     rt.stop();
-  }(rt, process, stop_requested, exit_code, started));
+  }(rt, process, stop_requested, exit_code, started, service_faults, fault_redis, prefix));
 
   if (c.metrics_port) {
     metrics = std::make_unique<cli::MetricsServer>(rt, *c.metrics_port, [&process] {

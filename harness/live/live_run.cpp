@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "harness/engine.h"
+#include "harness/live/live_faults.h"
 #include "harness/live_servers.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
@@ -202,7 +203,7 @@ struct Findings {
 void check_live_scenario(const Scenario& s) {
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const auto kind = s.faults[i].kind;
-    if (kind == faults::FaultKind::crash || wl::live_service_fault(s.faults[i])) continue;
+    if (kind == faults::FaultKind::crash || live_service_fault(s.faults[i])) continue;
     throw runtime::ConfigError(
         s.file, fmt::format("$.faults[{}].kind", i),
         fmt::format("a '{}' fault has no live form yet: live mode plays only 'crash' faults (SIGKILL of the role's "
@@ -524,7 +525,7 @@ struct LiveHarness::Impl {
       co_return;
     }
     const std::string start_us = now->elements[0].text + fmt::format("{:06}", std::stoll(now->elements[1].text));
-    auto set = co_await redis.command("SET", wl::scenario_start_key(prefix), start_us);
+    auto set = co_await redis.command("SET", scenario_start_key(prefix), start_us);
     if (!set || set->is_error()) {
       f.error = "redis " + redis_url + ": SET scenario start: " + (set ? set->text : set.failure().message);
       co_return;
@@ -666,7 +667,7 @@ struct LiveHarness::Impl {
         co_return;
       }
     }
-    auto touches = co_await redis.command("HGETALL", wl::fault_touches_key(prefix));
+    auto touches = co_await redis.command("HGETALL", fault_touches_key(prefix));
     if (!touches || touches->type != live::RedisReply::Type::array) {
       f.error = "redis " + redis_url + ": HGETALL fault touches: " + (touches ? touches->text : touches.failure().message);
       co_return;
@@ -789,7 +790,7 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
   const std::string schema = fmt::format("fl_{}_{}", h.namespace_token, index);
   // The service faults, for the workers that call the services.
   std::optional<fs::path> faults_file;
-  if (std::any_of(s.faults.begin(), s.faults.end(), [](const auto& f) { return wl::live_service_fault(f); })) {
+  if (std::any_of(s.faults.begin(), s.faults.end(), [](const auto& f) { return live_service_fault(f); })) {
     faults_file = dir / "faults.json";
     nlohmann::json doc;
     auto& entries = doc["faults"] = nlohmann::json::array();

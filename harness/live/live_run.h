@@ -19,7 +19,7 @@
 // `hang`, `error`, `outage` and `invalid_output` on a service: the harness
 // writes the scenario's faults to `faults.json` beside the world and every
 // worker injects those aimed at its role's services with the simulator's
-// decorators (world/live/live_role.h), windows counted from the scenario's
+// decorators (harness/live/live_faults.h), windows counted from the scenario's
 // start the harness writes to Redis; the touches are the workers' sums in
 // `<prefix>fault_touches` (the one thing a worker reports of itself: what
 // the injector in it did, never the system's outcome). Every other kind

@@ -3,13 +3,10 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <chrono>
 #include <utility>
 #include <vector>
 
-#include "faults/injector.h"
-#include "faults/port_faults.h"
 #include "reference_system/agents.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_checkpoint_store.h"
@@ -73,16 +70,6 @@ Task<Outcome<WireClock>> shared_wire_clock(runtime::LiveRuntime& rt, RedisConnec
   co_return WireClock(zero_on_wire);
 }
 
-// A service fault's window before the process has read the scenario's start.
-constexpr runtime::Duration kNotYet = std::chrono::hours(24 * 365 * 100);
-
-std::optional<long long> parse_ll(std::string_view text) {
-  long long v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
 AgentId agent_of(Role role) {
   FAULTLINE_ASSERT(role != Role::orchestrator);
   return static_cast<AgentId>(static_cast<std::uint8_t>(role));
@@ -100,23 +87,6 @@ std::optional<Role> role_from(std::string_view name) noexcept {
 std::string_view to_string(Role role) noexcept { return kRoleNames[static_cast<std::size_t>(role)]; }
 
 std::string intake_stream(std::string_view prefix) { return std::string(prefix) + "intake"; }
-
-bool live_service_fault(const faults::FaultSpec& spec) noexcept {
-  using faults::FaultKind;
-  const auto family = faults::target_family(spec.target);
-  const bool service = family == faults::TargetFamily::service || family == faults::TargetFamily::model_service;
-  switch (spec.kind) {
-    case FaultKind::latency:
-    case FaultKind::hang:
-    case FaultKind::error:
-    case FaultKind::outage:
-    case FaultKind::invalid_output: return service;
-    default: return false;
-  }
-}
-
-std::string scenario_start_key(std::string_view prefix) { return std::string(prefix) + "scenario_start_us"; }
-std::string fault_touches_key(std::string_view prefix) { return std::string(prefix) + "fault_touches"; }
 
 struct RoleProcess::Impl {
   Impl(runtime::LiveRuntime& rt_, RoleOptions options_) : rt(&rt_), options(std::move(options_)) {
@@ -137,12 +107,6 @@ struct RoleProcess::Impl {
   std::unique_ptr<PgOutcomeRecords> records;
   std::unique_ptr<PgPurchaseOrders> purchase_orders;
   std::shared_ptr<MessageBus> bus;
-  // The service faults (before the ports that hold them), what of their
-  // touches Redis has, and whether any of them wraps a port of this role.
-  std::vector<std::unique_ptr<faults::ActiveFault>> service_faults;
-  std::vector<std::uint64_t> touches_flushed;
-  bool faults_wired = false;
-  runtime::TaskId fault_task;
   ServiceClients clients;
   std::unique_ptr<AgentHost> host;
   std::unique_ptr<Orchestrator> orchestrator;
@@ -165,55 +129,9 @@ struct RoleProcess::Impl {
     co_return resilience::ok();
   }
 
-  // `port` wrapped with the injector of the service faults aimed at `target`.
-  template <class Faulty, class Port>
-  std::shared_ptr<Port> faulty(std::shared_ptr<Port> port, std::string_view target) {
-    std::vector<faults::ActiveFault*> mine;
-    for (auto& f : service_faults) {
-      if (f->spec().target == target) mine.push_back(f.get());
-    }
-    if (mine.empty()) return port;
-    faults_wired = true;
-    return std::make_shared<Faulty>(*rt, std::move(port), std::move(mine));
-  }
-
-  // Until the harness has said when the scenario started, then every 20 ms
-  // of real time: the touches not yet added to `<prefix>fault_touches`.
-  Task<void> watch_faults() {
-    const auto poll = scenario(*rt, std::chrono::milliseconds(20));
-    bool started = false;
-    while (running) {
-      if (!started) started = co_await read_scenario_start();
-      if (started) co_await flush_touches();
-      co_await rt->sleep(poll);
-    }
-  }
-
-  Task<bool> read_scenario_start() {
-    auto start = co_await redis->command("GET", scenario_start_key(options.prefix));
-    if (!start || start->type != RedisReply::Type::string) co_return false;
-    auto now = co_await redis->command("TIME");
-    if (!now || now->type != RedisReply::Type::array || now->elements.size() != 2) co_return false;
-    const runtime::Instant local = rt->now();
-    const auto start_us = parse_ll(start->text);
-    const auto now_s = parse_ll(now->elements[0].text);
-    const auto now_frac = parse_ll(now->elements[1].text);
-    if (!start_us || !now_s || !now_frac) co_return false;
-    const double since_ns = static_cast<double>(*now_s * 1'000'000 + *now_frac - *start_us) * 1000.0 * rt->time_scale();
-    const runtime::Instant scenario_start = local - runtime::Duration(static_cast<runtime::Duration::rep>(since_ns));
-    for (auto& f : service_faults) f->set_scenario_start(scenario_start);
-    co_return true;
-  }
-
-  Task<void> flush_touches() {
-    for (std::size_t i = 0; i < service_faults.size(); ++i) {
-      const std::uint64_t touched = service_faults[i]->touched();
-      if (touched == touches_flushed[i]) continue;
-      auto r = co_await redis->command("HINCRBY", fault_touches_key(options.prefix),
-                                       std::to_string(service_faults[i]->index()),
-                                       std::to_string(touched - touches_flushed[i]));
-      if (r && !r->is_error()) touches_flushed[i] = touched;
-    }
+  RolePorts wrapped(RolePorts ports) {
+    if (options.wrap_ports) options.wrap_ports(ports);
+    return ports;
   }
 
   Task<Outcome<std::shared_ptr<Agent>>> make_agent() {
@@ -221,24 +139,22 @@ struct RoleProcess::Impl {
     clients = make_service_clients(ctx);
     switch (options.role) {
       case Role::ocr: {
-        auto primary = faulty<faults::FaultyOcrEngine>(
-            std::shared_ptr<OcrEngine>(std::make_shared<SimOcrEngine>(*rt, "ocr_engine", options.world.ocr_engine)),
-            "ocr_engine");
-        auto backup = faulty<faults::FaultyOcrEngine>(
-            std::shared_ptr<OcrEngine>(std::make_shared<SimOcrEngine>(*rt, "backup_ocr", options.world.backup_ocr)),
-            "backup_ocr");
-        co_return std::shared_ptr<Agent>(
-            std::make_shared<OcrAgent>(ctx, *clients.ocr_engine, *clients.backup_ocr, primary, backup));
+        RolePorts ports;
+        ports.ocr_engine = std::make_shared<SimOcrEngine>(*rt, "ocr_engine", options.world.ocr_engine);
+        ports.backup_ocr = std::make_shared<SimOcrEngine>(*rt, "backup_ocr", options.world.backup_ocr);
+        ports = wrapped(std::move(ports));
+        co_return std::shared_ptr<Agent>(std::make_shared<OcrAgent>(ctx, *clients.ocr_engine, *clients.backup_ocr,
+                                                                    ports.ocr_engine, ports.backup_ocr));
       }
       case Role::validation: co_return std::shared_ptr<Agent>(std::make_shared<ValidationAgent>(ctx));
       case Role::matching: {
         auto orders = co_await PgPurchaseOrders::open(*pg.front(), options.schema);
         if (!orders) co_return std::move(orders).failure();
         purchase_orders = std::move(orders).value();
-        auto po = faulty<faults::FaultyPoDatabase>(
-            std::shared_ptr<PoDatabase>(std::make_shared<LivePoDatabase>(*rt, options.world.po_database, *purchase_orders)),
-            "po_database");
-        co_return std::shared_ptr<Agent>(std::make_shared<MatchingAgent>(ctx, *clients.po_database, po));
+        RolePorts ports;
+        ports.po_database = std::make_shared<LivePoDatabase>(*rt, options.world.po_database, *purchase_orders);
+        ports = wrapped(std::move(ports));
+        co_return std::shared_ptr<Agent>(std::make_shared<MatchingAgent>(ctx, *clients.po_database, ports.po_database));
       }
       case Role::accounting: {
         std::vector<std::unique_ptr<PgLedger>> ledgers;
@@ -251,13 +167,13 @@ struct RoleProcess::Impl {
         if (!budget) co_return std::move(budget).failure();
         auto notifier = co_await PgNotifier::open(*pg.back(), options.schema);
         if (!notifier) co_return std::move(notifier).failure();
-        co_return std::shared_ptr<Agent>(std::make_shared<AccountingAgent>(
-            ctx, clients,
-            faulty<faults::FaultyBudgetService>(std::shared_ptr<BudgetService>(std::move(budget).value()),
-                                                "budget_service"),
-            faulty<faults::FaultyLedger>(std::shared_ptr<Ledger>(std::make_shared<PooledLedger>(std::move(ledgers))),
-                                         "ledger"),
-            faulty<faults::FaultyNotifier>(std::shared_ptr<Notifier>(std::move(notifier).value()), "notifier")));
+        RolePorts ports;
+        ports.budget_service = std::shared_ptr<BudgetService>(std::move(budget).value());
+        ports.ledger = std::make_shared<PooledLedger>(std::move(ledgers));
+        ports.notifier = std::shared_ptr<Notifier>(std::move(notifier).value());
+        ports = wrapped(std::move(ports));
+        co_return std::shared_ptr<Agent>(
+            std::make_shared<AccountingAgent>(ctx, clients, ports.budget_service, ports.ledger, ports.notifier));
       }
       case Role::archive: co_return std::shared_ptr<Agent>(std::make_shared<ArchiveAgent>(ctx));
       case Role::orchestrator: break;
@@ -308,11 +224,6 @@ struct RoleProcess::Impl {
       co_return resilience::ok();
     }
 
-    for (std::size_t i = 0; i < options.faults.size(); ++i) {
-      if (!live_service_fault(options.faults[i])) continue;
-      service_faults.push_back(std::make_unique<faults::ActiveFault>(*rt, options.faults[i], i, rt->now() + kNotYet));
-    }
-    touches_flushed.assign(service_faults.size(), 0);
     auto agent = co_await make_agent();
     if (!agent) co_return Failure{agent.error_class(), "postgres " + options.postgres_url + ": " + agent.failure().message};
     const AgentId id = agent_of(options.role);
@@ -320,7 +231,6 @@ struct RoleProcess::Impl {
                                        options.policy.agent(id).workers, metrics.agent(id));
     host->start();
     running = true;
-    if (faults_wired) fault_task = rt->spawn(watch_faults());
     co_return resilience::ok();
   }
 
@@ -483,7 +393,6 @@ struct RoleProcess::Impl {
     if (!running) return;
     running = false;
     if (host) host->stop();
-    if (faults_wired) rt->cancel(fault_task);
     if (orchestrator) {
       orchestrator->stop();
       rt->cancel(intake_task);

@@ -27,29 +27,22 @@
 // from INCR `<prefix>orchestrator_runs`, in the high bits). Agent roles run
 // any number of processes each, under distinct consumer names.
 //
-// Service faults (RoleOptions::faults: latency, hang, error, outage,
-// invalid_output aimed at a service) wrap the role's service ports with the
-// simulator's injectors (faults/port_faults.h), each fault with its own
-// stream "fault/<stream>/<kind>" as in sim. Their windows count from the
-// scenario's start, which the harness writes to `<prefix>scenario_start_us`
-// (microseconds, Redis's TIME) once every worker is ready; until a process
-// has read it, its faults strike nothing. Each process adds what its faults
-// touched to the hash `<prefix>fault_touches` (field: the fault's index in
-// the scenario) every 20 ms of real time: touches in the last 20 ms before
-// a SIGKILL are not counted.
+// RoleOptions::wrap_ports, when set, gets the services the role calls
+// before its agent does, and may wrap them (faultline-agent wraps them with
+// a scenario's service faults: harness/live/live_faults.h).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "faults/fault.h"
 #include "reference_system/invoice.h"
 #include "reference_system/metrics.h"
 #include "reference_system/policy.h"
+#include "reference_system/ports.h"
 #include "resilience/outcome.h"
 #include "runtime/live_runtime.h"
 #include "runtime/task.h"
@@ -68,6 +61,18 @@ enum class Role : std::uint8_t { ocr = 0, validation, matching, accounting, arch
 std::optional<Role> role_from(std::string_view name) noexcept;
 std::string_view to_string(Role role) noexcept;
 
+// The services a role calls, as its agent will get them; null for those it
+// does not call (OCR engines: ocr; PO database: matching; budget, ledger,
+// notifier: accounting).
+struct RolePorts {
+  std::shared_ptr<reference_system::OcrEngine> ocr_engine;
+  std::shared_ptr<reference_system::OcrEngine> backup_ocr;
+  std::shared_ptr<reference_system::PoDatabase> po_database;
+  std::shared_ptr<reference_system::BudgetService> budget_service;
+  std::shared_ptr<reference_system::Ledger> ledger;
+  std::shared_ptr<reference_system::Notifier> notifier;
+};
+
 struct RoleOptions {
   Role role = Role::ocr;
   std::string redis_url = "redis://127.0.0.1:6379";
@@ -82,16 +87,9 @@ struct RoleOptions {
   std::string prefix = "faultline:";
   // PostgreSQL connections the process spreads its statements over.
   std::size_t connections = 4;
-  // The scenario's faults, in its order (a fault's index is its position);
-  // the process plays those live_service_fault() accepts and aims at its role.
-  std::vector<faults::FaultSpec> faults;
+  // Sees (and may replace) the services the role calls; see RolePorts.
+  std::function<void(RolePorts&)> wrap_ports;
 };
-
-// Whether a fault is a service fault a live process injects itself.
-bool live_service_fault(const faults::FaultSpec& spec) noexcept;
-// Redis keys of the service faults: the scenario's start, the touch counts.
-std::string scenario_start_key(std::string_view prefix);
-std::string fault_touches_key(std::string_view prefix);
 
 struct RoleCounters {
   std::uint64_t intake_read = 0;       // intake entries read (orchestrator)
