@@ -11,6 +11,10 @@
 // not finished pending in Redis for a restarted worker of the same name or
 // another worker's claim, and exits 0. Exit 2: bad arguments (each named),
 // an unreadable policy or world, or a server it could not use at start.
+// --faults FILE: {"faults": [...]}, a scenario's faults array (each
+// entry as in scenarios/README.md); the process injects the service faults
+// aimed at its role's services (harness/live/live_faults.h), the others it
+// ignores.
 // --check-args checks the arguments without reading files or connecting
 // (for deployment files, docs/deploy/).
 #include <CLI/CLI.hpp>
@@ -24,6 +28,8 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/metrics_server.h"
+#include "faults/fault.h"
+#include "harness/live/live_faults.h"
 #include "harness/exit_code.h"
 #include "reference_system/live/redis_connection.h"
 #include "runtime/json_config.h"
@@ -44,6 +50,7 @@ struct AgentArgs {
   std::string postgres;
   std::string policy;
   std::string world;
+  std::string faults;
   std::string time_scale = "1";
   std::string consumer;
   std::string metrics_port;
@@ -125,10 +132,17 @@ int run(const AgentArgs& a, const Checked& c) {
   options.schema = a.schema;
   options.prefix = a.prefix;
   options.connections = c.connections;
+  std::vector<faults::FaultSpec> fault_specs;
   try {
     options.policy = reference_system::load_policy(a.policy);
     options.world = a.world.empty() ? world::default_world_model()
                                     : world::load_world_model(a.world);
+    if (!a.faults.empty()) {
+      const auto doc = runtime::load_json_file(a.faults);
+      const runtime::JsonView root(doc, a.faults);
+      const auto entries = root["faults"].elements();
+      for (std::size_t i = 0; i < entries.size(); ++i) fault_specs.push_back(faults::parse_fault(entries[i], i));
+    }
   } catch (const runtime::ConfigError& e) {
     fmt::print(stderr, "{}: {}\n", kCommand, cli::printable_error(e));
     return cli::kInputError;
@@ -136,6 +150,11 @@ int run(const AgentArgs& a, const Checked& c) {
   const std::atomic<bool>* stop_requested = cli::stop_on_signals();
 
   runtime::LiveRuntime rt(c.seed, c.time_scale);
+  // The service faults outlive the process whose ports they wrap.
+  harness::LiveServiceFaults service_faults(rt, fault_specs);
+  options.wrap_ports = [&service_faults](live::RolePorts& ports) { service_faults.wrap(ports); };
+  reference_system::live::RedisConnection fault_redis(rt, options.redis_url);
+  const std::string prefix = options.prefix;
   live::RoleProcess process(rt, std::move(options));
   std::unique_ptr<cli::MetricsServer> metrics;
   int exit_code = cli::kPass;
@@ -143,7 +162,8 @@ int run(const AgentArgs& a, const Checked& c) {
 
   // Starts the role, then watches for a stop signal (every 20 ms of wall time).
   rt.spawn([](runtime::LiveRuntime& rt, live::RoleProcess& process, const std::atomic<bool>* stop_requested,
-              int& exit_code, bool& started) -> runtime::Task<void> {
+              int& exit_code, bool& started, harness::LiveServiceFaults& service_faults,
+              reference_system::live::RedisConnection& fault_redis, std::string prefix) -> runtime::Task<void> {
     auto outcome = co_await process.start();
     if (!outcome) {
       fmt::print(stderr, "{}: {}: {}\n", kCommand, live::to_string(process.options().role), outcome.failure().message);
@@ -153,13 +173,16 @@ int run(const AgentArgs& a, const Checked& c) {
       co_return;
     }
     started = true;
+    std::optional<runtime::TaskId> watch;
+    if (service_faults.wired()) watch = rt.spawn(service_faults.watch(fault_redis, std::move(prefix)));
     fmt::print("{}: {} {} ready\n", kCommand, live::to_string(process.options().role), process.options().consumer);
     std::fflush(stdout);
     const auto poll = std::chrono::duration_cast<runtime::Duration>(std::chrono::milliseconds(20) * rt.time_scale());
     while (!stop_requested->load()) co_await rt.sleep(poll);
+    if (watch) rt.cancel(*watch);
     process.stop();
     rt.stop();
-  }(rt, process, stop_requested, exit_code, started));
+  }(rt, process, stop_requested, exit_code, started, service_faults, fault_redis, prefix));
 
   if (c.metrics_port) {
     metrics = std::make_unique<cli::MetricsServer>(rt, *c.metrics_port, [&process] {
@@ -186,6 +209,7 @@ int main(int argc, char** argv) {
   app.add_option("--postgres", a.postgres, "PostgreSQL URL: postgresql://user@host:port/database")->required();
   app.add_option("--policy", a.policy, "the resilience policy (JSON)")->required();
   app.add_option("--world", a.world, "the world model (JSON) for the simulated services; default: built-in baseline");
+  app.add_option("--faults", a.faults, "a scenario's faults (JSON {\"faults\": [...]}): its service faults are injected here");
   app.add_option("--time-scale", a.time_scale, "scenario seconds per real second (default 1)");
   app.add_option("--consumer", a.consumer, "this worker's consumer name (default <role>-0); distinct per worker");
   app.add_option("--metrics-port", a.metrics_port, "serve Prometheus text on this port (127.0.0.1 and all interfaces)");

@@ -118,6 +118,9 @@ class ActiveFault {
   // Counts and logs a touch decided elsewhere (a crash, an extra arrival).
   void touch(std::uint64_t subject, std::int64_t effect = 0);
 
+  // Moves the scenario's start (a live process learns it after it built
+  // its faults, from the harness through Redis: world/live/live_role.h).
+  void set_scenario_start(runtime::Instant start) noexcept { start_ = start; }
   runtime::Instant window_start() const noexcept { return start_ + spec_.start; }
   runtime::Instant window_end() const noexcept { return start_ + spec_.end(); }
 

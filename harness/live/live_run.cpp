@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "harness/engine.h"
+#include "harness/live/live_faults.h"
 #include "harness/live_servers.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
@@ -182,6 +183,9 @@ struct Findings {
   std::string error;  // the run could not go on (a worker that would not start, a server)
   std::vector<std::uint64_t> submitted;
   std::vector<CrashRecord> crashes;
+  // Service faults: touches per fault index, as the workers added them up in
+  // `<prefix>fault_touches`.
+  std::map<std::size_t, long long> service_touches;
   live::DeploymentStatus status;
   bool drained = false;
   double waited_s = 0;  // scenario seconds from the start to the final reading
@@ -199,11 +203,12 @@ struct Findings {
 void check_live_scenario(const Scenario& s) {
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const auto kind = s.faults[i].kind;
-    if (kind == faults::FaultKind::crash) continue;
+    if (kind == faults::FaultKind::crash || live_service_fault(s.faults[i])) continue;
     throw runtime::ConfigError(
         s.file, fmt::format("$.faults[{}].kind", i),
         fmt::format("a '{}' fault has no live form yet: live mode plays only 'crash' faults (SIGKILL of the role's "
-                    "worker at the start, restart at the end); run this scenario with --mode sim",
+                    "worker at the start, restart at the end) and latency, hang, error, outage and invalid_output "
+                    "on a service (injected in the worker that calls it); run this scenario with --mode sim",
                     faults::to_string(kind)));
   }
   if (s.workload.corrupted_share > 0) {
@@ -325,7 +330,13 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
     w.target = s.faults[i].target;
     w.start = s.faults[i].start;
     w.end = s.faults[i].end();
-    w.hit_count = i < f.crashes.size() ? static_cast<std::uint64_t>(std::max(0LL, f.crashes[i].touched)) : 0;
+    long long touched = 0;
+    if (s.faults[i].kind == faults::FaultKind::crash) {
+      touched = i < f.crashes.size() ? f.crashes[i].touched : 0;
+    } else if (const auto it = f.service_touches.find(i); it != f.service_touches.end()) {
+      touched = it->second;
+    }
+    w.hit_count = static_cast<std::uint64_t>(std::max(0LL, touched));
     r.faults.push_back(std::move(w));
   }
 
@@ -490,9 +501,10 @@ struct LiveHarness::Impl {
     };
     std::vector<Action> timeline;
     for (std::size_t i = 0; i < s.faults.size(); ++i) {
+      f.crashes.push_back(CrashRecord{i, {}, 0});
+      if (s.faults[i].kind != faults::FaultKind::crash) continue;  // a service fault: the workers inject it
       timeline.push_back({s.faults[i].start, 0, i});
       timeline.push_back({s.faults[i].end(), 1, i});
-      f.crashes.push_back(CrashRecord{i, {}, 0});
     }
     for (std::size_t i = 0; i < arrivals.size(); ++i) timeline.push_back({arrivals[i].first, 2, i});
     std::stable_sort(timeline.begin(), timeline.end(), [](const Action& a, const Action& b) {
@@ -505,6 +517,19 @@ struct LiveHarness::Impl {
       return workers.front();  // unreachable: every crash target has a worker
     };
 
+    // The scenario starts now: the workers' service faults count their
+    // windows from this instant (Redis's clock, shared by every process).
+    auto now = co_await redis.command("TIME");
+    if (!now || now->type != live::RedisReply::Type::array || now->elements.size() != 2) {
+      f.error = "redis " + redis_url + ": TIME: " + (now ? now->text : now.failure().message);
+      co_return;
+    }
+    const std::string start_us = now->elements[0].text + fmt::format("{:06}", std::stoll(now->elements[1].text));
+    auto set = co_await redis.command("SET", scenario_start_key(prefix), start_us);
+    if (!set || set->is_error()) {
+      f.error = "redis " + redis_url + ": SET scenario start: " + (set ? set->text : set.failure().message);
+      co_return;
+    }
     const runtime::Instant start = rt.now();
     for (const Action& a : timeline) {
       if (!co_await sleep_until(rt, start + a.at)) {
@@ -642,6 +667,14 @@ struct LiveHarness::Impl {
         co_return;
       }
     }
+    auto touches = co_await redis.command("HGETALL", fault_touches_key(prefix));
+    if (!touches || touches->type != live::RedisReply::Type::array) {
+      f.error = "redis " + redis_url + ": HGETALL fault touches: " + (touches ? touches->text : touches.failure().message);
+      co_return;
+    }
+    for (std::size_t i = 0; i + 1 < touches->elements.size(); i += 2) {
+      f.service_touches[std::stoul(touches->elements[i].text)] += std::stoll(touches->elements[i + 1].text);
+    }
     for (const auto& [id, amount] : reserved) f.reserved_not_posted.push_back(id);
     for (const auto& [id, zero] : unreserved) f.posted_not_reserved.push_back(id);
     if (!unused.empty()) f.workflow_checkpoints = static_cast<long long>(unused.front().first);
@@ -755,6 +788,17 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
     if (!out) throw runtime::ConfigError(world_file.string(), "$", "cannot write the world model for the workers");
   }
   const std::string schema = fmt::format("fl_{}_{}", h.namespace_token, index);
+  // The service faults, for the workers that call the services.
+  std::optional<fs::path> faults_file;
+  if (std::any_of(s.faults.begin(), s.faults.end(), [](const auto& f) { return live_service_fault(f); })) {
+    faults_file = dir / "faults.json";
+    nlohmann::json doc;
+    auto& entries = doc["faults"] = nlohmann::json::array();
+    for (const auto& spec : s.faults) entries.push_back(faults::to_json(spec));
+    std::ofstream out(*faults_file, std::ios::binary | std::ios::trunc);
+    out << doc.dump(2) << "\n";
+    if (!out) throw runtime::ConfigError(faults_file->string(), "$", "cannot write the faults for the workers");
+  }
   std::vector<Worker> workers;
   for (std::string_view role : kRoles) {
     Worker w;
@@ -765,6 +809,10 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
               h.postgres_url, "--policy", fs::absolute(policy_file).string(), "--world", world_file.string(),
               "--time-scale", fmt::format("{}", h.options.time_scale), "--consumer", w.consumer, "--schema", schema,
               "--prefix", schema + ":", "--seed", std::to_string(seed)};
+    if (faults_file) {
+      w.args.push_back("--faults");
+      w.args.push_back(faults_file->string());
+    }
     workers.push_back(std::move(w));
   }
 

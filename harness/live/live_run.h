@@ -15,7 +15,14 @@
 //
 // Faults. `crash` of a role: the role's worker process gets SIGKILL at the
 // window's start and is started again, under the same consumer name, at its
-// end (it then takes back its pending entries from Redis). Every other kind
+// end (it then takes back its pending entries from Redis). `latency`,
+// `hang`, `error`, `outage` and `invalid_output` on a service: the harness
+// writes the scenario's faults to `faults.json` beside the world and every
+// worker injects those aimed at its role's services with the simulator's
+// decorators (harness/live/live_faults.h), windows counted from the scenario's
+// start the harness writes to Redis; the touches are the workers' sums in
+// `<prefix>fault_touches` (the one thing a worker reports of itself: what
+// the injector in it did, never the system's outcome). Every other kind
 // has no live form yet and is refused before anything starts (exit 2,
 // naming `$.faults[i].kind`), as is a workload with `corrupted_share`.
 // A crash touched the system if its role held work when killed (entries of

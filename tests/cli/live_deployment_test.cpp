@@ -396,6 +396,20 @@ TEST(FaultlineAgent, RefusesBadArgumentsNamingThem) {
       options);
   EXPECT_EQ(unreachable.exit_code, 2);
   EXPECT_NE(unreachable.err.find("redis://127.0.0.1:1"), std::string::npos) << unreachable.err;
+  // A faults file with a bad entry: exit 2 naming the file and the entry's
+  // JSON path, before any server is tried.
+  const auto dir = faultline::cli_testing::fresh_dir("agent-faults");
+  const auto faults_file = dir / "faults.json";
+  faultline::cli_testing::write_file(faults_file,
+                                     R"({"faults": [{"kind": "outage", "target": "nowhere", "start": "0s", "duration": "1s"}]})");
+  auto bad_faults = faultline::cli_testing::faultline(
+      {"--role", "accounting", "--redis", "redis://127.0.0.1:1", "--postgres", "postgresql://x@127.0.0.1:1/db",
+       "--policy", policy, "--faults", faults_file.string()},
+      options);
+  EXPECT_EQ(bad_faults.exit_code, 2) << bad_faults.err;
+  EXPECT_NE(bad_faults.err.find("$.faults[0].target"), std::string::npos) << bad_faults.err;
+  EXPECT_NE(bad_faults.err.find("faults.json"), std::string::npos) << bad_faults.err;
+  std::filesystem::remove_all(dir);
   auto missing = faultline::cli_testing::faultline({"--role", "ocr"}, options);
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("--redis"), std::string::npos) << missing.err;

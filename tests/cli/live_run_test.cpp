@@ -1,7 +1,9 @@
 // `faultline run --mode live` end to end (harness/live/live_run.h): a short
 // scenario with the accounting worker SIGKILLed and restarted, judged PASS
-// from the stores; a fault kind with no live form refused with exit 2
-// naming its JSON path; and teardown: after a normal end, after SIGINT and
+// from the stores; a notifier outage injected in the accounting worker,
+// its touches counted, judged PASS from the stores; a service fault whose
+// window sees no call INCONCLUSIVE; a fault kind with no live form refused
+// with exit 2 naming its JSON path; and teardown: after a normal end, after SIGINT and
 // after a SIGKILL of faultline itself, no process it started is left (none
 // runs in, or was started from, the test's directory), and after the first
 // two no server data directory either.
@@ -30,23 +32,31 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 namespace ct = faultline::cli_testing;
 
-// The accounting worker is down from 1m to 2m of a 3-minute workload at
-// 1,200 invoices an hour (about 60): at time scale 20 the workload takes
-// 9 s of real time, the drain a few more.
-std::string crash_scenario() {
+// A 3-minute workload at 1,200 invoices an hour (about 60): at time scale
+// 20 it takes 9 s of real time, the drain a few more.
+std::string live_scenario(const std::string& name, const std::string& description, const nlohmann::json& faults,
+                          double success_rate_min) {
   const fs::path root = ct::source_dir();
   nlohmann::json s = {
-      {"name", "live-accounting-crash"},
-      {"description", "the accounting worker is SIGKILLed at 1m and restarted at 2m"},
+      {"name", name},
+      {"description", description},
       {"seed", 7},
       {"duration", "3m"},
       {"drain", "10m"},
       {"world", (root / "scenarios/models/baseline.json").string()},
       {"workload", {{"rate_per_hour", 1200}}},
       {"policy", (root / "scenarios/policies/recommended.json").string()},
-      {"faults", nlohmann::json::array({{{"kind", "crash"}, {"target", "accounting"}, {"start", "1m"}, {"duration", "1m"}}})},
-      {"expect", {{"invariants", nlohmann::json::array({"all"})}, {"success_rate_min", 0.9}}}};
+      {"faults", faults},
+      {"expect", {{"invariants", nlohmann::json::array({"all"})}, {"success_rate_min", success_rate_min}}}};
   return s.dump(2);
+}
+
+// The accounting worker is down from 1m to 2m.
+std::string crash_scenario() {
+  return live_scenario("live-accounting-crash", "the accounting worker is SIGKILLed at 1m and restarted at 2m",
+                       nlohmann::json::array({{{"kind", "crash"}, {"target", "accounting"}, {"start", "1m"},
+                                               {"duration", "1m"}}}),
+                       0.9);
 }
 
 // Processes whose working directory or command line is inside `dir`.
@@ -211,14 +221,78 @@ TEST(LiveRun, WithServerUrlsItStartsNoServer) {
   EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
 }
 
+// The report's invariant `id`: passed and judged (not skipped).
+bool judged_pass(const nlohmann::json& scenario, const std::string& id) {
+  for (const auto& inv : scenario["invariants"]) {
+    if (inv["id"] == id) return inv["passed"].get<bool>() && !inv["skipped"].get<bool>();
+  }
+  return false;
+}
+
+// The notifier is down from 1m to 1m30s: the accounting worker's injector
+// fails its calls (the saga compensates, retries, dead-letters), counts
+// them in Redis, and the stores still hold every invoice exactly once.
+TEST(LiveRun, NotifierOutageTouchesCallsAndConservationHoldsFromTheStores) {
+  LiveDir d;
+  ct::write_file(d.scenario, live_scenario("live-notifier-outage", "the notifier is down from 1m to 1m30s",
+                                           nlohmann::json::array({{{"kind", "outage"}, {"target", "notifier"},
+                                                                   {"start", "1m"}, {"duration", "30s"}}}),
+                                           0.5));
+  const auto started = std::chrono::steady_clock::now();
+  auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--out", d.out.string()},
+                         d.options(180s));
+  const auto took = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_LT(took.count(), 60) << "the live run took " << took.count() << " s";
+  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
+  const auto& s = report["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "pass") << s["verdict_reason"];
+  ASSERT_EQ(s["faults"].size(), 1u);
+  EXPECT_EQ(s["faults"][0]["kind"], "outage");
+  EXPECT_EQ(s["faults"][0]["target"], "notifier");
+  EXPECT_GT(s["faults"][0]["hit_count"].get<int>(), 0) << "the outage touched no call";
+  EXPECT_EQ(s["outcomes"]["lost"], 0);
+  EXPECT_EQ(s["outcomes"]["in_flight"], 0);
+  EXPECT_TRUE(judged_pass(s, "conservation")) << s["invariants"].dump(1);
+  EXPECT_TRUE(judged_pass(s, "exactly_once")) << s["invariants"].dump(1);
+  // Only the accounting worker calls the notifier; every worker got the faults.
+  EXPECT_TRUE(fs::exists(d.out / "latest/logs/0-live-notifier-outage/faults.json"));
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+}
+
+// A notifier error in the first 500 ms: no invoice can have reached the
+// notifier yet (OCR alone takes about 1.5 s), so the fault touches nothing
+// and the scenario is INCONCLUSIVE, never a pass.
+TEST(LiveRun, AServiceFaultThatTouchesNothingIsInconclusive) {
+  LiveDir d;
+  ct::write_file(d.scenario, live_scenario("live-notifier-early", "the notifier fails in the first 500 ms only",
+                                           nlohmann::json::array({{{"kind", "error"}, {"target", "notifier"},
+                                                                   {"class", "transient"}, {"start", "0s"},
+                                                                   {"duration", "500ms"}}}),
+                                           0.9));
+  auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--out", d.out.string()},
+                         d.options(180s));
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
+  const auto& s = report["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "inconclusive") << r.out;
+  EXPECT_NE(s["verdict_reason"].get<std::string>().find("touched nothing: fault 0 (error on notifier)"),
+            std::string::npos)
+      << s["verdict_reason"];
+  ASSERT_EQ(s["faults"].size(), 1u);
+  EXPECT_EQ(s["faults"][0]["hit_count"], 0);
+  EXPECT_TRUE(judged_pass(s, "conservation")) << s["invariants"].dump(1);
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+}
+
 TEST(LiveRun, RefusesAFaultKindWithNoLiveFormNamingItsPath) {
   LiveDir d;
-  auto r = ct::faultline({"run", (ct::source_dir() / "scenarios/ocr-delay-30s.json").string(), "--mode", "live",
+  auto r = ct::faultline({"run", (ct::source_dir() / "scenarios/checkpoint-outage.json").string(), "--mode", "live",
                           "--out", d.out.string()},
                          d.options(60s));
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("$.faults[0].kind"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("'latency' fault has no live form"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'checkpoint_outage' fault has no live form"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(d.out)) << "nothing may start before the input is accepted";
   EXPECT_EQ(joined(server_dirs_in(d.tmp)), "");
 

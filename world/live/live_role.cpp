@@ -129,23 +129,32 @@ struct RoleProcess::Impl {
     co_return resilience::ok();
   }
 
+  RolePorts wrapped(RolePorts ports) {
+    if (options.wrap_ports) options.wrap_ports(ports);
+    return ports;
+  }
+
   Task<Outcome<std::shared_ptr<Agent>>> make_agent() {
     const AgentContext ctx = context();
     clients = make_service_clients(ctx);
     switch (options.role) {
       case Role::ocr: {
-        auto primary = std::make_shared<SimOcrEngine>(*rt, "ocr_engine", options.world.ocr_engine);
-        auto backup = std::make_shared<SimOcrEngine>(*rt, "backup_ocr", options.world.backup_ocr);
-        co_return std::shared_ptr<Agent>(
-            std::make_shared<OcrAgent>(ctx, *clients.ocr_engine, *clients.backup_ocr, primary, backup));
+        RolePorts ports;
+        ports.ocr_engine = std::make_shared<SimOcrEngine>(*rt, "ocr_engine", options.world.ocr_engine);
+        ports.backup_ocr = std::make_shared<SimOcrEngine>(*rt, "backup_ocr", options.world.backup_ocr);
+        ports = wrapped(std::move(ports));
+        co_return std::shared_ptr<Agent>(std::make_shared<OcrAgent>(ctx, *clients.ocr_engine, *clients.backup_ocr,
+                                                                    ports.ocr_engine, ports.backup_ocr));
       }
       case Role::validation: co_return std::shared_ptr<Agent>(std::make_shared<ValidationAgent>(ctx));
       case Role::matching: {
         auto orders = co_await PgPurchaseOrders::open(*pg.front(), options.schema);
         if (!orders) co_return std::move(orders).failure();
         purchase_orders = std::move(orders).value();
-        auto po = std::make_shared<LivePoDatabase>(*rt, options.world.po_database, *purchase_orders);
-        co_return std::shared_ptr<Agent>(std::make_shared<MatchingAgent>(ctx, *clients.po_database, po));
+        RolePorts ports;
+        ports.po_database = std::make_shared<LivePoDatabase>(*rt, options.world.po_database, *purchase_orders);
+        ports = wrapped(std::move(ports));
+        co_return std::shared_ptr<Agent>(std::make_shared<MatchingAgent>(ctx, *clients.po_database, ports.po_database));
       }
       case Role::accounting: {
         std::vector<std::unique_ptr<PgLedger>> ledgers;
@@ -158,9 +167,13 @@ struct RoleProcess::Impl {
         if (!budget) co_return std::move(budget).failure();
         auto notifier = co_await PgNotifier::open(*pg.back(), options.schema);
         if (!notifier) co_return std::move(notifier).failure();
-        co_return std::shared_ptr<Agent>(std::make_shared<AccountingAgent>(
-            ctx, clients, std::shared_ptr<BudgetService>(std::move(budget).value()),
-            std::make_shared<PooledLedger>(std::move(ledgers)), std::shared_ptr<Notifier>(std::move(notifier).value())));
+        RolePorts ports;
+        ports.budget_service = std::shared_ptr<BudgetService>(std::move(budget).value());
+        ports.ledger = std::make_shared<PooledLedger>(std::move(ledgers));
+        ports.notifier = std::shared_ptr<Notifier>(std::move(notifier).value());
+        ports = wrapped(std::move(ports));
+        co_return std::shared_ptr<Agent>(
+            std::make_shared<AccountingAgent>(ctx, clients, ports.budget_service, ports.ledger, ports.notifier));
       }
       case Role::archive: co_return std::shared_ptr<Agent>(std::make_shared<ArchiveAgent>(ctx));
       case Role::orchestrator: break;

@@ -26,9 +26,14 @@
 // its request. Request ids are unique across its restarts (the run number
 // from INCR `<prefix>orchestrator_runs`, in the high bits). Agent roles run
 // any number of processes each, under distinct consumer names.
+//
+// RoleOptions::wrap_ports, when set, gets the services the role calls
+// before its agent does, and may wrap them (faultline-agent wraps them with
+// a scenario's service faults: harness/live/live_faults.h).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +42,7 @@
 #include "reference_system/invoice.h"
 #include "reference_system/metrics.h"
 #include "reference_system/policy.h"
+#include "reference_system/ports.h"
 #include "resilience/outcome.h"
 #include "runtime/live_runtime.h"
 #include "runtime/task.h"
@@ -55,6 +61,18 @@ enum class Role : std::uint8_t { ocr = 0, validation, matching, accounting, arch
 std::optional<Role> role_from(std::string_view name) noexcept;
 std::string_view to_string(Role role) noexcept;
 
+// The services a role calls, as its agent will get them; null for those it
+// does not call (OCR engines: ocr; PO database: matching; budget, ledger,
+// notifier: accounting).
+struct RolePorts {
+  std::shared_ptr<reference_system::OcrEngine> ocr_engine;
+  std::shared_ptr<reference_system::OcrEngine> backup_ocr;
+  std::shared_ptr<reference_system::PoDatabase> po_database;
+  std::shared_ptr<reference_system::BudgetService> budget_service;
+  std::shared_ptr<reference_system::Ledger> ledger;
+  std::shared_ptr<reference_system::Notifier> notifier;
+};
+
 struct RoleOptions {
   Role role = Role::ocr;
   std::string redis_url = "redis://127.0.0.1:6379";
@@ -69,6 +87,8 @@ struct RoleOptions {
   std::string prefix = "faultline:";
   // PostgreSQL connections the process spreads its statements over.
   std::size_t connections = 4;
+  // Sees (and may replace) the services the role calls; see RolePorts.
+  std::function<void(RolePorts&)> wrap_ports;
 };
 
 struct RoleCounters {
