@@ -37,6 +37,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -276,13 +277,32 @@ class Hosts {
   std::vector<std::string> made_;
 };
 
+// Whether the directory `name` (stem-<pid>-XXXXXX) was left by a test of
+// this file that no longer runs.
+bool stale_dir(const std::string& name, const std::string& stem) {
+  if (name.rfind(stem + "-", 0) != 0) return false;
+  const std::string rest = name.substr(stem.size() + 1);
+  const std::string pid = rest.substr(0, rest.find('-'));
+  return !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos && rest.size() > pid.size() &&
+         !fs::exists(fs::path("/proc") / pid);
+}
+
 // The test's directory (scenario, runs, the servers' data directories),
-// removed at the end.
+// removed at the end; those a test killed outright left are removed first.
+fs::path test_dir() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    if (stale_dir(entry.path().filename().string(), "several-hosts")) fs::remove_all(entry.path(), ec);
+  }
+  return ct::fresh_dir("several-hosts-" + std::to_string(::getpid()));
+}
+
 struct TestDir {
-  fs::path root = ct::fresh_dir("several-hosts");
+  fs::path root = test_dir();
   fs::path tmp = root / "tmp";
   fs::path out = root / "runs";
   fs::path scenario = root / "scenario.json";
+  fs::path run_log = root / "run.log";  // faultline's output
   TestDir() {
     // PostgreSQL runs as `postgres` under root: its data directory below
     // must be reachable.
@@ -363,6 +383,7 @@ class SeveralHosts : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (run_pid_ > 0) faultline::harness::stop_supervised(run_pid_, SIGKILL, 0ms);
     // Servers first (their processes leave the namespaces), then the hosts.
     if (redis_) {
       EXPECT_TRUE(redis_->stop()) << "stopping redis";
@@ -375,17 +396,35 @@ class SeveralHosts : public ::testing::Test {
     hosts_.reset();
   }
 
-  // `faultline run` of the test's scenario inside the workers' namespace.
-  std::unique_ptr<ct::Child> start_run() {
-    ct::Options o;
-    o.program = *ip_binary();
-    o.env["TMPDIR"] = dir_.tmp.string();
-    o.alarm = 240s;
-    return std::make_unique<ct::Child>(
-        std::vector<std::string>{"netns", "exec", hosts_->work(), ct::binary().string(), "run", dir_.scenario.string(),
-                                 "--mode", "live", "--time-scale", "20", "--redis", redis_->url(), "--postgres",
-                                 pg_->url(), "--out", dir_.out.string()},
-        o);
+  // Starts `faultline run` of the test's scenario inside the workers'
+  // namespace (`ip netns exec` execs it: the pid is faultline's), as a
+  // supervised child: SIGKILL if the test dies, so a test killed outright
+  // leaves no run behind (its workers follow it the same way).
+  void start_run() {
+    auto pid = faultline::harness::spawn_supervised(
+        {ip_binary()->string(), "netns", "exec", hosts_->work(), ct::binary().string(), "run", dir_.scenario.string(),
+         "--mode", "live", "--time-scale", "20", "--redis", redis_->url(), "--postgres", pg_->url(), "--out",
+         dir_.out.string()},
+        dir_.root, dir_.run_log);
+    ASSERT_TRUE(pid) << pid.failure().message;
+    run_pid_ = pid.value();
+  }
+
+  // Its exit code, once it ends (-1: killed, or still running after `limit`,
+  // when it is killed).
+  int wait_run(std::chrono::seconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (::waitpid(run_pid_, &status, WNOHANG) != run_pid_) {
+      if (std::chrono::steady_clock::now() >= end) {
+        faultline::harness::stop_supervised(run_pid_, SIGKILL, 0ms);
+        run_pid_ = -1;
+        return -1;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    run_pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
   bool wait_workers_ready(std::chrono::seconds limit) const {
@@ -405,9 +444,10 @@ class SeveralHosts : public ::testing::Test {
   }
 
   // The scenario passed, judged from the stores, with the stores on their hosts.
-  void expect_passed(const ct::Result& r, int submitted_min) const {
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_NE(r.out.find("PASS"), std::string::npos) << r.out;
+  void expect_passed(int exit_code, int submitted_min) const {
+    const std::string output = ct::read_file(dir_.run_log);
+    ASSERT_EQ(exit_code, 0) << output;
+    EXPECT_NE(output.find("PASS"), std::string::npos) << output;
     const auto report = nlohmann::json::parse(ct::read_file(dir_.out / "latest/report.json"));
     EXPECT_EQ(report["runtime"], "live");
     EXPECT_EQ(report["live"]["servers_started"], false);
@@ -423,6 +463,7 @@ class SeveralHosts : public ::testing::Test {
   }
 
   TestDir dir_;
+  pid_t run_pid_ = -1;
   std::unique_ptr<Hosts> hosts_;
   std::unique_ptr<PrivateServer> redis_;
   std::unique_ptr<PrivateServer> pg_;
@@ -431,8 +472,8 @@ class SeveralHosts : public ::testing::Test {
 // 3 minutes at 1,200 invoices an hour (about 60), 9 s at time scale 20.
 TEST_F(SeveralHosts, ScenarioPassesWithRedisPostgresAndWorkersOnHostsOfTheirOwn) {
   ct::write_file(dir_.scenario, scenario("several-hosts", "Redis, PostgreSQL and the workers on three hosts", "3m"));
-  auto run = start_run();
-  ASSERT_TRUE(wait_workers_ready(120s)) << run->out_so_far();
+  start_run();
+  ASSERT_TRUE(wait_workers_ready(120s)) << ct::read_file(dir_.run_log);
   // Every client Redis sees comes over the link from the workers' host.
   const auto clients = redis_from_work("CLIENT LIST");
   ASSERT_TRUE(clients.has_value()) << "Redis did not answer from the workers' host";
@@ -446,7 +487,7 @@ TEST_F(SeveralHosts, ScenarioPassesWithRedisPostgresAndWorkersOnHostsOfTheirOwn)
   }
   EXPECT_GT(all, 6u) << *clients;
   EXPECT_EQ(from_work, all) << *clients;
-  expect_passed(run->wait(), 30);
+  expect_passed(wait_run(180s), 30);
 }
 
 // 6 minutes (about 120 invoices), 18 s at time scale 20; the link to the
@@ -454,8 +495,8 @@ TEST_F(SeveralHosts, ScenarioPassesWithRedisPostgresAndWorkersOnHostsOfTheirOwn)
 TEST_F(SeveralHosts, CutRedisHostLinkMidRunLosesNothing) {
   ct::write_file(dir_.scenario, scenario("several-hosts-redis-cut",
                                          "the Redis host's link is cut for 14 s of real time mid-run", "6m"));
-  auto run = start_run();
-  ASSERT_TRUE(wait_workers_ready(120s)) << run->out_so_far();
+  start_run();
+  ASSERT_TRUE(wait_workers_ready(120s)) << ct::read_file(dir_.run_log);
   std::this_thread::sleep_for(1s);
   const auto info_before = redis_from_work("INFO stats");
   const auto retrans_before = inside<long long>(hosts_->work(), retransmitted_segments);
@@ -475,7 +516,7 @@ TEST_F(SeveralHosts, CutRedisHostLinkMidRunLosesNothing) {
   restore.done = true;
   const auto cut_for = std::chrono::duration<double>(std::chrono::steady_clock::now() - cut_at).count();
 
-  const auto result = run->wait();
+  const int exit_code = wait_run(180s);
   const auto info_after = redis_from_work("INFO stats");
   const auto retrans_after = inside<long long>(hosts_->work(), retransmitted_segments);
   ASSERT_TRUE(info_after && retrans_after);
@@ -489,7 +530,7 @@ TEST_F(SeveralHosts, CutRedisHostLinkMidRunLosesNothing) {
   RecordProperty("redis_new_connections", std::to_string(reconnections));
   RecordProperty("tcp_segments_retransmitted", std::to_string(retransmitted));
 
-  expect_passed(result, 60);
+  expect_passed(exit_code, 60);
   EXPECT_GT(reconnections, 0) << "no client gave up its silent connection: the cut touched nothing";
   EXPECT_GT(retransmitted, 0) << "no segment was lost on the cut link";
 }
