@@ -43,7 +43,7 @@ struct ServerLaunchOptions {
   std::chrono::milliseconds ready_within{60'000};
   std::chrono::milliseconds stop_within{15'000};
   int port_attempts = 5;
-  // Where the server listens, and the host its url() names.
+  // Where the server listens (an IPv4 address), and the host its url() names.
   std::string bind_address = "127.0.0.1";
   // Empty: this process's network. Else the name of a network namespace
   // made with `ip netns add` (/run/netns/NAME): the server runs in it, and

@@ -558,6 +558,10 @@ struct LiveHarness::Impl {
       if (a.kind == 2) {
         const std::uint64_t id = arrivals[a.index].second.id;
         auto appended = co_await submit(rt, redis, prefix, arrivals[a.index].second);
+        if (!appended && stop_requested()) {
+          f.aborted = true;
+          co_return;
+        }
         if (!appended) {
           f.error = "redis " + redis_url + ": submitting invoice " + std::to_string(id) + ": " +
                     appended.failure().message;
