@@ -546,8 +546,8 @@ Outcome<> PrivateServer::launch() {
     int status = 0;
     if (exited(pid_, &status)) {
       pid_ = -1;
-      return environment_error(std::string(to_string(kind_)) + " on " + host + ":" + port + " " + describe_status(status) +
-                               " before answering" + log_tail(log_file()));
+      return environment_error(std::string(to_string(kind_)) + " on " + host + ":" + port + " " +
+                               describe_status(status) + " before answering" + log_tail(log_file()));
     }
     if (answers()) return resilience::ok();
     if (Clock::now() >= deadline) {

@@ -521,8 +521,8 @@ TEST_F(SeveralHosts, CutRedisHostLinkMidRunLosesNothing) {
   const auto retrans_after = inside<long long>(hosts_->work(), retransmitted_segments);
   ASSERT_TRUE(info_after && retrans_after);
   // Each INFO is a connection of its own: the second counts itself.
-  const long long reconnections =
-      info_field(*info_after, "total_connections_received") - info_field(*info_before, "total_connections_received") - 1;
+  const long long reconnections = info_field(*info_after, "total_connections_received") -
+                                  info_field(*info_before, "total_connections_received") - 1;
   const long long retransmitted = *retrans_after - *retrans_before;
   std::cout << "the cut (" << cut_for << " s): Redis received " << reconnections
             << " new connections from the workers' host; it retransmitted " << retransmitted << " TCP segments\n";
