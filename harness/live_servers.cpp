@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -98,21 +100,43 @@ std::optional<fs::path> find_postgres_bindir() {
   return versions.back().second;
 }
 
-// A port on 127.0.0.1 that was free a moment ago; the server may still lose
+fs::path namespace_file(const std::string& name) { return fs::path("/run/netns") / name; }
+
+// Runs `fn` on a thread of its own that has entered the network namespace
+// `name` (empty: runs it here): what the launcher's checks of a server in
+// another namespace connect from. The caller's thread never changes
+// namespace. `fallback` is the answer when the namespace cannot be entered.
+template <class R>
+R in_namespace(const std::string& name, const std::function<R()>& fn, R fallback) {
+  if (name.empty()) return fn();
+  std::optional<R> result;
+  std::thread([&] {
+    const int fd = ::open(namespace_file(name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    const bool entered = ::setns(fd, CLONE_NEWNET) == 0;
+    ::close(fd);
+    if (entered) result.emplace(fn());
+  }).join();
+  return result ? std::move(*result) : std::move(fallback);
+}
+
+// A port on `address` that was free a moment ago; the server may still lose
 // it to another process before binding it (the caller retries).
-Outcome<int> free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return environment_error("socket: " + errno_text(errno));
+Outcome<int> free_port(const std::string& address) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
+    return environment_error("bind address " + address + " is not an IPv4 address");
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return environment_error("socket: " + errno_text(errno));
   addr.sin_port = 0;
   socklen_t length = sizeof addr;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
     const int error = errno;
     ::close(fd);
-    return environment_error("choosing a free port on 127.0.0.1: " + errno_text(error));
+    return environment_error("choosing a free port on " + address + ": " + errno_text(error));
   }
   ::close(fd);
   return static_cast<int>(ntohs(addr.sin_port));
@@ -146,6 +170,7 @@ struct Credentials {
   bool drop = false;
   uid_t uid = 0;
   gid_t gid = 0;
+  int network_namespace = -1;  // an open /run/netns/NAME: the child enters it
 };
 
 // Forks and execs argv[0] in its own process group, with `cwd` as working
@@ -192,6 +217,8 @@ Outcome<pid_t> spawn(const std::vector<std::string>& args, const fs::path& cwd, 
     const int log_fd = ::open(log_text.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (null_fd < 0 || log_fd < 0) fail(2);
     if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0) fail(3);
+    // Before the credentials change: entering a namespace needs CAP_SYS_ADMIN.
+    if (credentials.network_namespace >= 0 && ::setns(credentials.network_namespace, CLONE_NEWNET) != 0) fail(9);
     if (credentials.drop) {
       if (::fchown(log_fd, credentials.uid, credentials.gid) != 0) fail(4);
       if (::setgroups(0, nullptr) != 0 || ::setgid(credentials.gid) != 0 || ::setuid(credentials.uid) != 0) fail(5);
@@ -218,8 +245,9 @@ Outcome<pid_t> spawn(const std::vector<std::string>& args, const fs::path& cwd, 
     int status = 0;
     ::waitpid(pid, &status, 0);
     static const char* const kSteps[] = {"",      "setpgid", "opening the log", "redirecting output", "chown of the log",
-                                         "setuid", "prctl",   "chdir",           "exec"};
-    const int step = payload[0] >= 1 && payload[0] <= 8 ? payload[0] : 8;
+                                         "setuid", "prctl",   "chdir",           "exec",
+                                         "entering the network namespace"};
+    const int step = payload[0] >= 1 && payload[0] <= 9 ? payload[0] : 8;
     return environment_error("starting " + args[0] + ": " + kSteps[step] + " failed: " + errno_text(payload[1]));
   }
   return pid;
@@ -338,9 +366,9 @@ Outcome<> run_to_completion(const std::vector<std::string>& args, const fs::path
   return resilience::ok();
 }
 
-bool redis_answers(int port) {
+bool redis_answers(const std::string& host, int port) {
   const timeval timeout{0, 250'000};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
+  redisContext* c = redisConnectWithTimeout(host.c_str(), port, timeout);
   if (c == nullptr) return false;
   bool ok = false;
   if (c->err == 0) {
@@ -354,17 +382,17 @@ bool redis_answers(int port) {
   return ok;
 }
 
-std::string pg_conninfo(int port, const char* database) {
-  return "host=127.0.0.1 port=" + std::to_string(port) + " user=" + kPgUser + " dbname=" + database +
+std::string pg_conninfo(const std::string& host, int port, const char* database) {
+  return "host=" + host + " port=" + std::to_string(port) + " user=" + kPgUser + " dbname=" + database +
          " connect_timeout=2 gssencmode=disable sslmode=disable";
 }
 
-bool postgres_answers(int port) {
-  return PQping(pg_conninfo(port, "postgres").c_str()) == PQPING_OK;
+bool postgres_answers(const std::string& host, int port) {
+  return PQping(pg_conninfo(host, port, "postgres").c_str()) == PQPING_OK;
 }
 
-Outcome<> create_database(int port) {
-  PGconn* conn = PQconnectdb(pg_conninfo(port, "postgres").c_str());
+Outcome<> create_database(const std::string& host, int port) {
+  PGconn* conn = PQconnectdb(pg_conninfo(host, port, "postgres").c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string message = PQerrorMessage(conn);
     PQfinish(conn);
@@ -420,6 +448,10 @@ Outcome<std::unique_ptr<PrivateServer>> PrivateServer::start(ServerKind kind, co
       server->run_as_gid_ = pw->pw_gid;
     }
   }
+  if (!options.network_namespace.empty() && ::access(namespace_file(options.network_namespace).c_str(), R_OK) != 0) {
+    return environment_error("network namespace " + options.network_namespace + ": " +
+                             namespace_file(options.network_namespace).string() + ": " + errno_text(errno));
+  }
   auto dir = make_dir(options.parent_dir, std::string("faultline-") + std::string(to_string(kind)));
   if (!dir) return std::move(dir).failure();
   server->dir_ = dir.value();
@@ -434,6 +466,11 @@ Outcome<std::unique_ptr<PrivateServer>> PrivateServer::start(ServerKind kind, co
                                    "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
                                   server->dir_, server->dir_ / "initdb.log", as, options.ready_within);
     if (!made) return std::move(made).failure();
+    if (!options.client_network.empty()) {
+      std::ofstream hba(server->dir_ / "data/pg_hba.conf", std::ios::app);
+      hba << "host all all " << options.client_network << " trust\n";
+      if (!hba.flush()) return environment_error("cannot append to " + (server->dir_ / "data/pg_hba.conf").string());
+    }
     std::error_code ec;
     fs::create_directory(server->dir_ / "socket", ec);
     if (server->drop_privileges_ &&
@@ -443,20 +480,25 @@ Outcome<std::unique_ptr<PrivateServer>> PrivateServer::start(ServerKind kind, co
   }
   Outcome<> launched = resilience::ok();
   for (int attempt = 0; attempt < std::max(1, options.port_attempts); ++attempt) {
-    auto port = free_port();
+    auto port = in_namespace<Outcome<int>>(
+        options.network_namespace, [&] { return free_port(options.bind_address); },
+        environment_error("cannot enter network namespace " + options.network_namespace));
     if (!port) return std::move(port).failure();
     server->port_ = port.value();
     launched = server->launch();
     if (launched) break;
   }
   if (!launched) return std::move(launched).failure();
+  const std::string& host = options.bind_address;
   if (kind == ServerKind::postgres) {
-    auto created = create_database(server->port_);
+    auto created = in_namespace<Outcome<>>(
+        options.network_namespace, [&] { return create_database(host, server->port_); },
+        environment_error("cannot enter network namespace " + options.network_namespace));
     if (!created) return std::move(created).failure();
-    server->url_ = "postgresql://" + std::string(kPgUser) + "@127.0.0.1:" + std::to_string(server->port_) + "/" +
+    server->url_ = "postgresql://" + std::string(kPgUser) + "@" + host + ":" + std::to_string(server->port_) + "/" +
                    kPgDatabase;
   } else {
-    server->url_ = "redis://127.0.0.1:" + std::to_string(server->port_);
+    server->url_ = "redis://" + host + ":" + std::to_string(server->port_);
   }
   return server;
 }
@@ -469,31 +511,49 @@ Outcome<> PrivateServer::launch() {
     FAULTLINE_ASSERT(binary.has_value());
     // Every acknowledged write is in the fsynced append-only file; no RDB
     // snapshots anywhere, no configuration file read.
-    args = {binary->string(), "--port", port, "--bind", "127.0.0.1", "--dir", dir_.string(), "--appendonly", "yes",
-            "--appendfsync", "always", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+    // Protected mode refuses every client but the loopback's when there is
+    // no password: off for a server bound to another address on purpose.
+    const bool loopback = options_.bind_address.rfind("127.", 0) == 0;
+    args = {binary->string(), "--port", port, "--bind", options_.bind_address, "--dir", dir_.string(), "--appendonly",
+            "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--protected-mode",
+            loopback ? "yes" : "no",
             "--logfile", "", "--databases", "16"};
   } else {
     args = {(binary_dir_ / "postgres").string(), "-D", "data", "-p", port, "-k", (dir_ / "socket").string(),
-            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "synchronous_commit=on",
+            "-c", "listen_addresses=" + options_.bind_address, "-c", "fsync=on", "-c", "synchronous_commit=on",
             "-c", "max_connections=200", "-c", "logging_collector=off"};
   }
-  const Credentials as{drop_privileges_, run_as_uid_, run_as_gid_};
+  Credentials as{drop_privileges_, run_as_uid_, run_as_gid_};
+  if (!options_.network_namespace.empty()) {
+    as.network_namespace = ::open(namespace_file(options_.network_namespace).c_str(), O_RDONLY | O_CLOEXEC);
+    if (as.network_namespace < 0) {
+      return environment_error("network namespace " + options_.network_namespace + ": " + errno_text(errno));
+    }
+  }
   auto pid = spawn(args, dir_, log_file(), as);
+  if (as.network_namespace >= 0) ::close(as.network_namespace);
   if (!pid) return std::move(pid).failure();
   pid_ = pid.value();
+  const std::string& host = options_.bind_address;
+  auto answers = [&] {
+    return in_namespace<bool>(
+        options_.network_namespace,
+        [&] { return kind_ == ServerKind::redis ? redis_answers(host, port_) : postgres_answers(host, port_); },
+        false);
+  };
   const auto deadline = Clock::now() + options_.ready_within;
   for (;;) {
     int status = 0;
     if (exited(pid_, &status)) {
       pid_ = -1;
-      return environment_error(std::string(to_string(kind_)) + " on port " + port + " " + describe_status(status) +
-                               " before answering" + log_tail(log_file()));
+      return environment_error(std::string(to_string(kind_)) + " on " + host + ":" + port + " " +
+                               describe_status(status) + " before answering" + log_tail(log_file()));
     }
-    if (kind_ == ServerKind::redis ? redis_answers(port_) : postgres_answers(port_)) return resilience::ok();
+    if (answers()) return resilience::ok();
     if (Clock::now() >= deadline) {
       terminate(pid_, SIGKILL, std::chrono::milliseconds(0), dir_);
       pid_ = -1;
-      return environment_error(std::string(to_string(kind_)) + " on port " + port + " did not answer within " +
+      return environment_error(std::string(to_string(kind_)) + " on " + host + ":" + port + " did not answer within " +
                                std::to_string(options_.ready_within.count()) + " ms" + log_tail(log_file()));
     }
     std::this_thread::sleep_for(kPollInterval);

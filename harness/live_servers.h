@@ -4,7 +4,8 @@
 // gets its own temporary directory, 127.0.0.1 and a free port, durable
 // settings (Redis: append-only file fsynced on every write; PostgreSQL:
 // fsync on) and nothing shared with a system instance already running on
-// the machine.
+// the machine. A test of several hosts can bind a server to another address
+// inside a network namespace of its own (ServerLaunchOptions).
 //
 //   auto servers = harness::start_live_servers();   // Outcome<LiveServers>
 //   if (!servers) die(servers.failure().message);   // says which package is missing
@@ -42,6 +43,19 @@ struct ServerLaunchOptions {
   std::chrono::milliseconds ready_within{60'000};
   std::chrono::milliseconds stop_within{15'000};
   int port_attempts = 5;
+  // Where the server listens (an IPv4 address), and the host its url() names.
+  std::string bind_address = "127.0.0.1";
+  // Empty: this process's network. Else the name of a network namespace
+  // made with `ip netns add` (/run/netns/NAME): the server runs in it, and
+  // this launcher's own checks (a free port, PING, PQping) are made from
+  // inside it. Entering one needs CAP_SYS_ADMIN.
+  std::string network_namespace;
+  // PostgreSQL: clients of this network (CIDR, e.g. "10.213.0.0/24") are
+  // trusted too, beside the loopback; empty: the loopback only. Redis
+  // bound to an address other than the loopback turns protected mode off
+  // (it would refuse every other client without a password): choose an
+  // address only the intended clients reach.
+  std::string client_network;
 };
 
 enum class ServerKind { redis, postgres };
@@ -57,7 +71,8 @@ class PrivateServer {
   ~PrivateServer();
 
   ServerKind kind() const noexcept { return kind_; }
-  // redis://127.0.0.1:PORT or postgresql://faultline@127.0.0.1:PORT/faultline
+  // redis://ADDRESS:PORT or postgresql://faultline@ADDRESS:PORT/faultline
+  // (ADDRESS: the bind address, 127.0.0.1 by default)
   const std::string& url() const noexcept { return url_; }
   int port() const noexcept { return port_; }
   pid_t pid() const noexcept { return pid_; }

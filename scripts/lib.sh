@@ -15,10 +15,12 @@ FAULTLINE_PACKAGES=(
 # metrics and alert rules, headless Chromium for the HTML report, jsonschema
 # for report.json and scenario files, PyYAML for the CI examples in docs/ci/;
 # the servers the tests labelled `live` start private instances of
-# (tests/CMakeLists.txt, fixture live_servers).
+# (tests/CMakeLists.txt, fixture live_servers); iproute2's ip, for the
+# live test that puts the servers and the workers on hosts of their own
+# (network namespaces, tests/cli/several_hosts_test.cpp).
 FAULTLINE_TEST_PACKAGES=(
   libxml2-utils prometheus chromium python3-jsonschema python3-yaml fonts-dejavu-core
-  redis-server postgresql
+  redis-server postgresql iproute2
 )
 # The second compiler CI builds with (.ci/run, the clang-release preset);
 # it uses the same libstdc++ as g++.

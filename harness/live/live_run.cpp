@@ -46,6 +46,7 @@ namespace {
 constexpr std::array<std::string_view, 6> kRoles = {"ocr",        "validation", "matching",
                                                      "accounting", "archive",    "orchestrator"};
 constexpr auto kPoll = std::chrono::milliseconds(50);  // real time between polls
+constexpr auto kSubmitPatience = std::chrono::seconds(60);  // real time a submission is retried
 constexpr std::size_t kEvidenceMax = 12;
 
 std::string host_name() {
@@ -381,6 +382,24 @@ struct LiveHarness::Impl {
     co_return !stop_requested();
   }
 
+  // One submission, retried as a producer upstream would while Redis cannot
+  // be reached (restarted, or its host's link cut: the command times out,
+  // the connection is refused), for up to a minute of real time. A retry
+  // after a lost reply may add the invoice twice; the orchestrator refuses
+  // the second entry (an id it holds), and exactly_once judges the outcome.
+  Task<Outcome<>> submit(runtime::LiveRuntime& rt, live::RedisConnection& redis, const std::string& prefix,
+                         const rs::Invoice& invoice) {
+    const auto give_up = std::chrono::steady_clock::now() + kSubmitPatience;
+    for (;;) {
+      auto appended = co_await wl::append_to_intake(redis, prefix, invoice);
+      if (appended || appended.error_class() == ErrorClass::permanent || stop_requested() ||
+          std::chrono::steady_clock::now() >= give_up) {
+        co_return appended;
+      }
+      co_await rt.sleep(scaled(std::chrono::milliseconds(200)));
+    }
+  }
+
   Outcome<> start_worker(Worker& w) {
     w.log_offset = size_of(w.log);
     auto pid = spawn_supervised(w.args, options.run_dir, w.log);
@@ -538,7 +557,11 @@ struct LiveHarness::Impl {
       }
       if (a.kind == 2) {
         const std::uint64_t id = arrivals[a.index].second.id;
-        auto appended = co_await wl::append_to_intake(redis, prefix, std::move(arrivals[a.index].second));
+        auto appended = co_await submit(rt, redis, prefix, arrivals[a.index].second);
+        if (!appended && stop_requested()) {
+          f.aborted = true;
+          co_return;
+        }
         if (!appended) {
           f.error = "redis " + redis_url + ": submitting invoice " + std::to_string(id) + ": " +
                     appended.failure().message;
