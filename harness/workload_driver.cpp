@@ -85,8 +85,16 @@ std::vector<ScheduledSubmission> workload_schedule(const Scenario& scenario, con
   }
   world::PoCatalogue catalogue;
   std::vector<ScheduledSubmission> out;
+  std::vector<std::uint64_t> seen(owned.size(), 0);
   WorkloadDriver driver(rt, scenario, world, catalogue, aimed, ids, [&](Submission s) {
-    out.push_back(ScheduledSubmission{rt.now() - start, std::move(s)});
+    ScheduledSubmission next{rt.now() - start, std::move(s), {}};
+    // A fault's touches since the last submission are this one's (both
+    // touch just before they hand it over).
+    for (std::size_t i = 0; i < owned.size(); ++i) {
+      if (owned[i]->touched() != seen[i]) next.touched_by.push_back(owned[i]->index());
+      seen[i] = owned[i]->touched();
+    }
+    out.push_back(std::move(next));
   });
   const Instant workload_end = start + scenario.duration;
   // Spawned in the simulator's order: the base process, then each saturation.

@@ -88,6 +88,9 @@ class WorkloadDriver {
 struct ScheduledSubmission {
   runtime::Duration at{};
   Submission submission;
+  // The workload faults (scenario indices) that touched it: the saturation
+  // that added it, the corrupted_input that damaged it.
+  std::vector<std::size_t> touched_by;
 };
 std::vector<ScheduledSubmission> workload_schedule(const Scenario& scenario, const world::WorldModel& world,
                                                    std::uint64_t seed, WorkloadIds ids,

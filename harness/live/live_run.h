@@ -81,6 +81,9 @@ struct LiveRunOptions {
 // Throws runtime::ConfigError (file, JSON path, what live mode can do) for
 // anything in the scenario live mode cannot play honestly.
 void check_live_scenario(const Scenario& scenario);
+// Whether the harness's workload driver plays this fault (saturation and
+// corrupted_input on the workload).
+bool live_workload_fault(const faults::FaultSpec& spec) noexcept;
 
 class LiveHarness {
  public:
