@@ -213,7 +213,7 @@ void check_live_scenario(const Scenario& s) {
     }
     throw runtime::ConfigError(
         s.file, fmt::format("$.faults[{}].kind", i),
-        fmt::format("a '{}' fault on '{}' has no live form yet: live mode plays 'crash' faults (SIGKILL of the "
+        fmt::format("a '{}' fault has no live form yet (target '{}'): live mode plays 'crash' faults (SIGKILL of the "
                     "role's worker at the start, restart at the end), latency, hang, error, outage and "
                     "invalid_output on a service (injected in the worker that calls it), duplicate_delivery and "
                     "reordering on the bus (in every worker's bus), and saturation and corrupted_input on the "
