@@ -13,8 +13,10 @@
 // an unreadable policy or world, or a server it could not use at start.
 // --faults FILE: {"faults": [...]}, a scenario's faults array (each
 // entry as in scenarios/README.md); the process injects the service faults
-// aimed at its role's services (harness/live/live_faults.h), the others it
-// ignores.
+// aimed at its role's services and the bus faults (duplicate_delivery,
+// reordering) on the bus it publishes to (harness/live/live_faults.h); the
+// others it ignores. --refuse-when-full (orchestrator): refuse new intake
+// entries while full, as the simulated orchestrator refuses submissions.
 // --check-args checks the arguments without reading files or connecting
 // (for deployment files, docs/deploy/).
 #include <CLI/CLI.hpp>
@@ -58,6 +60,7 @@ struct AgentArgs {
   std::string prefix = "faultline:";
   std::string connections = "4";
   std::string seed = "1";
+  bool refuse_when_full = false;
   bool check_args = false;
 };
 
@@ -153,6 +156,10 @@ int run(const AgentArgs& a, const Checked& c) {
   // The service faults outlive the process whose ports they wrap.
   harness::LiveServiceFaults service_faults(rt, fault_specs);
   options.wrap_ports = [&service_faults](live::RolePorts& ports) { service_faults.wrap(ports); };
+  options.wrap_bus = [&service_faults](std::shared_ptr<reference_system::MessageBus>& bus) {
+    service_faults.wrap_bus(bus);
+  };
+  options.refuse_when_full = a.refuse_when_full;
   reference_system::live::RedisConnection fault_redis(rt, options.redis_url);
   const std::string prefix = options.prefix;
   live::RoleProcess process(rt, std::move(options));
@@ -209,7 +216,11 @@ int main(int argc, char** argv) {
   app.add_option("--postgres", a.postgres, "PostgreSQL URL: postgresql://user@host:port/database")->required();
   app.add_option("--policy", a.policy, "the resilience policy (JSON)")->required();
   app.add_option("--world", a.world, "the world model (JSON) for the simulated services; default: built-in baseline");
-  app.add_option("--faults", a.faults, "a scenario's faults (JSON {\"faults\": [...]}): its service faults are injected here");
+  app.add_option("--faults", a.faults,
+                 "a scenario's faults (JSON {\"faults\": [...]}): its service and bus faults are injected here");
+  app.add_flag("--refuse-when-full", a.refuse_when_full,
+               "orchestrator: refuse new intake entries while max_in_flight invoices are held (recorded in the "
+               "refusals table), as the simulated orchestrator does, instead of leaving them queued");
   app.add_option("--time-scale", a.time_scale, "scenario seconds per real second (default 1)");
   app.add_option("--consumer", a.consumer, "this worker's consumer name (default <role>-0); distinct per worker");
   app.add_option("--metrics-port", a.metrics_port, "serve Prometheus text on this port (127.0.0.1 and all interfaces)");

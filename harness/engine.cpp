@@ -13,11 +13,11 @@
 #include "faults/injector.h"
 #include "faults/port_faults.h"
 #include "faults/supervisor_faults.h"
-#include "faults/workload_faults.h"
 #include "harness/checks/slo.h"
 #include "harness/invariants.h"
 #include "harness/private_store.h"
 #include "harness/probe.h"
+#include "harness/workload_driver.h"
 #include "reference_system/events.h"
 #include "reference_system/system.h"
 #include "reports/escape.h"
@@ -37,8 +37,6 @@ namespace {
 
 constexpr Duration kSampleEvery = std::chrono::seconds(15);
 constexpr std::size_t kMaxBuckets = 240;
-// The first id of the invoices a saturation fault adds: far above any base id.
-constexpr std::uint64_t kExtraIdBase = 1'000'000'000;
 
 std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
 
@@ -130,10 +128,8 @@ class ScenarioRun {
 
     if (wrap_ports) wrap_ports(ports);
     system_ = builder.build();
-    workload_faults_ = std::make_unique<faults::WorkloadFaults>(rt_, aimed_at("workload"));
-    generator_ = std::make_unique<world::WorkloadGenerator>(rt_, world.workload, *sim_world_.catalogue);
-    extra_generator_ =
-        std::make_unique<world::WorkloadGenerator>(rt_, world.workload, *sim_world_.catalogue, kExtraIdBase);
+    workload_ = std::make_unique<WorkloadDriver>(rt_, s, world, *sim_world_.catalogue, aimed_at("workload"),
+                                                 WorkloadIds{}, [this](Submission sub) { submit(std::move(sub)); });
   }
 
   ~ScenarioRun() {
@@ -147,7 +143,7 @@ class ScenarioRun {
     system_->start();
     workload_end_ = start_ + scenario_.duration;
     end_ = workload_end_ + scenario_.drain;
-    rt_.spawn(drive());
+    rt_.spawn(workload_->drive(workload_end_));
     for (auto& f : faults_) {
       rt_.spawn(window(*f));
       if (f->spec().kind == faults::FaultKind::crash) {
@@ -155,7 +151,7 @@ class ScenarioRun {
                                             [this](std::string_view agent) { return work_held(agent); }));
       }
     }
-    for (auto* f : workload_faults_->saturation()) rt_.spawn(saturate(*f));
+    for (auto* f : workload_->saturation()) rt_.spawn(workload_->saturate(*f, workload_end_));
     rt_.spawn(sample());
     rt_.run_until(workload_end_);
     if (rt_.step_budget_exhausted()) return false;
@@ -174,7 +170,7 @@ class ScenarioRun {
   Instant start() const { return start_; }
   Instant workload_end() const { return workload_end_; }
   Instant end() const { return end_; }
-  std::uint64_t submitted() const { return submitted_; }
+  std::uint64_t submitted() const { return workload_->submitted(); }
   const std::vector<std::unique_ptr<faults::ActiveFault>>& faults() const { return faults_; }
   // The checkpoint store itself, under the probe, the fault injector and any
   // test wrapper (null when the policy keeps none).
@@ -197,25 +193,11 @@ class ScenarioRun {
     port = std::make_shared<Probe>(tracker_, name, std::make_shared<Fault>(rt_, std::move(port), aimed_at(name)));
   }
 
-  void submit(rs::Invoice invoice, bool extra) {
-    if (submitted_ >= scenario_.workload.max_invoices) {
-      ++refused_by_bound_;
-      return;
-    }
-    const std::int64_t truth = invoice.total_cents;
-    std::optional<faults::Corruption> corruption = workload_faults_->corrupt(invoice);
-    if (!corruption && scenario_.workload.corrupted_share > 0 &&
-        corruption_rng_.bernoulli(scenario_.workload.corrupted_share)) {
-      // Corrupted from the start: any byte-level mode (an id can only be
-      // duplicated by a fault, which knows the ids seen).
-      const auto mode = static_cast<faults::Corruption>(
-          corruption_rng_.uniform_int(0, static_cast<std::uint64_t>(faults::Corruption::duplicate_id) - 1));
-      invoice.document = faults::corrupt_document(invoice.document, mode, corruption_rng_);
-      corruption = mode;
-    }
-    ++submitted_;
+  // A submission the workload driver lets through, at its arrival time.
+  void submit(Submission sub) {
+    rs::Invoice invoice = std::move(sub.invoice);
     const std::uint64_t id = invoice.id;
-    rt_.log().record(0, id, harness_events::Submitted{truth, corruption, extra});
+    rt_.log().record(0, id, harness_events::Submitted{sub.true_total_cents, sub.corruption, sub.extra});
     // A refusal the system returns is the invoice's outcome: the harness
     // records it as it receives it (conservation counts it; a silent drop is loss).
     const rs::SubmitResult result = system_->submit(std::move(invoice));
@@ -235,34 +217,6 @@ class ScenarioRun {
     if (!id) return 0;
     const auto topic = static_cast<rs::Topic>(static_cast<std::size_t>(*id));
     return bus_->depth(topic) + bus_->pending(topic);
-  }
-
-  runtime::Task<void> drive() {
-    while (true) {
-      const Duration gap = generator_->next_interarrival(scenario_.workload.rate_per_hour);
-      if (rt_.now() + gap >= workload_end_) co_return;
-      co_await rt_.sleep(gap);
-      submit(generator_->next().invoice, false);
-    }
-  }
-
-  // A saturation fault: a second arrival process at (multiplier - 1) times
-  // the base rate while its window is open.
-  runtime::Task<void> saturate(faults::ActiveFault& f) {
-    co_await rt_.sleep_until(f.window_start());
-    const double extra_per_hour = scenario_.workload.rate_per_hour * (f.spec().multiplier - 1.0);
-    if (extra_per_hour <= 0) co_return;
-    const Instant stop = std::min(f.window_end(), workload_end_);
-    while (true) {
-      const Duration gap = runtime::from_seconds(f.rng().exponential(extra_per_hour / 3600.0));
-      if (rt_.now() + gap >= stop) co_return;
-      co_await rt_.sleep(gap);
-      if (f.spec().probability < 1.0 && !f.rng().bernoulli(f.spec().probability)) continue;
-      auto invoice = extra_generator_->next().invoice;
-      f.touch(invoice.id);
-      rt_.log().record(f.source(), invoice.id, faults::fault_events::ExtraArrival{f.index()});
-      submit(std::move(invoice), true);
-    }
   }
 
   runtime::Task<void> window(faults::ActiveFault& f) {
@@ -293,17 +247,12 @@ class ScenarioRun {
   CallTracker tracker_;
   std::vector<std::unique_ptr<faults::ActiveFault>> faults_;
   std::shared_ptr<faults::FaultyMessageBus> bus_;
-  std::unique_ptr<faults::WorkloadFaults> workload_faults_;
-  std::unique_ptr<world::WorkloadGenerator> generator_;
-  std::unique_ptr<world::WorkloadGenerator> extra_generator_;
-  runtime::Rng corruption_rng_{rt_.stream("workload/corruption")};
+  std::unique_ptr<WorkloadDriver> workload_;
   world::SimWorld sim_world_;  // the simulated services behind the probes and faults
   std::unique_ptr<rs::System> system_;
   Instant start_{};
   Instant workload_end_{};
   Instant end_{};
-  std::uint64_t submitted_ = 0;
-  std::uint64_t refused_by_bound_ = 0;
   std::shared_ptr<resilience::CheckpointStore> bare_store_;  // null when the policy keeps none
 };
 

@@ -40,12 +40,18 @@ bool live_service_fault(const faults::FaultSpec& spec) noexcept {
   }
 }
 
+bool live_bus_fault(const faults::FaultSpec& spec) noexcept {
+  using faults::FaultKind;
+  return spec.target == "bus" &&
+         (spec.kind == FaultKind::duplicate_delivery || spec.kind == FaultKind::reordering);
+}
+
 std::string scenario_start_key(std::string_view prefix) { return std::string(prefix) + "scenario_start_us"; }
 std::string fault_touches_key(std::string_view prefix) { return std::string(prefix) + "fault_touches"; }
 
 LiveServiceFaults::LiveServiceFaults(runtime::LiveRuntime& rt, const std::vector<faults::FaultSpec>& specs) : rt_(&rt) {
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    if (!live_service_fault(specs[i])) continue;
+    if (!live_service_fault(specs[i]) && !live_bus_fault(specs[i])) continue;
     faults_.push_back(std::make_unique<faults::ActiveFault>(rt, specs[i], i, rt.now() + kNotYet));
   }
   flushed_.assign(faults_.size(), 0);
@@ -70,6 +76,17 @@ void LiveServiceFaults::wrap(world::live::RolePorts& ports) {
   wrap_one<faults::FaultyBudgetService>(ports.budget_service, "budget_service");
   wrap_one<faults::FaultyLedger>(ports.ledger, "ledger");
   wrap_one<faults::FaultyNotifier>(ports.notifier, "notifier");
+}
+
+void LiveServiceFaults::wrap_bus(std::shared_ptr<reference_system::MessageBus>& bus) {
+  if (bus == nullptr) return;
+  std::vector<faults::ActiveFault*> mine;
+  for (auto& f : faults_) {
+    if (live_bus_fault(f->spec())) mine.push_back(f.get());
+  }
+  if (mine.empty()) return;
+  wired_ = true;
+  bus = std::make_shared<faults::FaultyMessageBus>(*rt_, std::move(bus), std::move(mine));
 }
 
 runtime::Task<void> LiveServiceFaults::watch(reference_system::live::RedisConnection& redis, std::string prefix) {

@@ -1,9 +1,17 @@
-// Service faults in a live worker: `latency`, `hang`, `error`, `outage` and
+// Faults in a live worker: `latency`, `hang`, `error`, `outage` and
 // `invalid_output` aimed at a service (OCR engines, PO database, budget,
 // ledger, notifier), injected by the simulator's decorators
 // (faults/port_faults.h) around the services the worker's role calls
-// (world/live/live_role.h, RoleOptions::wrap_ports), each fault with its own
-// random stream "fault/<stream>/<kind>" as in sim.
+// (world/live/live_role.h, RoleOptions::wrap_ports); `duplicate_delivery`
+// and `reordering` aimed at the bus, injected by the simulator's bus
+// decorator (FaultyMessageBus) around the worker's RedisStreamBus
+// (RoleOptions::wrap_bus): a duplicate publishes the message's copies as
+// entries of their own, a reordering holds a publish back up to the
+// fault's window (scenario time, so divided by the time scale) in the
+// worker's memory. Every worker (each role and the orchestrator) wraps its
+// bus, so a message is struck where it is published; a touch is one
+// message. Each fault has its own random stream "fault/<stream>/<kind>" as
+// in sim (every process draws from it: the same seed, the same stream).
 //
 // Windows count from the scenario's start, which the harness writes to
 // `<prefix>scenario_start_us` (microseconds of Redis's TIME) once every
@@ -15,6 +23,7 @@
 //
 //   LiveServiceFaults faults(rt, specs);           // the scenario's faults, in its order
 //   options.wrap_ports = [&](RolePorts& p) { faults.wrap(p); };
+//   options.wrap_bus = [&](std::shared_ptr<MessageBus>& b) { faults.wrap_bus(b); };
 //   if (faults.wired()) rt.spawn(faults.watch(redis, prefix));
 #pragma once
 
@@ -38,6 +47,8 @@ namespace faultline::harness {
 
 // Whether live mode injects this fault in a worker (a service fault).
 bool live_service_fault(const faults::FaultSpec& spec) noexcept;
+// Whether it is a bus fault a worker injects (duplicate_delivery, reordering).
+bool live_bus_fault(const faults::FaultSpec& spec) noexcept;
 // The Redis keys: the scenario's start, the touch counts.
 std::string scenario_start_key(std::string_view prefix);
 std::string fault_touches_key(std::string_view prefix);
@@ -49,6 +60,8 @@ class LiveServiceFaults {
 
   // Wraps each service of `ports` that a fault aims at.
   void wrap(world::live::RolePorts& ports);
+  // Wraps the process's bus when a fault aims at it.
+  void wrap_bus(std::shared_ptr<reference_system::MessageBus>& bus);
   // Whether wrap() wrapped anything.
   bool wired() const noexcept { return wired_; }
   // Reads the scenario's start, then adds the touches to Redis, until cancelled.

@@ -18,6 +18,7 @@
 
 #include "harness/engine.h"
 #include "harness/live/live_faults.h"
+#include "harness/live/live_judge.h"
 #include "harness/live_servers.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
@@ -28,6 +29,7 @@
 #include "runtime/json_config.h"
 #include "runtime/live_runtime.h"
 #include "world/live/live_role.h"
+#include "harness/workload_driver.h"
 #include "world/workload.h"
 
 namespace faultline::harness {
@@ -100,15 +102,8 @@ std::string tail(const fs::path& file, std::size_t lines_max = 8) {
   return out;
 }
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
-  return out;
-}
-
 // Why an invariant is not judged live.
 std::string skipped_reason(const std::string& id) {
-  if (id == "validation") return "not judged live: corrupted input is not driven in live mode yet";
   if (id == "visibility") return "not judged live: the workers' metrics endpoints are not scraped yet";
   if (id == "saturation") return "not judged live: the orchestrator's inbox is not sampled in live mode yet";
   if (id == "recovery_time") return "not judged live: live mode runs no fault-free baseline to recover to";
@@ -182,7 +177,11 @@ struct CrashRecord {
 struct Findings {
   bool aborted = false;
   std::string error;  // the run could not go on (a worker that would not start, a server)
-  std::vector<std::uint64_t> submitted;
+  std::vector<LiveSubmission> submitted;
+  // Workload faults (saturation, corrupted_input): per fault index, the
+  // submissions the harness's driver added or damaged for it.
+  std::map<std::size_t, long long> workload_touches;
+  LiveStores stores;  // the final reading
   std::vector<CrashRecord> crashes;
   // Service faults: touches per fault index, as the workers added them up in
   // `<prefix>fault_touches`.
@@ -201,20 +200,26 @@ struct Findings {
 
 }  // namespace
 
+bool live_workload_fault(const faults::FaultSpec& spec) noexcept {
+  return spec.target == "workload" &&
+         (spec.kind == faults::FaultKind::saturation || spec.kind == faults::FaultKind::corrupted_input);
+}
+
 void check_live_scenario(const Scenario& s) {
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const auto kind = s.faults[i].kind;
-    if (kind == faults::FaultKind::crash || live_service_fault(s.faults[i])) continue;
+    if (kind == faults::FaultKind::crash || live_service_fault(s.faults[i]) || live_bus_fault(s.faults[i]) ||
+        live_workload_fault(s.faults[i])) {
+      continue;
+    }
     throw runtime::ConfigError(
         s.file, fmt::format("$.faults[{}].kind", i),
-        fmt::format("a '{}' fault has no live form yet: live mode plays only 'crash' faults (SIGKILL of the role's "
-                    "worker at the start, restart at the end) and latency, hang, error, outage and invalid_output "
-                    "on a service (injected in the worker that calls it); run this scenario with --mode sim",
-                    faults::to_string(kind)));
-  }
-  if (s.workload.corrupted_share > 0) {
-    throw runtime::ConfigError(s.file, "$.workload.corrupted_share",
-                               "corrupted input is not driven in live mode yet; run this scenario with --mode sim");
+        fmt::format("a '{}' fault has no live form yet (target '{}'): live mode plays 'crash' faults (SIGKILL of the "
+                    "role's worker at the start, restart at the end), latency, hang, error, outage and "
+                    "invalid_output on a service (injected in the worker that calls it), duplicate_delivery and "
+                    "reordering on the bus (in every worker's bus), and saturation and corrupted_input on the "
+                    "workload (the harness's driver); run this scenario with --mode sim",
+                    faults::to_string(kind), s.faults[i].target));
   }
 }
 
@@ -225,34 +230,11 @@ namespace {
 void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
   r.duration = s.duration + runtime::from_seconds(std::max(0.0, f.waited_s - runtime::to_seconds(s.duration)));
   auto& o = r.outcomes;
-  o.submitted = f.submitted.size();
-  std::map<std::uint64_t, std::vector<std::string>> places;
-  const std::set<std::uint64_t> wanted(f.submitted.begin(), f.submitted.end());
-  std::vector<std::uint64_t> foreign;
-  auto place = [&](const std::vector<std::uint64_t>& ids, const char* where, std::uint64_t& counter) {
-    for (auto id : ids) {
-      if (wanted.count(id) == 0) {
-        foreign.push_back(id);
-        continue;
-      }
-      places[id].push_back(where);
-      ++counter;
-    }
-  };
-  place(f.status.posted, "ledger", o.posted);
-  place(f.status.dead_lettered, "dead-letter queue", o.dead_lettered);
-  place(f.status.manual_review, "manual review", o.manual_review);
-  place(f.status.rejected, "rejections", o.rejected_invalid);
-  std::vector<std::string> nowhere;
-  std::vector<std::string> twice;
-  for (auto id : f.submitted) {
-    const auto it = places.find(id);
-    if (it == places.end()) {
-      nowhere.push_back(std::to_string(id));
-    } else if (it->second.size() > 1) {
-      twice.push_back(fmt::format("invoice {} is in {}", id, joined(it->second)));
-    }
-  }
+  const LiveAccount account = account_submissions(f.submitted, f.stores);
+  o = account.counts;
+  const auto& nowhere = account.unaccounted;
+  const auto& twice = account.excess;
+  const auto& foreign = account.foreign;
   const bool system_idle = f.redis_idle && f.workflow_checkpoints == 0;
   (system_idle ? o.lost : o.in_flight) = nowhere.size();
   r.success_rate = reports::success_rate(o);
@@ -265,16 +247,19 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
     reports::InvariantResult inv;
     inv.id = id;
     if (id == "conservation") {
-      inv.name = "every submitted invoice is in exactly one terminal store";
+      inv.name = "every submitted invoice is in exactly one terminal store or refused";
       inv.passed = nowhere.empty() && twice.empty() && foreign.empty();
       if (inv.passed) {
-        inv.message = fmt::format("{} submitted, each found in exactly one of the ledger, the dead-letter queue, "
-                                  "manual review and rejections (PostgreSQL)",
-                                  o.submitted);
+        inv.message = fmt::format("{} submissions, each found in exactly one place (PostgreSQL): {} in the ledger, "
+                                  "{} in the dead-letter queue, {} in manual review, {} rejected, {} refused at the "
+                                  "door (the refusals table, by intake entry); none lost",
+                                  o.submitted, o.posted, o.dead_lettered, o.manual_review, o.rejected_invalid,
+                                  o.refused);
       } else if (!twice.empty()) {
         inv.message = twice.front();
       } else if (!nowhere.empty()) {
-        inv.message = fmt::format("{} submitted invoice(s) in no terminal store ({}), first: {}{}", nowhere.size(),
+        inv.message = fmt::format("{} submission(s) in no terminal store and not refused ({}), first: invoice {}{}",
+                                  nowhere.size(),
                                   system_idle ? "lost: nothing left pending" : "still in flight",
                                   nowhere.front(), f.drained ? "" : "; the drain's bound was reached");
       } else {
@@ -283,8 +268,10 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
       for (const auto& t : twice) {
         if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(t); else ++inv.evidence_dropped;
       }
-      for (const auto& n : nowhere) {
-        if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back("invoice " + n + ": in no terminal store");
+      for (const auto n : nowhere) {
+        if (inv.evidence.size() < kEvidenceMax) {
+          inv.evidence.push_back(fmt::format("invoice {}: in no terminal store", n));
+        }
         else ++inv.evidence_dropped;
       }
       inv.evidence.push_back(fmt::format("postgres: {} workflow checkpoints left", f.workflow_checkpoints));
@@ -306,6 +293,8 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
       for (const auto& b : bad) {
         if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(b); else ++inv.evidence_dropped;
       }
+    } else if (id == "validation") {
+      inv = judge_validation(f.submitted, f.stores, account, system_idle);
     } else {
       inv.name = id;
       inv.skipped = true;
@@ -334,6 +323,8 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
     long long touched = 0;
     if (s.faults[i].kind == faults::FaultKind::crash) {
       touched = i < f.crashes.size() ? f.crashes[i].touched : 0;
+    } else if (live_workload_fault(s.faults[i])) {
+      if (const auto it = f.workload_touches.find(i); it != f.workload_touches.end()) touched = it->second;
     } else if (const auto it = f.service_touches.find(i); it != f.service_touches.end()) {
       touched = it->second;
     }
@@ -387,8 +378,8 @@ struct LiveHarness::Impl {
   // the connection is refused), for up to a minute of real time. A retry
   // after a lost reply may add the invoice twice; the orchestrator refuses
   // the second entry (an id it holds), and exactly_once judges the outcome.
-  Task<Outcome<>> submit(runtime::LiveRuntime& rt, live::RedisConnection& redis, const std::string& prefix,
-                         const rs::Invoice& invoice) {
+  Task<Outcome<std::string>> submit(runtime::LiveRuntime& rt, live::RedisConnection& redis,
+                                    const std::string& prefix, const rs::Invoice& invoice) {
     const auto give_up = std::chrono::steady_clock::now() + kSubmitPatience;
     for (;;) {
       auto appended = co_await wl::append_to_intake(redis, prefix, invoice);
@@ -445,27 +436,28 @@ struct LiveHarness::Impl {
     versions_read = true;
   }
 
-  // The invoices and their purchase orders, from the simulator's generator
-  // with the scenario's seed: arrival times (scenario time from the start)
-  // and invoices with ids from `first_id`.
-  static std::vector<std::pair<runtime::Duration, rs::Invoice>> schedule(
-      const runtime::Runtime& rt, const Scenario& s, const world::WorldModel& world, std::uint64_t first_id,
-      std::vector<rs::PurchaseOrder>* orders) {
-    world::PoCatalogue catalogue;
-    world::WorkloadGenerator generator(rt, world.workload, catalogue, first_id, first_id);
-    std::vector<std::pair<runtime::Duration, rs::Invoice>> out;
-    runtime::Duration at{};
-    while (out.size() < s.workload.max_invoices) {
-      at += generator.next_interarrival(s.workload.rate_per_hour);
-      if (at >= s.duration) break;
-      out.emplace_back(at, generator.next().invoice);
+  // Every store a submission can end in, read at once.
+  Task<Outcome<LiveStores>> read_stores(live::PgConnection& pg, const std::string& schema) {
+    auto st = co_await live::read_status(pg, schema, dead_letter_name);
+    if (!st) co_return std::move(st).failure();
+    LiveStores out;
+    out.posted = std::move(st->posted);
+    out.dead_lettered = std::move(st->dead_lettered);
+    out.manual_review = std::move(st->manual_review);
+    out.rejected = std::move(st->rejected);
+    const std::string q = "\"" + schema + "\"";
+    auto refused = co_await pg.query("SELECT entry_id, reason FROM " + q + ".refusals");
+    if (!refused) co_return std::move(refused).failure();
+    for (std::size_t i = 0; i < refused->rows(); ++i) {
+      out.refused.emplace(std::string(refused->bytes(i, 0)), std::string(refused->bytes(i, 1)));
     }
-    if (orders != nullptr) {
-      for (std::uint64_t n = first_id; n < first_id + out.size(); ++n) {
-        if (const auto* po = catalogue.find(n)) orders->push_back(*po);
-      }
+    auto amounts = co_await pg.query("SELECT invoice_id, sum(amount_cents)::bigint FROM " + q +
+                                     ".ledger_entries WHERE NOT reversed GROUP BY invoice_id");
+    if (!amounts) co_return std::move(amounts).failure();
+    for (std::size_t i = 0; i < amounts->rows(); ++i) {
+      out.ledger_cents[static_cast<std::uint64_t>(amounts->integer(i, 0))] = amounts->integer(i, 1);
     }
-    return out;
+    co_return out;
   }
 
   Task<void> drive(runtime::LiveRuntime& rt, live::RedisConnection& redis, live::PgConnection& pg, const Scenario& s,
@@ -473,8 +465,16 @@ struct LiveHarness::Impl {
     const std::string prefix = schema + ":";
     if (!versions_read) co_await read_versions(redis, pg);
 
-    // The workload, its ids reserved in the deployment's counter.
-    const std::size_t count = schedule(rt, s, world, 1, nullptr).size();
+    // The workload: what the simulator's workload driver submits with this
+    // seed (workload_driver.h), its base ids reserved in the deployment's
+    // counter (a fresh prefix: 1, 2, ..., the simulator's own ids).
+    const std::uint64_t seed = options.seed.value_or(s.seed);
+    std::size_t count = 0;
+    for (const auto& a : workload_schedule(s, world, seed, WorkloadIds{})) {
+      if (!a.submission.extra && a.submission.invoice.id < kExtraIdBase) {
+        count = std::max<std::size_t>(count, a.submission.invoice.id);
+      }
+    }
     std::uint64_t first_id = 1;
     if (count > 0) {
       auto ids = co_await redis.command("INCRBY", prefix + "invoice_ids", static_cast<long long>(count));
@@ -485,7 +485,8 @@ struct LiveHarness::Impl {
       first_id = static_cast<std::uint64_t>(ids->integer) - count + 1;
     }
     std::vector<rs::PurchaseOrder> orders;
-    auto arrivals = schedule(rt, s, world, first_id, &orders);
+    auto arrivals =
+        workload_schedule(s, world, seed, WorkloadIds{first_id, first_id, kExtraIdBase + first_id - 1}, &orders);
     auto table = co_await live::PgPurchaseOrders::open(pg, schema);
     if (!table) {
       f.error = "postgres " + postgres_url + ": " + table.failure().message;
@@ -525,7 +526,7 @@ struct LiveHarness::Impl {
       timeline.push_back({s.faults[i].start, 0, i});
       timeline.push_back({s.faults[i].end(), 1, i});
     }
-    for (std::size_t i = 0; i < arrivals.size(); ++i) timeline.push_back({arrivals[i].first, 2, i});
+    for (std::size_t i = 0; i < arrivals.size(); ++i) timeline.push_back({arrivals[i].at, 2, i});
     std::stable_sort(timeline.begin(), timeline.end(), [](const Action& a, const Action& b) {
       return a.at != b.at ? a.at < b.at : a.kind < b.kind;
     });
@@ -556,18 +557,22 @@ struct LiveHarness::Impl {
         co_return;
       }
       if (a.kind == 2) {
-        const std::uint64_t id = arrivals[a.index].second.id;
-        auto appended = co_await submit(rt, redis, prefix, arrivals[a.index].second);
+        auto& arrival = arrivals[a.index];
+        LiveSubmission record{arrival.submission.invoice.id, {}, arrival.submission.true_total_cents,
+                              arrival.submission.corruption, arrival.submission.extra};
+        auto appended = co_await submit(rt, redis, prefix, arrival.submission.invoice);
         if (!appended && stop_requested()) {
           f.aborted = true;
           co_return;
         }
         if (!appended) {
-          f.error = "redis " + redis_url + ": submitting invoice " + std::to_string(id) + ": " +
+          f.error = "redis " + redis_url + ": submitting invoice " + std::to_string(record.id) + ": " +
                     appended.failure().message;
           co_return;
         }
-        f.submitted.push_back(id);
+        record.entry_id = std::move(appended).value();
+        f.submitted.push_back(std::move(record));
+        for (const std::size_t i : arrival.touched_by) ++f.workload_touches[i];
         continue;
       }
       const auto& spec = s.faults[a.index];
@@ -607,18 +612,11 @@ struct LiveHarness::Impl {
         std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::duration<double, std::milli>(runtime::to_seconds(s.drain) * 1000.0 / options.time_scale)));
     const auto drain_end = std::chrono::steady_clock::now() + drain_real;
-    const std::set<std::uint64_t> wanted(f.submitted.begin(), f.submitted.end());
     for (;;) {
-      auto st = co_await live::read_status(pg, schema, dead_letter_name);
-      if (st) {
-        std::size_t terminal = 0;
-        for (const auto* v : {&st->posted, &st->dead_lettered, &st->manual_review, &st->rejected}) {
-          for (auto id : *v) terminal += wanted.count(id);
-        }
-        if (terminal >= wanted.size()) {
-          f.drained = true;
-          break;
-        }
+      auto st = co_await read_stores(pg, schema);
+      if (st && account_submissions(f.submitted, st.value()).unaccounted.empty()) {
+        f.drained = true;
+        break;
       }
       if (std::chrono::steady_clock::now() >= drain_end) break;
       if (stop_requested()) {
@@ -647,11 +645,14 @@ struct LiveHarness::Impl {
   Task<void> gather(live::RedisConnection& redis, live::PgConnection& pg, const std::string& schema,
                     const std::string& prefix, Findings& f) {
     auto st = co_await live::read_status(pg, schema, dead_letter_name);
-    if (!st) {
-      f.error = "postgres " + postgres_url + ": reading the stores: " + st.failure().message;
+    auto stores = co_await read_stores(pg, schema);
+    if (!st || !stores) {
+      f.error = "postgres " + postgres_url + ": reading the stores: " +
+                (st ? stores.failure().message : st.failure().message);
       co_return;
     }
     f.status = std::move(st).value();
+    f.stores = std::move(stores).value();
     const std::string q = "\"" + schema + "\"";
     auto pairs = [&](const std::string& sql,
                      std::vector<std::pair<std::uint64_t, long long>>& out) -> Task<Outcome<>> {
@@ -811,9 +812,10 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
     if (!out) throw runtime::ConfigError(world_file.string(), "$", "cannot write the world model for the workers");
   }
   const std::string schema = fmt::format("fl_{}_{}", h.namespace_token, index);
-  // The service faults, for the workers that call the services.
+  // The service and bus faults, for the workers.
   std::optional<fs::path> faults_file;
-  if (std::any_of(s.faults.begin(), s.faults.end(), [](const auto& f) { return live_service_fault(f); })) {
+  if (std::any_of(s.faults.begin(), s.faults.end(),
+                  [](const auto& f) { return live_service_fault(f) || live_bus_fault(f); })) {
     faults_file = dir / "faults.json";
     nlohmann::json doc;
     auto& entries = doc["faults"] = nlohmann::json::array();
@@ -832,6 +834,8 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
               h.postgres_url, "--policy", fs::absolute(policy_file).string(), "--world", world_file.string(),
               "--time-scale", fmt::format("{}", h.options.time_scale), "--consumer", w.consumer, "--schema", schema,
               "--prefix", schema + ":", "--seed", std::to_string(seed)};
+    // The orchestrator refuses at the door past its bound, as in sim.
+    if (role == "orchestrator") w.args.push_back("--refuse-when-full");
     if (faults_file) {
       w.args.push_back("--faults");
       w.args.push_back(faults_file->string());

@@ -23,19 +23,32 @@
 // decorators (harness/live/live_faults.h), windows counted from the scenario's
 // start the harness writes to Redis; the touches are the workers' sums in
 // `<prefix>fault_touches` (the one thing a worker reports of itself: what
-// the injector in it did, never the system's outcome). Every other kind
-// has no live form yet and is refused before anything starts (exit 2,
-// naming `$.faults[i].kind`), as is a workload with `corrupted_share`.
+// the injector in it did, never the system's outcome). `duplicate_delivery`
+// and `reordering` on the bus: the same way, the simulator's
+// FaultyMessageBus around every worker's bus. `saturation` and
+// `corrupted_input` on the workload, and the workload's `corrupted_share`:
+// the harness submits what the simulator's workload driver submits for the
+// seed (harness/workload_driver.h: the surge's extra invoices, the damaged
+// documents, which reach the OCR agent through the intake stream as they
+// are), touches from its own record. The orchestrator runs with
+// --refuse-when-full: past max_in_flight it refuses at the door, as in sim,
+// and records each refusal (and each duplicate id) in PostgreSQL
+// (`refusals`, by the intake entry id XADD gave the harness). Every other
+// kind has no live form yet and is refused before anything starts (exit 2,
+// naming `$.faults[i].kind`).
 // A crash touched the system if its role held work when killed (entries of
 // its streams pending or not yet delivered to its group) or was sent work
 // while down (entries added to its streams in the window), read from Redis;
 // one that touched nothing makes the scenario INCONCLUSIVE.
 //
 // Evidence. Never the workers' word: the ledger, notifications, budget,
-// dead-letter queue (checkpoint rows), manual-review, rejection and
+// dead-letter queue (checkpoint rows), manual-review, rejection, refusal and
 // checkpoint tables in PostgreSQL, the streams' pending lists, lags and dead
 // streams in Redis, and the harness's own list of what it submitted.
-// Judged: conservation, exactly_once, and the success-rate target. The other
+// Judged (harness/live/live_judge.h): conservation (each submission refused
+// or in one terminal store), exactly_once, validation (a damaged invoice
+// rejected, or posted only at the true total of the harness's record, as
+// the simulator's checker decides), and the success-rate target. The other
 // invariants need the simulator's per-call probes and are reported skipped,
 // each with its reason.
 //
@@ -82,6 +95,9 @@ struct LiveRunOptions {
 // Throws runtime::ConfigError (file, JSON path, what live mode can do) for
 // anything in the scenario live mode cannot play honestly.
 void check_live_scenario(const Scenario& scenario);
+// Whether the harness's workload driver plays this fault (saturation and
+// corrupted_input on the workload).
+bool live_workload_fault(const faults::FaultSpec& spec) noexcept;
 
 class LiveHarness {
  public:

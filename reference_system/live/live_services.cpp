@@ -29,6 +29,11 @@ std::string tables_ddl(const std::string& s) {
       "CREATE TABLE IF NOT EXISTS " + s + ".rejections ("
       " invoice_id bigint PRIMARY KEY,"
       " at timestamptz NOT NULL DEFAULT clock_timestamp());"
+      "CREATE TABLE IF NOT EXISTS " + s + ".refusals ("
+      " entry_id text PRIMARY KEY,"
+      " invoice_id bigint NOT NULL,"
+      " reason text NOT NULL,"
+      " at timestamptz NOT NULL DEFAULT clock_timestamp());"
       "CREATE TABLE IF NOT EXISTS " + s + ".purchase_orders ("
       " number bigint PRIMARY KEY,"
       " vendor bytea NOT NULL,"
@@ -77,6 +82,15 @@ Task<Outcome<>> PgOutcomeRecords::rejected(std::uint64_t invoice_id) {
   auto r = co_await pg_->query("INSERT INTO \"" + schema_ + "\".rejections (invoice_id) VALUES ($1)"
                                " ON CONFLICT (invoice_id) DO NOTHING",
                                static_cast<std::int64_t>(invoice_id));
+  if (!r) co_return std::move(r).failure();
+  co_return resilience::ok();
+}
+
+Task<Outcome<>> PgOutcomeRecords::refused(const std::string& entry_id, std::uint64_t invoice_id,
+                                          std::string_view reason) {
+  auto r = co_await pg_->query("INSERT INTO \"" + schema_ + "\".refusals (entry_id, invoice_id, reason)"
+                               " VALUES ($1, $2, $3) ON CONFLICT (entry_id) DO NOTHING",
+                               entry_id, static_cast<std::int64_t>(invoice_id), std::string(reason));
   if (!r) co_return std::move(r).failure();
   co_return resilience::ok();
 }

@@ -52,6 +52,10 @@ class PgOutcomeRecords {
   // Idempotent: a second record of the same invoice keeps the first.
   Task<Outcome<>> manual_review(std::uint64_t invoice_id, ReviewReason reason);
   Task<Outcome<>> rejected(std::uint64_t invoice_id);
+  // A submission refused at the door (the intake entry `entry_id`, its
+  // invoice, why: "refused_overloaded" or "refused_duplicate"); one row per
+  // entry, so a second record of the same entry keeps the first.
+  Task<Outcome<>> refused(const std::string& entry_id, std::uint64_t invoice_id, std::string_view reason);
 
  private:
   PgOutcomeRecords(PgConnection& pg, std::string schema) : pg_(&pg), schema_(std::move(schema)) {}

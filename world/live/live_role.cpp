@@ -196,6 +196,7 @@ struct RoleProcess::Impl {
     bus_options.prefix = options.prefix;
     bus_options.clock = clock.value();
     bus = std::make_shared<RedisStreamBus>(*rt, std::move(bus_options));
+    if (options.wrap_bus) options.wrap_bus(bus);
 
     if (options.role == Role::orchestrator) {
       auto made = co_await PgOutcomeRecords::open(*pg.front(), options.schema);
@@ -246,11 +247,14 @@ struct RoleProcess::Impl {
     const std::size_t bound = options.policy.max_in_flight;
     while (running) {
       const std::size_t held = orchestrator->in_flight();
-      if (held >= bound) {
+      // Own pending entries (taken before a restart) are never refused for
+      // room: they wait for it, as every entry does without refuse_when_full.
+      const bool refusing = options.refuse_when_full && from == ">";
+      if (held >= bound && !refusing) {
         co_await rt->sleep(scenario(*rt, std::chrono::milliseconds(5)));
         continue;
       }
-      const std::size_t room = std::min(kIntakeBatch, bound - held);
+      const std::size_t room = refusing ? kIntakeBatch : std::min(kIntakeBatch, bound - held);
       std::vector<std::string> args = {"XREADGROUP", "GROUP", "orchestrator", options.consumer,
                                        "COUNT",      std::to_string(room)};
       if (from == ">") {
@@ -293,15 +297,30 @@ struct RoleProcess::Impl {
         const SubmitResult result = orchestrator->submit(std::move(invoice));
         if (result == SubmitResult::accepted) {
           intake_entries[id] = entry_id;
-        } else if (result == SubmitResult::refused_duplicate && orchestrator->outcome(id).has_value()) {
-          ack_intake(entry_id);  // finished already in this run
-        } else if (result == SubmitResult::refused_duplicate) {
-          ack_intake(entry_id);  // a second entry of an invoice in flight: the first one is acked at its outcome
+        } else if (result == SubmitResult::refused_duplicate || refusing) {
+          // A second entry under an id this run holds or finished (the first
+          // one is acked at its outcome), or a new one while full: refused,
+          // recorded, then acked.
+          rt->spawn(refuse(entry_id, id, result));
         }
-        // refused_overloaded cannot happen below the bound; if it did, the
-        // entry stays pending and the next run of this consumer reads it.
+        // refused_overloaded below the bound without refuse_when_full cannot
+        // happen; if it did, the entry stays pending and the next run of
+        // this consumer reads it.
       }
     }
+  }
+
+  Task<void> refuse(std::string entry_id, std::uint64_t id, SubmitResult result) {
+    bool stored = false;
+    for (int attempt = 0; attempt < kRecordAttempts && !stored; ++attempt) {
+      stored = (co_await records->refused(entry_id, id, reference_system::to_string(result))).ok();
+      if (!stored) co_await rt->sleep(scenario(*rt, std::chrono::milliseconds(100)));
+    }
+    if (!stored) {
+      ++counters.records_failed;
+      co_return;  // left pending: the next run of this consumer reads it again
+    }
+    co_await send_ack(std::move(entry_id));
   }
 
   void ack_intake(const std::string& entry_id) {
@@ -451,7 +470,8 @@ runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRunti
   co_return submitted;
 }
 
-runtime::Task<resilience::Outcome<>> append_to_intake(RedisConnection& redis, std::string prefix, Invoice invoice) {
+runtime::Task<resilience::Outcome<std::string>> append_to_intake(RedisConnection& redis, std::string prefix,
+                                                                 Invoice invoice) {
   Message m;
   m.topic = Topic::ocr;
   m.invoice_id = invoice.id;
@@ -466,7 +486,7 @@ runtime::Task<resilience::Outcome<>> append_to_intake(RedisConnection& redis, st
   }
   auto r = co_await redis.command(std::move(args));
   if (!r || r->is_error()) co_return Failure{ErrorClass::transient, "redis: XADD: " + error_text(r)};
-  co_return resilience::ok();
+  co_return std::string(r->text);
 }
 
 }  // namespace faultline::world::live

@@ -19,7 +19,10 @@
 // orchestrator reads it in its consumer group as room allows
 // (max_in_flight) and acks an entry once the invoice's outcome is in its
 // terminal store, so the intake stream is the durable inbox: a restarted
-// orchestrator re-reads what it had not finished.
+// orchestrator re-reads what it had not finished. An entry it refuses (a
+// second entry under an invoice id it holds or finished; with
+// refuse_when_full, a new entry while it is full) is recorded in the
+// PostgreSQL table `refusals` under the entry's id, then acked.
 //
 // One orchestrator per deployment: replies come back on one stream read by
 // the group "orchestrator", and a workflow waits in the process that sent
@@ -89,6 +92,14 @@ struct RoleOptions {
   std::size_t connections = 4;
   // Sees (and may replace) the services the role calls; see RolePorts.
   std::function<void(RolePorts&)> wrap_ports;
+  // Sees (and may replace) the process's bus, before anything uses it
+  // (faultline-agent wraps it with a scenario's bus faults).
+  std::function<void(std::shared_ptr<reference_system::MessageBus>&)> wrap_bus;
+  // The orchestrator refuses new intake entries while it holds
+  // max_in_flight invoices, as the simulated one refuses submissions past
+  // its bound (faultline run's live mode), instead of leaving them in the
+  // stream until there is room (the default: a bulk load waits its turn).
+  bool refuse_when_full = false;
 };
 
 struct RoleCounters {
@@ -154,8 +165,9 @@ runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRunti
 
 // Appends one invoice to the intake stream (an XADD): what submit_invoices
 // does for each, for a caller that paces its submissions itself (the live
-// mode of `faultline run`). Its purchase order must be stored first.
-runtime::Task<resilience::Outcome<>> append_to_intake(reference_system::live::RedisConnection& redis, std::string prefix,
+// mode of `faultline run`). Its purchase order must be stored first. Gives
+// the entry's id (a refusal names it: PgOutcomeRecords::refused).
+runtime::Task<resilience::Outcome<std::string>> append_to_intake(reference_system::live::RedisConnection& redis, std::string prefix,
                                                       reference_system::Invoice invoice);
 
 }  // namespace faultline::world::live
