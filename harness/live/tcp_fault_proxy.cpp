@@ -209,10 +209,6 @@ struct TcpFaultProxy::Impl {
     c->upstream.async_connect(upstream, [this, c](boost::system::error_code ec) {
       if (c->closed) return;
       if (ec) {
-        {
-          std::lock_guard lock(mutex);
-          ++totals.upstream_failures;
-        }
         end(*c, ProxyConnection::State::upstream_failed, true);
         return;
       }
@@ -347,6 +343,7 @@ struct TcpFaultProxy::Impl {
     {
       std::lock_guard lock(mutex);
       totals.bytes_dropped += dropped;
+      if (state == ProxyConnection::State::upstream_failed) ++totals.upstream_failures;
       --totals.open;
       set_state(c.id, state);
     }
@@ -380,7 +377,9 @@ struct TcpFaultProxy::Impl {
         if (next == ProxyMode::black_hole && before != ProxyMode::black_hole) {
           std::lock_guard lock(mutex);
           auto* r = record(c->id);
-          for (const Chunk& waiting : p->queue) {
+          // The front chunk of a pipe that is writing is in the kernel's hands already.
+          for (std::size_t k = p->writing ? 1 : 0; k < p->queue.size(); ++k) {
+            const Chunk& waiting = p->queue[k];
             ++totals.chunks_held;
             totals.bytes_held += waiting.bytes.size() - waiting.offset;
             if (r != nullptr) ++r->chunks_held;
