@@ -102,6 +102,7 @@ struct RoleProcess::Impl {
 
   // Declared in the order they are made; destroyed in reverse, users first.
   std::vector<std::unique_ptr<PgConnection>> pg;
+  std::vector<std::unique_ptr<PgConnection>> checkpoint_pg;  // empty: the store uses `pg`
   std::unique_ptr<RedisConnection> redis;
   std::shared_ptr<PooledCheckpointStore> checkpoints;
   std::unique_ptr<PgOutcomeRecords> records;
@@ -118,15 +119,32 @@ struct RoleProcess::Impl {
     return AgentContext{rt, &options.policy, &metrics, checkpoints.get(), true};
   }
 
+  const std::string& checkpoint_url() const {
+    return checkpoint_pg.empty() ? options.postgres_url : options.checkpoint_postgres_url;
+  }
+
   Task<Outcome<>> open_checkpoints() {
     std::vector<std::unique_ptr<resilience::CheckpointStore>> stores;
-    for (auto& connection : pg) {
+    for (auto& connection : checkpoint_pg.empty() ? pg : checkpoint_pg) {
       auto opened = co_await PgCheckpointStore::open(*connection, options.schema);
-      if (!opened) co_return Failure{opened.error_class(), "postgres " + options.postgres_url + ": " + opened.failure().message};
+      if (!opened) co_return Failure{opened.error_class(), "postgres " + checkpoint_url() + ": " + opened.failure().message};
       stores.push_back(std::move(opened).value());
     }
     checkpoints = std::make_shared<PooledCheckpointStore>(std::move(stores));
     co_return resilience::ok();
+  }
+
+  // Tries `step` again (backoff 50 ms doubling to 2 s, real time) while it
+  // fails other than permanently, until `give_up` (on the runtime's clock).
+  template <class Step>
+  Task<Outcome<>> until_store_answers(Step step, runtime::Instant give_up) {
+    auto backoff = std::chrono::milliseconds(50);
+    for (;;) {
+      Outcome<> done = co_await step();
+      if (done || done.error_class() == ErrorClass::permanent || rt->now() >= give_up) co_return done;
+      co_await rt->sleep(scenario(*rt, backoff));
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
+    }
   }
 
   RolePorts wrapped(RolePorts ports) {
@@ -186,10 +204,20 @@ struct RoleProcess::Impl {
     for (std::size_t i = 0; i < options.connections; ++i) {
       pg.push_back(std::make_unique<PgConnection>(*rt, options.postgres_url));
     }
+    if (!options.checkpoint_postgres_url.empty() && options.checkpoint_postgres_url != options.postgres_url) {
+      for (std::size_t i = 0; i < options.connections; ++i) {
+        checkpoint_pg.push_back(std::make_unique<PgConnection>(*rt, options.checkpoint_postgres_url));
+      }
+    }
     redis = std::make_unique<RedisConnection>(*rt, options.redis_url);
     auto clock = co_await shared_wire_clock(*rt, *redis, options.prefix);
     if (!clock) co_return Failure{clock.error_class(), "redis " + options.redis_url + ": " + clock.failure().message};
-    auto opened = co_await open_checkpoints();
+    auto reachable = co_await pg.front()->query("SELECT 1");
+    if (!reachable) {
+      co_return Failure{reachable.error_class(), "postgres " + options.postgres_url + ": " + reachable.failure().message};
+    }
+    const runtime::Instant store_give_up = rt->now() + scenario(*rt, options.store_wait);
+    auto opened = co_await until_store_answers([this] { return open_checkpoints(); }, store_give_up);
     if (!opened) co_return opened;
 
     RedisStreamBusOptions bus_options = options_for(options.policy, options.redis_url, options.consumer);
@@ -210,7 +238,7 @@ struct RoleProcess::Impl {
       orchestrator = std::make_unique<Orchestrator>(context(), *bus, std::move(steps), checkpoints.get());
       // 2^40 requests per run, 2^23 runs.
       orchestrator->set_first_request_id((static_cast<std::uint64_t>(run->integer) << 40) + 1);
-      auto letters = co_await orchestrator->open_dead_letters();
+      auto letters = co_await until_store_answers([this] { return orchestrator->open_dead_letters(); }, store_give_up);
       if (!letters) co_return Failure{letters.error_class(), "postgres: dead-letter queue: " + letters.failure().message};
       orchestrator->set_outcome_listener([this](std::uint64_t id, InvoiceOutcome outcome) { on_outcome(id, outcome); });
       auto group = co_await redis->command("XGROUP", "CREATE", intake_stream(options.prefix), "orchestrator", "0",
