@@ -337,19 +337,27 @@ TEST(LiveRun, CheckpointOutagePassesThroughTheProxyWithItsTouchesInTheReports) {
   EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
 }
 
-// Every worker's Redis is black-holed from 1m to 2m (3 s at time scale 20)
-// and then heals: what was held is delivered, nothing is lost or done twice.
+// Every worker's Redis is black-holed from 1m to 6m of 8m (15 s at time
+// scale 20, longer than a Redis command's 10 s timeout, so blocked reads
+// time out and reconnect into the partition) and then heals: what was held
+// is delivered, nothing is lost or done twice. Before the orchestrator
+// re-read its own pending intake entries, an XREADGROUP held past its
+// timeout was delivered at the heal with no one to read its reply, and its
+// entries stayed pending: conservation failed.
 TEST(LiveRun, BusPartitionHealsWithNothingLostAndItsHeldBytesCounted) {
   LiveDir d;
-  ct::write_file(d.scenario, live_scenario("live-bus-partition", "every worker's Redis is partitioned from 1m to 2m",
-                                           nlohmann::json::array({{{"kind", "bus_partition"}, {"target", "bus"},
-                                                                   {"start", "1m"}, {"duration", "1m"}}}),
-                                           0.9));
+  auto scenario = nlohmann::json::parse(
+      live_scenario("live-bus-partition", "every worker's Redis is partitioned from 1m to 6m",
+                    nlohmann::json::array({{{"kind", "bus_partition"}, {"target", "bus"}, {"start", "1m"},
+                                            {"duration", "5m"}}}),
+                    0.9));
+  scenario["duration"] = "8m";
+  ct::write_file(d.scenario, scenario.dump(2));
   auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--out", d.out.string()},
-                         d.options(180s));
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+                         d.options(240s));
   const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
   const auto& s = report["scenarios"][0];
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << s["invariants"].dump(1);
   EXPECT_EQ(s["verdict"], "pass") << s["verdict_reason"];
   ASSERT_EQ(s["faults"].size(), 1u);
   EXPECT_EQ(s["faults"][0]["kind"], "bus_partition");

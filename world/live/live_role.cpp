@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -114,6 +115,9 @@ struct RoleProcess::Impl {
   runtime::TaskId intake_task;
   // Intake entry per invoice the orchestrator holds, acked at its outcome.
   runtime::FlatHashMap<std::uint64_t, std::string> intake_entries;
+  // Intake entries of finished invoices whose outcome record is being
+  // written: acked when it is, never by a re-read.
+  std::set<std::string> recording_entries;
 
   AgentContext context() {
     return AgentContext{rt, &options.policy, &metrics, checkpoints.get(), true};
@@ -264,6 +268,10 @@ struct RoleProcess::Impl {
 
   // The orchestrator's intake: own pending entries first (an earlier run's
   // unfinished invoices), then new ones, never more than there is room for.
+  // Every `claim_idle` it reads its own pending entries again and takes up
+  // those it does not hold: entries Redis delivered to it in a read whose
+  // reply never arrived (a connection dropped while the read was held in a
+  // partition, or cut after the server had sent it).
   Task<void> read_intake() {
     // A connection of its own: XREADGROUP BLOCK holds it.
     RedisOptions blocking;
@@ -272,7 +280,14 @@ struct RoleProcess::Impl {
     const std::string stream = intake_stream(options.prefix);
     std::string from = "0";
     const std::size_t bound = options.policy.max_in_flight;
+    const runtime::Duration rescan_every =
+        std::max(options.policy.bus.claim_idle, scenario(*rt, std::chrono::milliseconds(100)));
+    runtime::Instant next_rescan = rt->now() + rescan_every;
     while (running) {
+      if (from == ">" && rt->now() >= next_rescan) {
+        from = "0";
+        next_rescan = rt->now() + rescan_every;
+      }
       const std::size_t held = orchestrator->in_flight();
       if (held >= bound) {
         co_await rt->sleep(scenario(*rt, std::chrono::milliseconds(5)));
@@ -316,8 +331,10 @@ struct RoleProcess::Impl {
           ack_intake(entry_id);
           continue;
         }
+        const std::uint64_t id = m->work->invoice->id;
+        if (const std::string* holding = intake_entries.find(id); holding != nullptr && *holding == entry_id) continue;
+        if (recording_entries.count(entry_id) != 0) continue;
         Invoice invoice = *m->work->invoice;
-        const std::uint64_t id = invoice.id;
         const SubmitResult result = orchestrator->submit(std::move(invoice));
         if (result == SubmitResult::accepted) {
           intake_entries[id] = entry_id;
@@ -390,6 +407,7 @@ struct RoleProcess::Impl {
       entry_id = *found;
       intake_entries.erase(id);
     }
+    if (!entry_id.empty()) recording_entries.insert(entry_id);
     rt->spawn(record(id, outcome, reason, std::move(entry_id)));
   }
 
@@ -414,6 +432,7 @@ struct RoleProcess::Impl {
       }
       if (!stored) ++counters.records_failed;
     }
+    if (!entry_id.empty()) recording_entries.erase(entry_id);
     if (stored && !entry_id.empty()) co_await send_ack(std::move(entry_id));
   }
 
