@@ -22,9 +22,18 @@
 // decorators (harness/live/live_faults.h), windows counted from the scenario's
 // start the harness writes to Redis; the touches are the workers' sums in
 // `<prefix>fault_touches` (the one thing a worker reports of itself: what
-// the injector in it did, never the system's outcome). Every other kind
-// has no live form yet and is refused before anything starts (exit 2,
-// naming `$.faults[i].kind`), as is a workload with `corrupted_share`.
+// the injector in it did, never the system's outcome). `checkpoint_outage`
+// and `bus_partition` go through TCP fault proxies the harness runs in its
+// own process (live_proxies.h, tcp_fault_proxy.h): the workers'
+// checkpoint-store connections to PostgreSQL (--checkpoint-postgres), or
+// all their Redis connections, pass through a proxy that refuses (resets
+// open connections, closes new ones) or black-holes (holds the bytes, then
+// delivers them in order) for the window; the harness's own connections
+// stay direct. Their touches are the proxy's counts in the window:
+// connection attempts refused (plus connections reset with a request
+// unanswered), or chunks held. Every other kind has no live form yet and
+// is refused before anything starts (exit 2, naming `$.faults[i].kind`),
+// as is a workload with `corrupted_share`.
 // A crash touched the system if its role held work when killed (entries of
 // its streams pending or not yet delivered to its group) or was sent work
 // while down (entries added to its streams in the window), read from Redis;
@@ -33,7 +42,8 @@
 // Evidence. Never the workers' word: the ledger, notifications, budget,
 // dead-letter queue (checkpoint rows), manual-review, rejection and
 // checkpoint tables in PostgreSQL, the streams' pending lists, lags and dead
-// streams in Redis, and the harness's own list of what it submitted.
+// streams in Redis, and the harness's own records: what it submitted and
+// the fault proxies' counts.
 // Judged: conservation, exactly_once, and the success-rate target. The other
 // invariants need the simulator's per-call probes and are reported skipped,
 // each with its reason.
