@@ -125,6 +125,7 @@ struct TcpFaultProxy::Impl {
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{io};
+  asio::steady_timer accept_retry{io};
   tcp::endpoint upstream;
   std::uint16_t port = 0;
   std::thread thread;
@@ -173,8 +174,12 @@ struct TcpFaultProxy::Impl {
     acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
       if (!acceptor.is_open()) return;
       if (ec) {
-        // Out of descriptors or a connection gone before it was taken: try again.
-        accept();
+        // Out of descriptors or a connection gone before it was taken: try
+        // again shortly (at once could spin while descriptors are short).
+        accept_retry.expires_after(std::chrono::milliseconds(10));
+        accept_retry.async_wait([this](boost::system::error_code) {
+          if (acceptor.is_open()) accept();
+        });
         return;
       }
       const std::uint64_t id = next_id++;
@@ -408,6 +413,7 @@ struct TcpFaultProxy::Impl {
   void shut_down() {
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    accept_retry.cancel();
     std::vector<std::shared_ptr<Connection>> all;
     for (const auto& [id, c] : live) all.push_back(c);
     for (const auto& c : all) end(*c, ProxyConnection::State::closed, false);

@@ -116,7 +116,8 @@ struct RoleProcess::Impl {
   // Intake entry per invoice the orchestrator holds, acked at its outcome.
   runtime::FlatHashMap<std::uint64_t, std::string> intake_entries;
   // Intake entries of finished invoices whose outcome record is being
-  // written: acked when it is, never by a re-read.
+  // written, or could not be: acked once it is, never by a re-read (one
+  // that was not stays pending for the next run of this consumer).
   std::set<std::string> recording_entries;
 
   AgentContext context() {
@@ -320,7 +321,8 @@ struct RoleProcess::Impl {
       for (const RedisReply& entry : entries->elements) {
         if (entry.elements.size() != 2) continue;
         const std::string& entry_id = entry.elements[0].text;
-        if (from != ">") from = entry_id;
+        const bool own_pending = from != ">";  // read again from this consumer's pending entries
+        if (own_pending) from = entry_id;
         ++counters.intake_read;
         std::vector<WireFieldView> fields;
         const auto& flat = entry.elements[1].elements;
@@ -334,6 +336,10 @@ struct RoleProcess::Impl {
         const std::uint64_t id = m->work->invoice->id;
         if (const std::string* holding = intake_entries.find(id); holding != nullptr && *holding == entry_id) continue;
         if (recording_entries.count(entry_id) != 0) continue;
+        if (own_pending && orchestrator->outcome(id).has_value()) {
+          ack_intake(entry_id);  // finished in this run, its ack not yet in Redis: no second submission
+          continue;
+        }
         Invoice invoice = *m->work->invoice;
         const SubmitResult result = orchestrator->submit(std::move(invoice));
         if (result == SubmitResult::accepted) {
@@ -432,8 +438,10 @@ struct RoleProcess::Impl {
       }
       if (!stored) ++counters.records_failed;
     }
-    if (!entry_id.empty()) recording_entries.erase(entry_id);
-    if (stored && !entry_id.empty()) co_await send_ack(std::move(entry_id));
+    if (stored && !entry_id.empty()) {
+      recording_entries.erase(entry_id);
+      co_await send_ack(std::move(entry_id));
+    }
   }
 
   void stop() {
