@@ -94,7 +94,8 @@ resilience::Outcome<std::unique_ptr<LiveProxies>> LiveProxies::open(const std::v
   proxies->checkpoint_postgres_url_ = postgres_url;
   const auto redis = authority_of(redis_url);
   const auto postgres = authority_of(postgres_url);
-  proxies->redis_address_ = redis ? fmt::format("{}:{}", redis->host, redis->port != 0 ? redis->port : 6379) : redis_url;
+  proxies->redis_address_ =
+      redis ? fmt::format("{}:{}", redis->host, redis->port != 0 ? redis->port : 6379) : redis_url;
   proxies->postgres_address_ =
       postgres ? fmt::format("{}:{}", postgres->host, postgres->port != 0 ? postgres->port : 5432) : postgres_url;
   for (const auto& f : faults) {

@@ -213,8 +213,8 @@ void check_live_scenario(const Scenario& s) {
         s.file, fmt::format("$.faults[{}].kind", i),
         fmt::format("a '{}' fault has no live form yet: live mode plays only 'crash' faults (SIGKILL of the role's "
                     "worker at the start, restart at the end) and latency, hang, error, outage and invalid_output "
-                    "on a service (injected in the worker that calls it), and checkpoint_outage and bus_partition (through a "
-                    "TCP fault proxy); run this scenario with --mode sim",
+                    "on a service (injected in the worker that calls it), and checkpoint_outage and bus_partition "
+                    "(through a TCP fault proxy); run this scenario with --mode sim",
                     faults::to_string(kind)));
   }
   if (s.workload.corrupted_share > 0) {

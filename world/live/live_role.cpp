@@ -132,7 +132,9 @@ struct RoleProcess::Impl {
     std::vector<std::unique_ptr<resilience::CheckpointStore>> stores;
     for (auto& connection : checkpoint_pg.empty() ? pg : checkpoint_pg) {
       auto opened = co_await PgCheckpointStore::open(*connection, options.schema);
-      if (!opened) co_return Failure{opened.error_class(), "postgres " + checkpoint_url() + ": " + opened.failure().message};
+      if (!opened) {
+        co_return Failure{opened.error_class(), "postgres " + checkpoint_url() + ": " + opened.failure().message};
+      }
       stores.push_back(std::move(opened).value());
     }
     checkpoints = std::make_shared<PooledCheckpointStore>(std::move(stores));

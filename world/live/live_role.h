@@ -19,7 +19,9 @@
 // orchestrator reads it in its consumer group as room allows
 // (max_in_flight) and acks an entry once the invoice's outcome is in its
 // terminal store, so the intake stream is the durable inbox: a restarted
-// orchestrator re-reads what it had not finished.
+// orchestrator re-reads what it had not finished, and a running one re-reads
+// its own pending entries every `claim_idle`, taking up those Redis
+// delivered in a read whose reply never came back (a partition).
 //
 // One orchestrator per deployment: replies come back on one stream read by
 // the group "orchestrator", and a workflow waits in the process that sent
