@@ -11,6 +11,9 @@
 // not finished pending in Redis for a restarted worker of the same name or
 // another worker's claim, and exits 0. Exit 2: bad arguments (each named),
 // an unreadable policy or world, or a server it could not use at start.
+// --checkpoint-postgres URL: the checkpoint store's (and dead-letter
+// queue's) connections go there instead of --postgres (the live mode of
+// `faultline run` points it at a fault proxy for checkpoint_outage).
 // --faults FILE: {"faults": [...]}, a scenario's faults array (each
 // entry as in scenarios/README.md); the process injects the service faults
 // aimed at its role's services and the bus faults (duplicate_delivery,
@@ -50,6 +53,7 @@ struct AgentArgs {
   std::string role;
   std::string redis;
   std::string postgres;
+  std::string checkpoint_postgres;
   std::string policy;
   std::string world;
   std::string faults;
@@ -101,6 +105,10 @@ std::optional<int> check(const AgentArgs& a, Checked& out) {
   if (!is_postgres_url(a.postgres)) {
     return refuse("--postgres", "a URL postgresql://[user[:password]@]host[:port]/database", a.postgres);
   }
+  if (!a.checkpoint_postgres.empty() && !is_postgres_url(a.checkpoint_postgres)) {
+    return refuse("--checkpoint-postgres", "a URL postgresql://[user[:password]@]host[:port]/database",
+                  a.checkpoint_postgres);
+  }
   if (a.policy.empty()) return refuse("--policy", "a policy file", a.policy);
   const auto scale = cli::parse_finite(a.time_scale);
   if (!scale || *scale <= 0.0 || *scale > 1e6) return refuse("--time-scale", "a number above 0, at most 1e6", a.time_scale);
@@ -131,6 +139,7 @@ int run(const AgentArgs& a, const Checked& c) {
   options.role = c.role;
   options.redis_url = a.redis;
   options.postgres_url = a.postgres;
+  options.checkpoint_postgres_url = a.checkpoint_postgres;
   options.consumer = a.consumer;
   options.schema = a.schema;
   options.prefix = a.prefix;
@@ -214,6 +223,8 @@ int main(int argc, char** argv) {
   app.add_option("--role", a.role, "ocr|validation|matching|accounting|archive|orchestrator")->required();
   app.add_option("--redis", a.redis, "Redis URL: redis://host:port[/db]")->required();
   app.add_option("--postgres", a.postgres, "PostgreSQL URL: postgresql://user@host:port/database")->required();
+  app.add_option("--checkpoint-postgres", a.checkpoint_postgres,
+                 "PostgreSQL URL for the checkpoint store's connections only (default: --postgres)");
   app.add_option("--policy", a.policy, "the resilience policy (JSON)")->required();
   app.add_option("--world", a.world, "the world model (JSON) for the simulated services; default: built-in baseline");
   app.add_option("--faults", a.faults,

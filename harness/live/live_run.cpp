@@ -19,6 +19,7 @@
 #include "harness/engine.h"
 #include "harness/live/live_faults.h"
 #include "harness/live/live_judge.h"
+#include "harness/live/live_proxies.h"
 #include "harness/live_servers.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
@@ -186,6 +187,10 @@ struct Findings {
   // Service faults: touches per fault index, as the workers added them up in
   // `<prefix>fault_touches`.
   std::map<std::size_t, long long> service_touches;
+  // checkpoint_outage, bus_partition: touches per fault index, from the
+  // proxies' counts (live_proxies.h), and the proxies' totals.
+  std::map<std::size_t, std::uint64_t> proxy_touches;
+  std::vector<std::string> proxy_lines;
   live::DeploymentStatus status;
   bool drained = false;
   double waited_s = 0;  // scenario seconds from the start to the final reading
@@ -209,7 +214,7 @@ void check_live_scenario(const Scenario& s) {
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const auto kind = s.faults[i].kind;
     if (kind == faults::FaultKind::crash || live_service_fault(s.faults[i]) || live_bus_fault(s.faults[i]) ||
-        live_workload_fault(s.faults[i])) {
+        live_workload_fault(s.faults[i]) || live_proxy_fault(s.faults[i])) {
       continue;
     }
     throw runtime::ConfigError(
@@ -217,8 +222,9 @@ void check_live_scenario(const Scenario& s) {
         fmt::format("a '{}' fault has no live form yet (target '{}'): live mode plays 'crash' faults (SIGKILL of the "
                     "role's worker at the start, restart at the end), latency, hang, error, outage and "
                     "invalid_output on a service (injected in the worker that calls it), duplicate_delivery and "
-                    "reordering on the bus (in every worker's bus), and saturation and corrupted_input on the "
-                    "workload (the harness's driver); run this scenario with --mode sim",
+                    "reordering on the bus (in every worker's bus), saturation and corrupted_input on the "
+                    "workload (the harness's driver), and checkpoint_outage and bus_partition (through a TCP fault "
+                    "proxy); run this scenario with --mode sim",
                     faults::to_string(kind), s.faults[i].target));
   }
 }
@@ -276,6 +282,7 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
       }
       inv.evidence.push_back(fmt::format("postgres: {} workflow checkpoints left", f.workflow_checkpoints));
       for (const auto& line : f.redis_lines) inv.evidence.push_back(line);
+      for (const auto& line : f.proxy_lines) inv.evidence.push_back(line);
     } else if (id == "exactly_once") {
       inv.name = "no invoice posted or notified twice; budget held by posted invoices only";
       std::vector<std::string> bad;
@@ -325,6 +332,9 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
       touched = i < f.crashes.size() ? f.crashes[i].touched : 0;
     } else if (live_workload_fault(s.faults[i])) {
       if (const auto it = f.workload_touches.find(i); it != f.workload_touches.end()) touched = it->second;
+    } else if (live_proxy_fault(s.faults[i])) {
+      const auto it = f.proxy_touches.find(i);
+      touched = it == f.proxy_touches.end() ? 0 : static_cast<long long>(it->second);
     } else if (const auto it = f.service_touches.find(i); it != f.service_touches.end()) {
       touched = it->second;
     }
@@ -354,6 +364,7 @@ struct LiveHarness::Impl {
   bool versions_read = false;
   std::string namespace_token;  // keeps schemas apart on servers shared with others
   bool closed = false;
+  LiveProxies* proxies = nullptr;  // the running scenario's, if it has proxied faults
 
   fs::path logs_dir() const { return options.run_dir / "logs"; }
 
@@ -463,6 +474,7 @@ struct LiveHarness::Impl {
   Task<void> drive(runtime::LiveRuntime& rt, live::RedisConnection& redis, live::PgConnection& pg, const Scenario& s,
                    const world::WorldModel& world, std::string schema, std::vector<Worker>& workers, Findings& f) {
     const std::string prefix = schema + ":";
+    if (!f.error.empty()) co_return;  // the proxies did not start
     if (!versions_read) co_await read_versions(redis, pg);
 
     // The workload: what the simulator's workload driver submits with this
@@ -522,7 +534,8 @@ struct LiveHarness::Impl {
     std::vector<Action> timeline;
     for (std::size_t i = 0; i < s.faults.size(); ++i) {
       f.crashes.push_back(CrashRecord{i, {}, 0});
-      if (s.faults[i].kind != faults::FaultKind::crash) continue;  // a service fault: the workers inject it
+      // A service fault: the workers inject it. A proxied one: its proxy's mode at the edges.
+      if (s.faults[i].kind != faults::FaultKind::crash && !live_proxy_fault(s.faults[i])) continue;
       timeline.push_back({s.faults[i].start, 0, i});
       timeline.push_back({s.faults[i].end(), 1, i});
     }
@@ -576,6 +589,11 @@ struct LiveHarness::Impl {
         continue;
       }
       const auto& spec = s.faults[a.index];
+      if (live_proxy_fault(spec)) {
+        if (a.kind == 0) proxies->begin(a.index);
+        else proxies->end(a.index);
+        continue;
+      }
       Worker& w = worker_of(spec.target);
       CrashRecord& record = f.crashes[a.index];
       if (a.kind == 0) {
@@ -824,18 +842,32 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
     out << doc.dump(2) << "\n";
     if (!out) throw runtime::ConfigError(faults_file->string(), "$", "cannot write the faults for the workers");
   }
+  // checkpoint_outage, bus_partition: the workers reach those servers through proxies.
+  std::unique_ptr<LiveProxies> proxies;
+  std::string proxy_error;
+  if (std::any_of(s.faults.begin(), s.faults.end(), [](const auto& f) { return live_proxy_fault(f); })) {
+    auto opened = LiveProxies::open(s.faults, h.redis_url, h.postgres_url);
+    if (opened) proxies = std::move(opened).value();
+    else proxy_error = opened.failure().message;
+  }
+  h.proxies = proxies.get();
+  const std::string worker_redis = proxies ? proxies->worker_redis_url() : h.redis_url;
   std::vector<Worker> workers;
   for (std::string_view role : kRoles) {
     Worker w;
     w.role = std::string(role);
     w.consumer = w.role + "-0";
     w.log = dir / (w.consumer + ".log");
-    w.args = {h.options.agent_binary.string(), "--role", w.role, "--redis", h.redis_url, "--postgres",
+    w.args = {h.options.agent_binary.string(), "--role", w.role, "--redis", worker_redis, "--postgres",
               h.postgres_url, "--policy", fs::absolute(policy_file).string(), "--world", world_file.string(),
               "--time-scale", fmt::format("{}", h.options.time_scale), "--consumer", w.consumer, "--schema", schema,
               "--prefix", schema + ":", "--seed", std::to_string(seed)};
     // The orchestrator refuses at the door past its bound, as in sim.
     if (role == "orchestrator") w.args.push_back("--refuse-when-full");
+    if (proxies && proxies->checkpoint_postgres_url() != h.postgres_url) {
+      w.args.push_back("--checkpoint-postgres");
+      w.args.push_back(proxies->checkpoint_postgres_url());
+    }
     if (faults_file) {
       w.args.push_back("--faults");
       w.args.push_back(faults_file->string());
@@ -844,6 +876,7 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
   }
 
   Findings f;
+  if (!proxy_error.empty()) f.error = proxy_error;
   {
     runtime::LiveRuntime rt(seed, h.options.time_scale);
     live::RedisConnection redis(rt, h.redis_url);
@@ -862,6 +895,14 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
     if (w.pid > 0) stop_supervised(w.pid, graceful ? SIGTERM : SIGKILL,
                                    graceful ? std::chrono::milliseconds(10'000) : std::chrono::milliseconds(0));
     w.pid = -1;
+  }
+  if (proxies) {
+    for (std::size_t i = 0; i < s.faults.size(); ++i) {
+      if (live_proxy_fault(s.faults[i])) f.proxy_touches[i] = proxies->touched(i);
+    }
+    f.proxy_lines = proxies->evidence();
+    proxies->stop();
+    h.proxies = nullptr;
   }
 
   judge(s, f, r);

@@ -33,9 +33,17 @@
 // are), touches from its own record. The orchestrator runs with
 // --refuse-when-full: past max_in_flight it refuses at the door, as in sim,
 // and records each refusal (and each duplicate id) in PostgreSQL
-// (`refusals`, by the intake entry id XADD gave the harness). Every other
-// kind has no live form yet and is refused before anything starts (exit 2,
-// naming `$.faults[i].kind`).
+// (`refusals`, by the intake entry id XADD gave the harness).
+// the injector in it did, never the system's outcome). `checkpoint_outage`
+// and `bus_partition` go through TCP fault proxies the harness runs in its
+// own process (live_proxies.h, tcp_fault_proxy.h): the workers'
+// checkpoint-store connections to PostgreSQL (--checkpoint-postgres), or
+// all their Redis connections, pass through a proxy that refuses (resets
+// open connections, closes new ones) or black-holes (holds the bytes, then
+// delivers them in order) for the window; the harness's own connections
+// stay direct. Their touches are the proxy's counts in the window:
+// connection attempts refused (plus connections reset with a request
+// unanswered), or chunks held.
 // A crash touched the system if its role held work when killed (entries of
 // its streams pending or not yet delivered to its group) or was sent work
 // while down (entries added to its streams in the window), read from Redis;
@@ -44,7 +52,8 @@
 // Evidence. Never the workers' word: the ledger, notifications, budget,
 // dead-letter queue (checkpoint rows), manual-review, rejection, refusal and
 // checkpoint tables in PostgreSQL, the streams' pending lists, lags and dead
-// streams in Redis, and the harness's own list of what it submitted.
+// streams in Redis, and the harness's own records: what it submitted and
+// the fault proxies' counts.
 // Judged (harness/live/live_judge.h): conservation (each submission refused
 // or in one terminal store), exactly_once, validation (a damaged invoice
 // rejected, or posted only at the true total of the harness's record, as

@@ -368,10 +368,19 @@ TEST(FaultlineAgent, RefusesBadArgumentsNamingThem) {
                                          "postgresql://faultline@127.0.0.1:5432/faultline", "--policy", "p.json"};
   auto ok = faultline::cli_testing::faultline([&] { auto a = good; a.push_back("--check-args"); return a; }(), options);
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto own_checkpoints = faultline::cli_testing::faultline(
+      [&] {
+        auto a = good;
+        a.insert(a.end(), {"--checkpoint-postgres", "postgresql://faultline@127.0.0.1:6543/faultline", "--check-args"});
+        return a;
+      }(),
+      options);
+  EXPECT_EQ(own_checkpoints.exit_code, 0) << own_checkpoints.err;
   const std::vector<std::pair<std::vector<std::string>, std::string>> bad = {
       {{"--role", "ledger"}, "--role"},
       {{"--redis", "127.0.0.1:6379"}, "--redis"},
       {{"--postgres", "host=127.0.0.1"}, "--postgres"},
+      {{"--checkpoint-postgres", "redis://127.0.0.1:6379"}, "--checkpoint-postgres"},
       {{"--time-scale", "0"}, "--time-scale"},
       {{"--time-scale", "nan"}, "--time-scale"},
       {{"--consumer", "Bad Name"}, "--consumer"},

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -102,6 +103,7 @@ struct RoleProcess::Impl {
 
   // Declared in the order they are made; destroyed in reverse, users first.
   std::vector<std::unique_ptr<PgConnection>> pg;
+  std::vector<std::unique_ptr<PgConnection>> checkpoint_pg;  // empty: the store uses `pg`
   std::unique_ptr<RedisConnection> redis;
   std::shared_ptr<PooledCheckpointStore> checkpoints;
   std::unique_ptr<PgOutcomeRecords> records;
@@ -113,20 +115,43 @@ struct RoleProcess::Impl {
   runtime::TaskId intake_task;
   // Intake entry per invoice the orchestrator holds, acked at its outcome.
   runtime::FlatHashMap<std::uint64_t, std::string> intake_entries;
+  // Intake entries of finished invoices whose outcome record is being
+  // written, or could not be: acked once it is, never by a re-read (one
+  // that was not stays pending for the next run of this consumer).
+  std::set<std::string> recording_entries;
 
   AgentContext context() {
     return AgentContext{rt, &options.policy, &metrics, checkpoints.get(), true};
   }
 
+  const std::string& checkpoint_url() const {
+    return checkpoint_pg.empty() ? options.postgres_url : options.checkpoint_postgres_url;
+  }
+
   Task<Outcome<>> open_checkpoints() {
     std::vector<std::unique_ptr<resilience::CheckpointStore>> stores;
-    for (auto& connection : pg) {
+    for (auto& connection : checkpoint_pg.empty() ? pg : checkpoint_pg) {
       auto opened = co_await PgCheckpointStore::open(*connection, options.schema);
-      if (!opened) co_return Failure{opened.error_class(), "postgres " + options.postgres_url + ": " + opened.failure().message};
+      if (!opened) {
+        co_return Failure{opened.error_class(), "postgres " + checkpoint_url() + ": " + opened.failure().message};
+      }
       stores.push_back(std::move(opened).value());
     }
     checkpoints = std::make_shared<PooledCheckpointStore>(std::move(stores));
     co_return resilience::ok();
+  }
+
+  // Tries `step` again (backoff 50 ms doubling to 2 s, real time) while it
+  // fails other than permanently, until `give_up` (on the runtime's clock).
+  template <class Step>
+  Task<Outcome<>> until_store_answers(Step step, runtime::Instant give_up) {
+    auto backoff = std::chrono::milliseconds(50);
+    for (;;) {
+      Outcome<> done = co_await step();
+      if (done || done.error_class() == ErrorClass::permanent || rt->now() >= give_up) co_return done;
+      co_await rt->sleep(scenario(*rt, backoff));
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2'000));
+    }
   }
 
   RolePorts wrapped(RolePorts ports) {
@@ -186,10 +211,20 @@ struct RoleProcess::Impl {
     for (std::size_t i = 0; i < options.connections; ++i) {
       pg.push_back(std::make_unique<PgConnection>(*rt, options.postgres_url));
     }
+    if (!options.checkpoint_postgres_url.empty() && options.checkpoint_postgres_url != options.postgres_url) {
+      for (std::size_t i = 0; i < options.connections; ++i) {
+        checkpoint_pg.push_back(std::make_unique<PgConnection>(*rt, options.checkpoint_postgres_url));
+      }
+    }
     redis = std::make_unique<RedisConnection>(*rt, options.redis_url);
     auto clock = co_await shared_wire_clock(*rt, *redis, options.prefix);
     if (!clock) co_return Failure{clock.error_class(), "redis " + options.redis_url + ": " + clock.failure().message};
-    auto opened = co_await open_checkpoints();
+    auto reachable = co_await pg.front()->query("SELECT 1");
+    if (!reachable) {
+      co_return Failure{reachable.error_class(), "postgres " + options.postgres_url + ": " + reachable.failure().message};
+    }
+    const runtime::Instant store_give_up = rt->now() + scenario(*rt, options.store_wait);
+    auto opened = co_await until_store_answers([this] { return open_checkpoints(); }, store_give_up);
     if (!opened) co_return opened;
 
     RedisStreamBusOptions bus_options = options_for(options.policy, options.redis_url, options.consumer);
@@ -211,7 +246,7 @@ struct RoleProcess::Impl {
       orchestrator = std::make_unique<Orchestrator>(context(), *bus, std::move(steps), checkpoints.get());
       // 2^40 requests per run, 2^23 runs.
       orchestrator->set_first_request_id((static_cast<std::uint64_t>(run->integer) << 40) + 1);
-      auto letters = co_await orchestrator->open_dead_letters();
+      auto letters = co_await until_store_answers([this] { return orchestrator->open_dead_letters(); }, store_give_up);
       if (!letters) co_return Failure{letters.error_class(), "postgres: dead-letter queue: " + letters.failure().message};
       orchestrator->set_outcome_listener([this](std::uint64_t id, InvoiceOutcome outcome) { on_outcome(id, outcome); });
       auto group = co_await redis->command("XGROUP", "CREATE", intake_stream(options.prefix), "orchestrator", "0",
@@ -237,6 +272,10 @@ struct RoleProcess::Impl {
 
   // The orchestrator's intake: own pending entries first (an earlier run's
   // unfinished invoices), then new ones, never more than there is room for.
+  // Every `claim_idle` it reads its own pending entries again and takes up
+  // those it does not hold: entries Redis delivered to it in a read whose
+  // reply never arrived (a connection dropped while the read was held in a
+  // partition, or cut after the server had sent it).
   Task<void> read_intake() {
     // A connection of its own: XREADGROUP BLOCK holds it.
     RedisOptions blocking;
@@ -245,7 +284,14 @@ struct RoleProcess::Impl {
     const std::string stream = intake_stream(options.prefix);
     std::string from = "0";
     const std::size_t bound = options.policy.max_in_flight;
+    const runtime::Duration rescan_every =
+        std::max(options.policy.bus.claim_idle, scenario(*rt, std::chrono::milliseconds(100)));
+    runtime::Instant next_rescan = rt->now() + rescan_every;
     while (running) {
+      if (from == ">" && rt->now() >= next_rescan) {
+        from = "0";
+        next_rescan = rt->now() + rescan_every;
+      }
       const std::size_t held = orchestrator->in_flight();
       // Own pending entries (taken before a restart) are never refused for
       // room: they wait for it, as every entry does without refuse_when_full.
@@ -281,7 +327,8 @@ struct RoleProcess::Impl {
       for (const RedisReply& entry : entries->elements) {
         if (entry.elements.size() != 2) continue;
         const std::string& entry_id = entry.elements[0].text;
-        if (from != ">") from = entry_id;
+        const bool own_pending = from != ">";  // read again from this consumer's pending entries
+        if (own_pending) from = entry_id;
         ++counters.intake_read;
         std::vector<WireFieldView> fields;
         const auto& flat = entry.elements[1].elements;
@@ -292,8 +339,14 @@ struct RoleProcess::Impl {
           ack_intake(entry_id);
           continue;
         }
+        const std::uint64_t id = m->work->invoice->id;
+        if (const std::string* holding = intake_entries.find(id); holding != nullptr && *holding == entry_id) continue;
+        if (recording_entries.count(entry_id) != 0) continue;
+        if (own_pending && orchestrator->outcome(id).has_value()) {
+          ack_intake(entry_id);  // finished in this run, its ack not yet in Redis: no second submission
+          continue;
+        }
         Invoice invoice = *m->work->invoice;
-        const std::uint64_t id = invoice.id;
         const SubmitResult result = orchestrator->submit(std::move(invoice));
         if (result == SubmitResult::accepted) {
           intake_entries[id] = entry_id;
@@ -381,6 +434,7 @@ struct RoleProcess::Impl {
       entry_id = *found;
       intake_entries.erase(id);
     }
+    if (!entry_id.empty()) recording_entries.insert(entry_id);
     rt->spawn(record(id, outcome, reason, std::move(entry_id)));
   }
 
@@ -405,7 +459,10 @@ struct RoleProcess::Impl {
       }
       if (!stored) ++counters.records_failed;
     }
-    if (stored && !entry_id.empty()) co_await send_ack(std::move(entry_id));
+    if (stored && !entry_id.empty()) {
+      recording_entries.erase(entry_id);
+      co_await send_ack(std::move(entry_id));
+    }
   }
 
   void stop() {

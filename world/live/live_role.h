@@ -19,8 +19,10 @@
 // orchestrator reads it in its consumer group as room allows
 // (max_in_flight) and acks an entry once the invoice's outcome is in its
 // terminal store, so the intake stream is the durable inbox: a restarted
-// orchestrator re-reads what it had not finished. An entry it refuses (a
-// second entry under an invoice id it holds or finished; with
+// orchestrator re-reads what it had not finished, and a running one re-reads
+// its own pending entries every `claim_idle`, taking up those Redis
+// delivered in a read whose reply never came back (a partition). An entry it
+// refuses (a second entry under an invoice id it holds or finished; with
 // refuse_when_full, a new entry while it is full) is recorded in the
 // PostgreSQL table `refusals` under the entry's id, then acked.
 //
@@ -30,11 +32,18 @@
 // from INCR `<prefix>orchestrator_runs`, in the high bits). Agent roles run
 // any number of processes each, under distinct consumer names.
 //
+// The checkpoint store (and the dead-letter queue kept in it) may have
+// connections of its own (RoleOptions::checkpoint_postgres_url). A store
+// that cannot be reached at start (a process restarted during its outage)
+// is tried again with backoff for up to `store_wait`; PostgreSQL itself
+// must answer at once, else start() fails naming it.
+//
 // RoleOptions::wrap_ports, when set, gets the services the role calls
 // before its agent does, and may wrap them (faultline-agent wraps them with
 // a scenario's service faults: harness/live/live_faults.h).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -80,6 +89,12 @@ struct RoleOptions {
   Role role = Role::ocr;
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string postgres_url = "postgresql://127.0.0.1:5432/faultline";
+  // The checkpoint store's own connections (checkpoints and the dead-letter
+  // queue); empty: postgres_url. The harness points it at a fault proxy.
+  std::string checkpoint_postgres_url;
+  // How long (real time) start() keeps trying a checkpoint store it cannot
+  // reach (an outage the process was restarted into) before it fails.
+  std::chrono::milliseconds store_wait{60'000};
   Policy policy;
   WorldModel world;
   // This process's consumer name in its groups ("<role>-0" when empty):

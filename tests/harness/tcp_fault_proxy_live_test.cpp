@@ -1,0 +1,252 @@
+// The live clients behind the TCP fault proxy (harness/live/tcp_fault_proxy.h),
+// against the fixture's PostgreSQL and Redis: PgConnection fails a statement
+// transiently while the proxy refuses or resets and reconnects once it
+// passes again, also after a reset in the middle of a statement; the
+// PostgreSQL checkpoint store loses nothing across an outage; a Redis
+// command held in a black hole is answered when the partition heals, and
+// one on a connection reset fails and the next reconnects. LiveProxies (the
+// live run's use of the proxy) counts a checkpoint outage's touches and a
+// partition's held chunks. And url_through, without servers.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <regex>
+#include <string>
+
+#include "faults/fault.h"
+#include "harness/live/live_proxies.h"
+#include "harness/live/tcp_fault_proxy.h"
+#include "reference_system/live/pg_checkpoint_store.h"
+#include "reference_system/live/pg_connection.h"
+#include "reference_system/live/redis_connection.h"
+#include "runtime/live_runtime.h"
+#include "tests/support/live_servers.h"
+#include "tests/support/run_task.h"
+
+namespace faultline::harness {
+namespace {
+
+using namespace std::chrono_literals;
+namespace live = reference_system::live;
+using resilience::ErrorClass;
+using resilience::Outcome;
+using runtime::Task;
+using test_support::run_task;
+
+std::uint16_t port_of(const std::string& url) {
+  std::smatch m;
+  if (!std::regex_search(url, m, std::regex(R"(:([0-9]+)(/|$))"))) throw std::runtime_error("no port in " + url);
+  return static_cast<std::uint16_t>(std::stoi(m[1].str()));
+}
+
+std::unique_ptr<TcpFaultProxy> proxy_to(const std::string& url) {
+  ProxyOptions o;
+  o.upstream_port = port_of(url);
+  auto started = TcpFaultProxy::start(o);
+  if (!started) throw std::runtime_error(started.failure().message);
+  return std::move(started).value();
+}
+
+TEST(TcpFaultProxyUrls, UrlThroughReplacesHostAndPortOnly) {
+  EXPECT_EQ(url_through("postgresql://faultline@127.0.0.1:5432/faultline", "127.0.0.1", 40001),
+            "postgresql://faultline@127.0.0.1:40001/faultline");
+  EXPECT_EQ(url_through("redis://127.0.0.1:6379", "127.0.0.1", 40002), "redis://127.0.0.1:40002");
+  EXPECT_EQ(url_through("redis://:secret@db.example:6379/2", "127.0.0.1", 40003), "redis://:secret@127.0.0.1:40003/2");
+  EXPECT_EQ(url_through("postgresql://u:p@host/db?sslmode=disable", "127.0.0.1", 40004),
+            "postgresql://u:p@127.0.0.1:40004/db?sslmode=disable");
+  EXPECT_EQ(url_through("redis://[::1]:6379", "::1", 40005), "redis://[::1]:40005");
+}
+
+TEST(TcpFaultProxyUrls, ScenariosWithoutProxiedFaultsStartNoProxy) {
+  faults::FaultSpec crash;
+  crash.kind = faults::FaultKind::crash;
+  crash.target = "ocr";
+  auto proxies = LiveProxies::open({crash}, "redis://127.0.0.1:1", "postgresql://x@127.0.0.1:2/db");
+  ASSERT_TRUE(proxies.ok()) << proxies.failure().message;
+  EXPECT_EQ(proxies.value()->worker_redis_url(), "redis://127.0.0.1:1");
+  EXPECT_EQ(proxies.value()->checkpoint_postgres_url(), "postgresql://x@127.0.0.1:2/db");
+  EXPECT_TRUE(proxies.value()->evidence().empty());
+  EXPECT_FALSE(live_proxy_fault(crash));
+}
+
+TEST(TcpFaultProxyLive, PgConnectionFailsTransientlyWhileRefusedOrResetAndReconnectsAfter) {
+  runtime::LiveRuntime rt{1};
+  const std::string url = test_support::live_servers().postgres;
+  auto proxy = proxy_to(url);
+  live::PgOptions options;
+  options.connect_timeout = 5'000ms;
+  options.query_timeout = 10'000ms;
+  live::PgConnection pg(rt, url_through(url, proxy->host(), proxy->port()), options);
+  auto first = run_task(rt, pg.query("SELECT 1::int8"));
+  ASSERT_TRUE(first.ok()) << first.failure().message;
+
+  proxy->refuse();
+  auto refused = run_task(rt, pg.query("SELECT 2::int8"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error_class(), ErrorClass::permanent) << refused.failure().message;
+  EXPECT_EQ(proxy->counts().reset, 1u) << "the open connection";
+  EXPECT_GE(proxy->counts().refused, 1u) << "the reconnection";
+
+  proxy->pass();
+  auto back = run_task(rt, pg.query("SELECT 3::int8"));
+  ASSERT_TRUE(back.ok()) << back.failure().message;
+  EXPECT_EQ(back->integer(0, 0), 3);
+
+  // Reset while idle: found before the next statement, which reconnects.
+  proxy->reset();
+  proxy->pass();
+  auto after_idle_reset = run_task(rt, pg.query("SELECT 4::int8"));
+  ASSERT_TRUE(after_idle_reset.ok()) << after_idle_reset.failure().message;
+
+  // Reset in the middle of a statement: that statement fails, the next one runs.
+  std::optional<Outcome<live::PgResult>> slow;
+  rt.spawn([](live::PgConnection& pg, std::optional<Outcome<live::PgResult>>& out) -> Task<void> {
+    out.emplace(co_await pg.query("SELECT pg_sleep(2)::text"));
+  }(pg, slow));
+  rt.spawn([](runtime::LiveRuntime& rt, TcpFaultProxy& proxy) -> Task<void> {
+    co_await rt.sleep(300ms);
+    proxy.reset();
+    proxy.pass();
+  }(rt, *proxy));
+  rt.run();
+  ASSERT_TRUE(slow.has_value());
+  ASSERT_FALSE(slow->ok());
+  EXPECT_EQ(slow->error_class(), ErrorClass::transient) << slow->failure().message;
+  EXPECT_EQ(proxy->counts().reset_busy, 1u) << "a statement was unanswered";
+  auto last = run_task(rt, pg.query("SELECT 5::int8"));
+  ASSERT_TRUE(last.ok()) << last.failure().message;
+  EXPECT_EQ(last->integer(0, 0), 5);
+}
+
+TEST(TcpFaultProxyLive, TheCheckpointStoreLosesNothingAcrossAnOutage) {
+  runtime::LiveRuntime rt{1};
+  const std::string url = test_support::live_servers().postgres;
+  auto proxy = proxy_to(url);
+  live::PgConnection pg(rt, url_through(url, proxy->host(), proxy->port()));
+  auto opened = run_task(rt, live::PgCheckpointStore::open(pg, test_support::unique_name("proxy_cp")));
+  ASSERT_TRUE(opened.ok()) << opened.failure().message;
+  auto& store = *opened.value();
+  auto v1 = run_task(rt, store.save("wf/1", 0, "ocr", "state one"));
+  ASSERT_TRUE(v1.ok()) << v1.failure().message;
+
+  proxy->refuse();
+  auto refused_save = run_task(rt, store.save("wf/1", v1.value(), "validation", "state two"));
+  EXPECT_FALSE(refused_save.ok());
+  auto refused_load = run_task(rt, store.load("wf/1"));
+  EXPECT_FALSE(refused_load.ok());
+  auto refused_remove = run_task(rt, store.remove("wf/1", v1.value()));
+  EXPECT_FALSE(refused_remove.ok());
+
+  proxy->pass();
+  auto loaded = run_task(rt, store.load("wf/1"));
+  ASSERT_TRUE(loaded.ok()) << loaded.failure().message;
+  ASSERT_TRUE(loaded.value().has_value());
+  EXPECT_EQ(loaded.value()->state, "state one");
+  EXPECT_EQ(loaded.value()->version, v1.value());
+  auto v2 = run_task(rt, store.save("wf/1", v1.value(), "validation", "state two"));
+  ASSERT_TRUE(v2.ok()) << v2.failure().message;
+  EXPECT_GT(v2.value(), v1.value());
+}
+
+TEST(TcpFaultProxyLive, ARedisCommandHeldInABlackHoleIsAnsweredWhenItHealsAndAResetOneFails) {
+  runtime::LiveRuntime rt{1};
+  const std::string url = test_support::live_servers().redis;
+  const std::string key = test_support::unique_name("proxy") + ":k";
+  auto proxy = proxy_to(url);
+  live::RedisConnection redis(rt, url_through(url, proxy->host(), proxy->port()));
+  auto set = run_task(rt, redis.command("SET", key, "v1"));
+  ASSERT_TRUE(set.ok() && !set->is_error());
+
+  proxy->black_hole();
+  std::optional<Outcome<live::RedisReply>> got;
+  bool answered_in_partition = false;
+  rt.spawn([](live::RedisConnection& redis, std::string key,
+              std::optional<Outcome<live::RedisReply>>& out) -> Task<void> {
+    out.emplace(co_await redis.command("GET", key));
+  }(redis, key, got));
+  rt.spawn([](runtime::LiveRuntime& rt, TcpFaultProxy& proxy, std::optional<Outcome<live::RedisReply>>& out,
+              bool& early) -> Task<void> {
+    co_await rt.sleep(800ms);
+    early = out.has_value();
+    proxy.pass();
+  }(rt, *proxy, got, answered_in_partition));
+  rt.run();
+  EXPECT_FALSE(answered_in_partition);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->failure().message;
+  EXPECT_EQ(got->value().text, "v1");
+  EXPECT_GE(proxy->counts().chunks_held, 1u);
+  EXPECT_EQ(proxy->counts().bytes_dropped, 0u);
+
+  // Reset with the command unanswered: it fails, the next one reconnects.
+  std::optional<Outcome<live::RedisReply>> lost;
+  proxy->black_hole();
+  rt.spawn([](live::RedisConnection& redis, std::string key,
+              std::optional<Outcome<live::RedisReply>>& out) -> Task<void> {
+    out.emplace(co_await redis.command("GET", key));
+  }(redis, key, lost));
+  rt.spawn([](runtime::LiveRuntime& rt, TcpFaultProxy& proxy) -> Task<void> {
+    co_await rt.sleep(200ms);
+    proxy.reset();
+    proxy.pass();
+  }(rt, *proxy));
+  rt.run();
+  ASSERT_TRUE(lost.has_value());
+  ASSERT_FALSE(lost->ok());
+  EXPECT_EQ(lost->error_class(), ErrorClass::transient) << lost->failure().message;
+  auto again = run_task(rt, redis.command("GET", key));
+  ASSERT_TRUE(again.ok()) << again.failure().message;
+  EXPECT_EQ(again->text, "v1");
+  EXPECT_EQ(redis.stats().connects, 2u);
+}
+
+TEST(TcpFaultProxyLive, LiveProxiesCountAnOutagesAndAPartitionsTouchesInTheirWindows) {
+  runtime::LiveRuntime rt{1};
+  const auto servers = test_support::live_servers();
+  faults::FaultSpec outage;
+  outage.kind = faults::FaultKind::checkpoint_outage;
+  outage.target = "checkpoint_store";
+  faults::FaultSpec partition;
+  partition.kind = faults::FaultKind::bus_partition;
+  partition.target = "bus";
+  auto opened = LiveProxies::open({outage, partition}, servers.redis, servers.postgres);
+  ASSERT_TRUE(opened.ok()) << opened.failure().message;
+  LiveProxies& proxies = *opened.value();
+  EXPECT_NE(proxies.worker_redis_url(), servers.redis);
+  EXPECT_NE(proxies.checkpoint_postgres_url(), servers.postgres);
+
+  live::PgConnection pg(rt, proxies.checkpoint_postgres_url());
+  live::RedisConnection redis(rt, proxies.worker_redis_url());
+  ASSERT_TRUE(run_task(rt, pg.query("SELECT 1::int8")).ok());
+  ASSERT_TRUE(run_task(rt, redis.command("PING")).ok());
+  EXPECT_EQ(proxies.touched(0), 0u) << "no window yet";
+
+  proxies.begin(0);
+  EXPECT_EQ(proxies.touched(0), 0u) << "an idle connection reset is not a touch";
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(run_task(rt, pg.query("SELECT 1::int8")).ok());
+  const std::uint64_t outage_touches = proxies.touched(0);
+  EXPECT_GE(outage_touches, 3u) << "each attempt refused";
+  proxies.end(0);
+  ASSERT_TRUE(run_task(rt, pg.query("SELECT 1::int8")).ok());
+  EXPECT_EQ(proxies.touched(0), outage_touches) << "counted in the window only";
+
+  proxies.begin(1);
+  std::optional<Outcome<live::RedisReply>> pong;
+  rt.spawn([](live::RedisConnection& redis, std::optional<Outcome<live::RedisReply>>& out) -> Task<void> {
+    out.emplace(co_await redis.command("PING"));
+  }(redis, pong));
+  rt.spawn([](runtime::LiveRuntime& rt, LiveProxies& proxies) -> Task<void> {
+    co_await rt.sleep(300ms);
+    proxies.end(1);
+  }(rt, proxies));
+  rt.run();
+  ASSERT_TRUE(pong.has_value() && pong->ok());
+  EXPECT_EQ(proxies.touched(1), 1u) << "one chunk (the PING) held";
+  const auto lines = proxies.evidence();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("refused"), std::string::npos) << lines[0];
+  proxies.stop();
+}
+
+}  // namespace
+}  // namespace faultline::harness
