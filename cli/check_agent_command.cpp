@@ -83,7 +83,8 @@ int check_agent(const CheckAgentCli& cli) {
   }
   const bool passed = report.value().passed();
   if (!passed) {
-    fmt::print("agent output: {}\n", options.log_file.string());
+    fmt::print("agent output: {}\nserver commands (MONITOR): {}\n", options.log_file.string(),
+               harness::monitor_log_of(options.log_file).string());
   } else if (!temp_dir.empty()) {
     fs::remove_all(temp_dir);
   }

@@ -219,8 +219,12 @@ class Agent:
         except Refused as e:
             self.to_dead(entry_id, entry, deliveries, str(e))
             return
-        self.reply(request, reply)
-        self.r.xack(self.stream, self.group, entry_id)  # only now: a crash before this repeats the reply
+        self.answer(entry_id, request, reply)
+
+    def answer(self, entry_id, request, body):
+        """Replies, and only then acknowledges: a crash between the two repeats the reply, never loses it."""
+        self.reply(request, body)
+        self.r.xack(self.stream, self.group, entry_id)
 
     def reply(self, request, body):
         self.r.xadd(self.replies, {
@@ -250,8 +254,8 @@ class Agent:
                 self.start()
 
 
-def main():
-    agent = Agent()
+def main(agent_class=Agent):
+    agent = agent_class()
 
     def stop(signum, frame):
         agent.stopping = True

@@ -684,7 +684,7 @@ return id)";
       return fail(c, fmt::format("request {} was answered ({}) after its deadline had passed: nobody waits for it",
                                  m.request_id, r.front().status));
     }
-    c.detail = fmt::format("request {}, 0.5 s past its deadline when the agent resumed: acked, no reply",
+    c.detail = fmt::format("request {}, past its deadline when the agent resumed: acked, no reply",
                            m.request_id);
   }
 
@@ -735,9 +735,12 @@ return id)";
       return fail(c, fmt::format("a malformed entry was answered ({})", r.front().status));
     }
     const auto next = make_request(s_.role, next_invoice(), next_request(), later(), true);
-    add(next);
+    const std::string next_entry = add(next);
     if (auto why = answered(next, true, o_.answer_within, "after the malformed entries"); !why.empty()) {
       return fail(c, why);
+    }
+    if (!wait_acked(next_entry, o_.answer_within)) {
+      return fail(c, fmt::format("request {} after the malformed entries was answered but not acked", next.request_id));
     }
     c.detail = fmt::format("v=2, no attempt, body not JSON: each in {}:dead and acked; request {} then answered",
                            stream_, next.request_id);
@@ -824,6 +827,8 @@ std::string xml_escape(std::string_view s) {
 
 }  // namespace
 
+fs::path monitor_log_of(const fs::path& log_file) { return fs::path(log_file.string() + ".monitor"); }
+
 bool AgentCheckReport::passed() const {
   return start_failure.empty() && !checks.empty() &&
          std::all_of(checks.begin(), checks.end(), [](const AgentCheck& c) { return c.passed; });
@@ -870,6 +875,9 @@ resilience::Outcome<AgentCheckReport> check_agent(const AgentCheckOptions& optio
     }
     agent.stop();
     monitor.stop();
+    // What the server ran, for a failed check's reader.
+    std::ofstream commands(monitor_log_of(options.log_file), std::ios::trunc);
+    for (const auto& line : monitor.lines()) commands << line << '\n';
   } catch (const RedisError& e) {
     return Failure{ErrorClass::permanent, e.what()};
   }

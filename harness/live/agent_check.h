@@ -65,6 +65,10 @@ struct AgentCheckReport {
   bool passed() const;
 };
 
+// Where check_agent writes the server's MONITOR output (every command, in
+// the server's order): beside the agent's log, `<log_file>.monitor`.
+std::filesystem::path monitor_log_of(const std::filesystem::path& log_file);
+
 // The roles check-agent knows.
 bool is_agent_role(const std::string& role);
 
