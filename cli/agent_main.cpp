@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
   auto* role = app.add_option("--role", a.role, "ocr|validation|matching|accounting|archive|orchestrator");
   auto* redis = app.add_option("--redis", a.redis, "Redis URL: redis://host:port[/db]");
   auto* postgres = app.add_option("--postgres", a.postgres, "PostgreSQL URL: postgresql://user@host:port/database");
-  app.add_option("--policy", a.policy, "the resilience policy (JSON)")->required();
+  auto* policy = app.add_option("--policy", a.policy, "the resilience policy (JSON)");
   app.add_option("--world", a.world, "the world model (JSON) for the simulated services; default: built-in baseline");
   app.add_option("--faults", a.faults, "a scenario's faults (JSON {\"faults\": [...]}): its service faults are injected here");
   app.add_option("--time-scale", a.time_scale, "scenario seconds per real second (default 1)");
@@ -275,10 +275,9 @@ int main(int argc, char** argv) {
                "take role, URLs, consumer, prefix, time scale and bus settings from FAULTLINE_* (a harness's)");
   try {
     app.parse(argc, argv);
-    if (!a.from_env) {
-      for (auto* option : {role, redis, postgres}) {
-        if (option->count() == 0) throw CLI::RequiredError(option->get_name());
-      }
+    // Required, but for what --from-env reads from the environment.
+    for (auto* option : {role, redis, postgres, policy}) {
+      if (option->count() == 0 && (!a.from_env || option == policy)) throw CLI::RequiredError(option->get_name());
     }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

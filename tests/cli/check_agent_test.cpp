@@ -193,3 +193,24 @@ TEST(AgentContract, FindProgramLooksInPath) {
 }
 
 }  // namespace
+
+namespace {
+
+// faultline-agent --from-env refuses a harness of another protocol version
+// before connecting to anything.
+TEST(AgentContract, FaultlineAgentFromEnvRefusesAnotherProtocolVersion) {
+  faultline::cli_testing::Options o;
+  o.program = FAULTLINE_AGENT_BINARY;
+  o.env = {{"FAULTLINE_ROLE", "validation"},
+           {"FAULTLINE_REDIS_URL", "redis://127.0.0.1:1"},
+           {"FAULTLINE_POSTGRES_URL", "postgresql://faultline@127.0.0.1:1/faultline"},
+           {"FAULTLINE_PROTOCOL_VERSION", "2"}};
+  const auto r = faultline::cli_testing::faultline(
+      {"--from-env", "--policy", (faultline::cli_testing::source_dir() / "scenarios/policies/recommended.json").string()},
+      o);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("the harness speaks protocol version 2; this agent speaks version 1"), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
