@@ -96,7 +96,9 @@ std::optional<int> read_environment(AgentArgs& a) {
   }
   if (const char* idle = std::getenv("FAULTLINE_CLAIM_IDLE_MS"); idle != nullptr) {
     a.claim_idle_ms = cli::parse_u64(idle);
-    if (!a.claim_idle_ms || *a.claim_idle_ms == 0) return cli::refuse(kCommand, "FAULTLINE_CLAIM_IDLE_MS", "milliseconds above 0", idle);
+    if (!a.claim_idle_ms || *a.claim_idle_ms == 0) {
+      return cli::refuse(kCommand, "FAULTLINE_CLAIM_IDLE_MS", "milliseconds above 0", idle);
+    }
   }
   if (const char* limit = std::getenv("FAULTLINE_DELIVERY_LIMIT"); limit != nullptr) {
     a.delivery_limit = cli::parse_u64(limit);

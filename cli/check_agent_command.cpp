@@ -99,7 +99,8 @@ Command check_agent_command{"check-agent", [](CLI::App& app) {
       ->required();
   sub->add_option("command", cli->command, "The agent's command and its arguments, after --");
   sub->add_option("--junit", cli->junit, "Also write the results as JUnit XML to this file");
-  sub->add_option("--log", cli->log, "Keep the agent's output in this file (default: a temporary file, kept on failure)");
+  sub->add_option("--log", cli->log,
+                  "Keep the agent's output in this file (default: a temporary file, kept on failure)");
   sub->add_option("--ready-within", cli->ready_seconds, "Seconds the agent has to say ready (default 20)")
       ->check(CLI::Range(1u, 600u));
   return [cli] { return check_agent(*cli); };

@@ -44,7 +44,9 @@ constexpr std::array<std::string_view, 5> kRoles = {"ocr", "validation", "matchi
 constexpr std::array<std::string_view, 5> kStatusNames = {"ok", "degraded", "rejected", "needs_review", "failed"};
 constexpr std::string_view kGhost = "check-agent-ghost";
 
-std::string seconds_text(std::chrono::milliseconds d) { return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000.0); }
+std::string seconds_text(std::chrono::milliseconds d) {
+  return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000.0);
+}
 
 // ---- A synchronous Redis client (hiredis): the harness's own reads and writes.
 
@@ -282,6 +284,19 @@ class AgentProcess {
   const std::string& exit_text() const { return exit_text_; }
   void signal(int sig) {
     if (pid_ > 0) ::kill(-pid_, sig);
+  }
+  // SIGSTOP to its group, then waits (up to 2 s) until the process is seen
+  // stopped, so that nothing it runs can take an entry added next.
+  void pause() {
+    signal(SIGSTOP);
+    const auto deadline = Clock::now() + 2s;
+    while (pid_ > 0 && Clock::now() < deadline) {
+      std::ifstream stat(fmt::format("/proc/{}/stat", pid_));
+      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      const auto paren = text.rfind(')');  // "pid (comm) S ...": comm may hold spaces
+      if (paren == std::string::npos || paren + 2 >= text.size() || text[paren + 2] == 'T') return;
+      std::this_thread::sleep_for(1ms);
+    }
   }
   void kill_now() {
     if (pid_ > 0) stop_supervised(pid_, SIGKILL, 0ms);
@@ -554,7 +569,9 @@ return id)";
   }
   // Empty when the reply is what the role must answer.
   std::string judge(const ReplySeen& r, bool valid) const {
-    if (!r.decode_error.empty()) return fmt::format("the reply to request {} does not decode: {}", r.request_id, r.decode_error);
+    if (!r.decode_error.empty()) {
+      return fmt::format("the reply to request {} does not decode: {}", r.request_id, r.decode_error);
+    }
     if (!validation()) return {};
     if (r.status != expected(valid)) {
       return fmt::format("request {} ({} invoice) answered {}, expected {}", r.request_id,
@@ -652,7 +669,7 @@ return id)";
   }
 
   void crash_mid_message(AgentCheck& c) {
-    agent_.signal(SIGSTOP);
+    agent_.pause();
     const auto m = make_request(s_.role, next_invoice(), next_request(), later(), true);
     const std::string entry = add_and_read(m, s_.consumer);
     agent_.kill_now();
@@ -670,7 +687,7 @@ return id)";
   }
 
   void past_deadline(AgentCheck& c) {
-    agent_.signal(SIGSTOP);
+    agent_.pause();
     const auto m = make_request(s_.role, next_invoice(), next_request(), wire_now() + 200'000'000LL, true);
     const std::string entry = add(m, true);
     std::this_thread::sleep_for(700ms);

@@ -37,7 +37,8 @@ std::vector<std::string> with_environment(const AgentEnvironment& environment,
   std::vector<std::string> argv{"/usr/bin/env"};
   for (const auto& [name, value] : environment) argv.push_back(name + "=" + value);
   // A first word holding '=' would be read by env as one more variable.
-  if (!command.empty() && command.front().find('=') != std::string::npos && command.front().find('/') == std::string::npos) {
+  if (!command.empty() && command.front().find('=') != std::string::npos &&
+      command.front().find('/') == std::string::npos) {
     argv.push_back("./" + command.front());
     argv.insert(argv.end(), command.begin() + 1, command.end());
     return argv;

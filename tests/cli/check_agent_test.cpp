@@ -205,9 +205,8 @@ TEST(AgentContract, FaultlineAgentFromEnvRefusesAnotherProtocolVersion) {
            {"FAULTLINE_REDIS_URL", "redis://127.0.0.1:1"},
            {"FAULTLINE_POSTGRES_URL", "postgresql://faultline@127.0.0.1:1/faultline"},
            {"FAULTLINE_PROTOCOL_VERSION", "2"}};
-  const auto r = faultline::cli_testing::faultline(
-      {"--from-env", "--policy", (faultline::cli_testing::source_dir() / "scenarios/policies/recommended.json").string()},
-      o);
+  const auto policy = faultline::cli_testing::source_dir() / "scenarios/policies/recommended.json";
+  const auto r = faultline::cli_testing::faultline({"--from-env", "--policy", policy.string()}, o);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("the harness speaks protocol version 2; this agent speaks version 1"), std::string::npos)
       << r.err;
