@@ -299,13 +299,16 @@ class AgentProcess {
     }
   }
   void kill_now() {
-    if (pid_ > 0) stop_supervised(pid_, SIGKILL, 0ms);
+    if (pid_ <= 0) return;
+    stop_supervised(pid_, SIGKILL, 0ms);
+    ::kill(-pid_, SIGKILL);  // what outlived the leader in its group (a shell's children)
     pid_ = -1;
   }
   void stop() {
     if (pid_ <= 0) return;
     signal(SIGCONT);
     stop_supervised(pid_, SIGTERM, 5000ms);
+    ::kill(-pid_, SIGKILL);  // what outlived the leader in its group (a shell's children)
     pid_ = -1;
   }
 

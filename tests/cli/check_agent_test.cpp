@@ -119,6 +119,14 @@ TEST(CheckAgentLive, AnAgentThatExitsAtOnceFails) {
   EXPECT_NE(r.out.find("cannot start"), std::string::npos) << r.out;
 }
 
+TEST(CheckAgentLive, AnAgentThatNeverSaysReadyFails) {
+  const auto r = check("validation", {"/bin/sh", "-c", "echo starting; sleep 60"}, {"--ready-within", "2"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("the agent did not say \"validation-0 ready protocol 1\" within 2 s; its last line: starting"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(CheckAgentLive, AnAgentOfAnotherProtocolVersionIsRefused) {
   const auto r = check("validation", {"/bin/sh", "-c", "echo \"$FAULTLINE_CONSUMER ready protocol 2\"; sleep 60"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
