@@ -6,7 +6,8 @@
 //       --postgres postgresql://faultline@127.0.0.1:5432/faultline
 //       --policy scenarios/policies/recommended.json --consumer accounting-1
 //
-// Prints "faultline-agent: <role> <consumer> ready" once it works. SIGTERM
+// Prints "faultline-agent: <role> <consumer> ready protocol <N>" (N the wire
+// protocol version, reference_system/wire.h) once it works. SIGTERM
 // or SIGINT stops it: it takes no more work, leaves what it had received and
 // not finished pending in Redis for a restarted worker of the same name or
 // another worker's claim, and exits 0. Exit 2: bad arguments (each named),
@@ -22,10 +23,19 @@
 // entries while full, as the simulated orchestrator refuses submissions.
 // --check-args checks the arguments without reading files or connecting
 // (for deployment files, docs/deploy/).
+// --from-env takes what a harness hands a foreign agent
+// (harness/live/agent_contract.h) from the FAULTLINE_* environment variables,
+// for each option not given: FAULTLINE_ROLE, _REDIS_URL, _POSTGRES_URL,
+// _CONSUMER, _PREFIX, _TIME_SCALE; FAULTLINE_CLAIM_IDLE_MS and
+// FAULTLINE_DELIVERY_LIMIT replace the policy's bus settings; a
+// FAULTLINE_PROTOCOL_VERSION other than this build's is refused (exit 2).
+//   faultline check-agent validation -- faultline-agent --from-env --policy recommended.json
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +47,7 @@
 #include "harness/live/live_faults.h"
 #include "harness/exit_code.h"
 #include "reference_system/live/redis_connection.h"
+#include "reference_system/wire.h"
 #include "runtime/json_config.h"
 #include "runtime/live_runtime.h"
 #include "world/live/live_role.h"
@@ -66,7 +77,44 @@ struct AgentArgs {
   std::string seed = "1";
   bool refuse_when_full = false;
   bool check_args = false;
+  bool from_env = false;
+  std::optional<std::uint64_t> claim_idle_ms;    // --from-env: FAULTLINE_CLAIM_IDLE_MS
+  std::optional<std::uint64_t> delivery_limit;   // --from-env: FAULTLINE_DELIVERY_LIMIT
 };
+
+// --from-env: fills the options not given from FAULTLINE_*; an exit code
+// when a variable is refused.
+std::optional<int> read_environment(AgentArgs& a) {
+  auto take = [](std::string& option, const char* name) {
+    const char* value = std::getenv(name);
+    if (option.empty() && value != nullptr) option = value;
+  };
+  take(a.role, "FAULTLINE_ROLE");
+  take(a.redis, "FAULTLINE_REDIS_URL");
+  take(a.postgres, "FAULTLINE_POSTGRES_URL");
+  take(a.consumer, "FAULTLINE_CONSUMER");
+  if (const char* prefix = std::getenv("FAULTLINE_PREFIX"); prefix != nullptr) a.prefix = prefix;
+  if (const char* scale = std::getenv("FAULTLINE_TIME_SCALE"); scale != nullptr) a.time_scale = scale;
+  if (const char* version = std::getenv("FAULTLINE_PROTOCOL_VERSION");
+      version != nullptr && cli::parse_u64(version) != reference_system::kWireVersion) {
+    fmt::print(stderr, "{}: the harness speaks protocol version {}; this agent speaks version {}\n", kCommand,
+               version, reference_system::kWireVersion);
+    return cli::kInputError;
+  }
+  if (const char* idle = std::getenv("FAULTLINE_CLAIM_IDLE_MS"); idle != nullptr) {
+    a.claim_idle_ms = cli::parse_u64(idle);
+    if (!a.claim_idle_ms || *a.claim_idle_ms == 0) {
+      return cli::refuse(kCommand, "FAULTLINE_CLAIM_IDLE_MS", "milliseconds above 0", idle);
+    }
+  }
+  if (const char* limit = std::getenv("FAULTLINE_DELIVERY_LIMIT"); limit != nullptr) {
+    a.delivery_limit = cli::parse_u64(limit);
+    if (!a.delivery_limit || *a.delivery_limit == 0 || *a.delivery_limit > UINT32_MAX) {
+      return cli::refuse(kCommand, "FAULTLINE_DELIVERY_LIMIT", "1 to 2^32-1", limit);
+    }
+  }
+  return std::nullopt;
+}
 
 bool is_postgres_url(std::string_view url) {
   return url.starts_with("postgresql://") || url.starts_with("postgres://");
@@ -147,6 +195,12 @@ int run(const AgentArgs& a, const Checked& c) {
   std::vector<faults::FaultSpec> fault_specs;
   try {
     options.policy = reference_system::load_policy(a.policy);
+    if (a.claim_idle_ms) {
+      // Real milliseconds on the wire contract; the policy counts scenario time.
+      options.policy.bus.claim_idle = std::chrono::duration_cast<runtime::Duration>(
+          std::chrono::duration<double, std::milli>(static_cast<double>(*a.claim_idle_ms) * c.time_scale));
+    }
+    if (a.delivery_limit) options.policy.bus.delivery_limit = static_cast<std::uint32_t>(*a.delivery_limit);
     options.world = a.world.empty() ? world::default_world_model()
                                     : world::load_world_model(a.world);
     if (!a.faults.empty()) {
@@ -191,7 +245,8 @@ int run(const AgentArgs& a, const Checked& c) {
     started = true;
     std::optional<runtime::TaskId> watch;
     if (service_faults.wired()) watch = rt.spawn(service_faults.watch(fault_redis, std::move(prefix)));
-    fmt::print("{}: {} {} ready\n", kCommand, live::to_string(process.options().role), process.options().consumer);
+    fmt::print("{}: {} {} ready protocol {}\n", kCommand, live::to_string(process.options().role),
+               process.options().consumer, reference_system::kWireVersion);
     std::fflush(stdout);
     const auto poll = std::chrono::duration_cast<runtime::Duration>(std::chrono::milliseconds(20) * rt.time_scale());
     while (!stop_requested->load()) co_await rt.sleep(poll);
@@ -220,12 +275,12 @@ int run(const AgentArgs& a, const Checked& c) {
 int main(int argc, char** argv) {
   CLI::App app{"faultline-agent: one role of the reference system as a live process on Redis and PostgreSQL"};
   AgentArgs a;
-  app.add_option("--role", a.role, "ocr|validation|matching|accounting|archive|orchestrator")->required();
-  app.add_option("--redis", a.redis, "Redis URL: redis://host:port[/db]")->required();
-  app.add_option("--postgres", a.postgres, "PostgreSQL URL: postgresql://user@host:port/database")->required();
+  auto* role = app.add_option("--role", a.role, "ocr|validation|matching|accounting|archive|orchestrator");
+  auto* redis = app.add_option("--redis", a.redis, "Redis URL: redis://host:port[/db]");
+  auto* postgres = app.add_option("--postgres", a.postgres, "PostgreSQL URL: postgresql://user@host:port/database");
   app.add_option("--checkpoint-postgres", a.checkpoint_postgres,
                  "PostgreSQL URL for the checkpoint store's connections only (default: --postgres)");
-  app.add_option("--policy", a.policy, "the resilience policy (JSON)")->required();
+  auto* policy = app.add_option("--policy", a.policy, "the resilience policy (JSON)");
   app.add_option("--world", a.world, "the world model (JSON) for the simulated services; default: built-in baseline");
   app.add_option("--faults", a.faults,
                  "a scenario's faults (JSON {\"faults\": [...]}): its service and bus faults are injected here");
@@ -240,13 +295,22 @@ int main(int argc, char** argv) {
   app.add_option("--connections", a.connections, "PostgreSQL connections (default 4)");
   app.add_option("--seed", a.seed, "seed of the simulated services' random streams (default 1)");
   app.add_flag("--check-args", a.check_args, "check the arguments and exit (0 when accepted)");
+  app.add_flag("--from-env", a.from_env,
+               "take role, URLs, consumer, prefix, time scale and bus settings from FAULTLINE_* (a harness's)");
   try {
     app.parse(argc, argv);
+    // Required, but for what --from-env reads from the environment.
+    for (auto* option : {role, redis, postgres, policy}) {
+      if (option->count() == 0 && (!a.from_env || option == policy)) throw CLI::RequiredError(option->get_name());
+    }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return cli::kInputError;
+  }
+  if (a.from_env) {
+    if (const auto refused = read_environment(a)) return *refused;
   }
   Checked checked;
   if (const auto refused = check(a, checked)) return *refused;

@@ -20,7 +20,7 @@ FAULTLINE_PACKAGES=(
 # (network namespaces, tests/cli/several_hosts_test.cpp).
 FAULTLINE_TEST_PACKAGES=(
   libxml2-utils prometheus chromium python3-jsonschema python3-yaml fonts-dejavu-core
-  redis-server postgresql iproute2
+  redis-server postgresql iproute2 python3-redis
 )
 # The second compiler CI builds with (.ci/run, the clang-release preset);
 # it uses the same libstdc++ as g++.

@@ -7,16 +7,22 @@ scenario or the command line says so (README, "Test your own agent"), and
 hands it everything through the environment:
 
   FAULTLINE_REDIS_URL        redis://host:port
+  FAULTLINE_POSTGRES_URL     postgresql://user@host:port/database (this agent needs none)
   FAULTLINE_ROLE             validation
   FAULTLINE_STREAM           the role's request stream (<prefix>validation)
   FAULTLINE_GROUP            the consumer group to read it in (the role)
   FAULTLINE_CONSUMER         this worker's consumer name, stable across restarts
   FAULTLINE_REPLY_STREAM     where replies go (<prefix>replies)
   FAULTLINE_EPOCH_KEY        the key holding the deployment's wire epoch (microseconds)
+  FAULTLINE_PREFIX           the deployment's Redis key prefix (faultline:)
   FAULTLINE_TIME_SCALE       scenario seconds per real second
   FAULTLINE_CLAIM_IDLE_MS    after how long (real ms) a dead worker's entries may be claimed
   FAULTLINE_DELIVERY_LIMIT   deliveries after which an entry goes to <stream>:dead
   FAULTLINE_PROTOCOL_VERSION the version the harness speaks
+
+Once it works it prints "<consumer> ready protocol 1" (the harness waits for
+that line). `faultline check-agent validation -- /usr/bin/python3
+examples/agents/validation_agent.py` runs the conformance battery on it.
 
 The loop is the protocol's: take back what this consumer held, then read,
 decode, drop what is past its deadline, reply, and only then acknowledge.
@@ -219,8 +225,12 @@ class Agent:
         except Refused as e:
             self.to_dead(entry_id, entry, deliveries, str(e))
             return
-        self.reply(request, reply)
-        self.r.xack(self.stream, self.group, entry_id)  # only now: a crash before this repeats the reply
+        self.answer(entry_id, request, reply)
+
+    def answer(self, entry_id, request, body):
+        """Replies, and only then acknowledges: a crash between the two repeats the reply, never loses it."""
+        self.reply(request, body)
+        self.r.xack(self.stream, self.group, entry_id)
 
     def reply(self, request, body):
         self.r.xadd(self.replies, {
@@ -250,8 +260,8 @@ class Agent:
                 self.start()
 
 
-def main():
-    agent = Agent()
+def main(agent_class=Agent):
+    agent = agent_class()
 
     def stop(signum, frame):
         agent.stopping = True

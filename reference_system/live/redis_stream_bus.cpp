@@ -273,23 +273,20 @@ struct RedisStreamBus::Impl {
     co_return checked(co_await commands->command(std::move(args)));
   }
 
-  // EVALSHA, loading the script first when its digest is not known yet or
-  // the server forgot it (a restart without persistence, SCRIPT FLUSH).
+  // EVALSHA; EVAL with the script's text when its digest is not known yet
+  // or the server forgot it (a restart without persistence, SCRIPT FLUSH),
+  // then SCRIPT LOAD for the next call. The script goes out as the caller's
+  // first command, never behind a SCRIPT LOAD's round trip: a reply's
+  // publish must reach the server before the ack sent after it (an ack
+  // first loses the request to a SIGKILL between the two; faultline
+  // check-agent's crash_mid_message found it).
   Task<Outcome<RedisReply>> eval(Script& script, std::vector<std::string> keys, std::vector<std::string> argv) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (script.sha.empty()) {
-        std::vector<std::string> load;
-        load.push_back("SCRIPT");
-        load.push_back("LOAD");
-        load.push_back(script.text);
-        auto loaded = co_await command(std::move(load));
-        if (!loaded) co_return loaded;
-        script.sha = loaded->text;
-      }
+      const bool known = !script.sha.empty();
       std::vector<std::string> args;
       args.reserve(3 + keys.size() + argv.size());
-      args.push_back("EVALSHA");
-      args.push_back(script.sha);
+      args.push_back(known ? "EVALSHA" : "EVAL");
+      args.push_back(known ? script.sha : script.text);
       args.push_back(std::to_string(keys.size()));
       args.insert(args.end(), keys.begin(), keys.end());
       if (attempt == 0) {
@@ -298,6 +295,14 @@ struct RedisStreamBus::Impl {
         args.insert(args.end(), std::make_move_iterator(argv.begin()), std::make_move_iterator(argv.end()));
       }
       auto r = co_await command(std::move(args));
+      if (!known) {
+        std::vector<std::string> load;
+        load.push_back("SCRIPT");
+        load.push_back("LOAD");
+        load.push_back(script.text);
+        if (auto loaded = co_await command(std::move(load))) script.sha = loaded->text;
+        co_return r;
+      }
       if (r || r.failure().message.find("NOSCRIPT") == std::string::npos) co_return r;
       script.sha.clear();
     }
