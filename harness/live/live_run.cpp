@@ -386,20 +386,45 @@ struct LiveHarness::Impl {
 
   // One submission, retried as a producer upstream would while Redis cannot
   // be reached (restarted, or its host's link cut: the command times out,
-  // the connection is refused), for up to a minute of real time. A retry
-  // after a lost reply may add the invoice twice; the orchestrator refuses
-  // the second entry (an id it holds), and exactly_once judges the outcome.
+  // the connection is refused), for up to a minute of real time, under one
+  // entry id, so that it lands once.
   Task<Outcome<std::string>> submit(runtime::LiveRuntime& rt, live::RedisConnection& redis,
                                     const std::string& prefix, const rs::Invoice& invoice) {
     const auto give_up = std::chrono::steady_clock::now() + kSubmitPatience;
-    for (;;) {
-      auto appended = co_await wl::append_to_intake(redis, prefix, invoice);
+    // An id of the harness's own, the same on every try: a try whose reply
+    // was lost (Redis cut off after it wrote the entry) makes the next one
+    // fail as "equal or smaller than the target stream top item", which
+    // says the entry is there. With "*" the retry would add the invoice
+    // twice and the orchestrator would refuse one of the two entries.
+    const std::string entry_id = next_intake_id();
+    for (bool retry = false;; retry = true) {
+      auto appended = co_await wl::append_to_intake(redis, prefix, invoice, entry_id);
+      if (!appended && retry && appended.failure().message.find("equal or smaller") != std::string::npos) {
+        co_return entry_id;
+      }
       if (appended || appended.error_class() == ErrorClass::permanent || stop_requested() ||
           std::chrono::steady_clock::now() >= give_up) {
         co_return appended;
       }
       co_await rt.sleep(scaled(std::chrono::milliseconds(200)));
     }
+  }
+
+  // Intake entry ids: the wall clock's milliseconds, a sequence number
+  // within one, always increasing (the harness is the stream's one writer).
+  std::int64_t intake_ms = 0;
+  std::int64_t intake_seq = 0;
+  std::string next_intake_id() {
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    if (now_ms > intake_ms) {
+      intake_ms = now_ms;
+      intake_seq = 0;
+    } else {
+      ++intake_seq;
+    }
+    return fmt::format("{}-{}", intake_ms, intake_seq);
   }
 
   Outcome<> start_worker(Worker& w) {

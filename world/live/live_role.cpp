@@ -528,7 +528,7 @@ runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRunti
 }
 
 runtime::Task<resilience::Outcome<std::string>> append_to_intake(RedisConnection& redis, std::string prefix,
-                                                                 Invoice invoice) {
+                                                                 Invoice invoice, std::string entry_id) {
   Message m;
   m.topic = Topic::ocr;
   m.invoice_id = invoice.id;
@@ -536,7 +536,7 @@ runtime::Task<resilience::Outcome<std::string>> append_to_intake(RedisConnection
   work->invoice = std::make_shared<const Invoice>(std::move(invoice));
   m.work = std::move(work);
   WireFields fields = encode(m, WireClock{});
-  std::vector<std::string> args = {"XADD", intake_stream(prefix), "*"};
+  std::vector<std::string> args = {"XADD", intake_stream(prefix), std::move(entry_id)};
   for (auto& [field, value] : fields) {
     args.push_back(std::move(field));
     args.push_back(std::move(value));

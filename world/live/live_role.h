@@ -182,7 +182,11 @@ runtime::Task<resilience::Outcome<Submitted>> submit_invoices(runtime::LiveRunti
 // does for each, for a caller that paces its submissions itself (the live
 // mode of `faultline run`). Its purchase order must be stored first. Gives
 // the entry's id (a refusal names it: PgOutcomeRecords::refused).
-runtime::Task<resilience::Outcome<std::string>> append_to_intake(reference_system::live::RedisConnection& redis, std::string prefix,
-                                                      reference_system::Invoice invoice);
+// `entry_id` "*" lets Redis choose it; an explicit, increasing id makes a
+// retried append idempotent: Redis refuses the second with "equal or
+// smaller than the target stream top item" when the first landed.
+runtime::Task<resilience::Outcome<std::string>> append_to_intake(reference_system::live::RedisConnection& redis,
+                                                                 std::string prefix, reference_system::Invoice invoice,
+                                                                 std::string entry_id = "*");
 
 }  // namespace faultline::world::live
