@@ -4,14 +4,20 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "cli/args.h"
 #include "cli/verdicts.h"
 #include "harness/exit_code.h"
+#include "harness/live/agent_contract.h"
 #include "harness/live/live_run.h"
 #include "harness/scenario.h"
 #include "reference_system/policy.h"
@@ -30,6 +36,32 @@ fs::path agent_binary() {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   return ec ? fs::path("faultline-agent") : self.parent_path() / "faultline-agent";
+}
+
+// COMMAND's words: split at blanks, '...' and "..." keep theirs (no
+// escapes, no expansion). nullopt for an unclosed quote.
+std::optional<std::vector<std::string>> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (const char c : text) {
+    if (quote != 0) {
+      if (c == quote) quote = 0; else word += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::exchange(word, {}));
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote != 0) return std::nullopt;
+  if (in_word) words.push_back(std::move(word));
+  return words;
 }
 
 }  // namespace
@@ -66,6 +98,22 @@ int run_live(const LiveRunCli& cli) {
     }
     o.drain_limit = std::chrono::duration_cast<std::chrono::milliseconds>(d);
   }
+  for (const auto& agent : cli.agents) {
+    const auto eq = agent.find('=');
+    const std::string role = agent.substr(0, eq);
+    static constexpr std::string_view kRoles[] = {"ocr", "validation", "matching", "accounting", "archive"};
+    if (eq == std::string::npos || std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
+      return refuse(kCommand, "--agent",
+                    "ROLE=COMMAND, ROLE one of ocr, validation, matching, accounting, archive (the orchestrator is "
+                    "the system's own)", agent);
+    }
+    auto words = split_words(std::string_view(agent).substr(eq + 1));
+    if (!words || words->empty()) return refuse(kCommand, "--agent", "ROLE=COMMAND with a command (quotes closed)", agent);
+    if (!harness::find_program(words->front())) {
+      return refuse(kCommand, "--agent", "a COMMAND whose program exists (a path, or a name in PATH)", agent);
+    }
+    o.agents[role].command = std::move(words).value();
+  }
   o.policy_file = cli.policy;
   o.seed = cli.seed;
   o.agent_binary = agent_binary();
@@ -80,7 +128,7 @@ int run_live(const LiveRunCli& cli) {
   for (const auto& file : harness::expand_scenario_paths(cli.paths.empty() ? std::vector<std::string>{"scenarios"}
                                                                           : cli.paths)) {
     scenarios.push_back(harness::load_scenario(file));
-    harness::check_live_scenario(scenarios.back());
+    harness::check_live_scenario(scenarios.back(), o.agents);
     (void)reference_system::load_policy(cli.policy.value_or(scenarios.back().policy_file));
   }
 

@@ -20,6 +20,7 @@ struct LiveRunCli {
   std::string drain_limit;  // real time, e.g. "2m"; default 5m
   std::string out = "runs";
   bool timestamp = false;
+  std::vector<std::string> agents;        // --agent ROLE=COMMAND
   std::vector<std::string> command_line;  // the run's own command, for report.json
 };
 

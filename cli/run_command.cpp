@@ -62,6 +62,7 @@ struct RunCli {
   std::string redis;
   std::string postgres;
   std::string drain_limit;
+  std::vector<std::string> agents;  // ROLE=COMMAND
 };
 
 // The live mode's options, refusing those that only the simulator has.
@@ -87,6 +88,7 @@ int run_live_mode(const RunCli& cli, const std::vector<std::string>& argv) {
   live.redis = cli.redis;
   live.postgres = cli.postgres;
   live.drain_limit = cli.drain_limit;
+  live.agents = cli.agents;
   live.out = cli.out;
   live.timestamp = cli.timestamp;
   live.command_line = argv;
@@ -110,12 +112,14 @@ int run(const RunCli& cli) {
     if (cli.time_scale) argv.insert(argv.end(), {"--time-scale", *cli.time_scale});
     if (cli.seed) argv.insert(argv.end(), {"--seed", *cli.seed});
     if (cli.policy) argv.insert(argv.end(), {"--policy", *cli.policy});
+    for (const auto& agent : cli.agents) argv.insert(argv.end(), {"--agent", agent});
     return run_live_mode(cli, argv);
   }
   if (cli.mode != "sim") return refuse("run", "--mode", "sim or live", cli.mode);
-  if (cli.time_scale || cli.start_servers || !cli.redis.empty() || !cli.postgres.empty() || !cli.drain_limit.empty()) {
-    return refuse("run", "--mode", "live (--time-scale, --start-servers, --redis, --postgres and --drain-limit are "
-                  "options of the live mode)", cli.mode);
+  if (cli.time_scale || cli.start_servers || !cli.redis.empty() || !cli.postgres.empty() || !cli.drain_limit.empty() ||
+      !cli.agents.empty()) {
+    return refuse("run", "--mode", "live (--time-scale, --start-servers, --redis, --postgres, --drain-limit and --agent "
+                  "are options of the live mode)", cli.mode);
   }
   harness::RunnerOptions o;
   o.paths = cli.paths.empty() ? std::vector<std::string>{"scenarios"} : cli.paths;
@@ -240,6 +244,12 @@ Command run_command{"run", [](CLI::App& app) {
                   "Live: an existing PostgreSQL (postgresql://user@host:port/db); starts no server");
   sub->add_option("--drain-limit", cli->drain_limit,
                   "Live: the longest real time to wait for the pipeline to drain after the workload (default 5m)");
+  sub->add_option("--agent", cli->agents,
+                  "Live: ROLE=COMMAND runs COMMAND (words split at spaces; quote with '...' or \"...\") in place of "
+                  "the reference agent of ROLE (ocr, validation, matching, accounting, archive), told everything in "
+                  "FAULTLINE_* variables (README, \"Test your own agent\"); repeatable, over a scenario's \"agents\"")
+      ->expected(1)
+      ->take_all();
   sub->add_flag("--timestamp", cli->timestamp, "Record the wall-clock start in report.json (not byte-reproducible)");
   return [cli] { return run(*cli); };
 }};

@@ -90,7 +90,7 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
   runtime::JsonView root(doc, file);
   if (!root.is_object()) root.fail("a scenario object");
   root.expect_keys({"$schema", "name", "description", "seed", "duration", "drain", "workload", "policy", "world", "models",
-                    "faults", "expect"});
+                    "faults", "expect", "agents"});
   Scenario s;
   s.file = file;
   s.name = root.string("name");
@@ -126,6 +126,32 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
       if (!params.is_object()) params.fail("an object of model parameters");
     }
     s.model_overrides = models->raw();
+  }
+
+  if (auto agents = root.find("agents")) {
+    if (!agents->is_object()) agents->fail("an object of role -> {\"command\": [...], \"replicas\": N}");
+    for (const auto& [role, spec] : agents->members()) {
+      static constexpr std::string_view kAgentRoles[] = {"ocr", "validation", "matching", "accounting", "archive"};
+      if (std::find(std::begin(kAgentRoles), std::end(kAgentRoles), role) == std::end(kAgentRoles)) {
+        spec.fail_with("unknown agent role \"" + role +
+                       "\" (expected one of: ocr, validation, matching, accounting, archive; the orchestrator is the "
+                       "system under test's own and cannot be replaced)");
+      }
+      if (!spec.is_object()) spec.fail("an object {\"command\": [\"program\", \"arg\", ...], \"replicas\": N}");
+      spec.expect_keys({"command", "replicas"});
+      AgentSpec a;
+      if (auto command = spec.find("command")) {
+        if (!command->is_array() || command->elements().empty()) {
+          command->fail("a non-empty array of strings: the program and its arguments");
+        }
+        for (const auto& word : command->elements()) {
+          a.command.push_back(word.as_string());
+          if (a.command.back().empty()) word.fail("a non-empty string");
+        }
+      }
+      a.replicas = static_cast<std::uint32_t>(spec.integer_or("replicas", 1, 1, 16));
+      s.agents[role] = std::move(a);
+    }
   }
 
   if (auto faults = root.find("faults")) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,15 @@ struct Expectations {
   double recovered_throughput_share = 0.8;
 };
 
+// A role of the live deployment played by a process other than the
+// reference agent (`agents` in a scenario, `--agent` on the command line):
+// the command (empty: faultline-agent, the reference agent) and how many
+// processes run it. The simulator always runs the reference agents.
+struct AgentSpec {
+  std::vector<std::string> command;
+  std::uint32_t replicas = 1;
+};
+
 struct Scenario {
   std::string file;           // as given
   std::string absolute_file;  // the same file from the root, for replay from another folder
@@ -76,6 +86,7 @@ struct Scenario {
   nlohmann::json model_overrides = nlohmann::json::object();  // service -> parameters
   std::vector<faults::FaultSpec> faults;
   Expectations expect;
+  std::map<std::string, AgentSpec> agents;  // role -> its processes (live mode)
   std::string digest;  // FNV-1a of the file's bytes, hex
 };
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "harness/engine.h"
+#include "harness/live/agent_contract.h"
 #include "harness/live/live_faults.h"
 #include "harness/live/live_judge.h"
 #include "harness/live/live_proxies.h"
@@ -25,6 +26,7 @@
 #include "reference_system/live/pg_connection.h"
 #include "reference_system/live/redis_connection.h"
 #include "reference_system/policy.h"
+#include "reference_system/wire.h"
 #include "reports/escape.h"
 #include "runtime/random.h"
 #include "runtime/json_config.h"
@@ -158,15 +160,41 @@ std::vector<std::pair<std::string, std::string>> streams_of(std::string_view rol
   return {{prefix + std::string(role), std::string(role)}};
 }
 
-// One faultline-agent process.
+// One worker process: faultline-agent, or a command of the user's own
+// playing a role (`agents`, --agent: README, "Test your own agent").
 struct Worker {
   std::string role;
   std::string consumer;
   std::vector<std::string> args;
+  fs::path cwd;          // the run directory; a command of the user's: where faultline runs
+  bool foreign = false;  // not faultline-agent
   fs::path log;
   pid_t pid = -1;
   std::uintmax_t log_offset = 0;  // where this start's output begins
 };
+
+// A command as a shell would take it back.
+std::string quoted(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + reports::shell_quote(w);
+  return out;
+}
+
+// The role whose worker calls a service (and injects its faults), if any.
+std::string_view caller_of(std::string_view service) {
+  if (service == "ocr_engine" || service == "backup_ocr") return "ocr";
+  if (service == "po_database") return "matching";
+  if (service == "budget_service" || service == "ledger" || service == "notifier") return "accounting";
+  return {};
+}
+
+// A scenario's agents with the command line's over them (a command given
+// there replaces the scenario's; the replicas stay).
+std::map<std::string, AgentSpec> merged_agents(const Scenario& s, const std::map<std::string, AgentSpec>& overrides) {
+  auto agents = s.agents;
+  for (const auto& [role, spec] : overrides) agents[role].command = spec.command;
+  return agents;
+}
 
 struct CrashRecord {
   std::size_t fault = 0;
@@ -200,6 +228,7 @@ struct Findings {
   std::vector<std::uint64_t> posted_not_reserved;
   long long workflow_checkpoints = 0;
   std::vector<std::string> redis_lines;  // per stream: pending, lag, dead entries
+  std::vector<std::string> played_by;    // roles not played by one faultline-agent
   bool redis_idle = true;
 };
 
@@ -210,9 +239,30 @@ bool live_workload_fault(const faults::FaultSpec& spec) noexcept {
          (spec.kind == faults::FaultKind::saturation || spec.kind == faults::FaultKind::corrupted_input);
 }
 
-void check_live_scenario(const Scenario& s) {
+void check_live_scenario(const Scenario& s, const std::map<std::string, AgentSpec>& overrides) {
+  const auto agents = merged_agents(s, overrides);
+  for (const auto& [role, spec] : s.agents) {
+    if (spec.command.empty() || overrides.count(role) > 0) continue;
+    if (!find_program(spec.command.front())) {
+      throw runtime::ConfigError(s.file, fmt::format("$.agents.{}.command[0]", role),
+                                 fmt::format("a program that exists (a path, or a name in PATH); \"{}\" is neither",
+                                             spec.command.front()));
+    }
+  }
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const auto kind = s.faults[i].kind;
+    if (live_service_fault(s.faults[i])) {
+      const auto role = std::string(caller_of(s.faults[i].target));
+      const auto it = agents.find(role);
+      if (it != agents.end() && !it->second.command.empty()) {
+        throw runtime::ConfigError(
+            s.file, fmt::format("$.faults[{}].target", i),
+            fmt::format("a '{}' fault on {} is injected inside the reference {} worker that calls it, and {} is "
+                        "played by a command of your own here (\"{}\"): faultline cannot reach into it; aim the "
+                        "fault at another service, or use the crash fault on the role",
+                        faults::to_string(kind), s.faults[i].target, role, role, it->second.command.front()));
+      }
+    }
     if (kind == faults::FaultKind::crash || live_service_fault(s.faults[i]) || live_bus_fault(s.faults[i]) ||
         live_workload_fault(s.faults[i]) || live_proxy_fault(s.faults[i])) {
       continue;
@@ -282,6 +332,7 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
       }
       inv.evidence.push_back(fmt::format("postgres: {} workflow checkpoints left", f.workflow_checkpoints));
       for (const auto& line : f.redis_lines) inv.evidence.push_back(line);
+      for (const auto& line : f.played_by) inv.evidence.push_back("played by " + line);
       for (const auto& line : f.proxy_lines) inv.evidence.push_back(line);
     } else if (id == "exactly_once") {
       inv.name = "no invoice posted or notified twice; budget held by posted invoices only";
@@ -364,6 +415,7 @@ struct LiveHarness::Impl {
   bool versions_read = false;
   std::string namespace_token;  // keeps schemas apart on servers shared with others
   bool closed = false;
+  fs::path launch_dir;  // where faultline runs: a command of the user's runs there
   LiveProxies* proxies = nullptr;  // the running scenario's, if it has proxied faults
 
   fs::path logs_dir() const { return options.run_dir / "logs"; }
@@ -429,7 +481,7 @@ struct LiveHarness::Impl {
 
   Outcome<> start_worker(Worker& w) {
     w.log_offset = size_of(w.log);
-    auto pid = spawn_supervised(w.args, options.run_dir, w.log);
+    auto pid = spawn_supervised(w.args, w.cwd, w.log);
     if (!pid) return std::move(pid).failure();
     w.pid = pid.value();
     return resilience::ok();
@@ -439,8 +491,8 @@ struct LiveHarness::Impl {
   Task<Outcome<>> wait_ready(runtime::LiveRuntime& rt, std::vector<Worker>& workers) {
     const auto deadline = std::chrono::steady_clock::now() + options.ready_within;
     for (auto& w : workers) {
-      const std::string ready = w.consumer + " ready";
-      while (read_from(w.log, w.log_offset).find(ready) == std::string::npos) {
+      ReadyLine said;
+      while (!(said = parse_ready(read_from(w.log, w.log_offset), w.consumer)).ready) {
         int status = 0;
         if (::waitpid(w.pid, &status, WNOHANG) == w.pid) {
           w.pid = -1;
@@ -453,6 +505,17 @@ struct LiveHarness::Impl {
         }
         if (stop_requested()) co_return Failure{ErrorClass::permanent, "stopped"};
         co_await rt.sleep(scaled(kPoll));
+      }
+      if (said.protocol && *said.protocol != rs::kWireVersion) {
+        co_return Failure{ErrorClass::permanent,
+                          fmt::format("worker {} speaks protocol version {}; this harness speaks version {}",
+                                      w.consumer, *said.protocol, rs::kWireVersion)};
+      }
+      if (!said.protocol && w.foreign) {
+        co_return Failure{ErrorClass::permanent,
+                          fmt::format("worker {} said ready without its protocol version: its ready line must end "
+                                      "\"{} ready protocol {}\" (README, \"Test your own agent\")",
+                                      w.consumer, w.consumer, rs::kWireVersion)};
       }
     }
     co_return resilience::ok();
@@ -568,11 +631,13 @@ struct LiveHarness::Impl {
     std::stable_sort(timeline.begin(), timeline.end(), [](const Action& a, const Action& b) {
       return a.at != b.at ? a.at < b.at : a.kind < b.kind;
     });
-    auto worker_of = [&](const std::string& role) -> Worker& {
+    // A role's workers (its replicas); every crash target has at least one.
+    auto workers_of = [&](const std::string& role) {
+      std::vector<Worker*> out;
       for (auto& w : workers) {
-        if (w.role == role) return w;
+        if (w.role == role) out.push_back(&w);
       }
-      return workers.front();  // unreachable: every crash target has a worker
+      return out;
     };
 
     // The scenario starts now: the workers' service faults count their
@@ -619,27 +684,34 @@ struct LiveHarness::Impl {
         else proxies->end(a.index);
         continue;
       }
-      Worker& w = worker_of(spec.target);
+      const auto role_workers = workers_of(spec.target);
       CrashRecord& record = f.crashes[a.index];
       if (a.kind == 0) {
-        if (w.pid <= 0) continue;  // down already (an overlapping crash of the same role)
-        for (const auto& [stream, group] : streams_of(w.role, prefix)) {
+        // Down already: an overlapping crash of the same role.
+        if (std::none_of(role_workers.begin(), role_workers.end(), [](const Worker* w) { return w->pid > 0; })) {
+          continue;
+        }
+        for (const auto& [stream, group] : streams_of(spec.target, prefix)) {
           record.at_kill.push_back(co_await snapshot(redis, stream, group));
         }
-        stop_supervised(w.pid, SIGKILL, std::chrono::milliseconds(0));
-        w.pid = -1;
+        for (Worker* w : role_workers) {
+          if (w->pid > 0) stop_supervised(w->pid, SIGKILL, std::chrono::milliseconds(0));
+          w->pid = -1;
+        }
       } else {
-        const auto streams = streams_of(w.role, prefix);
+        const auto streams = streams_of(spec.target, prefix);
         for (std::size_t k = 0; k < streams.size() && k < record.at_kill.size(); ++k) {
           const StreamSnapshot now = co_await snapshot(redis, streams[k].first, streams[k].second);
           const StreamSnapshot& then = record.at_kill[k];
           record.touched += then.pending + then.lag + std::max(0LL, now.added - then.added);
         }
-        if (w.pid > 0) continue;  // up again already
-        auto restarted = start_worker(w);
-        if (!restarted) {
-          f.error = "restarting " + w.consumer + ": " + restarted.failure().message;
-          co_return;
+        for (Worker* w : role_workers) {
+          if (w->pid > 0) continue;  // up again already
+          auto restarted = start_worker(*w);
+          if (!restarted) {
+            f.error = "restarting " + w->consumer + ": " + restarted.failure().message;
+            co_return;
+          }
         }
       }
     }
@@ -785,6 +857,8 @@ Outcome<std::unique_ptr<LiveHarness>> LiveHarness::open(LiveRunOptions options) 
   // The workers run in the run directory: every path they get is absolute.
   impl->options.run_dir = fs::absolute(impl->options.run_dir);
   impl->options.agent_binary = fs::absolute(impl->options.agent_binary);
+  std::error_code cwd_error;
+  impl->launch_dir = fs::current_path(cwd_error);
   impl->info.time_scale = impl->options.time_scale;
   impl->info.servers_started = impl->options.start_servers;
   impl->info.harness_host = host_name();
@@ -831,6 +905,9 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
   r.replay_command = fmt::format("{} {} --mode live --time-scale {} --seed {}", h.options.replay_prefix,
                                  reports::shell_quote(s.file), h.options.time_scale, seed);
   if (h.options.policy_file) r.replay_command += " --policy " + reports::shell_quote(*h.options.policy_file);
+  for (const auto& [role, spec] : h.options.agents) {
+    r.replay_command += " --agent " + reports::shell_quote(role + "=" + quoted(spec.command));
+  }
   r.scenario_digest = s.digest;
   r.scenario_file = s.file;
   r.scenario_path = s.absolute_file;
@@ -878,29 +955,62 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
   h.proxies = proxies.get();
   const std::string worker_redis = proxies ? proxies->worker_redis_url() : h.redis_url;
   std::vector<Worker> workers;
+  const auto agents = merged_agents(s, h.options.agents);
+  std::vector<std::string> played_by;  // for the report: who played which role
   for (std::string_view role : kRoles) {
-    Worker w;
-    w.role = std::string(role);
-    w.consumer = w.role + "-0";
-    w.log = dir / (w.consumer + ".log");
-    w.args = {h.options.agent_binary.string(), "--role", w.role, "--redis", worker_redis, "--postgres",
-              h.postgres_url, "--policy", fs::absolute(policy_file).string(), "--world", world_file.string(),
-              "--time-scale", fmt::format("{}", h.options.time_scale), "--consumer", w.consumer, "--schema", schema,
-              "--prefix", schema + ":", "--seed", std::to_string(seed)};
-    // The orchestrator refuses at the door past its bound, as in sim.
-    if (role == "orchestrator") w.args.push_back("--refuse-when-full");
-    if (proxies && proxies->checkpoint_postgres_url() != h.postgres_url) {
-      w.args.push_back("--checkpoint-postgres");
-      w.args.push_back(proxies->checkpoint_postgres_url());
+    const auto spec = agents.find(std::string(role));
+    const std::uint32_t replicas = spec == agents.end() ? 1 : spec->second.replicas;
+    const bool foreign = spec != agents.end() && !spec->second.command.empty();
+    if (foreign || replicas > 1) {
+      played_by.push_back(fmt::format("{}: {} process(es) of {}", role, replicas,
+                                      foreign ? quoted(spec->second.command) : "faultline-agent"));
     }
-    if (faults_file) {
-      w.args.push_back("--faults");
-      w.args.push_back(faults_file->string());
+    for (std::uint32_t i = 0; i < replicas; ++i) {
+      Worker w;
+      w.role = std::string(role);
+      w.consumer = consumer_name(role, i);
+      w.log = dir / (w.consumer + ".log");
+      w.cwd = h.options.run_dir;
+      if (foreign) {
+        // The contract (agent_contract.h): everything in FAULTLINE_*, run
+        // from where faultline runs so relative paths work as typed.
+        AgentSettings settings;
+        settings.role = w.role;
+        settings.consumer = w.consumer;
+        settings.prefix = schema + ":";
+        settings.redis_url = worker_redis;
+        settings.postgres_url = h.postgres_url;
+        settings.time_scale = h.options.time_scale;
+        settings.claim_idle = std::max(std::chrono::milliseconds(1),
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           policy.bus.claim_idle / h.options.time_scale));
+        settings.delivery_limit = policy.bus.delivery_limit;
+        w.args = with_environment(agent_environment(settings), spec->second.command);
+        w.cwd = h.launch_dir;
+        w.foreign = true;
+        workers.push_back(std::move(w));
+        continue;
+      }
+      w.args = {h.options.agent_binary.string(), "--role", w.role, "--redis", worker_redis, "--postgres",
+                h.postgres_url, "--policy", fs::absolute(policy_file).string(), "--world", world_file.string(),
+                "--time-scale", fmt::format("{}", h.options.time_scale), "--consumer", w.consumer, "--schema", schema,
+                "--prefix", schema + ":", "--seed", std::to_string(seed)};
+      // The orchestrator refuses at the door past its bound, as in sim.
+      if (role == "orchestrator") w.args.push_back("--refuse-when-full");
+      if (proxies && proxies->checkpoint_postgres_url() != h.postgres_url) {
+        w.args.push_back("--checkpoint-postgres");
+        w.args.push_back(proxies->checkpoint_postgres_url());
+      }
+      if (faults_file) {
+        w.args.push_back("--faults");
+        w.args.push_back(faults_file->string());
+      }
+      workers.push_back(std::move(w));
     }
-    workers.push_back(std::move(w));
   }
 
   Findings f;
+  f.played_by = std::move(played_by);
   if (!proxy_error.empty()) f.error = proxy_error;
   {
     runtime::LiveRuntime rt(seed, h.options.time_scale);

@@ -73,6 +73,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,11 +100,18 @@ struct LiveRunOptions {
   std::chrono::milliseconds ready_within{60'000};
   const std::atomic<bool>* stop = nullptr;  // set: abort the scenario, tear down
   std::string replay_prefix = "faultline run";
+  // --agent ROLE=COMMAND: the role played by COMMAND, over each scenario's
+  // `agents` (the replicas stay the scenario's).
+  std::map<std::string, AgentSpec> agents;
 };
 
 // Throws runtime::ConfigError (file, JSON path, what live mode can do) for
 // anything in the scenario live mode cannot play honestly.
-void check_live_scenario(const Scenario& scenario);
+// `agents`: the command line's, over the scenario's. A service fault aimed
+// at a service only a command of the user's calls is refused (it is
+// injected inside the reference worker), as is a command whose program
+// does not exist.
+void check_live_scenario(const Scenario& scenario, const std::map<std::string, AgentSpec>& agents = {});
 // Whether the harness's workload driver plays this fault (saturation and
 // corrupted_input on the workload).
 bool live_workload_fault(const faults::FaultSpec& spec) noexcept;
