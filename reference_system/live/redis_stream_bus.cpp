@@ -176,7 +176,6 @@ RedisStreamBusOptions options_for(const Policy& policy, std::string redis_url, s
 struct RedisStreamBus::Impl {
   struct Script {
     std::string text;
-    std::string sha;  // known once SCRIPT LOAD answered
   };
 
   struct TopicState {
@@ -273,40 +272,22 @@ struct RedisStreamBus::Impl {
     co_return checked(co_await commands->command(std::move(args)));
   }
 
-  // EVALSHA; EVAL with the script's text when its digest is not known yet
-  // or the server forgot it (a restart without persistence, SCRIPT FLUSH),
-  // then SCRIPT LOAD for the next call. The script goes out as the caller's
-  // first command, never behind a SCRIPT LOAD's round trip: a reply's
-  // publish must reach the server before the ack sent after it (an ack
-  // first loses the request to a SIGKILL between the two; faultline
-  // check-agent's crash_mid_message found it).
+  // EVAL with the script's text, every time: the script goes out as the
+  // caller's one command, so a reply's publish reaches the server before
+  // the ack sent after it (an ack first loses the request to a SIGKILL
+  // between the two; faultline check-agent's crash_mid_message found it).
+  // EVALSHA would need SCRIPT LOAD first, and again after every restart of
+  // Redis, which keeps no scripts: its NOSCRIPT answer comes after the ack
+  // was sent. Redis caches the compiled script by its digest all the same.
   Task<Outcome<RedisReply>> eval(Script& script, std::vector<std::string> keys, std::vector<std::string> argv) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      const bool known = !script.sha.empty();
-      std::vector<std::string> args;
-      args.reserve(3 + keys.size() + argv.size());
-      args.push_back(known ? "EVALSHA" : "EVAL");
-      args.push_back(known ? script.sha : script.text);
-      args.push_back(std::to_string(keys.size()));
-      args.insert(args.end(), keys.begin(), keys.end());
-      if (attempt == 0) {
-        args.insert(args.end(), argv.begin(), argv.end());
-      } else {
-        args.insert(args.end(), std::make_move_iterator(argv.begin()), std::make_move_iterator(argv.end()));
-      }
-      auto r = co_await command(std::move(args));
-      if (!known) {
-        std::vector<std::string> load;
-        load.push_back("SCRIPT");
-        load.push_back("LOAD");
-        load.push_back(script.text);
-        if (auto loaded = co_await command(std::move(load))) script.sha = loaded->text;
-        co_return r;
-      }
-      if (r || r.failure().message.find("NOSCRIPT") == std::string::npos) co_return r;
-      script.sha.clear();
-    }
-    co_return Failure{ErrorClass::permanent, "redis: the server does not keep the bus's script"};
+    std::vector<std::string> args;
+    args.reserve(3 + keys.size() + argv.size());
+    args.push_back("EVAL");
+    args.push_back(script.text);
+    args.push_back(std::to_string(keys.size()));
+    args.insert(args.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+    args.insert(args.end(), std::make_move_iterator(argv.begin()), std::make_move_iterator(argv.end()));
+    co_return co_await command(std::move(args));
   }
 
   Task<Outcome<>> ensure_group(TopicState& t) {
