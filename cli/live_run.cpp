@@ -13,6 +13,7 @@
 #include "cli/verdicts.h"
 #include "harness/exit_code.h"
 #include "harness/live/live_run.h"
+#include "harness/live/server_faults.h"
 #include "harness/scenario.h"
 #include "reference_system/policy.h"
 #include "reports/escape.h"
@@ -81,6 +82,7 @@ int run_live(const LiveRunCli& cli) {
                                                                           : cli.paths)) {
     scenarios.push_back(harness::load_scenario(file));
     harness::check_live_scenario(scenarios.back());
+    harness::check_server_faults(scenarios.back(), o.start_servers);
     (void)reference_system::load_policy(cli.policy.value_or(scenarios.back().policy_file));
   }
 

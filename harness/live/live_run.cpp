@@ -18,6 +18,7 @@
 
 #include "harness/engine.h"
 #include "harness/live/live_faults.h"
+#include "harness/live/server_faults.h"
 #include "harness/live_servers.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
@@ -531,6 +532,8 @@ struct LiveHarness::Impl {
       co_return;
     }
     const runtime::Instant start = rt.now();
+    IntakeSubmitter submitter(rt, redis, prefix, options.time_scale);
+    ServerCrashes server_crashes(servers, redis, pg, prefix, schema, submitter);
     for (const Action& a : timeline) {
       if (!co_await sleep_until(rt, start + a.at)) {
         f.aborted = true;
@@ -538,7 +541,7 @@ struct LiveHarness::Impl {
       }
       if (a.kind == 2) {
         const std::uint64_t id = arrivals[a.index].second.id;
-        auto appended = co_await wl::append_to_intake(redis, prefix, std::move(arrivals[a.index].second));
+        auto appended = co_await submitter.submit(std::move(arrivals[a.index].second));
         if (!appended) {
           f.error = "redis " + redis_url + ": submitting invoice " + std::to_string(id) + ": " +
                     appended.failure().message;
@@ -548,6 +551,15 @@ struct LiveHarness::Impl {
         continue;
       }
       const auto& spec = s.faults[a.index];
+      if (server_crash(spec)) {  // harness/live/server_faults.h
+        auto done = co_await server_crashes.edge(spec, a.index, a.kind == 0);
+        if (!done) {
+          f.error = done.failure().message;
+          co_return;
+        }
+        f.crashes[a.index].touched = server_crashes.touched(a.index);
+        continue;
+      }
       Worker& w = worker_of(spec.target);
       CrashRecord& record = f.crashes[a.index];
       if (a.kind == 0) {
@@ -574,6 +586,10 @@ struct LiveHarness::Impl {
     }
     if (!co_await sleep_until(rt, start + s.duration)) {
       f.aborted = true;
+      co_return;
+    }
+    if (auto flushed = co_await submitter.flush(options.ready_within); !flushed) {
+      f.error = "redis " + redis_url + ": " + flushed.failure().message;
       co_return;
     }
 
