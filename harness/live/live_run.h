@@ -25,6 +25,9 @@
 // the injector in it did, never the system's outcome). Every other kind
 // has no live form yet and is refused before anything starts (exit 2,
 // naming `$.faults[i].kind`), as is a workload with `corrupted_share`.
+// A `crash` of `redis` or `postgres` (harness/live/server_faults.h) kills
+// the server the harness started and restarts it at the window's end; the
+// harness's submissions wait for Redis and go in after.
 // A crash touched the system if its role held work when killed (entries of
 // its streams pending or not yet delivered to its group) or was sent work
 // while down (entries added to its streams in the window), read from Redis;

@@ -189,8 +189,7 @@ Task<long long> ServerCrashes::held_by_postgres() {
 }
 
 Task<Outcome<>> ServerCrashes::edge(const faults::FaultSpec& spec, std::size_t index, bool start) {
-  const bool redis = spec.target == "redis";
-  PrivateServer* server = redis ? servers_.redis.get() : servers_.postgres.get();
+  PrivateServer* server = spec.target == "redis" ? servers_.redis.get() : servers_.postgres.get();
   if (server == nullptr) {
     co_return Failure{ErrorClass::permanent, "no " + spec.target + " server of the harness's own to crash"};
   }
@@ -198,7 +197,8 @@ Task<Outcome<>> ServerCrashes::edge(const faults::FaultSpec& spec, std::size_t i
     Window w;
     w.submitted_at_start = submitter_.submitted();
     if (server->running()) {  // else down already: an overlapping window
-      w.held = redis ? co_await held_by_redis() : co_await held_by_postgres();
+      // Work in flight needs both servers to move on: count what either holds.
+      w.held = co_await held_by_redis() + co_await held_by_postgres();
       server->kill();
     }
     windows_[index] = w;

@@ -10,12 +10,13 @@
 // (--redis/--postgres URLs) is never crashed: such a fault is refused
 // before anything starts (exit 2, naming `$.faults[i].target`).
 //
-// Touches, from the harness's view: what the server held when killed
-// (Redis: stream entries pending or not yet delivered to their group, over
-// the intake, replies and role streams; PostgreSQL: workflows with a
-// checkpoint row, i.e. in flight) plus the invoices the harness submitted
-// while it was down. A restart while no work flowed touches nothing, and
-// the scenario is INCONCLUSIVE.
+// Touches, from the harness's view: the work in flight when the server was
+// killed, which needs both servers to move on (stream entries pending or
+// not yet delivered to their group, over the intake, replies and role
+// streams, read from Redis; workflows with a checkpoint row, read from
+// PostgreSQL), plus the invoices the harness submitted while it was down.
+// A restart while no work flowed touches nothing, and the scenario is
+// INCONCLUSIVE.
 //
 // The restart blocks the harness's event loop until the server answers (a
 // Redis in tens of milliseconds, a PostgreSQL after its crash recovery in
