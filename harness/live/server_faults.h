@@ -56,8 +56,9 @@ struct LiveServers;
 // Whether `spec` is a crash of a server (redis, postgres).
 bool server_crash(const faults::FaultSpec& spec) noexcept;
 
-// Refuses a server crash unless the harness starts the servers itself.
-// Throws ConfigError naming `$.faults[i].target`.
+// Refuses a server crash unless the harness starts the servers itself
+// (ConfigError naming `$.faults[i].target`), and a worker's crash window
+// that overlaps a server's (naming `$.faults[i]`).
 void check_server_faults(const Scenario& s, bool servers_started);
 
 // The harness's submissions to the intake stream, in order: an invoice

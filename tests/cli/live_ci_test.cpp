@@ -213,6 +213,15 @@ TEST(LiveServerCrash, RefusedWithServerUrlsAndByTheSimulator) {
   EXPECT_EQ(sim.exit_code, 2) << sim.out << sim.err;
   EXPECT_NE(sim.err.find("$.faults[0].target: a live-only target"), std::string::npos) << sim.err;
   EXPECT_FALSE(fs::exists(out));
+  // A worker's crash inside Redis's window: refused too.
+  ct::write_file(file, short_scenario("live-overlap", nlohmann::json::array({crash("redis", "40s", "20s"),
+                                                                           crash("ocr", "50s", "30s")}),
+                                      0));
+  const auto overlap = ct::faultline({"run", file.string(), "--mode", "live", "--out", out.string()}, d.options(60s));
+  EXPECT_EQ(overlap.exit_code, 2) << overlap.out << overlap.err;
+  EXPECT_NE(overlap.err.find("$.faults[1]: the crash of 'ocr' overlaps the crash of 'redis'"), std::string::npos)
+      << overlap.err;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 // One scenario run in sim and live (same file, same seed): compare shows the
