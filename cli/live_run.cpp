@@ -19,6 +19,7 @@
 #include "harness/exit_code.h"
 #include "harness/live/agent_contract.h"
 #include "harness/live/live_run.h"
+#include "harness/live/server_faults.h"
 #include "harness/scenario.h"
 #include "reference_system/policy.h"
 #include "reports/escape.h"
@@ -129,6 +130,7 @@ int run_live(const LiveRunCli& cli) {
                                                                           : cli.paths)) {
     scenarios.push_back(harness::load_scenario(file));
     harness::check_live_scenario(scenarios.back(), o.agents);
+    harness::check_server_faults(scenarios.back(), o.start_servers);
     (void)reference_system::load_policy(cli.policy.value_or(scenarios.back().policy_file));
   }
 

@@ -42,6 +42,7 @@ std::string_view to_string(TargetFamily f) noexcept {
     case TargetFamily::workload: return "workload";
     case TargetFamily::bus: return "bus";
     case TargetFamily::checkpoint_store: return "checkpoint store";
+    case TargetFamily::server: return "server";
   }
   return "?";
 }
@@ -74,8 +75,23 @@ const std::vector<Target>& known_targets() {
   return targets;
 }
 
+const std::vector<Target>& live_only_targets() {
+  static const std::vector<Target> targets = {{"redis", TargetFamily::server}, {"postgres", TargetFamily::server}};
+  return targets;
+}
+
+bool live_only_target(std::string_view name) noexcept {
+  for (const auto& t : live_only_targets()) {
+    if (t.name == name) return true;
+  }
+  return false;
+}
+
 std::optional<TargetFamily> target_family(std::string_view name) noexcept {
   for (const auto& t : known_targets()) {
+    if (t.name == name) return t.family;
+  }
+  for (const auto& t : live_only_targets()) {
     if (t.name == name) return t.family;
   }
   return std::nullopt;
@@ -89,7 +105,7 @@ bool kind_accepts(FaultKind kind, TargetFamily family) noexcept {
     case FaultKind::outage:
       return family == TargetFamily::service || family == TargetFamily::model_service;
     case FaultKind::invalid_output: return family == TargetFamily::model_service;
-    case FaultKind::crash: return family == TargetFamily::agent;
+    case FaultKind::crash: return family == TargetFamily::agent || family == TargetFamily::server;
     case FaultKind::saturation:
     case FaultKind::corrupted_input: return family == TargetFamily::workload;
     case FaultKind::duplicate_delivery:
@@ -131,8 +147,14 @@ FaultSpec parse_fault(const runtime::JsonView& node, std::size_t index) {
     if (!accepted.empty()) accepted += ", ";
     accepted += t.name;
   }
+  std::string live_only;
+  for (const auto& t : live_only_targets()) {
+    if (!kind_accepts(spec.kind, t.family)) continue;
+    live_only += (live_only.empty() ? "" : " or ") + std::string(t.name);
+  }
   if (!family || !kind_accepts(spec.kind, *family)) {
-    target_node.fail("a target for a " + std::string(kind_name) + " fault (one of " + accepted + ")");
+    target_node.fail("a target for a " + std::string(kind_name) + " fault (one of " + accepted + ")" +
+                     (live_only.empty() ? "" : ", or in live mode only " + live_only));
   }
 
   spec.start = node.duration("start");

@@ -8,6 +8,8 @@
 //                     ports), checkpoint_outage (checkpoint store),
 //                     duplicate_delivery, reordering, bus_partition (bus)
 //   supervisor        crash (stop the agent at start, restart it at the end)
+//   live harness      crash of a server (redis, postgres): live mode only,
+//                     the simulator refuses it (harness::check_sim_scenario)
 //   workload          saturation (arrival multiplier), corrupted_input
 //
 //   auto spec = parse_fault(root["faults"].elements()[0]);   // throws ConfigError
@@ -61,7 +63,8 @@ inline constexpr std::size_t kCorruptionCount = 10;
 enum class InvalidOutput : std::uint8_t { refusal, garbage };
 
 // The family a target belongs to decides which kinds may aim at it.
-enum class TargetFamily : std::uint8_t { service, model_service, agent, workload, bus, checkpoint_store };
+// `server`: Redis or PostgreSQL themselves, which only live mode has.
+enum class TargetFamily : std::uint8_t { service, model_service, agent, workload, bus, checkpoint_store, server };
 
 struct FaultSpec {
   FaultKind kind = FaultKind::latency;
@@ -103,7 +106,12 @@ struct Target {
   std::string_view name;
   TargetFamily family;
 };
+// The simulator's targets (what explore draws from).
 const std::vector<Target>& known_targets();
+// Targets only live mode has: the servers (redis, postgres) a crash may kill.
+const std::vector<Target>& live_only_targets();
+bool live_only_target(std::string_view name) noexcept;
+// The family of a known or live-only target.
 std::optional<TargetFamily> target_family(std::string_view name) noexcept;
 // Whether `kind` can aim at a target of `family`.
 bool kind_accepts(FaultKind kind, TargetFamily family) noexcept;

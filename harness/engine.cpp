@@ -439,6 +439,7 @@ void decide_verdict(reports::ScenarioResult& r, std::string_view pass_prefix, st
 }
 
 reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptions& options) {
+  check_sim_scenario(scenario);  // a live-only fault is an input error, not a run
   reports::ScenarioResult r;
   r.name = scenario.name;
   r.description = scenario.description;

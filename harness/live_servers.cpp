@@ -562,8 +562,19 @@ Outcome<> PrivateServer::launch() {
 
 Outcome<> PrivateServer::crash_and_restart() {
   FAULTLINE_ASSERT(pid_ > 0 && "crash_and_restart of a stopped server");
+  kill();
+  return restart();
+}
+
+void PrivateServer::kill() {
+  FAULTLINE_ASSERT(pid_ > 0 && "kill of a server that is not running");
   terminate(pid_, SIGKILL, std::chrono::milliseconds(0), dir_);
   pid_ = -1;
+}
+
+Outcome<> PrivateServer::restart() {
+  FAULTLINE_ASSERT(pid_ <= 0 && "restart of a running server");
+  FAULTLINE_ASSERT(!dir_.empty() && "restart of a stopped server");
   return launch();
 }
 

@@ -86,6 +86,15 @@ class PrivateServer {
   // of the server machine looks like to its clients, and how a test shows
   // that an acknowledged write survives one.
   resilience::Outcome<> crash_and_restart();
+  // The two halves of crash_and_restart, for a crash that lasts a window
+  // (a live `crash` fault on redis or postgres): kill() SIGKILLs the process
+  // group and reaps it, the directory stays; restart() starts the server
+  // again on the same directory and port and returns once it answers.
+  // restart() must run on the thread that started the server (its
+  // parent-death signal is tied to that thread).
+  void kill();
+  bool running() const noexcept { return pid_ > 0; }
+  resilience::Outcome<> restart();
   // Stops the server and removes its directory; idempotent. SIGTERM to
   // Redis, SIGINT (fast shutdown: sessions ended, a clean checkpoint) to
   // PostgreSQL, whose SIGTERM would wait for every client to leave; then

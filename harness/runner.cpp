@@ -80,6 +80,7 @@ void load_suite(const RunnerOptions& options, Suite& suite) {
   for (const auto& s : suite.scenarios) {
     (void)reference_system::load_policy(options.policy_file.value_or(s.policy_file));
     check_world(s);
+    check_sim_scenario(s);
   }
   reports::RunSetDigest set;
   for (const auto& s : suite.scenarios) {

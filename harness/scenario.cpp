@@ -234,6 +234,18 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
   return out;
 }
 
+void check_sim_scenario(const Scenario& s) {
+  for (std::size_t i = 0; i < s.faults.size(); ++i) {
+    const auto& target = s.faults[i].target;
+    if (!faults::live_only_target(target)) continue;
+    throw runtime::ConfigError(
+        s.file, fmt::format("$.faults[{}].target", i),
+        fmt::format("a live-only target: the simulator has no '{}' server to crash; run this scenario with "
+                    "--mode live (with the servers the harness starts)",
+                    target));
+  }
+}
+
 Scenario without_faults(const Scenario& s) {
   Scenario copy = s;
   copy.faults.clear();

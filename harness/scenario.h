@@ -101,6 +101,11 @@ const std::vector<std::string>& invariant_ids();
 // entries cannot be read (a symlink loop, no permission).
 [[nodiscard]] std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths);
 
+// Refuses, for the simulator, what only live mode plays: a fault aimed at a
+// live-only target (a crash of redis or postgres). Throws ConfigError
+// naming `$.faults[i].target`.
+void check_sim_scenario(const Scenario& s);
+
 // The same scenario without its faults: the fault-free baseline.
 [[nodiscard]] Scenario without_faults(const Scenario& s);
 

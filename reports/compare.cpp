@@ -177,6 +177,11 @@ MetricDiff diff_metric(const MetricSpec& spec, const std::vector<Figures>& a, co
   d.unit = spec.unit;
   d.better = spec.better;
   d.samples = a.size();
+  const bool live = c.runtime_a == "live" || c.runtime_b == "live";
+  if (live && c.runtimes_differ() && !measured_live(spec.id)) {
+    d.not_measured = true;
+    return d;
+  }
   std::vector<double> va;
   std::vector<double> vb;
   std::vector<double> differences;
@@ -229,6 +234,7 @@ std::vector<MetricDiff> diff(const std::vector<Figures>& a, const std::vector<Fi
 }
 
 std::string assessment(const MetricDiff& d) {
+  if (d.not_measured) return "not measured live";
   if (d.regressed) return "REGRESSION (bound " + *d.bound + ")";
   if (d.difference == 0) return "same";
   return d.worse ? "worse" : "better";
@@ -246,7 +252,21 @@ std::vector<const ScenarioComparison*> all_rows(const RunComparison& c) {
   return rows;
 }
 
+// " (sim)" after a label when the runs' runtimes differ.
+std::string runtime_note(const RunComparison& c, const std::string& runtime) {
+  return c.runtimes_differ() ? " (" + clean_line(runtime.empty() ? "unknown runtime" : runtime) + ")" : "";
+}
+
+// "seed 7" or "seed 7 (B 9)".
+std::string seed_text(std::uint64_t a, std::uint64_t b) {
+  return a == b ? fmt::format("seed {}", a) : fmt::format("seed {} (B {})", a, b);
+}
+
 }  // namespace
+
+bool measured_live(std::string_view metric) noexcept {
+  return metric == "success_rate" || metric == "processed" || metric == "dlq";
+}
 
 ParsedBounds parse_regression_bounds(std::string_view text) {
   RegressionBounds bounds;
@@ -404,6 +424,8 @@ RunComparison compare_runs(const RunResult& a, const RunResult& b, const Regress
   RunComparison c;
   c.label_a = std::move(label_a);
   c.label_b = std::move(label_b);
+  c.runtime_a = a.runtime;
+  c.runtime_b = b.runtime;
   const std::vector<ScenarioRuns> groups_a = group_by_name(a);
   const std::vector<ScenarioRuns> groups_b = group_by_name(b);
   std::set<std::string> policy_differences;
@@ -427,6 +449,21 @@ RunComparison compare_runs(const RunResult& a, const RunResult& b, const Regress
         }
         row.metrics = diff(fa, fb, bounds, "scenario " + clean_line(ga.name), "scenario/" + ga.name, c);
         for (const auto& [ra, rb] : pairs) {
+          if (c.runtimes_differ()) {
+            // Sim against live: the verdicts must agree, whichever way they differ.
+            row.verdicts.push_back(VerdictPair{ra->seed, rb->seed, ra->verdict, rb->verdict, ra->verdict_reason,
+                                               rb->verdict_reason});
+            if (ra->verdict != rb->verdict) {
+              append_bounded(c.regressions, c.regressions_dropped,
+                             fmt::format("scenario {} {}: the verdicts disagree: {} in A{}, {} in B{} ({})",
+                                         clean_line(ga.name), seed_text(ra->seed, rb->seed), to_string(ra->verdict),
+                                         runtime_note(c, c.runtime_a), to_string(rb->verdict),
+                                         runtime_note(c, c.runtime_b),
+                                         clean_line(ra->verdict == Verdict::kPass ? rb->verdict_reason
+                                                                                  : ra->verdict_reason)));
+            }
+            continue;
+          }
           if (!passed_then_failed(*ra, *rb)) continue;
           row.verdict_regressions.push_back(VerdictChange{ra->seed, rb->seed, ra->verdict, rb->verdict,
                                                           rb->verdict_reason});
@@ -443,7 +480,7 @@ RunComparison compare_runs(const RunResult& a, const RunResult& b, const Regress
   }
   for (const auto& gb : groups_b) {
     if (find_group(groups_a, gb.name) != nullptr) continue;
-    c.scenarios.push_back(ScenarioComparison{gb.name, false, true, 0, {}, {}});
+    c.scenarios.push_back(ScenarioComparison{gb.name, false, true, 0, {}, {}, {}});
     append_bounded(c.differences, c.differences_dropped, fmt::format("scenario {}: only in B", clean_line(gb.name)));
   }
   for (const auto& line : policy_differences) append_bounded(c.differences, c.differences_dropped, line);
@@ -468,7 +505,8 @@ RunComparison compare_runs(const RunResult& a, const RunResult& b, const Regress
 }
 
 std::string comparison_text(const RunComparison& c) {
-  std::string out = fmt::format("A: {}\nB: {}\n", clean_line(c.label_a), clean_line(c.label_b));
+  std::string out = fmt::format("A: {}{}\nB: {}{}\n", clean_line(c.label_a), runtime_note(c, c.runtime_a),
+                                clean_line(c.label_b), runtime_note(c, c.runtime_b));
   if (!c.differences.empty()) {
     out += "\nA and B are not the same experiment:\n";
     for (const auto& line : c.differences) out += "  " + line + "\n";
@@ -485,7 +523,16 @@ std::string comparison_text(const RunComparison& c) {
     out += fmt::format("  {:<22} {:>12} {:>12} {:>12} {:>{}}  {}\n", "metric", intervals ? "A median" : "A",
                        intervals ? "B median" : "B", "B - A", intervals ? "change [95% interval]" : "change",
                        intervals ? 28 : 9, "");
+    for (const auto& v : row->verdicts) {
+      out += fmt::format("  {:<22} {:>12} {:>12} {:>12} {:>{}}  {}\n", "verdict", to_string(v.a), to_string(v.b), "",
+                         seed_text(v.seed_a, v.seed_b), intervals ? 28 : 9, v.agree() ? "agree" : "DISAGREE");
+    }
     for (const auto& d : row->metrics) {
+      if (d.not_measured) {
+        out += fmt::format("  {:<22} {:>12} {:>12} {:>12} {:>{}}  {}\n", d.label, "-", "-", "", "", intervals ? 28 : 9,
+                           assessment(d));
+        continue;
+      }
       out += fmt::format("  {:<22} {:>12} {:>12} {:>12} {:>{}}  {}\n", d.label, plain_value(d.a, d.unit),
                          plain_value(d.b, d.unit), signed_value(d.difference, d.unit), change_with_interval(d),
                          intervals ? 28 : 9, assessment(d));
@@ -494,7 +541,12 @@ std::string comparison_text(const RunComparison& c) {
       out += fmt::format("  verdict on seed {}: {} -> {}\n", v.seed_a, to_string(v.a), to_string(v.b));
     }
   }
-  out += c.regressed ? fmt::format("\nREGRESSION: B is worse than A beyond the bounds:\n") : "\nno regression beyond the bounds\n";
+  if (c.runtimes_differ()) {
+    out += c.regressed ? "\nFAILED: the sim and live runs disagree, or B is worse than A beyond the bounds:\n"
+                       : "\nthe sim and live verdicts agree; no regression beyond the bounds\n";
+  } else {
+    out += c.regressed ? fmt::format("\nREGRESSION: B is worse than A beyond the bounds:\n") : "\nno regression beyond the bounds\n";
+  }
   for (const auto& line : c.regressions) out += "  " + line + "\n";
   if (c.regressions_dropped > 0) out += fmt::format("  and {} more\n", c.regressions_dropped);
   return out;
@@ -502,8 +554,9 @@ std::string comparison_text(const RunComparison& c) {
 
 std::string comparison_markdown(const RunComparison& c) {
   using internal::escape_markdown_cell;
-  std::string out = fmt::format("# faultline compare: {}\n\nA: {}  \nB: {}\n", c.regressed ? "**REGRESSION**" : "ok",
-                                escape_markdown_cell(c.label_a), escape_markdown_cell(c.label_b));
+  std::string out = fmt::format("# faultline compare: {}\n\nA: {}{}  \nB: {}{}\n", c.regressed ? "**REGRESSION**" : "ok",
+                                escape_markdown_cell(c.label_a), escape_markdown_cell(runtime_note(c, c.runtime_a)),
+                                escape_markdown_cell(c.label_b), escape_markdown_cell(runtime_note(c, c.runtime_b)));
   if (!c.differences.empty()) {
     out += "\n## A and B are not the same experiment\n\n";
     for (const auto& line : c.differences) out += "- " + escape_markdown_cell(line) + "\n";
@@ -519,7 +572,15 @@ std::string comparison_markdown(const RunComparison& c) {
     }
     out += row->pairs > 1 ? "| metric | A median | B median | B − A (median) | change [95% interval] | |\n|---|--:|--:|--:|--:|---|\n"
                           : "| metric | A | B | B − A | change | |\n|---|--:|--:|--:|--:|---|\n";
+    for (const auto& v : row->verdicts) {
+      out += fmt::format("| verdict ({}) | {} | {} | | | {} |\n", seed_text(v.seed_a, v.seed_b), to_string(v.a),
+                         to_string(v.b), v.agree() ? "agree" : "**DISAGREE**");
+    }
     for (const auto& d : row->metrics) {
+      if (d.not_measured) {
+        out += fmt::format("| {} | | | | | {} |\n", d.label, assessment(d));
+        continue;
+      }
       out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", d.label, plain_value(d.a, d.unit), plain_value(d.b, d.unit),
                          signed_value(d.difference, d.unit), change_with_interval(d),
                          d.regressed ? "**" + escape_markdown_cell(assessment(d)) + "**"
@@ -544,8 +605,9 @@ std::string comparison_html(const RunComparison& c) {
          "table{border-collapse:collapse;margin:.4rem 0 1.2rem}th,td{border:1px solid #d5d9e0;padding:.3rem .6rem}"
          "td.n{text-align:right;font-variant-numeric:tabular-nums}.better{color:#2e7d32}.worse{color:#8d6e00}"
          ".regressed{color:#fff;background:#c62828;font-weight:600}</style>\n</head>\n<body>\n";
-  out += fmt::format("<h1>faultline compare: {}</h1>\n<p>A: <code>{}</code><br>B: <code>{}</code></p>\n",
-                     c.regressed ? "regression" : "ok", esc(c.label_a), esc(c.label_b));
+  out += fmt::format("<h1>faultline compare: {}</h1>\n<p>A: <code>{}</code>{}<br>B: <code>{}</code>{}</p>\n",
+                     c.regressed ? "regression" : "ok", esc(c.label_a), esc(runtime_note(c, c.runtime_a)),
+                     esc(c.label_b), esc(runtime_note(c, c.runtime_b)));
   if (!c.differences.empty()) {
     out += "<h2>A and B are not the same experiment</h2>\n<ul>\n";
     for (const auto& line : c.differences) out += "<li>" + esc(line) + "</li>\n";
@@ -564,7 +626,17 @@ std::string comparison_html(const RunComparison& c) {
                             "(median)</th><th>change [95% interval]</th><th></th></tr></thead><tbody>\n"
                           : "<table><thead><tr><th>metric</th><th>A</th><th>B</th><th>B &minus; A</th><th>change</th>"
                             "<th></th></tr></thead><tbody>\n";
+    for (const auto& v : row->verdicts) {
+      out += fmt::format("<tr><td>verdict ({})</td><td>{}</td><td>{}</td><td></td><td></td><td class=\"{}\">{}</td></tr>\n",
+                         esc(seed_text(v.seed_a, v.seed_b)), to_string(v.a), to_string(v.b),
+                         v.agree() ? "same" : "regressed", v.agree() ? "agree" : "DISAGREE");
+    }
     for (const auto& d : row->metrics) {
+      if (d.not_measured) {
+        out += fmt::format("<tr><td>{}</td><td></td><td></td><td></td><td></td><td class=\"same\">{}</td></tr>\n",
+                           esc(d.label), esc(assessment(d)));
+        continue;
+      }
       const std::string_view cls = d.regressed ? "regressed" : d.difference == 0 ? "same" : d.worse ? "worse" : "better";
       out += fmt::format("<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
                          "<td class=\"n\">{}</td><td class=\"{}\">{}</td></tr>\n",

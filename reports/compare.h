@@ -48,6 +48,15 @@
 // worsening. Whatever the bounds, a scenario and seed that passed in A and
 // failed, aborted or errored in B is a regression.
 //
+// A sim run and a live run (report.json `runtime`: one "sim", one "live"):
+// the same scenario files and seeds should reach the same verdict in both,
+// so each pair's two verdicts are shown side by side and any disagreement
+// (pass against inconclusive too, either way round) is a failure
+// (`regressed`, exit 1). A live run measures the success rate, the invoices
+// processed and the dead-letter queue from the stores, not latencies or
+// retries (those need the simulator's per-call probes): those metrics are
+// shown as "not measured live" and never gated.
+//
 //   auto bounds = reports::parse_regression_bounds("success_rate=0.5,p99=10%");
 //   if (!bounds.ok()) ... bounds.error ...
 //   auto cmp = reports::compare_runs(a, b, *bounds.bounds, "naive", "recommended");
@@ -102,6 +111,21 @@ struct MetricDiff {
   bool worse = false;                // b is worse than a at all (by the median)
   std::optional<std::string> bound;  // the bound that applied, as written
   bool regressed = false;            // the whole interval is worse than the bound allows
+  bool not_measured = false;         // one run is live and does not measure it: no figures, no gate
+};
+
+// A live run measures `metric` (compare.h's ids).
+bool measured_live(std::string_view metric) noexcept;
+
+// One pair's two verdicts, when A and B ran on different runtimes.
+struct VerdictPair {
+  std::uint64_t seed_a = 0;
+  std::uint64_t seed_b = 0;
+  Verdict a = Verdict::kPass;
+  Verdict b = Verdict::kPass;
+  std::string reason_a;
+  std::string reason_b;
+  bool agree() const noexcept { return a == b; }
 };
 
 // A scenario and seed whose verdict went from pass in A to fail, aborted or
@@ -121,11 +145,15 @@ struct ScenarioComparison {
   std::size_t pairs = 0;            // seeds paired
   std::vector<MetricDiff> metrics;  // empty unless in both
   std::vector<VerdictChange> verdict_regressions;
+  std::vector<VerdictPair> verdicts;  // every pair's, when the runtimes differ
 };
 
 struct RunComparison {
   std::string label_a;
   std::string label_b;
+  std::string runtime_a;  // report.json's `runtime`: "sim" or "live"
+  std::string runtime_b;
+  bool runtimes_differ() const { return runtime_a != runtime_b; }
   ScenarioComparison total;
   std::vector<ScenarioComparison> scenarios;  // A's order, then those only in B
   // How A and B are not the same experiment (scenarios, digests, seeds,

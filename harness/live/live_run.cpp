@@ -21,6 +21,7 @@
 #include "harness/live/live_faults.h"
 #include "harness/live/live_judge.h"
 #include "harness/live/live_proxies.h"
+#include "harness/live/server_faults.h"
 #include "harness/live_servers.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
@@ -436,34 +437,10 @@ struct LiveHarness::Impl {
     co_return !stop_requested();
   }
 
-  // One submission, retried as a producer upstream would while Redis cannot
-  // be reached (restarted, or its host's link cut: the command times out,
-  // the connection is refused), for up to a minute of real time, under one
-  // entry id, so that it lands once.
-  Task<Outcome<std::string>> submit(runtime::LiveRuntime& rt, live::RedisConnection& redis,
-                                    const std::string& prefix, const rs::Invoice& invoice) {
-    const auto give_up = std::chrono::steady_clock::now() + kSubmitPatience;
-    // An id of the harness's own, the same on every try: a try whose reply
-    // was lost (Redis cut off after it wrote the entry) makes the next one
-    // fail as "equal or smaller than the target stream top item", which
-    // says the entry is there. With "*" the retry would add the invoice
-    // twice and the orchestrator would refuse one of the two entries.
-    const std::string entry_id = next_intake_id();
-    for (bool retry = false;; retry = true) {
-      auto appended = co_await wl::append_to_intake(redis, prefix, invoice, entry_id);
-      if (!appended && retry && appended.failure().message.find("equal or smaller") != std::string::npos) {
-        co_return entry_id;
-      }
-      if (appended || appended.error_class() == ErrorClass::permanent || stop_requested() ||
-          std::chrono::steady_clock::now() >= give_up) {
-        co_return appended;
-      }
-      co_await rt.sleep(scaled(std::chrono::milliseconds(200)));
-    }
-  }
-
   // Intake entry ids: the wall clock's milliseconds, a sequence number
-  // within one, always increasing (the harness is the stream's one writer).
+  // within one, always increasing (the harness is the stream's one writer,
+  // and IntakeSubmitter appends in order). An id of the harness's own makes
+  // a retried append idempotent and names the entry a refusal is kept under.
   std::int64_t intake_ms = 0;
   std::int64_t intake_seq = 0;
   std::string next_intake_id() {
@@ -654,6 +631,8 @@ struct LiveHarness::Impl {
       co_return;
     }
     const runtime::Instant start = rt.now();
+    IntakeSubmitter submitter(rt, redis, prefix, options.time_scale);
+    ServerCrashes server_crashes(servers, redis, pg, prefix, schema, submitter);
     for (const Action& a : timeline) {
       if (!co_await sleep_until(rt, start + a.at)) {
         f.aborted = true;
@@ -661,19 +640,14 @@ struct LiveHarness::Impl {
       }
       if (a.kind == 2) {
         auto& arrival = arrivals[a.index];
-        LiveSubmission record{arrival.submission.invoice.id, {}, arrival.submission.true_total_cents,
+        LiveSubmission record{arrival.submission.invoice.id, next_intake_id(), arrival.submission.true_total_cents,
                               arrival.submission.corruption, arrival.submission.extra};
-        auto appended = co_await submit(rt, redis, prefix, arrival.submission.invoice);
-        if (!appended && stop_requested()) {
-          f.aborted = true;
-          co_return;
-        }
+        auto appended = co_await submitter.submit(arrival.submission.invoice, record.entry_id);
         if (!appended) {
           f.error = "redis " + redis_url + ": submitting invoice " + std::to_string(record.id) + ": " +
                     appended.failure().message;
           co_return;
         }
-        record.entry_id = std::move(appended).value();
         f.submitted.push_back(std::move(record));
         for (const std::size_t i : arrival.touched_by) ++f.workload_touches[i];
         continue;
@@ -682,6 +656,15 @@ struct LiveHarness::Impl {
       if (live_proxy_fault(spec)) {
         if (a.kind == 0) proxies->begin(a.index);
         else proxies->end(a.index);
+        continue;
+      }
+      if (server_crash(spec)) {  // harness/live/server_faults.h
+        auto done = co_await server_crashes.edge(spec, a.index, a.kind == 0);
+        if (!done) {
+          f.error = done.failure().message;
+          co_return;
+        }
+        f.crashes[a.index].touched = server_crashes.touched(a.index);
         continue;
       }
       const auto role_workers = workers_of(spec.target);
@@ -717,6 +700,10 @@ struct LiveHarness::Impl {
     }
     if (!co_await sleep_until(rt, start + s.duration)) {
       f.aborted = true;
+      co_return;
+    }
+    if (auto flushed = co_await submitter.flush(options.ready_within); !flushed) {
+      f.error = "redis " + redis_url + ": " + flushed.failure().message;
       co_return;
     }
 

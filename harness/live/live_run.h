@@ -33,8 +33,7 @@
 // are), touches from its own record. The orchestrator runs with
 // --refuse-when-full: past max_in_flight it refuses at the door, as in sim,
 // and records each refusal (and each duplicate id) in PostgreSQL
-// (`refusals`, by the intake entry id XADD gave the harness).
-// the injector in it did, never the system's outcome). `checkpoint_outage`
+// (`refusals`, by the intake entry id the harness gave it). `checkpoint_outage`
 // and `bus_partition` go through TCP fault proxies the harness runs in its
 // own process (live_proxies.h, tcp_fault_proxy.h): the workers'
 // checkpoint-store connections to PostgreSQL (--checkpoint-postgres), or
@@ -44,6 +43,9 @@
 // stay direct. Their touches are the proxy's counts in the window:
 // connection attempts refused (plus connections reset with a request
 // unanswered), or chunks held.
+// A `crash` of `redis` or `postgres` (harness/live/server_faults.h) kills
+// the server the harness started and restarts it at the window's end; the
+// harness's submissions wait for Redis and go in after.
 // A crash touched the system if its role held work when killed (entries of
 // its streams pending or not yet delivered to its group) or was sent work
 // while down (entries added to its streams in the window), read from Redis;

@@ -75,6 +75,28 @@ TEST(Scenario, AFaultDrawsFromTheStreamItNamesOrItsPosition) {
   EXPECT_NE(same.find("fault/1/error"), std::string::npos) << same;
 }
 
+// A crash of redis or postgres is a valid scenario (live mode plays it);
+// the simulator refuses it naming the fault's target.
+TEST(Scenario, AServerCrashIsReadButRefusedByTheSimulator) {
+  const auto s = parse_scenario(runtime::parse_json_text(good_with("\"target\": \"accounting\"", "\"target\": \"redis\""),
+                                                         "s.json"),
+                                "dir/s.json");
+  EXPECT_EQ(s.faults[2].target, "redis");
+  std::string refused;
+  try {
+    check_sim_scenario(s);
+  } catch (const runtime::ConfigError& e) {
+    refused = e.what();
+  }
+  EXPECT_NE(refused.find("dir/s.json: $.faults[2].target: "), std::string::npos) << refused;
+  EXPECT_NE(refused.find("live-only target"), std::string::npos) << refused;
+  const auto good = parse_scenario(runtime::parse_json_text(kGood, "s.json"), "dir/s.json");
+  EXPECT_NO_THROW(check_sim_scenario(good));
+  // A server is no target for other kinds.
+  const auto latency = error_of(good_with("\"target\": \"ocr_engine\"", "\"target\": \"postgres\""));
+  EXPECT_NE(latency.find("$.faults[0].target: expected a target for a latency fault"), std::string::npos) << latency;
+}
+
 TEST(Scenario, ReadsEveryField) {
   const auto s = parse_scenario(runtime::parse_json_text(kGood, "s.json"), "dir/s.json");
   EXPECT_EQ(s.name, "ocr-delay");

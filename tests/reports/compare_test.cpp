@@ -204,6 +204,54 @@ TEST(Compare, AVerdictGoingFromPassToFailIsARegression) {
   EXPECT_FALSE(compare_runs(a, inconclusive, {}, "a", "b").regressed);
 }
 
+// A sim run against a live run of the same scenario and seed: the two
+// verdicts side by side, any disagreement a failure (either way round, and
+// inconclusive against pass too), and the metrics a live run does not
+// measure shown as such and never gated.
+TEST(Compare, SimAgainstLiveShowsBothVerdictsAndFailsOnADisagreement) {
+  RunResult sim = case_study(true);
+  sim.scenarios[0].verdict = Verdict::kPass;
+  RunResult live = sim;
+  live.runtime = "live";
+  live.scenarios[0].end_to_end = {};  // no per-call probes live
+  live.scenarios[0].retries = 0;
+  const auto agree = compare_runs(sim, live, bounds("p99=1%,retries=0,success_rate=0.5"), "sim-run", "live-run");
+  EXPECT_FALSE(agree.regressed) << comparison_text(agree);
+  ASSERT_EQ(agree.scenarios[0].verdicts.size(), 1u);
+  EXPECT_TRUE(agree.scenarios[0].verdicts[0].agree());
+  EXPECT_TRUE(metric(agree.scenarios[0], "p99").not_measured);
+  EXPECT_TRUE(metric(agree.scenarios[0], "retries").not_measured);
+  EXPECT_TRUE(metric(agree.total, "mean").not_measured);
+  EXPECT_FALSE(metric(agree.scenarios[0], "success_rate").not_measured);
+  EXPECT_DOUBLE_EQ(metric(agree.scenarios[0], "success_rate").b, 96.0);
+  const std::string text = comparison_text(agree);
+  EXPECT_NE(text.find("A: sim-run (sim)"), std::string::npos) << text;
+  EXPECT_NE(text.find("B: live-run (live)"), std::string::npos) << text;
+  EXPECT_TRUE(std::regex_search(text, std::regex("verdict +pass +pass .*agree"))) << text;
+  EXPECT_TRUE(std::regex_search(text, std::regex("p99 latency .*not measured live"))) << text;
+  EXPECT_NE(comparison_markdown(agree).find("| p99 latency | | | | | not measured live |"), std::string::npos);
+  EXPECT_NE(comparison_html(agree).find("not measured live"), std::string::npos);
+
+  for (const Verdict other : {Verdict::kFail, Verdict::kInconclusive}) {
+    RunResult differs = live;
+    differs.scenarios[0].verdict = other;
+    differs.scenarios[0].verdict_reason = "touched nothing: fault 0";
+    const auto c = compare_runs(sim, differs, {}, "sim-run", "live-run");
+    EXPECT_TRUE(c.regressed) << to_string(other);
+    ASSERT_EQ(c.regressions.size(), 1u);
+    EXPECT_EQ(c.regressions[0], "scenario case-study seed " + std::to_string(sim.scenarios[0].seed) +
+                                    ": the verdicts disagree: pass in A (sim), " + std::string(to_string(other)) +
+                                    " in B (live) (touched nothing: fault 0)");
+    EXPECT_NE(comparison_text(c).find("DISAGREE"), std::string::npos);
+    // Live first, sim second: the same disagreement.
+    EXPECT_TRUE(compare_runs(differs, sim, {}, "live-run", "sim-run").regressed);
+  }
+  // Both on one runtime: no verdict rows, every metric measured.
+  const auto same = compare_runs(sim, sim, {}, "a", "b");
+  EXPECT_TRUE(same.scenarios[0].verdicts.empty());
+  EXPECT_FALSE(metric(same.scenarios[0], "p99").not_measured);
+}
+
 TEST(Compare, SeveralSeedsGateOnTheIntervalOfTheMedianDifference) {
   // B is 100..290 ms slower than A's 1 s, in steps of 10: median +19.5%.
   const auto [a, b] = p99_runs(20, [](std::size_t k) { return 100 + 10 * static_cast<int>(k); });
