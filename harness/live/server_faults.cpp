@@ -47,7 +47,6 @@ long long integer_field(const live::RedisReply& flat, std::string_view key) {
   return 0;
 }
 
-std::string error_text(const Outcome<live::RedisReply>& r) { return r ? r->text : r.failure().message; }
 
 }  // namespace
 

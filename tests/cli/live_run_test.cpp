@@ -371,16 +371,27 @@ TEST(LiveRun, BusPartitionHealsWithNothingLostAndItsHeldBytesCounted) {
   EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
 }
 
-TEST(LiveRun, RefusesAFaultKindWithNoLiveFormNamingItsPath) {
+// Every fault kind has a live form now; what live mode still refuses is a
+// fault it cannot reach: one injected inside a reference worker whose role
+// a command of the user's plays (--agent), and bad --agent values.
+TEST(LiveRun, RefusesWhatItCannotPlayNamingItsPath) {
   LiveDir d;
-  auto r = ct::faultline({"run", (ct::source_dir() / "scenarios/duplicate-delivery.json").string(), "--mode", "live",
-                          "--out", d.out.string()},
+  const std::string agent = "/usr/bin/python3 " + (ct::source_dir() / "examples/agents/validation_agent.py").string();
+  auto r = ct::faultline({"run", (ct::source_dir() / "scenarios/ocr-delay-30s.json").string(), "--mode", "live",
+                          "--agent", "ocr=" + agent, "--out", d.out.string()},
                          d.options(60s));
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("$.faults[0].kind"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("'duplicate_delivery' fault has no live form"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("$.faults[0].target"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("injected inside the reference ocr worker"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(d.out)) << "nothing may start before the input is accepted";
   EXPECT_EQ(joined(server_dirs_in(d.tmp)), "");
+
+  for (const std::string& bad : std::vector<std::string>{"validation=/no/such/program --flag", "orchestrator=" + agent, "validation=",
+                                "validation='unclosed"}) {
+    auto refused = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--agent", bad}, d.options(60s));
+    EXPECT_EQ(refused.exit_code, 2) << bad << ": " << refused.err;
+    EXPECT_NE(refused.err.find("--agent"), std::string::npos) << refused.err;
+  }
 
   auto scale = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "0"}, d.options(60s));
   EXPECT_EQ(scale.exit_code, 2);

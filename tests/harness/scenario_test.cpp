@@ -55,6 +55,40 @@ std::string good_with(std::string_view from, std::string_view to) {
   return text;
 }
 
+// `agents` (live mode): a role played by a command of the user's, or by
+// several processes; the orchestrator is the system's own.
+TEST(Scenario, AgentsNameARoleACommandAndReplicas) {
+  const auto agents = [](std::string_view json) {
+    return good_with("\"policy\": \"policies/recommended.json\",",
+                     "\"policy\": \"policies/recommended.json\", \"agents\": " + std::string(json) + ",");
+  };
+  const auto s = parse_scenario(
+      runtime::parse_json_text(agents(R"({"validation": {"command": ["python3", "v.py"], "replicas": 2},
+                                          "ocr": {"replicas": 3}})"),
+                               "s.json"),
+      "dir/s.json");
+  ASSERT_EQ(s.agents.size(), 2u);
+  EXPECT_EQ(s.agents.at("validation").command, (std::vector<std::string>{"python3", "v.py"}));
+  EXPECT_EQ(s.agents.at("validation").replicas, 2u);
+  EXPECT_TRUE(s.agents.at("ocr").command.empty());
+  EXPECT_EQ(s.agents.at("ocr").replicas, 3u);
+  EXPECT_TRUE(parse_scenario(runtime::parse_json_text(kGood, "s.json"), "dir/s.json").agents.empty());
+
+  const auto orchestrator = error_of(agents(R"({"orchestrator": {"command": ["x"]}})"));
+  EXPECT_NE(orchestrator.find("$.agents.orchestrator"), std::string::npos) << orchestrator;
+  EXPECT_NE(orchestrator.find("cannot be replaced"), std::string::npos) << orchestrator;
+  const auto empty = error_of(agents(R"({"validation": {"command": []}})"));
+  EXPECT_NE(empty.find("$.agents.validation.command"), std::string::npos) << empty;
+  const auto blank = error_of(agents(R"({"validation": {"command": ["python3", ""]}})"));
+  EXPECT_NE(blank.find("$.agents.validation.command[1]"), std::string::npos) << blank;
+  const auto many = error_of(agents(R"({"validation": {"replicas": 17}})"));
+  EXPECT_NE(many.find("$.agents.validation.replicas"), std::string::npos) << many;
+  const auto unknown = error_of(agents(R"({"validation": {"cmd": ["x"]}})"));
+  EXPECT_NE(unknown.find("cmd"), std::string::npos) << unknown;
+  const auto shape = error_of(agents(R"(["validation"])"));
+  EXPECT_NE(shape.find("$.agents"), std::string::npos) << shape;
+}
+
 TEST(Scenario, AFaultDrawsFromTheStreamItNamesOrItsPosition) {
   const auto s = parse_scenario(runtime::parse_json_text(good_with("\"class\": \"rate_limited\"}",
                                                                    "\"class\": \"rate_limited\", \"stream\": 7}"),
