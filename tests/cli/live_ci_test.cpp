@@ -84,7 +84,13 @@ void expect_passes(const std::string& scenario) {
 }
 
 // With the naive policy: FAIL on the success rate, as in sim (no retries or
-// breaker to ride the fault), while nothing is lost or done twice.
+// breaker to ride the fault), while nothing is lost or posted twice. The
+// naive policy has no saga compensation, so it cannot undo an accounting
+// step whose reply it gave up on: when the restarted worker finishes that
+// step after the orchestrator dead-lettered the invoice, the invoice is in
+// the ledger and the dead-letter queue both, and conservation says so
+// (a real flaw of that policy, timing-dependent live); anything else from
+// conservation fails the test.
 void expect_naive_fails(const std::string& scenario) {
   Dir d;
   const auto r = run_shipped(d, scenario, "naive.json", d.root / "runs");
@@ -92,7 +98,15 @@ void expect_naive_fails(const std::string& scenario) {
   const auto s = first_scenario(d.root / "runs");
   EXPECT_EQ(s["verdict"], "fail");
   EXPECT_NE(s["verdict_reason"].get<std::string>().find("slo:success_rate"), std::string::npos) << s["verdict_reason"];
-  EXPECT_TRUE(judged_pass(s, "conservation")) << s["invariants"].dump(1);
+  EXPECT_EQ(s["outcomes"]["lost"], 0);
+  EXPECT_EQ(s["outcomes"]["in_flight"], 0);
+  if (!judged_pass(s, "conservation")) {
+    for (const auto& inv : s["invariants"]) {
+      if (inv["id"] != "conservation") continue;
+      const auto message = inv["message"].get<std::string>();
+      EXPECT_NE(message.find("yet in the ledger, the dead-letter queue"), std::string::npos) << inv.dump(1);
+    }
+  }
   EXPECT_TRUE(judged_pass(s, "exactly_once")) << s["invariants"].dump(1);
 }
 

@@ -120,8 +120,13 @@ struct RoleProcess::Impl {
   // that was not stays pending for the next run of this consumer).
   std::set<std::string> recording_entries;
 
+  // A policy without a checkpoint store ("store": "none") runs its
+  // workflows and sagas without checkpoints, as in the simulator; the
+  // dead-letter queue still lives in PostgreSQL's checkpoint table.
   AgentContext context() {
-    return AgentContext{rt, &options.policy, &metrics, checkpoints.get(), true};
+    resilience::CheckpointStore* store =
+        options.policy.checkpoints == reference_system::CheckpointStoreKind::none ? nullptr : checkpoints.get();
+    return AgentContext{rt, &options.policy, &metrics, store, true};
   }
 
   const std::string& checkpoint_url() const {
