@@ -21,6 +21,7 @@
 #include "harness/live/live_faults.h"
 #include "harness/live/live_judge.h"
 #include "harness/live/live_proxies.h"
+#include "harness/live/wire_audit.h"
 #include "harness/live_servers.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
@@ -230,6 +231,9 @@ struct Findings {
   std::vector<std::string> redis_lines;  // per stream: pending, lag, dead entries
   std::vector<std::string> played_by;    // roles not played by one faultline-agent
   bool redis_idle = true;
+  // The wire audit (wire_audit.h): what Redis itself saw of acks and replies.
+  std::optional<WireAuditResult> wire;
+  std::string wire_error;  // why it did not run
 };
 
 }  // namespace
@@ -334,6 +338,23 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
       for (const auto& line : f.redis_lines) inv.evidence.push_back(line);
       for (const auto& line : f.played_by) inv.evidence.push_back("played by " + line);
       for (const auto& line : f.proxy_lines) inv.evidence.push_back(line);
+      if (f.wire) {
+        const auto& early = f.wire->early_acks;
+        if (!early.empty()) {
+          if (inv.passed) {
+            inv.message = fmt::format("{} of {} acks came before any reply to their request ({} never answered: "
+                                      "lost); first: {}",
+                                      early.size(), f.wire->acks, f.wire->lost, early.front());
+          }
+          inv.passed = false;
+        }
+        inv.evidence.push_back(f.wire->summary());
+        for (const auto& line : early) {
+          if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(line); else ++inv.evidence_dropped;
+        }
+      } else if (!f.wire_error.empty()) {
+        inv.evidence.push_back("wire audit: not run: " + f.wire_error);
+      }
     } else if (id == "exactly_once") {
       inv.name = "no invoice posted or notified twice; budget held by posted invoices only";
       std::vector<std::string> bad;
@@ -350,6 +371,22 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
                                : bad.front();
       for (const auto& b : bad) {
         if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(b); else ++inv.evidence_dropped;
+      }
+      if (f.wire) {
+        const auto& twice_answered = f.wire->conflicts;
+        if (!twice_answered.empty()) {
+          if (inv.passed) {
+            inv.message = fmt::format("{} request(s) answered with two different results; first: {}",
+                                      twice_answered.size(), twice_answered.front());
+          }
+          inv.passed = false;
+        }
+        inv.evidence.push_back(f.wire->summary());
+        for (const auto& line : twice_answered) {
+          if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(line); else ++inv.evidence_dropped;
+        }
+      } else if (!f.wire_error.empty()) {
+        inv.evidence.push_back("wire audit: not run: " + f.wire_error);
       }
     } else if (id == "validation") {
       inv = judge_validation(f.submitted, f.stores, account, system_idle);
@@ -598,6 +635,13 @@ struct LiveHarness::Impl {
       co_return;
     }
 
+    // The wire audit watches Redis from before the first worker starts.
+    std::unique_ptr<WireAudit> audit;
+    try {
+      audit = WireAudit::start(redis_url, prefix);
+    } catch (const std::exception& e) {
+      f.wire_error = e.what();
+    }
     for (auto& w : workers) {
       auto started = start_worker(w);
       if (!started) {
@@ -754,6 +798,8 @@ struct LiveHarness::Impl {
                               tail(w.log));
       }
     }
+    if (audit) f.wire = audit_wire(audit->stop(options.time_scale));
+    audit.reset();
     co_await gather(redis, pg, schema, prefix, f);
   }
 
