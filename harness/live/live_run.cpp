@@ -233,6 +233,7 @@ struct Findings {
   bool redis_idle = true;
   // The wire audit (wire_audit.h): what Redis itself saw of acks and replies.
   std::optional<WireAuditResult> wire;
+  std::vector<MonitorCommand> wire_commands;  // for the run's wire-audit.log
   std::string wire_error;  // why it did not run
 };
 
@@ -342,9 +343,11 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
         const auto& early = f.wire->early_acks;
         if (!early.empty()) {
           if (inv.passed) {
-            inv.message = fmt::format("{} of {} acks came before any reply to their request ({} never answered: "
-                                      "lost); first: {}",
-                                      early.size(), f.wire->acks, f.wire->lost, early.front());
+            inv.message = fmt::format("{} of {} acks came before any reply to their request ({}); first: {}",
+                                      early.size(), f.wire->acks,
+                                      f.wire->lost == 0 ? "each was answered after its ack: none lost this time"
+                                                        : fmt::format("{} never answered: lost", f.wire->lost),
+                                      early.front());
           }
           inv.passed = false;
         }
@@ -798,7 +801,11 @@ struct LiveHarness::Impl {
                               tail(w.log));
       }
     }
-    if (audit) f.wire = audit_wire(audit->stop(options.time_scale));
+    if (audit) {
+      WireEvidence evidence = audit->stop(options.time_scale);
+      f.wire = audit_wire(evidence);
+      f.wire_commands = std::move(evidence.commands);
+    }
     audit.reset();
     co_await gather(redis, pg, schema, prefix, f);
   }
@@ -1086,6 +1093,10 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
     h.proxies = nullptr;
   }
 
+  if (f.wire) {
+    std::ofstream log(dir / "wire-audit.log", std::ios::trunc);
+    for (const auto& c : f.wire_commands) log << to_line(c) << '\n';
+  }
   judge(s, f, r);
   return r;
 }

@@ -81,6 +81,19 @@ std::optional<MonitorCommand> parse_monitor_line(std::string_view line) {
   return c;
 }
 
+std::string to_line(const MonitorCommand& c) {
+  if (c.gap) return "-- MONITOR reconnected: commands run meanwhile were not seen";
+  std::string out = fmt::format("{}.{:06} [{}]", c.t_us / 1'000'000, c.t_us % 1'000'000, c.in_script ? "lua" : "client");
+  for (const auto& a : c.args) {
+    std::string shown = a.size() > 160 ? a.substr(0, 160) + "..." : a;
+    for (auto& ch : shown) {
+      if (ch == '\n' || ch == '"') ch = ' ';
+    }
+    out += " \"" + shown + "\"";
+  }
+  return out;
+}
+
 std::string WireAuditResult::summary() const {
   std::string out = fmt::format(
       "wire audit (Redis MONITOR{}): {} requests mapped from the role streams, {} acks, {} replies; {} acks of "
@@ -112,6 +125,7 @@ WireAuditResult audit_wire(const WireEvidence& e) {
   std::set<std::pair<std::string, std::string>> buried;  // (stream, entry id)
   std::set<std::string> attempted;                       // request ids of reply scripts run
   std::set<std::pair<std::string, std::string>> flagged;
+  std::vector<std::string> later;  // flagged, answered after the ack
   bool seen_gap = false;
   auto wire_now = [&](std::int64_t t_us) -> std::optional<double> {
     if (!e.epoch_us) return std::nullopt;
@@ -177,7 +191,9 @@ WireAuditResult audit_wire(const WireEvidence& e) {
         if (!flagged.insert(key).second) continue;
         const bool lost = ever_answered.count(q.request_id) == 0;
         if (lost) ++r.lost;
-        r.early_acks.push_back(fmt::format(
+        // Those lost first: the report's message names the first.
+        auto& list = lost ? r.early_acks : later;
+        list.push_back(fmt::format(
             "request {} (invoice {}) on {} (entry {}) was acked before any reply was written (Redis MONITOR "
             "order): a SIGKILL between the two loses it; {}",
             q.request_id, q.invoice_id, c.args[1], key.second,
@@ -185,6 +201,7 @@ WireAuditResult audit_wire(const WireEvidence& e) {
       }
     }
   }
+  r.early_acks.insert(r.early_acks.end(), later.begin(), later.end());
   return r;
 }
 

@@ -50,6 +50,8 @@ struct MonitorCommand {
 
 // A MONITOR line as a command; nullopt for a line that is not one (`OK`).
 std::optional<MonitorCommand> parse_monitor_line(std::string_view line);
+// The command as a line for the run's log (`wire-audit.log`), long values cut.
+std::string to_line(const MonitorCommand& c);
 
 // A request entry's fields, as the tailer read them.
 struct WireRequest {
