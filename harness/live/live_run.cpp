@@ -803,6 +803,17 @@ struct LiveHarness::Impl {
     }
     if (audit) {
       WireEvidence evidence = audit->stop(options.time_scale);
+      // Reordering holds replies back inside the workers' bus: its span
+      // (plus its longest hold and 2 s of slack) on Redis's clock.
+      const std::int64_t start_at_us = std::stoll(start_us);
+      for (const auto& spec : s.faults) {
+        if (spec.kind != faults::FaultKind::reordering) continue;
+        const double from_s = runtime::to_seconds(spec.start) / options.time_scale;
+        const double to_s =
+            (runtime::to_seconds(spec.end()) + runtime::to_seconds(spec.reorder_window)) / options.time_scale + 2.0;
+        evidence.injected_holds_us.emplace_back(start_at_us + static_cast<std::int64_t>(from_s * 1e6),
+                                                start_at_us + static_cast<std::int64_t>(to_s * 1e6));
+      }
       f.wire = audit_wire(evidence);
       f.wire_commands = std::move(evidence.commands);
     }

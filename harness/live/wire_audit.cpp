@@ -101,6 +101,9 @@ std::string WireAuditResult::summary() const {
       "after a reply Redis refused",
       gaps == 0 ? "" : fmt::format(", reconnected {} time(s)", gaps), requests, acks, replies, unmapped_acks, buried,
       expired, refused_replies);
+  if (held_by_fault > 0) {
+    out += fmt::format(", {} before a reply the reordering fault held back in the worker (not judged)", held_by_fault);
+  }
   if (after_gap > 0) out += fmt::format(", {} with no reply seen after a MONITOR gap (not judged)", after_gap);
   if (!error.empty()) out += "; " + error;
   return out;
@@ -188,8 +191,13 @@ WireAuditResult audit_wire(const WireEvidence& e) {
           ++r.after_gap;
           continue;
         }
-        if (!flagged.insert(key).second) continue;
         const bool lost = ever_answered.count(q.request_id) == 0;
+        if (!lost && std::any_of(e.injected_holds_us.begin(), e.injected_holds_us.end(),
+                                 [&](const auto& span) { return span.first <= c.t_us && c.t_us <= span.second; })) {
+          ++r.held_by_fault;
+          continue;
+        }
+        if (!flagged.insert(key).second) continue;
         if (lost) ++r.lost;
         // Those lost first: the report's message names the first.
         auto& list = lost ? r.early_acks : later;

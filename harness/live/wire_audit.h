@@ -23,7 +23,8 @@
 // the ack (wire nanoseconds since `<prefix>epoch_us`, protocol/README.md
 // "Deadlines"), or a script publishing its reply had run and Redis refused
 // it (the replies stream at its bound), or MONITOR missed commands before it
-// (reconnected). Two replies to one request_id with different statuses are
+// (reconnected), or a reordering fault injected in the worker's bus held
+// its reply back (the reply came later, within the fault's span). Two replies to one request_id with different statuses are
 // flagged; a repeated identical reply is allowed (a redelivery may be
 // answered again).
 #pragma once
@@ -67,6 +68,11 @@ struct WireEvidence {
   std::map<std::pair<std::string, std::string>, WireRequest> requests;  // (stream, entry id) -> its fields
   std::optional<std::int64_t> epoch_us;  // `<prefix>epoch_us`
   double time_scale = 1.0;
+  // Spans of Redis's clock (microseconds) in which a fault injected in the
+  // workers' own bus (reordering) holds publishes back in the worker after
+  // telling it they went out: an ack there whose reply came later is the
+  // injector's doing, counted apart and not flagged (one never answered is).
+  std::vector<std::pair<std::int64_t, std::int64_t>> injected_holds_us;
   std::string error;  // what went wrong collecting (the audit then judges what it has)
 };
 
@@ -79,6 +85,7 @@ struct WireAuditResult {
   std::size_t expired = 0;         // acks past the request's deadline, no reply
   std::size_t refused_replies = 0; // acks after a reply script Redis refused
   std::size_t after_gap = 0;       // acks with no reply seen after a MONITOR gap: not judged
+  std::size_t held_by_fault = 0;   // acks before a reply an injected reordering held back: not judged
   std::size_t gaps = 0;
   std::vector<std::string> early_acks;  // conservation: "request R (invoice I) on S was acked before ..."
   std::size_t lost = 0;                 // of those, never answered at all

@@ -134,4 +134,18 @@ TEST(WireAudit, AfterAMonitorGapAnAckWithNoReplySeenIsNotJudged) {
   EXPECT_EQ(r.gaps, 1u);
 }
 
+TEST(WireAudit, AnAckBeforeAReplyHeldBackByAnInjectedReorderingIsNotFlaggedALostOneIs) {
+  auto held = evidence({ack("1000000001.000000"), reply("1000000003.000000", "ok")});
+  held.injected_holds_us = {{1'000'000'000'500'000, 1'000'000'005'000'000}};
+  const auto r = audit_wire(held);
+  EXPECT_TRUE(r.early_acks.empty());
+  EXPECT_EQ(r.held_by_fault, 1u);
+  auto lost = evidence({ack("1000000001.000000")});
+  lost.injected_holds_us = held.injected_holds_us;
+  EXPECT_EQ(audit_wire(lost).early_acks.size(), 1u);
+  auto outside = evidence({ack("1000000006.000000"), reply("1000000007.000000", "ok")});
+  outside.injected_holds_us = held.injected_holds_us;
+  EXPECT_EQ(audit_wire(outside).early_acks.size(), 1u);
+}
+
 }  // namespace
