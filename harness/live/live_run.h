@@ -59,7 +59,8 @@
 // Redis URL and tails the role request streams with XREAD, so it sees every
 // XADD and XACK in the server's order and maps each request entry to its
 // request_id. An ack of a request before any reply to it was added (unless
-// the entry went to its dead stream first or was past its deadline) fails
+// the entry went to its dead stream first, was past its deadline, or a
+// reordering fault held the reply back in the worker's bus) fails
 // conservation, a SIGKILL between the two loses the request; one request
 // answered with two statuses fails exactly_once. It judges every agent,
 // reference or a team's own command, from Redis, not from the agent; the

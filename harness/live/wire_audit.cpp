@@ -83,7 +83,8 @@ std::optional<MonitorCommand> parse_monitor_line(std::string_view line) {
 
 std::string to_line(const MonitorCommand& c) {
   if (c.gap) return "-- MONITOR reconnected: commands run meanwhile were not seen";
-  std::string out = fmt::format("{}.{:06} [{}]", c.t_us / 1'000'000, c.t_us % 1'000'000, c.in_script ? "lua" : "client");
+  std::string out =
+      fmt::format("{}.{:06} [{}]", c.t_us / 1'000'000, c.t_us % 1'000'000, c.in_script ? "lua" : "client");
   for (const auto& a : c.args) {
     std::string shown = a.size() > 160 ? a.substr(0, 160) + "..." : a;
     for (auto& ch : shown) {

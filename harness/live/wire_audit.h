@@ -23,10 +23,10 @@
 // the ack (wire nanoseconds since `<prefix>epoch_us`, protocol/README.md
 // "Deadlines"), or a script publishing its reply had run and Redis refused
 // it (the replies stream at its bound), or MONITOR missed commands before it
-// (reconnected), or a reordering fault injected in the worker's bus held
-// its reply back (the reply came later, within the fault's span). Two replies to one request_id with different statuses are
-// flagged; a repeated identical reply is allowed (a redelivery may be
-// answered again).
+// (reconnected), or a reordering fault injected in the worker's bus held its
+// reply back (the reply came later, within the fault's span). Two replies
+// to one request_id with different statuses are flagged; a repeated
+// identical reply is allowed (a redelivery may be answered again).
 #pragma once
 
 #include <cstddef>

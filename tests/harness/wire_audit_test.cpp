@@ -117,7 +117,8 @@ TEST(WireAudit, OneRequestAnsweredWithTwoStatusesIsFlaggedTheSameAnswerTwiceIsNo
 }
 
 TEST(WireAudit, AnAckOfAnEntryNeverMappedIsCountedNotJudged) {
-  const auto r = audit_wire(evidence({R"(1000000001.000000 [0 127.0.0.1:4000] "XACK" "p:validation" "validation" "9-0")"}));
+  const auto r =
+      audit_wire(evidence({R"(1000000001.000000 [0 127.0.0.1:4000] "XACK" "p:validation" "validation" "9-0")"}));
   EXPECT_TRUE(r.early_acks.empty());
   EXPECT_EQ(r.unmapped_acks, 1u);
   EXPECT_NE(r.summary().find("1 acks of entries it never mapped"), std::string::npos) << r.summary();
