@@ -24,6 +24,7 @@
 #include <fmt/core.h>
 
 #include "harness/live/agent_contract.h"
+#include "harness/live/sync_redis.h"
 #include "harness/live_servers.h"
 #include "reference_system/invoice.h"
 #include "reference_system/ports.h"
@@ -39,6 +40,10 @@ using namespace std::chrono_literals;
 using resilience::ErrorClass;
 using resilience::Failure;
 using Clock = std::chrono::steady_clock;
+using sync_redis::monitor_arguments;
+using sync_redis::Redis;
+using sync_redis::RedisError;
+using sync_redis::Value;
 
 constexpr std::array<std::string_view, 5> kRoles = {"ocr", "validation", "matching", "accounting", "archive"};
 constexpr std::array<std::string_view, 5> kStatusNames = {"ok", "degraded", "rejected", "needs_review", "failed"};
@@ -47,103 +52,6 @@ constexpr std::string_view kGhost = "check-agent-ghost";
 std::string seconds_text(std::chrono::milliseconds d) {
   return fmt::format("{:g} s", static_cast<double>(d.count()) / 1000.0);
 }
-
-// ---- A synchronous Redis client (hiredis): the harness's own reads and writes.
-
-struct RedisError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-struct Value {
-  int type = REDIS_REPLY_NIL;
-  std::string text;
-  long long integer = 0;
-  std::vector<Value> elements;
-  bool is_error() const { return type == REDIS_REPLY_ERROR; }
-};
-
-Value convert(const redisReply* r) {
-  Value v;
-  v.type = r->type;
-  if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR) {
-    v.text.assign(r->str, r->len);
-  } else if (r->type == REDIS_REPLY_INTEGER) {
-    v.integer = r->integer;
-  } else if (r->type == REDIS_REPLY_ARRAY) {
-    for (std::size_t i = 0; i < r->elements; ++i) v.elements.push_back(convert(r->element[i]));
-  }
-  return v;
-}
-
-std::pair<std::string, int> host_port(const std::string& url) {
-  std::string rest = url.substr(url.find("//") + 2);
-  rest = rest.substr(0, rest.find('/'));
-  const auto colon = rest.rfind(':');
-  return {rest.substr(0, colon), colon == std::string::npos ? 6379 : std::stoi(rest.substr(colon + 1))};
-}
-
-class Redis {
- public:
-  explicit Redis(const std::string& url) {
-    const auto [host, port] = host_port(url);
-    const timeval timeout{10, 0};
-    c_ = redisConnectWithTimeout(host.c_str(), port, timeout);
-    if (c_ == nullptr || c_->err != 0) {
-      const std::string why = c_ != nullptr ? c_->errstr : "out of memory";
-      if (c_ != nullptr) redisFree(c_);
-      c_ = nullptr;
-      throw RedisError("redis " + url + ": " + why);
-    }
-    redisSetTimeout(c_, timeout);
-  }
-  ~Redis() {
-    if (c_ != nullptr) redisFree(c_);
-  }
-  Redis(const Redis&) = delete;
-  Redis& operator=(const Redis&) = delete;
-
-  Value command(const std::vector<std::string>& args) {
-    auto* r = static_cast<redisReply*>(send(args));
-    Value v = convert(r);
-    freeReplyObject(r);
-    if (v.is_error()) throw RedisError(fmt::format("redis: {}: {}", args.front(), v.text));
-    return v;
-  }
-  // The same, but an error reply is returned rather than thrown.
-  Value try_command(const std::vector<std::string>& args) {
-    auto* r = static_cast<redisReply*>(send(args));
-    Value v = convert(r);
-    freeReplyObject(r);
-    return v;
-  }
-  // The next reply pushed on this connection (MONITOR); nullopt once it is closed.
-  std::optional<Value> next() {
-    void* raw = nullptr;
-    if (redisGetReply(c_, &raw) != REDIS_OK || raw == nullptr) return std::nullopt;
-    Value v = convert(static_cast<redisReply*>(raw));
-    freeReplyObject(raw);
-    return v;
-  }
-  void no_timeout() {
-    const timeval none{0, 0};
-    redisSetTimeout(c_, none);
-  }
-  void shutdown() { ::shutdown(c_->fd, SHUT_RDWR); }
-
- private:
-  void* send(const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    void* r = redisCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data());
-    if (r == nullptr) throw RedisError(fmt::format("redis: {}: {}", args.front(), c_->errstr));
-    return r;
-  }
-  redisContext* c_ = nullptr;
-};
 
 // ---- MONITOR: every command the server runs, in its order.
 
@@ -178,45 +86,6 @@ class Monitor {
   std::vector<std::string> lines_;
   std::thread thread_;
 };
-
-// The quoted arguments of a MONITOR line:
-// `1700000000.123456 [0 127.0.0.1:5000] "XACK" "s" "g" "1-0"` (escapes as sdscatrepr writes them).
-std::vector<std::string> monitor_arguments(std::string_view line) {
-  std::vector<std::string> out;
-  auto at = line.find("] ");
-  if (at == std::string_view::npos) return out;
-  for (at += 2; at < line.size();) {
-    if (line[at] != '"') {
-      ++at;
-      continue;
-    }
-    std::string arg;
-    for (++at; at < line.size() && line[at] != '"'; ++at) {
-      if (line[at] != '\\' || at + 1 >= line.size()) {
-        arg += line[at];
-        continue;
-      }
-      const char e = line[++at];
-      switch (e) {
-        case 'n': arg += '\n'; break;
-        case 'r': arg += '\r'; break;
-        case 't': arg += '\t'; break;
-        case 'a': arg += '\a'; break;
-        case 'b': arg += '\b'; break;
-        case 'x':
-          if (at + 2 < line.size()) {
-            arg += static_cast<char>(std::stoi(std::string(line.substr(at + 1, 2)), nullptr, 16));
-            at += 2;
-          }
-          break;
-        default: arg += e;
-      }
-    }
-    ++at;
-    out.push_back(std::move(arg));
-  }
-  return out;
-}
 
 std::string join(const std::set<std::string>& items) {
   std::string out;

@@ -22,6 +22,7 @@
 #include "harness/live/live_judge.h"
 #include "harness/live/live_proxies.h"
 #include "harness/live/server_faults.h"
+#include "harness/live/wire_audit.h"
 #include "harness/live_servers.h"
 #include "reference_system/live/live_services.h"
 #include "reference_system/live/pg_connection.h"
@@ -231,6 +232,10 @@ struct Findings {
   std::vector<std::string> redis_lines;  // per stream: pending, lag, dead entries
   std::vector<std::string> played_by;    // roles not played by one faultline-agent
   bool redis_idle = true;
+  // The wire audit (wire_audit.h): what Redis itself saw of acks and replies.
+  std::optional<WireAuditResult> wire;
+  std::vector<MonitorCommand> wire_commands;  // for the run's wire-audit.log
+  std::string wire_error;  // why it did not run
 };
 
 }  // namespace
@@ -335,6 +340,25 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
       for (const auto& line : f.redis_lines) inv.evidence.push_back(line);
       for (const auto& line : f.played_by) inv.evidence.push_back("played by " + line);
       for (const auto& line : f.proxy_lines) inv.evidence.push_back(line);
+      if (f.wire) {
+        const auto& early = f.wire->early_acks;
+        if (!early.empty()) {
+          if (inv.passed) {
+            inv.message = fmt::format("{} of {} acks came before any reply to their request ({}); first: {}",
+                                      early.size(), f.wire->acks,
+                                      f.wire->lost == 0 ? "each was answered after its ack: none lost this time"
+                                                        : fmt::format("{} never answered: lost", f.wire->lost),
+                                      early.front());
+          }
+          inv.passed = false;
+        }
+        inv.evidence.push_back(f.wire->summary());
+        for (const auto& line : early) {
+          if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(line); else ++inv.evidence_dropped;
+        }
+      } else if (!f.wire_error.empty()) {
+        inv.evidence.push_back("wire audit: not run: " + f.wire_error);
+      }
     } else if (id == "exactly_once") {
       inv.name = "no invoice posted or notified twice; budget held by posted invoices only";
       std::vector<std::string> bad;
@@ -351,6 +375,22 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
                                : bad.front();
       for (const auto& b : bad) {
         if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(b); else ++inv.evidence_dropped;
+      }
+      if (f.wire) {
+        const auto& twice_answered = f.wire->conflicts;
+        if (!twice_answered.empty()) {
+          if (inv.passed) {
+            inv.message = fmt::format("{} request(s) answered with two different results; first: {}",
+                                      twice_answered.size(), twice_answered.front());
+          }
+          inv.passed = false;
+        }
+        inv.evidence.push_back(f.wire->summary());
+        for (const auto& line : twice_answered) {
+          if (inv.evidence.size() < kEvidenceMax) inv.evidence.push_back(line); else ++inv.evidence_dropped;
+        }
+      } else if (!f.wire_error.empty()) {
+        inv.evidence.push_back("wire audit: not run: " + f.wire_error);
       }
     } else if (id == "validation") {
       inv = judge_validation(f.submitted, f.stores, account, system_idle);
@@ -575,6 +615,13 @@ struct LiveHarness::Impl {
       co_return;
     }
 
+    // The wire audit watches Redis from before the first worker starts.
+    std::unique_ptr<WireAudit> audit;
+    try {
+      audit = WireAudit::start(redis_url, prefix);
+    } catch (const std::exception& e) {
+      f.wire_error = e.what();
+    }
     for (auto& w : workers) {
       auto started = start_worker(w);
       if (!started) {
@@ -741,6 +788,23 @@ struct LiveHarness::Impl {
                               tail(w.log));
       }
     }
+    if (audit) {
+      WireEvidence evidence = audit->stop(options.time_scale);
+      // Reordering holds replies back inside the workers' bus: its span
+      // (plus its longest hold and 2 s of slack) on Redis's clock.
+      const std::int64_t start_at_us = std::stoll(start_us);
+      for (const auto& spec : s.faults) {
+        if (spec.kind != faults::FaultKind::reordering) continue;
+        const double from_s = runtime::to_seconds(spec.start) / options.time_scale;
+        const double to_s =
+            (runtime::to_seconds(spec.end()) + runtime::to_seconds(spec.reorder_window)) / options.time_scale + 2.0;
+        evidence.injected_holds_us.emplace_back(start_at_us + static_cast<std::int64_t>(from_s * 1e6),
+                                                start_at_us + static_cast<std::int64_t>(to_s * 1e6));
+      }
+      f.wire = audit_wire(evidence);
+      f.wire_commands = std::move(evidence.commands);
+    }
+    audit.reset();
     co_await gather(redis, pg, schema, prefix, f);
   }
 
@@ -1027,6 +1091,10 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
     h.proxies = nullptr;
   }
 
+  if (f.wire) {
+    std::ofstream log(dir / "wire-audit.log", std::ios::trunc);
+    for (const auto& c : f.wire_commands) log << to_line(c) << '\n';
+  }
   judge(s, f, r);
   return r;
 }

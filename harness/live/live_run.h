@@ -56,6 +56,17 @@
 // checkpoint tables in PostgreSQL, the streams' pending lists, lags and dead
 // streams in Redis, and the harness's own records: what it submitted and
 // the fault proxies' counts.
+// The wire audit (harness/live/wire_audit.h): from before the workers start
+// until the drain is over, the harness keeps a MONITOR connection on its own
+// Redis URL and tails the role request streams with XREAD, so it sees every
+// XADD and XACK in the server's order and maps each request entry to its
+// request_id. An ack of a request before any reply to it was added (unless
+// the entry went to its dead stream first, was past its deadline, or a
+// reordering fault held the reply back in the worker's bus) fails
+// conservation, a SIGKILL between the two loses the request; one request
+// answered with two statuses fails exactly_once. It judges every agent,
+// reference or a team's own command, from Redis, not from the agent; the
+// commands it kept go to the scenario's `wire-audit.log`.
 // Judged (harness/live/live_judge.h): conservation (each submission refused
 // or in one terminal store), exactly_once, validation (a damaged invoice
 // rejected, or posted only at the true total of the harness's record, as

@@ -207,8 +207,16 @@ struct RedisStreamBus::Impl {
     std::unique_ptr<RedisConnection> blocking;
     runtime::TaskId reader;
     runtime::TaskId keeper;
-    std::vector<std::string> acks;  // entry ids to XACK in the next flush
-    bool ack_flush_queued = false;
+    // Entry ids to XACK, in batches each flushed by a task of its own. A
+    // batch takes acks only while no publish has been sent since it was
+    // opened: a flush queued before a reply's publish would otherwise carry
+    // that reply's ack to Redis ahead of the reply (the run's wire audit saw
+    // it, harness/live/wire_audit.h).
+    struct AckBatch {
+      std::uint64_t after_publishes = 0;
+      std::vector<std::string> ids;
+    };
+    std::deque<AckBatch> ack_batches;
   };
 
   Impl(runtime::LiveRuntime& runtime, RedisStreamBusOptions opts) : rt(runtime), options(std::move(opts)) {
@@ -245,6 +253,7 @@ struct RedisStreamBus::Impl {
   Script bury_script;
   RedisStreamBusStats stats;
   bool closed = false;
+  std::uint64_t publishes_sent = 0;  // sends spawned: orders acks behind the replies before them
   bool shut_down = false;
 
   TopicState& topic(Topic t) { return topics[static_cast<std::size_t>(t)]; }
@@ -389,8 +398,9 @@ struct RedisStreamBus::Impl {
 
   static Task<void> flush_acks(std::shared_ptr<Impl> self, Topic topic) {
     TopicState& t = self->topic(topic);
-    t.ack_flush_queued = false;
-    std::vector<std::string> ids = std::exchange(t.acks, {});
+    if (t.ack_batches.empty()) co_return;
+    std::vector<std::string> ids = std::move(t.ack_batches.front().ids);
+    t.ack_batches.pop_front();
     if (ids.empty()) co_return;
     const std::size_t n = ids.size();
     std::vector<std::string> args;
@@ -800,6 +810,7 @@ bool RedisStreamBus::publish(Message message) {
   ++t.in_flight;
   ++s.stats.published;
   s.rt.spawn(Impl::send_publish(impl_, message.topic, std::move(fields), message.invoice_id, checked_publish));
+  ++s.publishes_sent;
   if (++t.since_refresh >= kRefreshEvery) s.start_refresh(impl_, t);
   return true;
 }
@@ -823,11 +834,11 @@ void RedisStreamBus::ack(Topic topic, std::uint64_t delivery_id) {
     t.held.erase(delivery_id);
   }
   if (!s.commands) return;
-  t.acks.push_back(entry_id_of(delivery_id));
-  if (!t.ack_flush_queued) {
-    t.ack_flush_queued = true;
+  if (t.ack_batches.empty() || t.ack_batches.back().after_publishes != s.publishes_sent) {
+    t.ack_batches.push_back({s.publishes_sent, {}});
     s.rt.spawn(Impl::flush_acks(impl_, topic));
   }
+  t.ack_batches.back().ids.push_back(entry_id_of(delivery_id));
 }
 
 std::size_t RedisStreamBus::reclaim(Topic topic) {

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/live/wire_audit.h"
 #include "harness/live_servers.h"
 #include "reference_system/events.h"
 #include "reference_system/live/redis_connection.h"
@@ -220,6 +222,46 @@ TEST_F(RedisBus, AnEntryIsTheCodecsFieldsAndItsIdIsTheDeliveryId) {
   bus.ack(Topic::ocr, got->delivery_id);
   EXPECT_TRUE(drive(rt, [&] { return pending_entries(Topic::ocr).empty(); })) << "XACK never reached Redis";
   EXPECT_EQ(bus.stats().commands_failed, 0u);
+}
+
+// A reply's publish reaches Redis before the ack of its request sent after
+// it, even when a flush of acks was already queued when the reply went out
+// (that flush once carried the later ack ahead of the reply: a SIGKILL
+// between the two lost the request). Seen by the wire audit's MONITOR.
+TEST_F(RedisBus, AnAckNeverReachesRedisBeforeTheReplyPublishedBeforeIt) {
+  publish_and_wait({on(Topic::ocr, 21), on(Topic::ocr, 22)});
+  auto audit = harness::WireAudit::start(url, prefix);
+  RedisStreamBus bus(rt, options("ocr-0"));
+  const auto first = receive_now(bus, Topic::ocr);
+  const auto second = receive_now(bus, Topic::ocr);
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  bus.ack(Topic::ocr, first->delivery_id);  // its flush is queued, not yet run
+  Message reply = on(Topic::replies, second->invoice_id);
+  reply.request_id = second->request_id;
+  ASSERT_TRUE(bus.publish(reply));
+  bus.ack(Topic::ocr, second->delivery_id);
+  ASSERT_TRUE(drive(rt, [&] { return pending_entries(Topic::ocr).empty(); }));
+  const harness::WireEvidence e = audit->stop(1.0);
+  const std::string second_entry = entry_id_of(second->delivery_id);
+  std::optional<std::size_t> reply_at;
+  std::optional<std::size_t> ack_at;
+  for (std::size_t i = 0; i < e.commands.size(); ++i) {
+    const auto& args = e.commands[i].args;
+    if (args.size() < 2) continue;
+    if (args[0] == "XADD" && args[1] == key(Topic::replies) && !reply_at) reply_at = i;
+    if (args[0] == "XACK" && args[1] == key(Topic::ocr) &&
+        std::find(args.begin() + 2, args.end(), second_entry) != args.end()) {
+      ack_at = i;
+    }
+  }
+  ASSERT_TRUE(reply_at.has_value()) << "no XADD of the reply seen";
+  ASSERT_TRUE(ack_at.has_value()) << "no XACK of " << second_entry << " seen";
+  EXPECT_LT(*reply_at, *ack_at) << "the ack of " << second_entry << " reached Redis before the reply";
+  // The audit agrees: the only early ack is the first entry's, which got no reply here.
+  const harness::WireAuditResult r = harness::audit_wire(e);
+  ASSERT_EQ(r.early_acks.size(), 1u);
+  EXPECT_NE(r.early_acks[0].find("request " + std::to_string(first->request_id) + " "), std::string::npos)
+      << r.early_acks[0];
 }
 
 TEST_F(RedisBus, AConsumerKilledBetweenReceiveAndAckLosesNothingAnotherClaimsIt) {
