@@ -412,6 +412,21 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
     slo.message = fmt::format("{} of {} submitted invoices posted", o.processed(), o.submitted);
     r.slos.push_back(std::move(slo));
   }
+  // The dead-letter queue's bound, from its rows in PostgreSQL: nothing
+  // leaves the queue during a run, so its final size is its peak. The
+  // other SLOs need the simulator's probes or a fault-free baseline.
+  if (s.expect.slo.enabled) {
+    reports::SloResult slo;
+    slo.name = "dlq_size";
+    slo.comparison = reports::Comparison::kAtMost;
+    slo.threshold = static_cast<double>(s.expect.slo.dlq_max);
+    slo.observed = static_cast<double>(f.status.dead_lettered.size());
+    slo.unit = "count";
+    slo.passed = slo.observed <= slo.threshold;
+    slo.message = fmt::format("dead-letter queue: {} entries (PostgreSQL), {} at most {}", f.status.dead_lettered.size(),
+                              slo.passed ? "within" : "breaks", s.expect.slo.dlq_max);
+    r.slos.push_back(std::move(slo));
+  }
 
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     reports::FaultWindow w;
