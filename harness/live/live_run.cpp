@@ -53,7 +53,6 @@ namespace {
 constexpr std::array<std::string_view, 6> kRoles = {"ocr",        "validation", "matching",
                                                      "accounting", "archive",    "orchestrator"};
 constexpr auto kPoll = std::chrono::milliseconds(50);  // real time between polls
-constexpr auto kSubmitPatience = std::chrono::seconds(60);  // real time a submission is retried
 constexpr std::size_t kEvidenceMax = 12;
 
 std::string host_name() {
