@@ -883,12 +883,7 @@ struct LiveHarness::Impl {
     for (const auto& [id, zero] : unreserved) f.posted_not_reserved.push_back(id);
     if (!unused.empty()) f.workflow_checkpoints = static_cast<long long>(unused.front().first);
 
-    std::vector<std::pair<std::string, std::string>> streams = {{wl::intake_stream(prefix), "orchestrator"},
-                                                                {prefix + "replies", "orchestrator"}};
-    for (std::string_view role : kRoles) {
-      if (role != "orchestrator") streams.emplace_back(prefix + std::string(role), std::string(role));
-    }
-    for (const auto& [stream, group] : streams) {
+    for (const auto& [stream, group] : deployment_streams(prefix)) {
       const StreamSnapshot snap = co_await snapshot(redis, stream, group);
       const StreamSnapshot dead = co_await snapshot(redis, stream + ":dead", "");
       if (snap.pending + snap.lag > 0) f.redis_idle = false;

@@ -28,16 +28,6 @@ constexpr std::size_t kBacklogMax = 100'000;
 // How often a waiting submission is tried again (real time).
 constexpr auto kRetryEvery = std::chrono::milliseconds(20);
 
-// Every stream a deployment's workers read, with its group.
-std::vector<std::pair<std::string, std::string>> deployment_streams(const std::string& prefix) {
-  std::vector<std::pair<std::string, std::string>> out = {{world::live::intake_stream(prefix), "orchestrator"},
-                                                          {prefix + "replies", "orchestrator"}};
-  for (const char* role : {"ocr", "validation", "matching", "accounting", "archive"}) {
-    out.emplace_back(prefix + role, role);
-  }
-  return out;
-}
-
 long long integer_field(const live::RedisReply& flat, std::string_view key) {
   for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
     if (flat.elements[i].text == key && flat.elements[i + 1].type == live::RedisReply::Type::integer) {
@@ -81,6 +71,15 @@ void check_server_faults(const Scenario& s, bool servers_started) {
                     "(--start-servers)",
                     s.faults[i].target));
   }
+}
+
+std::vector<std::pair<std::string, std::string>> deployment_streams(const std::string& prefix) {
+  std::vector<std::pair<std::string, std::string>> out = {{world::live::intake_stream(prefix), "orchestrator"},
+                                                          {prefix + "replies", "orchestrator"}};
+  for (const char* role : {"ocr", "validation", "matching", "accounting", "archive"}) {
+    out.emplace_back(prefix + role, role);
+  }
+  return out;
 }
 
 IntakeSubmitter::IntakeSubmitter(runtime::LiveRuntime& rt, live::RedisConnection& redis, std::string prefix,

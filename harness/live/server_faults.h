@@ -36,6 +36,8 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "faults/fault.h"
 #include "harness/scenario.h"
@@ -52,6 +54,10 @@ class PgConnection;
 namespace faultline::harness {
 
 struct LiveServers;
+
+// Every stream a deployment's processes read, with the group they read it
+// in: the intake and the replies (orchestrator), each agent role's requests.
+std::vector<std::pair<std::string, std::string>> deployment_streams(const std::string& prefix);
 
 // Whether `spec` is a crash of a server (redis, postgres).
 bool server_crash(const faults::FaultSpec& spec) noexcept;
