@@ -4,8 +4,9 @@
 // starts one faultline-agent process per role under a schema and key prefix
 // of the scenario's own, submits the scenario's workload (the simulator's
 // generator, same seed) at its arrival times in real time divided by the
-// time scale (a submission Redis cannot take, restarted or out of reach, is
-// retried for up to a minute of real time), plays the faults it has a live form for, waits (bounded) for
+// time scale (a submission Redis cannot take, restarted or out of reach,
+// waits in the harness and is retried under the same entry id:
+// server_faults.h IntakeSubmitter), plays the faults, waits (bounded) for
 // the pipeline to drain, judges the run from the stores, and stops every
 // process it started.
 //
