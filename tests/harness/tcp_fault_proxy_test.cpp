@@ -272,7 +272,10 @@ TEST(TcpFaultProxy, BandwidthPacesEachDirection) {
   const auto took = Clock::now() - sent;
   EXPECT_EQ(r.bytes.size(), payload.size());
   EXPECT_GE(took, 1400ms) << "15 kB at 10 kB/s takes at least 1.5 s in each direction (they overlap)";
-  EXPECT_EQ(proxy->counts().bytes_up, payload.size());
+  // A chunk is counted when its write completes, which can be after the
+  // echo of it is already back: wait for the count rather than race it.
+  EXPECT_TRUE(eventually([&] { return proxy->counts().bytes_up == payload.size(); }))
+      << "bytes_up " << proxy->counts().bytes_up;
   EXPECT_EQ(echo.bytes_received(), payload.size());
 }
 
@@ -303,8 +306,9 @@ TEST(TcpFaultProxy, BlackHoleHoldsBytesAndDeliversThemInOrderWhenItHeals) {
   proxy->pass();
   EXPECT_EQ(a.read(8, 5000ms).bytes, "one,two,");
   EXPECT_EQ(late.read(4, 5000ms).bytes, "late");
+  // Counted when the write completes, which may come after the echo.
+  EXPECT_TRUE(eventually([&] { return proxy->counts().bytes_up == 18u; })) << "bytes_up " << proxy->counts().bytes_up;
   const ProxyCounts healed = proxy->counts();
-  EXPECT_EQ(healed.bytes_up, 18u);
   EXPECT_EQ(healed.bytes_dropped, 0u);
   EXPECT_EQ(healed.reset, 0u);
 }
