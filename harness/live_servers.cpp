@@ -264,12 +264,6 @@ bool exited(pid_t pid, int* status_out = nullptr) {
   return false;
 }
 
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return "exited with " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("killed by signal ") + std::to_string(WTERMSIG(status));
-  return "stopped";
-}
-
 // Whether a process of group `pgid` is still running (zombies excluded:
 // they hold no socket and no shared memory).
 bool group_running(pid_t pgid) {
@@ -408,6 +402,12 @@ Outcome<> create_database(const std::string& host, int port) {
 }
 
 }  // namespace
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by signal ") + std::to_string(WTERMSIG(status));
+  return "stopped";
+}
 
 std::string_view to_string(ServerKind kind) noexcept {
   return kind == ServerKind::redis ? "redis" : "postgres";

@@ -132,6 +132,8 @@ resilience::Outcome<pid_t> spawn_supervised(const std::vector<std::string>& args
 // Sends `signal` to the child, waits up to `within` for it to exit, then
 // SIGKILLs its process group; reaps it. A no-op for pid <= 0.
 void stop_supervised(pid_t pid, int signal, std::chrono::milliseconds within);
+// A wait status in words: "exited with 3", "killed by signal 9".
+std::string describe_status(int status);
 
 // Both servers; if the second fails, the first is stopped again.
 resilience::Outcome<LiveServers> start_live_servers(const ServerLaunchOptions& options = {});

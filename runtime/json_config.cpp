@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -252,20 +253,30 @@ double JsonView::as_number() const {
   return node_->get<double>();
 }
 
-std::int64_t JsonView::as_integer() const {
-  // nlohmann counts an unsigned number as an integer too: one above int64's
-  // range must not wrap to a negative value, nor a double beyond it be cast
-  // (undefined behaviour), so both are checked against the range first.
+namespace {
+
+// The node's value as an int64, if it is a whole number in int64's range.
+// nlohmann counts an unsigned number as an integer too: one above int64's
+// range must not wrap to a negative value, nor a double beyond it be cast
+// (undefined behaviour), so both are checked against the range first.
+std::optional<std::int64_t> whole_number(const nlohmann::json& node) {
   constexpr double kTwoTo63 = 9223372036854775808.0;
-  if (node_->is_number_unsigned()) {
-    const auto u = node_->get<std::uint64_t>();
+  if (node.is_number_unsigned()) {
+    const auto u = node.get<std::uint64_t>();
     if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return static_cast<std::int64_t>(u);
-  } else if (node_->is_number_integer()) {
-    return node_->get<std::int64_t>();
-  } else if (node_->is_number_float()) {
-    const double v = node_->get<double>();
+  } else if (node.is_number_integer()) {
+    return node.get<std::int64_t>();
+  } else if (node.is_number_float()) {
+    const double v = node.get<double>();
     if (v >= -kTwoTo63 && v < kTwoTo63 && v == std::trunc(v)) return static_cast<std::int64_t>(v);
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::int64_t JsonView::as_integer() const {
+  if (const auto x = whole_number(*node_)) return *x;
   fail("an integer from -9223372036854775808 to 9223372036854775807");
 }
 
@@ -290,9 +301,11 @@ double JsonView::number(std::string_view key, double lo, double hi) const {
 
 std::int64_t JsonView::integer(std::string_view key, std::int64_t lo, std::int64_t hi) const {
   const JsonView v = (*this)[key];
-  const std::int64_t x = v.as_integer();
-  if (x < lo || x > hi) v.fail("an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
-  return x;
+  // A value that is no integer at all is told the same range as one out of
+  // it: "an integer from 1 to 16", not int64's.
+  const auto x = whole_number(v.raw());
+  if (!x || *x < lo || *x > hi) v.fail("an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return *x;
 }
 
 std::uint64_t JsonView::unsigned_integer(std::string_view key) const {

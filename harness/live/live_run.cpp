@@ -106,6 +106,14 @@ std::string tail(const fs::path& file, std::size_t lines_max = 8) {
   return out;
 }
 
+// ": " and the log's last lines, or where the (empty) log is: a worker
+// that died or hung before saying anything still says where to look.
+std::string log_tail_or_where(const fs::path& file) {
+  const std::string lines = tail(file);
+  if (lines.empty()) return fmt::format(" (it wrote nothing to {})", file.string());
+  return ":" + lines;
+}
+
 // Why an invariant is not judged live.
 std::string skipped_reason(const std::string& id) {
   if (id == "visibility") return "not judged live: the workers' metrics endpoints are not scraped yet";
@@ -528,11 +536,12 @@ struct LiveHarness::Impl {
         if (::waitpid(w.pid, &status, WNOHANG) == w.pid) {
           w.pid = -1;
           co_return Failure{ErrorClass::permanent,
-                            fmt::format("worker {} exited before it was ready:{}", w.consumer, tail(w.log))};
+                            fmt::format("worker {} {} before it was ready{}", w.consumer, describe_status(status),
+                                        log_tail_or_where(w.log))};
         }
         if (std::chrono::steady_clock::now() > deadline) {
-          co_return Failure{ErrorClass::timeout, fmt::format("worker {} was not ready within {} ms:{}", w.consumer,
-                                                             options.ready_within.count(), tail(w.log))};
+          co_return Failure{ErrorClass::timeout, fmt::format("worker {} was not ready within {} ms{}", w.consumer,
+                                                             options.ready_within.count(), log_tail_or_where(w.log))};
         }
         if (stop_requested()) co_return Failure{ErrorClass::permanent, "stopped"};
         co_await rt.sleep(scaled(kPoll));

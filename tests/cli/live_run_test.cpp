@@ -405,6 +405,23 @@ TEST(LiveRun, RefusesWhatItCannotPlayNamingItsPath) {
   EXPECT_NE(sim_only.err.find("--mode"), std::string::npos) << sim_only.err;
 }
 
+// An agent command that ends before its ready line is an ERROR (exit 2)
+// that says how it ended and where its log is, even when it wrote nothing,
+// and everything started for the run is torn down.
+TEST(LiveRun, AnAgentThatEndsBeforeItIsReadyIsAnErrorSayingHowAndWhere) {
+  LiveDir d;
+  auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--agent", "validation=/bin/true", "--out",
+                          d.out.string()},
+                         d.options(120s));
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.out.find("worker validation-0 exited with 0 before it was ready (it wrote nothing to "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("validation-0.log"), std::string::npos) << r.out;
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+  EXPECT_EQ(joined(server_dirs_in(d.tmp)), "");
+}
+
 TEST(LiveRun, SigintMidRunLeavesNoProcessAndNoDataDirectory) {
   LiveDir d;
   ct::Child child({"run", d.scenario.string(), "--mode", "live", "--time-scale", "5", "--out", d.out.string()},

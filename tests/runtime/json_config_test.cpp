@@ -103,17 +103,24 @@ TEST(JsonConfig, NumbersBeyondADoubleAreRefusedWithLineAndColumn) {
 }
 
 // An unsigned number beyond int64 read as -1, and a double beyond it was
-// cast to an integer (undefined behaviour, which UBSan reports).
+// cast to an integer (undefined behaviour, which UBSan reports). Refused,
+// like any value that is not a whole number, with the caller's range: a
+// replicas count of 1.5 is told "an integer from 1 to 16", not int64's.
 TEST(JsonConfig, IntegersBeyondInt64AreRefusedNotWrapped) {
-  const auto j = doc(R"({"u": 18446744073709551615, "f": 1e30, "g": -1e30, "h": 9223372036854775808.0, "ok": -4.0})");
+  const auto j = doc(
+      R"({"u": 18446744073709551615, "f": 1e30, "g": -1e30, "h": 9223372036854775808.0, "half": 1.5,
+          "text": "3", "ok": -4.0})");
   const JsonView root(j, "t.json");
-  for (const char* key : {"u", "f", "g", "h"}) {
+  for (const char* key : {"u", "f", "g", "h", "half", "text"}) {
     EXPECT_NE(error_of([&] { (void)root.integer(key, -5, 5); })
-                  .find(std::string("$.") + key + ": expected an integer from -9223372036854775808 to 9223372036854775807"),
+                  .find(std::string("$.") + key + ": expected an integer from -5 to 5, got "),
               std::string::npos)
-        << key;
+        << key << ": " << error_of([&] { (void)root.integer(key, -5, 5); });
   }
   EXPECT_EQ(root.integer("ok", -5, 5), -4);
+  EXPECT_NE(error_of([&] { (void)root["u"].as_integer(); })
+                .find("$.u: expected an integer from -9223372036854775808 to 9223372036854775807"),
+            std::string::npos);
 }
 
 }  // namespace
