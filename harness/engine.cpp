@@ -543,6 +543,7 @@ reports::ScenarioResult run_scenario(const Scenario& scenario, const EngineOptio
   in.start = run.start();
   in.end = run.end();
   in.success_rate = r.success_rate;
+  in.submitted = r.outcomes.submitted;
   in.baseline = baseline.summary;
   r.slos = check_slos(scenario.expect, in);
 

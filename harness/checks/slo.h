@@ -8,6 +8,7 @@
 //   the scenario's success-rate target success_rate
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "harness/scenario.h"
@@ -23,6 +24,7 @@ struct SloInputs {
   runtime::Instant start{};
   runtime::Instant end{};
   double success_rate = 0;
+  std::uint64_t submitted = 0;  // no submission: the success rate is not measured
   std::optional<reports::Baseline> baseline;
 };
 

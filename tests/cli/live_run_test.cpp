@@ -288,6 +288,29 @@ TEST(LiveRun, AServiceFaultThatTouchesNothingIsInconclusive) {
   EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
 }
 
+// A workload that submits nothing tests nothing, live as in sim: the
+// success-rate floor over no invoice is not measured, so the verdict is
+// INCONCLUSIVE (exit 3), not a FAIL on 0 of 0.
+TEST(LiveRun, AWorkloadThatSubmitsNothingIsInconclusive) {
+  LiveDir d;
+  auto s = nlohmann::json::parse(live_scenario("live-empty", "one second of a slow workload", nlohmann::json::array(),
+                                               0.95));
+  s["duration"] = "1s";
+  s["drain"] = "0";
+  ct::write_file(d.scenario, s.dump(2));
+  auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "60", "--out", d.out.string()},
+                         d.options(180s));
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
+  const auto& sc = report["scenarios"][0];
+  EXPECT_EQ(sc["outcomes"]["submitted"], 0);
+  EXPECT_EQ(sc["verdict"], "inconclusive") << r.out;
+  EXPECT_NE(sc["verdict_reason"].get<std::string>().find("submitted no invoice"), std::string::npos)
+      << sc["verdict_reason"];
+  for (const auto& slo : sc["slos"]) EXPECT_NE(slo["name"], "success_rate");
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+}
+
 // scenarios/checkpoint-outage.json as it is (30 minutes; the checkpoint
 // store unreachable for 10, the OCR worker and the orchestrator SIGKILLed
 // inside that window) at time scale 60: the workers' checkpoint-store

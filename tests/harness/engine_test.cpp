@@ -118,6 +118,16 @@ TEST(Engine, AWorkloadThatSubmitsNothingIsInconclusive) {
   EXPECT_EQ(r.verdict, reports::Verdict::kInconclusive) << r.verdict_reason;
   EXPECT_NE(r.verdict_reason.find("submitted no invoice"), std::string::npos) << r.verdict_reason;
   EXPECT_EQ(exit_code_for(r.verdict), 3);
+
+  // A success-rate floor over no invoice measures nothing: still
+  // INCONCLUSIVE, not a FAIL on a rate of 0 of 0.
+  const std::string floor_text = R"({"name": "empty", "seed": 11, "duration": "6m", "drain": "4m",
+    "workload": {"rate_per_hour": 0.001}, "expect": {"success_rate_min": 0.95},
+    "policy": ")" + root() + R"(/scenarios/policies/recommended.json"})";
+  const auto f = run(parse_scenario(runtime::parse_json_text(floor_text, "empty.json"), "empty.json"));
+  EXPECT_EQ(f.outcomes.submitted, 0u);
+  EXPECT_EQ(f.verdict, reports::Verdict::kInconclusive) << f.verdict_reason;
+  for (const auto& slo : f.slos) EXPECT_NE(slo.name, "success_rate") << "not measured over no invoice";
 }
 
 TEST(Engine, AScenarioWithoutFaultsSaysSoAndDoesNotPassWhatItCannotFail) {

@@ -23,6 +23,7 @@ class SloRun {
     in_.start = Instant{};
     in_.end = Instant{} + 30min;
     in_.success_rate = 0.99;
+    in_.submitted = 300;
     expect_.success_rate_min = 0.95;
   }
   template <runtime::EventPayload P>
@@ -120,6 +121,15 @@ TEST(Slo, ASuccessRateUnderTheScenariosTarget) {
   const auto& r = run.slo("success_rate");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.message.find("breaks"), std::string::npos) << r.message;
+}
+
+// Over no invoice the rate measures nothing: the SLO is left out (the
+// verdict says the workload submitted nothing), not failed at 0 of 0.
+TEST(Slo, NoSuccessRateOverNoInvoice) {
+  SloRun run;
+  run.in().success_rate = 0;
+  run.in().submitted = 0;
+  for (const auto& r : check_slos(run.expect(), run.in())) EXPECT_NE(r.name, "success_rate");
 }
 
 }  // namespace
