@@ -207,6 +207,7 @@ std::map<std::string, AgentSpec> merged_agents(const Scenario& s, const std::map
 
 struct CrashRecord {
   std::size_t fault = 0;
+  bool killed = false;  // this crash stopped the role (not down already, its draw struck)
   std::vector<StreamSnapshot> at_kill;
   long long touched = 0;
 };
@@ -275,6 +276,14 @@ void check_live_scenario(const Scenario& s, const std::map<std::string, AgentSpe
                         "fault at another service, or use the crash fault on the role",
                         faults::to_string(kind), s.faults[i].target, role, role, it->second.command.front()));
       }
+    }
+    if (live_proxy_fault(s.faults[i]) && s.faults[i].probability < 1.0) {
+      throw runtime::ConfigError(
+          s.file, fmt::format("$.faults[{}].probability", i),
+          fmt::format("expected 1 (the default): live mode plays a '{}' fault on whole connections through a TCP fault proxy, "
+                      "so it cannot strike a share of the messages or calls in its window; got {} (run it with "
+                      "--mode sim, or drop the probability)",
+                      faults::to_string(kind), s.faults[i].probability));
     }
     if (kind == faults::FaultKind::crash || live_service_fault(s.faults[i]) || live_bus_fault(s.faults[i]) ||
         live_workload_fault(s.faults[i]) || live_proxy_fault(s.faults[i])) {
@@ -668,7 +677,7 @@ struct LiveHarness::Impl {
     };
     std::vector<Action> timeline;
     for (std::size_t i = 0; i < s.faults.size(); ++i) {
-      f.crashes.push_back(CrashRecord{i, {}, 0});
+      f.crashes.push_back(CrashRecord{i, false, {}, 0});
       // A service fault: the workers inject it. A proxied one: its proxy's mode at the edges.
       if (s.faults[i].kind != faults::FaultKind::crash && !live_proxy_fault(s.faults[i])) continue;
       timeline.push_back({s.faults[i].start, 0, i});
@@ -729,7 +738,7 @@ struct LiveHarness::Impl {
         continue;
       }
       if (server_crash(spec)) {  // harness/live/server_faults.h
-        auto done = co_await server_crashes.edge(spec, a.index, a.kind == 0);
+        auto done = co_await server_crashes.edge(spec, a.index, a.kind == 0, seed);
         if (!done) {
           f.error = done.failure().message;
           co_return;
@@ -739,11 +748,16 @@ struct LiveHarness::Impl {
       }
       const auto role_workers = workers_of(spec.target);
       CrashRecord& record = f.crashes[a.index];
+      // As the simulator plays a crash (faults/supervisor_faults.cpp): one
+      // whose draw misses, or that finds the role down already (an
+      // overlapping crash), does nothing and touches nothing; only the
+      // crash that stopped the role starts it again, at its own end.
       if (a.kind == 0) {
-        // Down already: an overlapping crash of the same role.
-        if (std::none_of(role_workers.begin(), role_workers.end(), [](const Worker* w) { return w->pid > 0; })) {
+        if (!crash_strikes(spec, seed) ||
+            std::none_of(role_workers.begin(), role_workers.end(), [](const Worker* w) { return w->pid > 0; })) {
           continue;
         }
+        record.killed = true;
         for (const auto& [stream, group] : streams_of(spec.target, prefix)) {
           record.at_kill.push_back(co_await snapshot(redis, stream, group));
         }
@@ -752,6 +766,7 @@ struct LiveHarness::Impl {
           w->pid = -1;
         }
       } else {
+        if (!record.killed) continue;
         const auto streams = streams_of(spec.target, prefix);
         for (std::size_t k = 0; k < streams.size() && k < record.at_kill.size(); ++k) {
           const StreamSnapshot now = co_await snapshot(redis, streams[k].first, streams[k].second);

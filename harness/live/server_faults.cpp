@@ -10,6 +10,7 @@
 #include "reference_system/live/pg_connection.h"
 #include "reference_system/live/redis_connection.h"
 #include "runtime/json_config.h"
+#include "runtime/random.h"
 #include "world/live/live_role.h"
 
 namespace faultline::harness {
@@ -43,6 +44,11 @@ long long integer_field(const live::RedisReply& flat, std::string_view key) {
 bool server_crash(const faults::FaultSpec& spec) noexcept {
   return spec.kind == faults::FaultKind::crash &&
          faults::target_family(spec.target) == faults::TargetFamily::server;
+}
+
+bool crash_strikes(const faults::FaultSpec& spec, std::uint64_t seed) noexcept {
+  if (spec.probability >= 1.0) return true;
+  return runtime::RandomStreams(seed).stream(spec.label).bernoulli(spec.probability);
 }
 
 void check_server_faults(const Scenario& s, bool servers_started) {
@@ -177,7 +183,8 @@ Task<long long> ServerCrashes::held_by_postgres() {
   co_return r && r->rows() == 1 ? r->integer(0, 0) : 0;
 }
 
-Task<Outcome<>> ServerCrashes::edge(const faults::FaultSpec& spec, std::size_t index, bool start) {
+Task<Outcome<>> ServerCrashes::edge(const faults::FaultSpec& spec, std::size_t index, bool start,
+                                    std::uint64_t seed) {
   PrivateServer* server = spec.target == "redis" ? servers_.redis.get() : servers_.postgres.get();
   if (server == nullptr) {
     co_return Failure{ErrorClass::permanent, "no " + spec.target + " server of the harness's own to crash"};
@@ -185,17 +192,19 @@ Task<Outcome<>> ServerCrashes::edge(const faults::FaultSpec& spec, std::size_t i
   if (start) {
     Window w;
     w.submitted_at_start = submitter_.submitted();
-    if (server->running()) {  // else down already: an overlapping window
+    // Down already (an overlapping window) or a missed draw: nothing.
+    if (server->running() && crash_strikes(spec, seed)) {
       // Work in flight needs both servers to move on: count what either holds.
       w.held = co_await held_by_redis() + co_await held_by_postgres();
       server->kill();
+      w.killed = true;
     }
     windows_[index] = w;
     co_return resilience::ok();
   }
-  if (const auto it = windows_.find(index); it != windows_.end()) {
-    it->second.touched = it->second.held + static_cast<long long>(submitter_.submitted() - it->second.submitted_at_start);
-  }
+  const auto it = windows_.find(index);
+  if (it == windows_.end() || !it->second.killed) co_return resilience::ok();  // another crash's to restart
+  it->second.touched = it->second.held + static_cast<long long>(submitter_.submitted() - it->second.submitted_at_start);
   if (server->running()) co_return resilience::ok();
   auto restarted = server->restart();
   if (!restarted) co_return Failure{ErrorClass::permanent, "restarting " + spec.target + ": " + restarted.failure().message};

@@ -62,6 +62,13 @@ std::vector<std::pair<std::string, std::string>> deployment_streams(const std::s
 // Whether `spec` is a crash of a server (redis, postgres).
 bool server_crash(const faults::FaultSpec& spec) noexcept;
 
+// Whether a crash with this spec happens at its window's start in a run of
+// `seed`: the simulator's own draw (faults/supervisor_faults.cpp, the
+// fault's random stream "fault/<stream>/<kind>"), so that a crash of
+// probability below 1 strikes in a live run exactly when it strikes in the
+// simulator. Always true at probability 1.
+bool crash_strikes(const faults::FaultSpec& spec, std::uint64_t seed) noexcept;
+
 // Refuses a server crash unless the harness starts the servers itself
 // (ConfigError naming `$.faults[i].target`), and a worker's crash window
 // that overlaps a server's (naming `$.faults[i]`).
@@ -120,10 +127,14 @@ class ServerCrashes {
                 reference_system::live::PgConnection& pg, std::string prefix, std::string schema,
                 const IntakeSubmitter& submitter);
 
-  // The window's start (kill) or end (restart) of fault `index`. A start
-  // while the server is down already, or an end while it is up, does
-  // nothing. Fails if the server does not come back.
-  runtime::Task<resilience::Outcome<>> edge(const faults::FaultSpec& spec, std::size_t index, bool start);
+  // The window's start (kill) or end (restart) of fault `index`, as the
+  // simulator plays a crash (faults/supervisor_faults.cpp): a start whose
+  // probability draw misses (crash_strikes), or that finds the server down
+  // already, does nothing and touches nothing; only the crash that killed
+  // the server starts it again, at its own end. Fails if the server does
+  // not come back.
+  runtime::Task<resilience::Outcome<>> edge(const faults::FaultSpec& spec, std::size_t index, bool start,
+                                            std::uint64_t seed);
   // What fault `index` touched (after its end).
   long long touched(std::size_t index) const;
 
@@ -138,6 +149,7 @@ class ServerCrashes {
   std::string schema_;
   const IntakeSubmitter& submitter_;
   struct Window {
+    bool killed = false;  // this crash stopped the server (else it did nothing)
     long long held = 0;
     std::uint64_t submitted_at_start = 0;
     long long touched = 0;

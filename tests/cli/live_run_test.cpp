@@ -288,6 +288,36 @@ TEST(LiveRun, AServiceFaultThatTouchesNothingIsInconclusive) {
   EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
 }
 
+// A crash is drawn as the simulator draws it: one of probability 0 never
+// strikes, so it touches nothing and the scenario is INCONCLUSIVE, live as
+// in sim (the live run used to SIGKILL the role whatever the probability).
+TEST(LiveRun, ACrashWhoseDrawMissesDoesNothingAsInTheSimulator) {
+  LiveDir d;
+  ct::write_file(d.scenario,
+                 live_scenario("live-crash-never", "a crash of probability 0",
+                               nlohmann::json::array({{{"kind", "crash"}, {"target", "accounting"}, {"start", "1m"},
+                                                       {"duration", "1m"}, {"probability", 0}}}),
+                               0.9));
+  auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "60", "--out", d.out.string()},
+                         d.options(180s));
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
+  const auto& s = report["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "inconclusive") << r.out;
+  EXPECT_NE(s["verdict_reason"].get<std::string>().find("touched nothing: fault 0 (crash on accounting)"),
+            std::string::npos)
+      << s["verdict_reason"];
+  const std::string log = ct::read_file(d.out / "latest/logs/0-live-crash-never/accounting-0.log");
+  std::size_t readies = 0;
+  for (auto at = log.find(" ready"); at != std::string::npos; at = log.find(" ready", at + 1)) ++readies;
+  EXPECT_EQ(readies, 1u) << "started once, never killed:\n" << log;
+  EXPECT_TRUE(judged_pass(s, "conservation")) << s["invariants"].dump(1);
+
+  auto sim = ct::faultline({"run", d.scenario.string(), "--no-write"}, d.options(120s));
+  EXPECT_EQ(sim.exit_code, 3) << sim.out << sim.err;
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+}
+
 // A workload that submits nothing tests nothing, live as in sim: the
 // success-rate floor over no invoice is not measured, so the verdict is
 // INCONCLUSIVE (exit 3), not a FAIL on 0 of 0.
@@ -415,6 +445,18 @@ TEST(LiveRun, RefusesWhatItCannotPlayNamingItsPath) {
     EXPECT_EQ(refused.exit_code, 2) << bad << ": " << refused.err;
     EXPECT_NE(refused.err.find("--agent"), std::string::npos) << refused.err;
   }
+
+  // A proxied fault plays on whole connections: no share of the messages.
+  const fs::path partial = d.root / "partial.json";
+  ct::write_file(partial, live_scenario("live-partial-partition", "half the messages held",
+                                        nlohmann::json::array({{{"kind", "bus_partition"}, {"target", "bus"},
+                                                                {"start", "1m"}, {"duration", "1m"},
+                                                                {"probability", 0.5}}}),
+                                        0.9));
+  auto share = ct::faultline({"run", partial.string(), "--mode", "live"}, d.options(60s));
+  EXPECT_EQ(share.exit_code, 2) << share.out << share.err;
+  EXPECT_NE(share.err.find("$.faults[0].probability"), std::string::npos) << share.err;
+  EXPECT_NE(share.err.find("whole connections"), std::string::npos) << share.err;
 
   auto scale = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "0"}, d.options(60s));
   EXPECT_EQ(scale.exit_code, 2);
