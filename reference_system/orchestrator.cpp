@@ -479,6 +479,16 @@ Task<bool> Orchestrator::undo_step(std::uint64_t id, std::size_t step, std::shar
   }
 }
 
+Task<bool> Orchestrator::compensate(std::uint64_t id, std::size_t failed, bool failed_effects_unknown,
+                                     std::shared_ptr<const WorkItem> work) {
+  if (failed_effects_unknown && !co_await undo_step(id, failed, work)) co_return false;
+  for (std::size_t step = failed; step-- > 0;) {
+    if (!may_have_effects(steps_[step])) continue;
+    if (!co_await undo_step(id, step, work)) co_return false;
+  }
+  co_return true;
+}
+
 Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
   State state;
   {
@@ -514,7 +524,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
   bool effects_unknown = resume && state.next_step < steps_.size() && may_have_effects(steps_[state.next_step]);
   while (state.next_step < steps_.size()) {
     if (ctx_.rt->now() >= workflow_end) {
-      if (effects_unknown && !co_await undo_step(id, state.next_step, state.work)) {
+      if (!co_await compensate(id, state.next_step, effects_unknown, state.work)) {
         co_await finish(id, InvoiceOutcome::manual_review, state, ReviewReason::compensation_failed);
         co_return;
       }
@@ -556,7 +566,7 @@ Task<void> Orchestrator::run_workflow(std::uint64_t id, bool resume) {
     auto& result = *outcome;
     if (!result.ok()) {
       if (policy.criticality == resilience::Criticality::critical) {
-        if (effects_unknown && !co_await undo_step(id, step, work)) {
+        if (!co_await compensate(id, step, effects_unknown, work)) {
           co_await finish(id, InvoiceOutcome::manual_review, state, ReviewReason::compensation_failed);
           co_return;
         }

@@ -195,6 +195,13 @@ class Orchestrator {
   // Asks the step's agent to undo it until it answers: true when undone,
   // false when it could not be (a person must look).
   Task<bool> undo_step(std::uint64_t id, std::size_t step, std::shared_ptr<const WorkItem> work);
+  // The saga's compensation before an invoice is dead-lettered at step
+  // `failed`: undoes `failed` itself when its effects are unknown, then each
+  // completed step before it that may have had effects, latest first (an
+  // invoice posted to the ledger whose archive step then failed must not
+  // end both posted and dead-lettered). False when one could not be undone.
+  Task<bool> compensate(std::uint64_t id, std::size_t failed, bool failed_effects_unknown,
+                        std::shared_ptr<const WorkItem> work);
   Task<void> dispatch_replies();
   // Counts and records the attempt and publishes its request; the failure
   // when no request could go out. `workflow_end`: when the workflow's

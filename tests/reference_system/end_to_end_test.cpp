@@ -157,6 +157,33 @@ TEST(EndToEnd, NaivePolicyLeavesTheBudgetReservedWhenThePostFails) {
   EXPECT_TRUE(rig.sim.budget_service->has_reservation(id));  // nobody compensated
 }
 
+// A critical step after accounting (the archive stage, which the live
+// orchestrator runs) that never answers: the
+// saga takes back the post and the reservation before it dead-letters, so
+// the invoice does not end both in the ledger and the dead-letter queue.
+// The naive policy compensates nothing: its post stays (its known flaw).
+TEST(EndToEnd, AFailedStepAfterThePostUndoesThePostBeforeDeadLettering) {
+  for (const bool with_compensation : {true, false}) {
+    SCOPED_TRACE(with_compensation ? "recommended" : "naive");
+    Rig rig(with_compensation ? recommended() : naive());
+    rig.builder.with_archive_stage();  // as the live orchestrator runs it
+    System& system = rig.build();
+    ASSERT_TRUE(system.supervisor().stop("archive"));
+    auto g = with_po(rig, PoKind::exact);
+    const auto id = g.invoice.id;
+    ASSERT_EQ(system.submit(std::move(g.invoice)), SubmitResult::accepted);
+    rig.rt.run();
+    EXPECT_EQ(outcome_of(system, id), InvoiceOutcome::dead_lettered);
+    EXPECT_GE(system.metrics().agent(AgentId::accounting).step_attempts, 1u);
+    if (with_compensation) {
+      EXPECT_EQ(rig.sim.ledger->live_entries(id), 0u) << "posted, then dead-lettered: the post must be undone";
+      EXPECT_FALSE(rig.sim.budget_service->has_reservation(id));
+    } else {
+      EXPECT_EQ(rig.sim.ledger->live_entries(id), 1u);
+    }
+  }
+}
+
 // A PO database that refuses every lookup.
 class DownPoDatabase final : public PoDatabase {
  public:
