@@ -1,6 +1,6 @@
 // The live checks CI runs (issue 18, label `live`): the article's delay and
-// stop tests (scenarios/ocr-delay-30s.json, scenarios/agent-stopped-5m.json)
-// pass live at time scale 60 with the recommended policy and fail with the
+// stop tests (scenarios/ocr-delay-30s.json, scenarios/agent-stopped-5m.json,
+// and the stop as a pause, scenarios/agent-paused-5m.json) pass live at time scale 60 with the recommended policy and fail with the
 // naive one, as in sim; a passing scenario passes on five consecutive live
 // runs; a Redis and a PostgreSQL restart (a `crash` of the server) are
 // ridden through with nothing lost or done twice, and refused where the
@@ -114,6 +114,10 @@ TEST(LiveArticle, OcrDelay30sPassesWithTheRecommendedPolicy) { expect_passes("oc
 TEST(LiveArticle, OcrDelay30sFailsWithTheNaivePolicy) { expect_naive_fails("ocr-delay-30s.json"); }
 TEST(LiveArticle, AgentStopped5mPassesWithTheRecommendedPolicy) { expect_passes("agent-stopped-5m.json"); }
 TEST(LiveArticle, AgentStopped5mFailsWithTheNaivePolicy) { expect_naive_fails("agent-stopped-5m.json"); }
+// The same stop as a pause (SIGSTOP and SIGCONT of the accounting worker):
+// the verdicts agree with the simulator's under both policies.
+TEST(LiveArticle, AgentPaused5mPassesWithTheRecommendedPolicy) { expect_passes("agent-paused-5m.json"); }
+TEST(LiveArticle, AgentPaused5mFailsWithTheNaivePolicy) { expect_naive_fails("agent-paused-5m.json"); }
 
 // A 2-minute workload of 60 invoices with `faults`; conservation and
 // exactly_once judged, no SLO against a baseline (the simulator's only).
