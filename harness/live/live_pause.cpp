@@ -56,8 +56,8 @@ void LivePauses::resume(std::size_t index) {
   const auto it = stopped_.find(index);
   if (it == stopped_.end()) return;
   for (const pid_t pid : it->second.pids) ::killpg(pid, SIGCONT);
-  evidence_->push_back(
-      fmt::format("pause of {} (fault {}): SIGCONT to {} process group(s)", it->second.role, index, it->second.pids.size()));
+  evidence_->push_back(fmt::format("pause of {} (fault {}): SIGCONT to {} process group(s)", it->second.role, index,
+                                   it->second.pids.size()));
   stopped_.erase(it);
 }
 

@@ -270,18 +270,18 @@ void check_live_scenario(const Scenario& s, const std::map<std::string, AgentSpe
                         faults::to_string(kind), s.faults[i].target, role, role, it->second.command.front()));
       }
     }
-    if (kind == faults::FaultKind::crash || kind == faults::FaultKind::pause || live_service_fault(s.faults[i]) || live_bus_fault(s.faults[i]) ||
-        live_workload_fault(s.faults[i]) || live_proxy_fault(s.faults[i])) {
+    if (kind == faults::FaultKind::crash || kind == faults::FaultKind::pause || live_service_fault(s.faults[i]) ||
+        live_bus_fault(s.faults[i]) || live_workload_fault(s.faults[i]) || live_proxy_fault(s.faults[i])) {
       continue;
     }
     throw runtime::ConfigError(
         s.file, fmt::format("$.faults[{}].kind", i),
         fmt::format("a '{}' fault has no live form yet (target '{}'): live mode plays 'crash' faults (SIGKILL of the "
-                    "role's worker at the start, restart at the end), 'pause' faults (SIGSTOP and SIGCONT), latency, hang, error, outage and "
-                    "invalid_output on a service (injected in the worker that calls it), duplicate_delivery and "
-                    "reordering on the bus (in every worker's bus), saturation and corrupted_input on the "
-                    "workload (the harness's driver), and checkpoint_outage and bus_partition (through a TCP fault "
-                    "proxy); run this scenario with --mode sim",
+                    "role's worker at the start, restart at the end), 'pause' faults (SIGSTOP and SIGCONT), "
+                    "latency, hang, error, outage and invalid_output on a service (injected in the worker that "
+                    "calls it), duplicate_delivery and reordering on the bus (in every worker's bus), saturation and "
+                    "corrupted_input on the workload (the harness's driver), and checkpoint_outage and bus_partition "
+                    "(through a TCP fault proxy); run this scenario with --mode sim",
                     faults::to_string(kind), s.faults[i].target));
   }
 }

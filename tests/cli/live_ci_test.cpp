@@ -1,7 +1,8 @@
 // The live checks CI runs (issue 18, label `live`): the article's delay and
 // stop tests (scenarios/ocr-delay-30s.json, scenarios/agent-stopped-5m.json,
-// and the stop as a pause, scenarios/agent-paused-5m.json) pass live at time scale 60 with the recommended policy and fail with the
-// naive one, as in sim; a passing scenario passes on five consecutive live
+// and the stop as a pause, scenarios/agent-paused-5m.json) pass live at
+// time scale 60 with the recommended policy and fail with the naive one, as
+// in sim; a passing scenario passes on five consecutive live
 // runs; a Redis and a PostgreSQL restart (a `crash` of the server) are
 // ridden through with nothing lost or done twice, and refused where the
 // harness does not own the server; and `faultline compare` of a sim run and
