@@ -246,6 +246,16 @@ TEST(LiveServerCrash, RefusedWithServerUrlsAndByTheSimulator) {
   EXPECT_NE(overlap.err.find("$.faults[1]: the crash of 'ocr' overlaps the crash of 'redis'"), std::string::npos)
       << overlap.err;
   EXPECT_FALSE(fs::exists(out));
+  // And a worker's pause: its touches are read from Redis at the edges.
+  ct::write_file(file, short_scenario("live-overlap", nlohmann::json::array({crash("redis", "40s", "20s"),
+                                                                           {{"kind", "pause"}, {"target", "ocr"},
+                                                                            {"start", "30s"}, {"duration", "20s"}}}),
+                                      0));
+  const auto paused = ct::faultline({"run", file.string(), "--mode", "live", "--out", out.string()}, d.options(60s));
+  EXPECT_EQ(paused.exit_code, 2) << paused.out << paused.err;
+  EXPECT_NE(paused.err.find("$.faults[1]: the pause of 'ocr' overlaps the crash of 'redis'"), std::string::npos)
+      << paused.err;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 // One scenario run in sim and live (same file, same seed): compare shows the
