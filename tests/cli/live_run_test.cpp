@@ -4,11 +4,13 @@
 // its touches counted, judged PASS from the stores; a service fault whose
 // window sees no call INCONCLUSIVE; scenarios/checkpoint-outage.json and a
 // bus partition through the harness's TCP fault proxies, PASS with their
-// touches in the reports; a fault kind with no live form refused
-// with exit 2 naming its JSON path; and teardown: after a normal end, after SIGINT and
-// after a SIGKILL of faultline itself, no process it started is left (none
-// runs in, or was started from, the test's directory), and after the first
-// two no server data directory either.
+// touches in the reports; a pause of validation's two workers, seen stopped
+// in /proc for the window and PASS with nothing lost; a fault kind with no
+// live form refused with exit 2 naming its JSON path; and teardown: after a
+// normal end, after SIGINT (also inside a pause) and after a SIGKILL of
+// faultline itself, no process it started is left (none runs in, or was
+// started from, the test's directory), and after the first two no server
+// data directory either.
 //
 // Each test gives faultline a TMPDIR of its own, so the servers' data
 // directories are made there and can be looked for.
