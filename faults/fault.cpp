@@ -9,7 +9,7 @@ namespace {
 constexpr std::array<std::string_view, kFaultKindCount> kKindNames = {
     "latency",     "hang",          "error",           "outage",     "crash",
     "saturation",  "corrupted_input", "duplicate_delivery", "reordering", "checkpoint_outage",
-    "bus_partition", "invalid_output"};
+    "bus_partition", "invalid_output", "pause"};
 
 constexpr std::array<std::string_view, kCorruptionCount> kCorruptionNames = {
     "truncated",  "bit_flips",    "missing_field", "wrong_type", "negative_amount",
@@ -106,6 +106,7 @@ bool kind_accepts(FaultKind kind, TargetFamily family) noexcept {
       return family == TargetFamily::service || family == TargetFamily::model_service;
     case FaultKind::invalid_output: return family == TargetFamily::model_service;
     case FaultKind::crash: return family == TargetFamily::agent || family == TargetFamily::server;
+    case FaultKind::pause: return family == TargetFamily::agent;
     case FaultKind::saturation:
     case FaultKind::corrupted_input: return family == TargetFamily::workload;
     case FaultKind::duplicate_delivery:

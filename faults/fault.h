@@ -8,6 +8,9 @@
 //                     ports), checkpoint_outage (checkpoint store),
 //                     duplicate_delivery, reordering, bus_partition (bus)
 //   supervisor        crash (stop the agent at start, restart it at the end)
+//   bus (by agent)    pause (the agent frozen for the window: what it would
+//                     receive and what it sends are held until the end;
+//                     faults/pause_faults.h)
 //   live harness      crash of a server (redis, postgres): live mode only,
 //                     the simulator refuses it (harness::check_sim_scenario)
 //   workload          saturation (arrival multiplier), corrupted_input
@@ -41,8 +44,9 @@ enum class FaultKind : std::uint8_t {
   checkpoint_outage,
   bus_partition,
   invalid_output,
+  pause,
 };
-inline constexpr std::size_t kFaultKindCount = 12;
+inline constexpr std::size_t kFaultKindCount = 13;
 
 // What corrupted input looks like (the article's "invalid data").
 enum class Corruption : std::uint8_t {

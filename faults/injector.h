@@ -30,6 +30,8 @@ enum class FaultEvent : std::uint16_t {
   extra_arrival = 0x0305,
   duplicated = 0x0306,
   held_back = 0x0307,
+  agent_paused = 0x0308,
+  agent_resumed = 0x0309,
 };
 
 namespace fault_events {
@@ -69,6 +71,23 @@ struct AgentCrashed {
 // The supervisor restarted it when the window closed.
 struct AgentRestarted {
   static constexpr FaultEvent kind = FaultEvent::agent_restarted;
+  std::uint64_t fault_index = 0;
+  std::uint64_t work_waiting = 0;
+  constexpr void slots(auto& s) { s.word0(fault_index).word1(work_waiting); }
+};
+
+// A pause froze the target agent (faults/pause_faults.h), with the work it
+// held then.
+struct AgentPaused {
+  static constexpr FaultEvent kind = FaultEvent::agent_paused;
+  std::uint64_t fault_index = 0;
+  std::uint64_t work_held = 0;
+  constexpr void slots(auto& s) { s.word0(fault_index).word1(work_held); }
+};
+
+// The pause's window closed: the agent runs again, with the work waiting for it.
+struct AgentResumed {
+  static constexpr FaultEvent kind = FaultEvent::agent_resumed;
   std::uint64_t fault_index = 0;
   std::uint64_t work_waiting = 0;
   constexpr void slots(auto& s) { s.word0(fault_index).word1(work_waiting); }

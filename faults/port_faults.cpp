@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "faults/pause_faults.h"
+
 namespace faultline::faults {
 
 namespace {
@@ -204,6 +206,18 @@ FaultyMessageBus::FaultyMessageBus(runtime::Runtime& rt, std::shared_ptr<rs::Mes
 
 bool FaultyMessageBus::publish(rs::Message message) {
   if (closed_) return inner_->publish(std::move(message));
+  if (!pause_.empty()) {
+    // A frozen agent sends nothing until its window ends: the message goes
+    // out then (told it went through, as a process's write to a socket is).
+    if (const AgentPause* p = frozen_sender(message)) {
+      const ActiveFault& f = p->fault();
+      const auto delay = p->resume_at() - rt_->now();
+      ++held_;
+      rt_->log().record(f.source(), message.invoice_id, fault_events::HeldBack{f.index(), delay});
+      rt_->spawn(publish_later(std::move(message), delay, &p->fault()));
+      return true;
+    }
+  }
   for (ActiveFault* f : reorder_) {
     if (!f->active()) continue;
     const auto delay = runtime::from_seconds(f->rng().uniform(0.0, runtime::to_seconds(f->spec().reorder_window)));
@@ -255,16 +269,41 @@ Task<void> FaultyMessageBus::publish_later(rs::Message message, runtime::Duratio
 }
 
 Task<std::optional<rs::Message>> FaultyMessageBus::receive(rs::Topic topic) {
-  // Without a partition nothing happens on the way out: the inner bus's own
-  // task is the answer.
-  if (partition_.empty()) return inner_->receive(topic);
+  // Without a partition or a pause nothing happens on the way out: the
+  // inner bus's own task is the answer.
+  if (partition_.empty() && pause_.empty()) return inner_->receive(topic);
   Task<std::optional<rs::Message>> inner = inner_->receive(topic);
-  if (!inner.done()) return receive_later(std::move(inner));
+  if (!inner.done()) return receive_later(std::move(inner), topic);
   std::optional<rs::Message> message = inner.result();
   if (message) {
-    if (const auto heal = partition_heal(*message)) return deliver_at(std::move(message), *heal);
+    if (const auto until = hold_until(*message, topic)) return deliver_at(std::move(message), *until);
   }
   return Task<std::optional<rs::Message>>::ready_in_place(std::move(message));
+}
+
+std::optional<runtime::Instant> FaultyMessageBus::hold_until(const rs::Message& message, rs::Topic topic) {
+  std::optional<runtime::Instant> until = partition_.empty() ? std::nullopt : partition_heal(message);
+  for (const AgentPause* p : pause_) {
+    if (p->frozen() && p->input() == topic && (!until || *until < p->resume_at())) until = p->resume_at();
+  }
+  return until;
+}
+
+const AgentPause* FaultyMessageBus::frozen_sender(const rs::Message& message) {
+  if (message.topic != rs::Topic::replies) {
+    // A request: the orchestrator sent it, to the agent that answers its step.
+    step_topic_[message.step] = message.topic;
+    for (const AgentPause* p : pause_) {
+      if (p->orchestrator() && p->frozen()) return p;
+    }
+    return nullptr;
+  }
+  const auto it = step_topic_.find(message.step);
+  if (it == step_topic_.end()) return nullptr;
+  for (const AgentPause* p : pause_) {
+    if (!p->orchestrator() && p->input() == it->second && p->frozen()) return p;
+  }
+  return nullptr;
 }
 
 std::optional<runtime::Instant> FaultyMessageBus::partition_heal(const rs::Message& message) {
@@ -278,10 +317,11 @@ std::optional<runtime::Instant> FaultyMessageBus::partition_heal(const rs::Messa
   return std::nullopt;
 }
 
-Task<std::optional<rs::Message>> FaultyMessageBus::receive_later(Task<std::optional<rs::Message>> inner) {
+Task<std::optional<rs::Message>> FaultyMessageBus::receive_later(Task<std::optional<rs::Message>> inner,
+                                                                 rs::Topic topic) {
   auto message = co_await inner;
   if (!message) co_return message;
-  if (const auto heal = partition_heal(*message)) co_await rt_->sleep_until(*heal);
+  if (const auto until = hold_until(*message, topic)) co_await rt_->sleep_until(*until);
   co_return message;
 }
 

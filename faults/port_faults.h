@@ -22,7 +22,9 @@
 //                     `copies` more times; reordering: a published message is
 //                     held back up to `window` so later ones overtake it;
 //                     bus_partition: a received message is not handed to its
-//                     consumer until the partition heals
+//                     consumer until the partition heals; a paused agent's
+//                     traffic (pause_faults.h, hold_for): what it receives
+//                     and what it sends in the window waits for its end
 //
 // Every wrapper consults its faults in schedule order; the first one that
 // strikes a call decides it (a latency strike delays and then lets the next
@@ -36,6 +38,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "faults/injector.h"
@@ -45,6 +48,7 @@
 namespace faultline::faults {
 
 namespace rs = reference_system;
+class AgentPause;
 using resilience::Failure;
 using resilience::Outcome;
 using runtime::Task;
@@ -165,6 +169,11 @@ class FaultyMessageBus final : public rs::MessageBus {
   std::size_t pending(rs::Topic topic) const override { return inner_->pending(topic); }
   void close() override;
 
+  // Pauses of agents (aimed at the agents, not at the bus): the bus holds
+  // what each paused agent receives or sends while it is frozen. Each
+  // pause outlives the bus's use.
+  void hold_for(std::vector<const AgentPause*> pauses) { pause_ = std::move(pauses); }
+
   // Held-back messages not yet handed to the bus, and those the bus refused
   // when they were finally published (its queue was full for too long).
   std::size_t held() const noexcept { return held_; }
@@ -178,8 +187,12 @@ class FaultyMessageBus final : public rs::MessageBus {
   Task<void> publish_later(rs::Message message, runtime::Duration delay, ActiveFault* fault);
   // The first partition striking `message`, if it has not healed yet: when it will.
   std::optional<runtime::Instant> partition_heal(const rs::Message& message);
-  // receive() when the inner bus has to wait, or a partition holds the message.
-  Task<std::optional<rs::Message>> receive_later(Task<std::optional<rs::Message>> inner);
+  // Until when a partition or a pause of its consumer holds `message`, received on `topic`.
+  std::optional<runtime::Instant> hold_until(const rs::Message& message, rs::Topic topic);
+  // The pause freezing the agent that publishes `message` now, if any.
+  const AgentPause* frozen_sender(const rs::Message& message);
+  // receive() when the inner bus has to wait, or a partition or pause holds the message.
+  Task<std::optional<rs::Message>> receive_later(Task<std::optional<rs::Message>> inner, rs::Topic topic);
   Task<std::optional<rs::Message>> deliver_at(std::optional<rs::Message> message, runtime::Instant heal);
 
   runtime::Runtime* rt_;
@@ -187,6 +200,10 @@ class FaultyMessageBus final : public rs::MessageBus {
   std::vector<ActiveFault*> duplicate_;
   std::vector<ActiveFault*> reorder_;
   std::vector<ActiveFault*> partition_;
+  std::vector<const AgentPause*> pause_;
+  // Which topic's agent answers step n (learnt from the requests, when a
+  // pause needs to know who sent a reply).
+  std::unordered_map<std::uint32_t, rs::Topic> step_topic_;
   std::size_t held_ = 0;
   std::uint64_t held_dropped_ = 0;
   std::uint64_t own_refused_ = 0;

@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 
 #include "faults/injector.h"
+#include "faults/pause_faults.h"
 #include "faults/port_faults.h"
 #include "faults/supervisor_faults.h"
 #include "harness/checks/slo.h"
@@ -122,6 +123,14 @@ class ScenarioRun {
     wire<ProbeLedger, faults::FaultyLedger>(ports.ledger, "ledger");
     wire<ProbeNotifier, faults::FaultyNotifier>(ports.notifier, "notifier");
     bus_ = std::make_shared<faults::FaultyMessageBus>(rt_, std::move(ports.bus), aimed_at("bus"));
+    // A pause acts on its agent's traffic, so the bus holds it (pause_faults.h).
+    std::vector<const faults::AgentPause*> pauses;
+    for (const auto& f : faults_) {
+      if (f->spec().kind != faults::FaultKind::pause) continue;
+      pauses_.push_back(std::make_unique<faults::AgentPause>(*f));
+      pauses.push_back(pauses_.back().get());
+    }
+    if (!pauses.empty()) bus_->hold_for(std::move(pauses));
     ports.bus = bus_;
     bare_store_ = ports.checkpoints;
     wire<ProbeCheckpointStore, faults::FaultyCheckpointStore>(ports.checkpoints, "checkpoint_store");
@@ -151,6 +160,7 @@ class ScenarioRun {
                                             [this](std::string_view agent) { return work_held(agent); }));
       }
     }
+    for (auto& p : pauses_) rt_.spawn(p->run([this](std::string_view agent) { return work_held(agent); }));
     for (auto* f : workload_->saturation()) rt_.spawn(workload_->saturate(*f, workload_end_));
     rt_.spawn(sample());
     rt_.run_until(workload_end_);
@@ -246,6 +256,7 @@ class ScenarioRun {
   runtime::SimRuntime rt_;
   CallTracker tracker_;
   std::vector<std::unique_ptr<faults::ActiveFault>> faults_;
+  std::vector<std::unique_ptr<faults::AgentPause>> pauses_;  // held by bus_: declared before it
   std::shared_ptr<faults::FaultyMessageBus> bus_;
   std::unique_ptr<WorkloadDriver> workload_;
   world::SimWorld sim_world_;  // the simulated services behind the probes and faults

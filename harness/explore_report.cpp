@@ -103,8 +103,12 @@ std::string explore_markdown(const ExploreResult& r) {
     for (const auto& [t, n] : kc.targets) targets += fmt::format("{}{} {}", targets.empty() ? "" : ", ", t, n);
     const bool allowed = o.kinds.empty() ||
                          std::find(o.kinds.begin(), o.kinds.end(), static_cast<faults::FaultKind>(k)) != o.kinds.end();
+    const bool drawn = static_cast<faults::FaultKind>(k) != faults::FaultKind::pause;  // explore.cpp all_kinds()
     md += fmt::format("| {} | {} | {} | {} | {} |\n", faults::to_string(static_cast<faults::FaultKind>(k)), kc.tried,
-                      kc.touched, kc.runs, allowed ? targets : std::string("(not allowed by --faults)"));
+                      kc.touched, kc.runs,
+                      !drawn     ? std::string("(explore does not draw it)")
+                      : allowed ? targets
+                                : std::string("(not allowed by --faults)"));
   }
   std::string durations;
   for (const auto& [d, n] : r.durations) durations += fmt::format("{}{} runs of {}", durations.empty() ? "" : ", ", n, d);

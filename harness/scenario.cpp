@@ -168,6 +168,22 @@ Scenario parse_scenario(const nlohmann::json& doc, const std::string& file) {
                     ", after the scenario's duration (" + runtime::format_duration(s.duration) +
                     "): expected start + duration within it");
       }
+      // A pause freezes a process the crash may have killed, or another
+      // pause may be about to wake: what either would mean is not a fault
+      // anyone schedules on purpose, so a pause overlaps neither on its role.
+      for (std::size_t j = 0; j < s.faults.size(); ++j) {
+        const auto& other = s.faults[j];
+        const bool pause_involved = spec.kind == faults::FaultKind::pause || other.kind == faults::FaultKind::pause;
+        const bool agent_faults = (spec.kind == faults::FaultKind::pause || spec.kind == faults::FaultKind::crash) &&
+                                  (other.kind == faults::FaultKind::pause || other.kind == faults::FaultKind::crash);
+        if (!pause_involved || !agent_faults || other.target != spec.target) continue;
+        if (spec.start < other.end() && other.start < spec.end()) {
+          f.fail_with(fmt::format("the {} of '{}' overlaps the {} of '{}' ($.faults[{}]): expected a pause whose "
+                                  "window shares no time with another pause or a crash of the same role",
+                                  faults::to_string(spec.kind), spec.target, faults::to_string(other.kind),
+                                  other.target, j));
+        }
+      }
       for (const auto& other : s.faults) {
         // The label names the fault's random stream and event source.
         if (other.label == spec.label) {

@@ -247,6 +247,8 @@ std::string kind_name(std::uint16_t kind) {
     case k(faults::FaultEvent::extra_arrival): return "fault_extra_arrival";
     case k(faults::FaultEvent::duplicated): return "fault_duplicated";
     case k(faults::FaultEvent::held_back): return "fault_held_back";
+    case k(faults::FaultEvent::agent_paused): return "fault_agent_paused";
+    case k(faults::FaultEvent::agent_resumed): return "fault_agent_resumed";
     case k(HarnessEvent::submitted): return "submitted";
     case k(HarnessEvent::call_begin): return "call_begin";
     case k(HarnessEvent::call_end): return "call_end";

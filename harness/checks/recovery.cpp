@@ -168,6 +168,9 @@ bool step_reaction(const Event& e) { return is<pe::RetryScheduled>(e) || is<pe::
 //                      lookup (PO database)
 //   crash              the orchestrator retrying or giving up the crashed
 //                      agent's step; the agent's restart
+//   pause              the orchestrator retrying or giving up the paused
+//                      agent's step; the agent dropping a request it woke
+//                      up to find past its deadline
 //   checkpoint_outage  a checkpoint the system could not write or read
 //   corrupted_input    an invoice it corrupted rejected or sent to review
 //   duplicate_delivery a duplicate caught (stale reply, ledger idempotency)
@@ -200,6 +203,9 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
     case FaultKind::crash:
       if (who.step_of_target != 0 && e.source == who.step_of_target) return step_reaction(e);
       return e.kind == k(rs::SystemEvent::agent_started) && e.source == who.target && who.target != 0;
+    case FaultKind::pause:
+      if (who.step_of_target != 0 && e.source == who.step_of_target) return step_reaction(e);
+      return e.kind == k(rs::SystemEvent::request_expired) && e.source == who.target && who.target != 0;
     case FaultKind::checkpoint_outage: return e.kind == k(rs::SystemEvent::checkpoint_failed);
     case FaultKind::corrupted_input: {
       if (!is<se::TerminalOutcome>(e) || !who.touched.contains(e.subject)) return false;

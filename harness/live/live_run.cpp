@@ -20,6 +20,7 @@
 #include "harness/live/agent_contract.h"
 #include "harness/live/live_faults.h"
 #include "harness/live/live_judge.h"
+#include "harness/live/live_pause.h"
 #include "harness/live/live_proxies.h"
 #include "harness/live/server_faults.h"
 #include "harness/live/wire_audit.h"
@@ -229,6 +230,7 @@ struct Findings {
   // proxies' counts (live_proxies.h), and the proxies' totals.
   std::map<std::size_t, std::uint64_t> proxy_touches;
   std::vector<std::string> proxy_lines;
+  std::vector<std::string> pause_lines;  // live_pause.h: what was stopped, and seen stopped
   live::DeploymentStatus status;
   bool drained = false;
   double waited_s = 0;  // scenario seconds from the start to the final reading
@@ -285,18 +287,18 @@ void check_live_scenario(const Scenario& s, const std::map<std::string, AgentSpe
                       "--mode sim, or drop the probability)",
                       faults::to_string(kind), s.faults[i].probability));
     }
-    if (kind == faults::FaultKind::crash || live_service_fault(s.faults[i]) || live_bus_fault(s.faults[i]) ||
-        live_workload_fault(s.faults[i]) || live_proxy_fault(s.faults[i])) {
+    if (kind == faults::FaultKind::crash || kind == faults::FaultKind::pause || live_service_fault(s.faults[i]) ||
+        live_bus_fault(s.faults[i]) || live_workload_fault(s.faults[i]) || live_proxy_fault(s.faults[i])) {
       continue;
     }
     throw runtime::ConfigError(
         s.file, fmt::format("$.faults[{}].kind", i),
         fmt::format("a '{}' fault has no live form yet (target '{}'): live mode plays 'crash' faults (SIGKILL of the "
-                    "role's worker at the start, restart at the end), latency, hang, error, outage and "
-                    "invalid_output on a service (injected in the worker that calls it), duplicate_delivery and "
-                    "reordering on the bus (in every worker's bus), saturation and corrupted_input on the "
-                    "workload (the harness's driver), and checkpoint_outage and bus_partition (through a TCP fault "
-                    "proxy); run this scenario with --mode sim",
+                    "role's worker at the start, restart at the end), 'pause' faults (SIGSTOP and SIGCONT), "
+                    "latency, hang, error, outage and invalid_output on a service (injected in the worker that "
+                    "calls it), duplicate_delivery and reordering on the bus (in every worker's bus), saturation and "
+                    "corrupted_input on the workload (the harness's driver), and checkpoint_outage and bus_partition "
+                    "(through a TCP fault proxy); run this scenario with --mode sim",
                     faults::to_string(kind), s.faults[i].target));
   }
 }
@@ -356,6 +358,7 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
       for (const auto& line : f.redis_lines) inv.evidence.push_back(line);
       for (const auto& line : f.played_by) inv.evidence.push_back("played by " + line);
       for (const auto& line : f.proxy_lines) inv.evidence.push_back(line);
+      for (const auto& line : f.pause_lines) inv.evidence.push_back(line);
       if (f.wire) {
         const auto& early = f.wire->early_acks;
         if (!early.empty()) {
@@ -451,7 +454,7 @@ void judge(const Scenario& s, const Findings& f, reports::ScenarioResult& r) {
     w.start = s.faults[i].start;
     w.end = s.faults[i].end();
     long long touched = 0;
-    if (s.faults[i].kind == faults::FaultKind::crash) {
+    if (s.faults[i].kind == faults::FaultKind::crash || s.faults[i].kind == faults::FaultKind::pause) {
       touched = i < f.crashes.size() ? f.crashes[i].touched : 0;
     } else if (live_workload_fault(s.faults[i])) {
       if (const auto it = f.workload_touches.find(i); it != f.workload_touches.end()) touched = it->second;
@@ -679,7 +682,10 @@ struct LiveHarness::Impl {
     for (std::size_t i = 0; i < s.faults.size(); ++i) {
       f.crashes.push_back(CrashRecord{i, false, {}, 0});
       // A service fault: the workers inject it. A proxied one: its proxy's mode at the edges.
-      if (s.faults[i].kind != faults::FaultKind::crash && !live_proxy_fault(s.faults[i])) continue;
+      if (s.faults[i].kind != faults::FaultKind::crash && s.faults[i].kind != faults::FaultKind::pause &&
+          !live_proxy_fault(s.faults[i])) {
+        continue;
+      }
       timeline.push_back({s.faults[i].start, 0, i});
       timeline.push_back({s.faults[i].end(), 1, i});
     }
@@ -712,6 +718,7 @@ struct LiveHarness::Impl {
     const runtime::Instant start = rt.now();
     IntakeSubmitter submitter(rt, redis, prefix, options.time_scale);
     ServerCrashes server_crashes(servers, redis, pg, prefix, schema, submitter);
+    LivePauses pauses(f.pause_lines);  // continues what is still stopped when the run ends
     for (const Action& a : timeline) {
       if (!co_await sleep_until(rt, start + a.at)) {
         f.aborted = true;
@@ -748,10 +755,13 @@ struct LiveHarness::Impl {
       }
       const auto role_workers = workers_of(spec.target);
       CrashRecord& record = f.crashes[a.index];
-      // As the simulator plays a crash (faults/supervisor_faults.cpp): one
-      // whose draw misses, or that finds the role down already (an
-      // overlapping crash), does nothing and touches nothing; only the
-      // crash that stopped the role starts it again, at its own end.
+      // As the simulator plays a crash or a pause (faults/supervisor_faults.cpp,
+      // pause_faults.cpp): one whose draw misses, or that finds the role down
+      // already (an overlapping crash), does nothing and touches nothing;
+      // only the crash that stopped the role starts it again, at its own end.
+      // A pause (live_pause.h) is read like a crash, SIGSTOP and SIGCONT for
+      // SIGKILL and restart.
+      const bool pause = spec.kind == faults::FaultKind::pause;
       if (a.kind == 0) {
         if (!crash_strikes(spec, seed) ||
             std::none_of(role_workers.begin(), role_workers.end(), [](const Worker* w) { return w->pid > 0; })) {
@@ -760,6 +770,12 @@ struct LiveHarness::Impl {
         record.killed = true;
         for (const auto& [stream, group] : streams_of(spec.target, prefix)) {
           record.at_kill.push_back(co_await snapshot(redis, stream, group));
+        }
+        if (pause) {
+          std::vector<pid_t> pids;
+          for (const Worker* w : role_workers) pids.push_back(w->pid);
+          pauses.stop(a.index, spec.target, pids);
+          continue;
         }
         for (Worker* w : role_workers) {
           if (w->pid > 0) stop_supervised(w->pid, SIGKILL, std::chrono::milliseconds(0));
@@ -772,6 +788,10 @@ struct LiveHarness::Impl {
           const StreamSnapshot now = co_await snapshot(redis, streams[k].first, streams[k].second);
           const StreamSnapshot& then = record.at_kill[k];
           record.touched += then.pending + then.lag + std::max(0LL, now.added - then.added);
+        }
+        if (pause) {
+          pauses.resume(a.index);
+          continue;
         }
         for (Worker* w : role_workers) {
           if (w->pid > 0) continue;  // up again already

@@ -17,7 +17,9 @@
 //
 // Faults. `crash` of a role: the role's worker process gets SIGKILL at the
 // window's start and is started again, under the same consumer name, at its
-// end (it then takes back its pending entries from Redis). `latency`,
+// end (it then takes back its pending entries from Redis). `pause` of a
+// role: SIGSTOP to each of its workers' process groups at the start, SIGCONT
+// at the end (live_pause.h), touches read as a crash's. `latency`,
 // `hang`, `error`, `outage` and `invalid_output` on a service: the harness
 // writes the scenario's faults to `faults.json` beside the world and every
 // worker injects those aimed at its role's services with the simulator's

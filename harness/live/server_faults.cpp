@@ -56,15 +56,16 @@ void check_server_faults(const Scenario& s, bool servers_started) {
   // down: its crash window may not overlap a server's.
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const auto& agent = s.faults[i];
-    if (agent.kind != faults::FaultKind::crash || server_crash(agent)) continue;
+    const bool worker_fault = agent.kind == faults::FaultKind::crash || agent.kind == faults::FaultKind::pause;
+    if (!worker_fault || server_crash(agent)) continue;
     for (std::size_t j = 0; j < s.faults.size(); ++j) {
       const auto& server = s.faults[j];
       if (!server_crash(server) || agent.end() < server.start || server.end() < agent.start) continue;
       throw runtime::ConfigError(
           s.file, fmt::format("$.faults[{}]", i),
-          fmt::format("the crash of '{}' overlaps the crash of '{}' ($.faults[{}]): live mode cannot read what a "
+          fmt::format("the {} of '{}' overlaps the crash of '{}' ($.faults[{}]): live mode cannot read what a "
                       "worker holds, or start it again, while a server is down; move one of the windows",
-                      agent.target, server.target, j));
+                      faults::to_string(agent.kind), agent.target, server.target, j));
     }
   }
   if (servers_started) return;

@@ -70,8 +70,8 @@ bool server_crash(const faults::FaultSpec& spec) noexcept;
 bool crash_strikes(const faults::FaultSpec& spec, std::uint64_t seed) noexcept;
 
 // Refuses a server crash unless the harness starts the servers itself
-// (ConfigError naming `$.faults[i].target`), and a worker's crash window
-// that overlaps a server's (naming `$.faults[i]`).
+// (ConfigError naming `$.faults[i].target`), and a worker's crash or pause
+// window that overlaps a server's (naming `$.faults[i]`).
 void check_server_faults(const Scenario& s, bool servers_started);
 
 // The harness's submissions to the intake stream, in order: an invoice

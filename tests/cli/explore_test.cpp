@@ -83,6 +83,7 @@ TEST(Explore, BadInputExitsTwoNamingWhatWasWrong) {
   };
   const std::vector<Case> cases = {
       {{"explore", "--policy", rec, "--faults", "latency,bogus", "--runs", "1"}, "--faults"},
+      {{"explore", "--policy", rec, "--faults", "crash,pause", "--runs", "1"}, "pause is not one yet"},
       {{"explore", "--policy", rec, "--runs", "3", "--budget", "1m"}, "either --budget or --runs"},
       {{"explore", "--policy", rec, "--budget", "0s"}, "--budget"},
       {{"explore", "--policy", rec, "--runs", "0"}, "--runs"},

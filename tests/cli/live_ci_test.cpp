@@ -1,7 +1,8 @@
 // The live checks CI runs (issue 18, label `live`): the article's delay and
-// stop tests (scenarios/ocr-delay-30s.json, scenarios/agent-stopped-5m.json)
-// pass live at time scale 60 with the recommended policy and fail with the
-// naive one, as in sim; a passing scenario passes on five consecutive live
+// stop tests (scenarios/ocr-delay-30s.json, scenarios/agent-stopped-5m.json,
+// and the stop as a pause, scenarios/agent-paused-5m.json) pass live at
+// time scale 60 with the recommended policy and fail with the naive one, as
+// in sim; a passing scenario passes on five consecutive live
 // runs; a Redis and a PostgreSQL restart (a `crash` of the server) are
 // ridden through with nothing lost or done twice, and refused where the
 // harness does not own the server; and `faultline compare` of a sim run and
@@ -114,6 +115,10 @@ TEST(LiveArticle, OcrDelay30sPassesWithTheRecommendedPolicy) { expect_passes("oc
 TEST(LiveArticle, OcrDelay30sFailsWithTheNaivePolicy) { expect_naive_fails("ocr-delay-30s.json"); }
 TEST(LiveArticle, AgentStopped5mPassesWithTheRecommendedPolicy) { expect_passes("agent-stopped-5m.json"); }
 TEST(LiveArticle, AgentStopped5mFailsWithTheNaivePolicy) { expect_naive_fails("agent-stopped-5m.json"); }
+// The same stop as a pause (SIGSTOP and SIGCONT of the accounting worker):
+// the verdicts agree with the simulator's under both policies.
+TEST(LiveArticle, AgentPaused5mPassesWithTheRecommendedPolicy) { expect_passes("agent-paused-5m.json"); }
+TEST(LiveArticle, AgentPaused5mFailsWithTheNaivePolicy) { expect_naive_fails("agent-paused-5m.json"); }
 
 // A 2-minute workload of 60 invoices with `faults`; conservation and
 // exactly_once judged, no SLO against a baseline (the simulator's only).
@@ -240,6 +245,16 @@ TEST(LiveServerCrash, RefusedWithServerUrlsAndByTheSimulator) {
   EXPECT_EQ(overlap.exit_code, 2) << overlap.out << overlap.err;
   EXPECT_NE(overlap.err.find("$.faults[1]: the crash of 'ocr' overlaps the crash of 'redis'"), std::string::npos)
       << overlap.err;
+  EXPECT_FALSE(fs::exists(out));
+  // And a worker's pause: its touches are read from Redis at the edges.
+  ct::write_file(file, short_scenario("live-overlap", nlohmann::json::array({crash("redis", "40s", "20s"),
+                                                                           {{"kind", "pause"}, {"target", "ocr"},
+                                                                            {"start", "30s"}, {"duration", "20s"}}}),
+                                      0));
+  const auto paused = ct::faultline({"run", file.string(), "--mode", "live", "--out", out.string()}, d.options(60s));
+  EXPECT_EQ(paused.exit_code, 2) << paused.out << paused.err;
+  EXPECT_NE(paused.err.find("$.faults[1]: the pause of 'ocr' overlaps the crash of 'redis'"), std::string::npos)
+      << paused.err;
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -4,20 +4,24 @@
 // its touches counted, judged PASS from the stores; a service fault whose
 // window sees no call INCONCLUSIVE; scenarios/checkpoint-outage.json and a
 // bus partition through the harness's TCP fault proxies, PASS with their
-// touches in the reports; a fault kind with no live form refused
-// with exit 2 naming its JSON path; and teardown: after a normal end, after SIGINT and
-// after a SIGKILL of faultline itself, no process it started is left (none
-// runs in, or was started from, the test's directory), and after the first
-// two no server data directory either.
+// touches in the reports; a pause of validation's two workers, seen stopped
+// in /proc for the window and PASS with nothing lost; a fault kind with no
+// live form refused with exit 2 naming its JSON path; and teardown: after a
+// normal end, after SIGINT (also inside a pause) and after a SIGKILL of
+// faultline itself, no process it started is left (none runs in, or was
+// started from, the test's directory), and after the first two no server
+// data directory either.
 //
 // Each test gives faultline a TMPDIR of its own, so the servers' data
 // directories are made there and can be looked for.
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -609,6 +613,111 @@ TEST(LiveRun, ReorderingOnTheBusHoldsMessagesBackAndLosesNothing) {
   EXPECT_TRUE(judged_pass(s, "conservation")) << s["invariants"].dump(1);
   EXPECT_TRUE(judged_pass(s, "exactly_once")) << s["invariants"].dump(1);
   EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+}
+
+// The workers of `role` running in (or started from) `dir`: pid and the
+// state letter of /proc/<pid>/stat ('T': stopped).
+std::vector<std::pair<std::string, char>> role_states(const fs::path& dir, const std::string& role) {
+  std::vector<std::pair<std::string, char>> out;
+  for (const auto& line : processes_in(dir)) {
+    if (line.find("--role " + role + " ") == std::string::npos) continue;
+    const std::string pid = line.substr(0, line.find(' '));
+    std::ifstream in("/proc/" + pid + "/stat");
+    const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    out.emplace_back(pid, close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2]);
+  }
+  return out;
+}
+
+// Whether `child` has ended (not reaping it: Child::wait does).
+bool ended(const ct::Child& child) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(child.pid()), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0;
+}
+
+// Polls until `child` ends: the most `role` workers seen stopped at once.
+std::size_t most_stopped_while_running(const ct::Child& child, const fs::path& dir, const std::string& role) {
+  std::size_t most = 0;
+  while (!ended(child)) {
+    std::size_t stopped = 0;
+    for (const auto& [pid, state] : role_states(dir, role)) stopped += state == 'T' ? 1 : 0;
+    most = std::max(most, stopped);
+    std::this_thread::sleep_for(10ms);
+  }
+  return most;
+}
+
+// A pause of validation (two replicas) from 1m to 2m at time scale 60: the
+// harness SIGSTOPs both workers' process groups, which the test sees in
+// /proc as stopped, and SIGCONTs them at the end; the pipeline picks up
+// where it stopped and the stores hold every invoice once.
+TEST(LiveRun, APausedRoleIsReallyStoppedForItsWindowAndLosesNothing) {
+  LiveDir d;
+  auto doc = nlohmann::json::parse(
+      live_scenario("live-validation-pause", "both validation workers SIGSTOPped from 1m to 2m",
+                    nlohmann::json::array({{{"kind", "pause"}, {"target", "validation"}, {"start", "1m"},
+                                            {"duration", "1m"}}}),
+                    0.9));
+  doc["agents"] = {{"validation", {{"replicas", 2}}}};
+  ct::write_file(d.scenario, doc.dump(2));
+  ct::Child child({"run", d.scenario.string(), "--mode", "live", "--time-scale", "60", "--out", d.out.string()},
+                  d.options(180s));
+  const std::size_t most = most_stopped_while_running(child, d.root, "validation");
+  const auto r = child.wait();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(most, 2u) << "both validation workers should have been seen in state T during the window";
+  const auto s = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"))["scenarios"][0];
+  EXPECT_EQ(s["verdict"], "pass") << s["verdict_reason"];
+  ASSERT_EQ(s["faults"].size(), 1u);
+  EXPECT_EQ(s["faults"][0]["kind"], "pause");
+  EXPECT_GT(s["faults"][0]["hit_count"].get<int>(), 0) << "the pause touched nothing";
+  EXPECT_GT(s["outcomes"]["submitted"].get<int>(), 30);
+  EXPECT_EQ(s["outcomes"]["lost"], 0);
+  EXPECT_EQ(s["outcomes"]["in_flight"], 0);
+  EXPECT_TRUE(judged_pass(s, "conservation")) << s["invariants"].dump(1);
+  EXPECT_TRUE(judged_pass(s, "exactly_once")) << s["invariants"].dump(1);
+  // The harness's own record: what it stopped and saw stopped, then continued.
+  std::string evidence;
+  for (const auto& inv : s["invariants"]) {
+    if (inv["id"] != "conservation") continue;
+    for (const auto& line : inv["evidence"]) evidence += line.get<std::string>() + "\n";
+  }
+  EXPECT_NE(evidence.find("pause of validation (fault 0): SIGSTOP to 2 process group(s), 2 seen stopped"),
+            std::string::npos)
+      << evidence;
+  EXPECT_NE(evidence.find("pause of validation (fault 0): SIGCONT to 2 process group(s)"), std::string::npos)
+      << evidence;
+  // Stopped and continued, never restarted: each worker said ready once.
+  const std::string log = ct::read_file(d.out / "latest/logs/0-live-validation-pause/validation-1.log");
+  EXPECT_EQ(log.find("ready"), log.rfind("ready")) << log;
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+}
+
+// SIGINT while the role is stopped: the run is aborted and no process is
+// left, stopped or not (a stopped process heeds no SIGTERM until continued).
+TEST(LiveRun, SigintDuringAPauseLeavesNoProcess) {
+  LiveDir d;
+  ct::write_file(d.scenario,
+                 live_scenario("live-validation-pause", "validation SIGSTOPped from 30s to the end",
+                               nlohmann::json::array({{{"kind", "pause"}, {"target", "validation"}, {"start", "30s"},
+                                                       {"duration", "150s"}}}),
+                               0.9));
+  ct::Child child({"run", d.scenario.string(), "--mode", "live", "--time-scale", "5", "--out", d.out.string()},
+                  d.options(120s));
+  bool stopped = false;
+  const auto limit = std::chrono::steady_clock::now() + 90s;
+  while (!stopped && std::chrono::steady_clock::now() < limit && !ended(child)) {
+    for (const auto& [pid, state] : role_states(d.root, "validation")) stopped |= state == 'T';
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(stopped) << "the validation worker was never seen stopped";
+  ::kill(child.pid(), SIGINT);
+  const auto r = child.wait();
+  EXPECT_EQ(r.exit_code, 4) << r.out << r.err;
+  EXPECT_NE(r.out.find("ABORTED"), std::string::npos) << r.out;
+  EXPECT_EQ(joined(wait_gone(d.root, 5s)), "");
+  EXPECT_EQ(joined(server_dirs_in(d.tmp)), "") << "server data directories left behind";
 }
 
 }  // namespace

@@ -14,7 +14,8 @@ namespace fe = fault_events;
 
 TEST(FaultEvents, EveryPayloadRoundTripsFieldForField) {
   test_support::expect_payloads_round_trip<fe::WindowOpened, fe::WindowClosed, fe::Touched, fe::AgentCrashed,
-                                           fe::AgentRestarted, fe::ExtraArrival, fe::Duplicated, fe::HeldBack>();
+                                           fe::AgentRestarted, fe::ExtraArrival, fe::Duplicated, fe::HeldBack,
+                                           fe::AgentPaused, fe::AgentResumed>();
 }
 
 TEST(FaultEvents, ATouchKeepsANegativeEffectAndTheDroppedMarker) {

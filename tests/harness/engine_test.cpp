@@ -109,6 +109,49 @@ TEST(Engine, ACrashOfAnIdleAgentTouchesNothingAndIsInconclusive) {
   EXPECT_NE(busy.verdict, reports::Verdict::kInconclusive) << busy.verdict_reason;
 }
 
+// A pause freezes the agent (faults/pause_faults.h): nothing it held is lost,
+// every invoice ends in a terminal outcome, the same seed gives the same
+// bytes; a pause of an idle agent touches nothing, like a crash of one.
+TEST(Engine, APausedAgentLosesNothingAndAPauseOfAnIdleOneIsInconclusive) {
+  // Two minutes of a six-minute run frozen: the p99 against the fault-free
+  // baseline is not what this test is about.
+  const auto s = small(R"([{"kind": "pause", "target": "accounting", "start": "1m", "duration": "2m"}])",
+                       R"(, "expect": {"invariants": ["all"], "slo": {"enabled": false}})");
+  reports::RunResult a, b;
+  a.scenarios.push_back(run(s));
+  b.scenarios.push_back(run(s));
+  EXPECT_EQ(reports::to_report_json(a), reports::to_report_json(b));
+  const auto& busy = a.scenarios[0];
+  ASSERT_EQ(busy.faults.size(), 1u);
+  EXPECT_EQ(busy.faults[0].kind, "pause");
+  EXPECT_EQ(busy.faults[0].hit_count, 1u);
+  EXPECT_EQ(busy.verdict, reports::Verdict::kPass) << busy.verdict_reason;
+  EXPECT_GT(busy.outcomes.submitted, 20u);
+  EXPECT_EQ(busy.outcomes.lost, 0u);
+  EXPECT_EQ(busy.outcomes.in_flight, 0u);
+  const auto* resumption = invariant(busy, "resumption");
+  ASSERT_NE(resumption, nullptr);
+  EXPECT_TRUE(resumption->passed);
+
+  const auto idle = run(small(R"([{"kind": "pause", "target": "accounting", "start": "0", "duration": "2s"}])"));
+  ASSERT_EQ(idle.faults.size(), 1u);
+  EXPECT_EQ(idle.faults[0].hit_count, 0u);
+  EXPECT_EQ(idle.verdict, reports::Verdict::kInconclusive) << idle.verdict_reason;
+  EXPECT_NE(idle.verdict_reason.find("pause on accounting"), std::string::npos) << idle.verdict_reason;
+}
+
+// A paused orchestrator: the requests it makes in the window and the
+// replies sent to it wait for the window's end; every invoice still ends in
+// a terminal outcome.
+TEST(Engine, APauseOfTheOrchestratorHoldsItsWorkflowsAndLosesNone) {
+  const auto r = run(small(R"([{"kind": "pause", "target": "orchestrator", "start": "1m", "duration": "2m"}])"));
+  ASSERT_EQ(r.faults.size(), 1u);
+  EXPECT_EQ(r.faults[0].hit_count, 1u);
+  EXPECT_EQ(r.outcomes.lost, 0u);
+  EXPECT_EQ(r.outcomes.in_flight, 0u);
+  EXPECT_NE(r.verdict, reports::Verdict::kInconclusive) << r.verdict_reason;
+}
+
 TEST(Engine, AWorkloadThatSubmitsNothingIsInconclusive) {
   const std::string text = R"({"name": "empty", "seed": 11, "duration": "6m", "drain": "4m",
     "workload": {"rate_per_hour": 0.001},

@@ -313,3 +313,51 @@ TEST(Scenario, SuiteFilesPassTheJsonSchema) {
 
 }  // namespace
 }  // namespace faultline::harness
+
+namespace faultline::harness {
+namespace {
+
+// A pause aims at an agent role, like a crash; it may not share time with a
+// crash or another pause of the same role (what either would mean is not a
+// fault anyone schedules), and is read otherwise.
+TEST(Scenario, APauseAimsAtAnAgentAndOverlapsNoCrashOrPauseOfItsRole) {
+  const std::string pause_ocr = R"({"kind": "pause", "target": "ocr", "start": "4m", "duration": "2m"})";
+  const auto with = [&](const std::string& fault) {
+    return good_with(R"({"kind": "crash", "target": "accounting", "start": "3m", "duration": "5m"})",
+                     R"({"kind": "crash", "target": "accounting", "start": "3m", "duration": "5m"}, )" + fault);
+  };
+  const auto s = parse_scenario(runtime::parse_json_text(with(pause_ocr), "s.json"), "dir/s.json");
+  ASSERT_EQ(s.faults.size(), 5u);
+  EXPECT_EQ(s.faults[3].kind, faults::FaultKind::pause);
+  EXPECT_EQ(s.faults[3].target, "ocr");
+  EXPECT_EQ(s.faults[3].label, "fault/3/pause");
+  EXPECT_EQ(faults::to_json(s.faults[3])["kind"], "pause");
+
+  EXPECT_NE(error_of(with(R"({"kind": "pause", "target": "ledger", "start": "4m", "duration": "2m"})"))
+                .find("dir/s.json: $.faults[3].target: expected a target for a pause fault (one of ocr, validation, "
+                      "matching, accounting, orchestrator)"),
+            std::string::npos);
+  // A server is a live-only target of a crash, not of a pause.
+  EXPECT_NE(error_of(with(R"({"kind": "pause", "target": "redis", "start": "4m", "duration": "2m"})"))
+                .find("$.faults[3].target: expected a target for a pause fault"),
+            std::string::npos);
+  const auto over_crash =
+      error_of(with(R"({"kind": "pause", "target": "accounting", "start": "7m", "duration": "2m"})"));
+  EXPECT_NE(over_crash.find("dir/s.json: $.faults[3]: the pause of 'accounting' overlaps the crash of 'accounting' "
+                            "($.faults[2])"),
+            std::string::npos)
+      << over_crash;
+  const auto over_pause = error_of(with(pause_ocr + ", " + R"({"kind": "pause", "target": "ocr", "start": "5m", )" +
+                                        R"("duration": "1m", "stream": 9})"));
+  EXPECT_NE(over_pause.find("$.faults[4]: the pause of 'ocr' overlaps the pause of 'ocr' ($.faults[3])"),
+            std::string::npos)
+      << over_pause;
+  // Back to back is no overlap; another role's crash is none either.
+  EXPECT_EQ(error_of(with(R"({"kind": "pause", "target": "accounting", "start": "8m", "duration": "2m"})")),
+            "no error");
+  EXPECT_EQ(error_of(with(R"({"kind": "pause", "target": "matching", "start": "3m", "duration": "5m"})")),
+            "no error");
+}
+
+}  // namespace
+}  // namespace faultline::harness
