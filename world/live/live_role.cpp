@@ -121,8 +121,9 @@ struct RoleProcess::Impl {
   // Intake entry per invoice the orchestrator holds, acked at its outcome.
   runtime::FlatHashMap<std::uint64_t, std::string> intake_entries;
   // Intake entries of finished invoices whose outcome record is being
-  // written, or could not be: acked once it is, never by a re-read (one
-  // that was not stays pending for the next run of this consumer).
+  // written, and of refused ones whose refusal is: acked once it is, never
+  // by a re-read (one the process stopped before writing stays pending for
+  // the next run of this consumer).
   std::set<std::string> recording_entries;
 
   // A policy without a checkpoint store ("store": "none") runs its
@@ -364,6 +365,7 @@ struct RoleProcess::Impl {
           // A second entry under an id this run holds or finished (the first
           // one is acked at its outcome), or a new one while full: refused,
           // recorded, then acked.
+          recording_entries.insert(entry_id);
           rt->spawn(refuse(entry_id, id, result));
         }
         // refused_overloaded below the bound without refuse_when_full cannot
@@ -379,6 +381,7 @@ struct RoleProcess::Impl {
       // Stopped: left pending, the next run of this consumer reads it again.
       if (!co_await record_backoff(backoff)) co_return;
     }
+    recording_entries.erase(entry_id);
     co_await send_ack(std::move(entry_id));
   }
 
