@@ -254,7 +254,7 @@ Task<Outcome<>> AccountingAgent::reverse(std::uint64_t id) {
   co_return r;
 }
 
-Task<Outcome<>> AccountingAgent::save_progress(const std::string& key, std::uint64_t id, std::uint64_t& version,
+Task<Outcome<>> AccountingAgent::save_progress(const std::string& key, std::uint64_t id, ProgressRecord& record,
                                                std::size_t completed) {
   // After the last step the checkpoint says "committed" and is kept: a
   // request delivered again (a redelivery after a crash, a duplicate) finds
@@ -264,32 +264,40 @@ Task<Outcome<>> AccountingAgent::save_progress(const std::string& key, std::uint
   // The state is the number of steps completed (one digit: there are three).
   std::string state = completed < 10 ? std::string(1, static_cast<char>('0' + completed)) : std::to_string(completed);
   const auto bytes = static_cast<std::int64_t>(state.size());
-  Task<Outcome<std::uint64_t>> saving = ctx_.checkpoints->save(key, version, std::string(kSagaStep), std::move(state));
+  Task<Outcome<std::uint64_t>> saving =
+      ctx_.checkpoints->save(key, record.version, std::string(kSagaStep), std::move(state));
   // A store that answered at once (in memory) costs no frame here either.
   if (saving.done()) {
-    progress_saved(id, version, completed, bytes, saving.result());
+    progress_saved(id, record, completed, bytes, saving.result());
     return Task<Outcome<>>::ready(resilience::ok());
   }
-  return await_progress(std::move(saving), id, version, completed, bytes);
+  return await_progress(std::move(saving), id, record, completed, bytes);
 }
 
 Task<Outcome<>> AccountingAgent::await_progress(Task<Outcome<std::uint64_t>> saving, std::uint64_t id,
-                                                std::uint64_t& version, std::size_t completed, std::int64_t bytes) {
+                                                ProgressRecord& record, std::size_t completed, std::int64_t bytes) {
   auto saved = co_await std::move(saving);
-  progress_saved(id, version, completed, bytes, saved);
+  progress_saved(id, record, completed, bytes, saved);
   co_return resilience::ok();
 }
 
-void AccountingAgent::progress_saved(std::uint64_t id, std::uint64_t& version, std::size_t completed,
+void AccountingAgent::progress_saved(std::uint64_t id, ProgressRecord& record, std::size_t completed,
                                      std::int64_t bytes, const Outcome<std::uint64_t>& saved) {
   if (saved.ok()) {
-    version = saved.value();
+    record.version = saved.value();
     ++ctx_.metrics->checkpoint_saves;
     ctx_.rt->log().record(source_, id, se::CheckpointSaved{completed, bytes});
     return;
   }
   // Progress not saved: a crash now would redo completed steps, which the
   // budget's and ledger's idempotency absorb. The step itself succeeded.
+  // A save whose reply was lost (timeout: a networked store went away after
+  // the statement did) may have landed, and a conflict says the record moved
+  // past the version this run knows (such a save of its own had landed):
+  // either way the record's version is unknown from here on.
+  if (saved.error_class() == ErrorClass::timeout || saved.error_class() == ErrorClass::conflict) {
+    record.version_unknown = true;
+  }
   ++ctx_.metrics->checkpoint_failures;
   ctx_.rt->log().record(source_, id, se::CheckpointFailed{completed, saved.error_class()});
 }
@@ -303,7 +311,7 @@ struct AccountingAgent::PreparedSaga {
     std::uint64_t id = 0;
     std::int64_t amount = 0;
     std::uint64_t po_number = 0;
-    std::uint64_t version = 0;   // of the saga's checkpoint
+    ProgressRecord progress;     // the saga's checkpoint
     std::string checkpoint_key;  // "saga/<id>" (with a store)
     std::string notice_key;      // "inv-<id>" (when the policy sends idempotency keys)
   };
@@ -331,7 +339,7 @@ struct AccountingAgent::PreparedSaga {
     // tried again past the fault rather than left for a person.
     if (compensate) saga.retry_compensations(*a.ctx_.rt, kCompensationRetryFirst, kCompensationRetryMax, kCompensationRetryFor);
     saga.after_step([p](std::size_t done) {
-      return p->agent->save_progress(p->run.checkpoint_key, p->run.id, p->run.version, done);
+      return p->agent->save_progress(p->run.checkpoint_key, p->run.id, p->run.progress, done);
     });
   }
   PreparedSaga(const PreparedSaga&) = delete;
@@ -422,7 +430,7 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
   run.id = id;
   run.amount = work->extracted().total_cents;
   run.po_number = work->match.po_number;
-  run.version = 0;
+  run.progress = {};
   run.checkpoint_key.clear();
   run.notice_key.clear();
   if (ctx_.policy->agent(AgentId::accounting).idempotency_key) run.notice_key = ledger_key(id);
@@ -435,7 +443,7 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
     auto loaded = co_await ctx_.checkpoints->load(std::move(key));
     if (loaded.ok() && loaded.value()) {
       const auto& cp = *loaded.value();
-      run.version = cp.version;
+      run.progress.version = cp.version;
       // A state that does not parse (a damaged store) counts as no progress:
       // the steps are idempotent, so redoing them is safe.
       const auto [end, ec] = std::from_chars(cp.state.data(), cp.state.data() + cp.state.size(), completed);
@@ -450,19 +458,33 @@ Task<StepReply> AccountingAgent::handle(const Message& request) {
 
   resilience::Saga& saga = in_flight.prepared->saga;
   const resilience::SagaOutcome out = co_await saga.run(*ctx_.rt, id, std::min<std::size_t>(completed, saga.size()));
-  if (ctx_.checkpoints != nullptr && run.version != 0 && !out.committed && out.not_compensated.empty()) {
+  if (ctx_.checkpoints != nullptr && (run.progress.version != 0 || run.progress.version_unknown) && !out.committed &&
+      out.not_compensated.empty()) {
     // Fully undone: the next delivery starts afresh, which the ledger's
     // idempotency key makes harmless. A record that cannot be removed would
     // tell the next delivery that steps just undone are done (it would post
-    // without a reservation): the invoice goes to a person instead.
-    std::string key = run.checkpoint_key;
-    const auto removed = co_await ctx_.checkpoints->remove(std::move(key), run.version);
-    if (!removed.ok()) co_return needs_review(ReviewReason::compensation_failed);
+    // without a reservation): the invoice goes to a person instead. A record
+    // whose version is unknown (a save's reply was lost: it may have landed
+    // all the same) is looked up first, and removed at the version it holds.
+    if (run.progress.version_unknown) {
+      std::string key = run.checkpoint_key;
+      auto loaded = co_await ctx_.checkpoints->load(std::move(key));
+      if (!loaded.ok()) co_return needs_review(ReviewReason::compensation_failed);
+      run.progress.version = loaded.value() ? loaded.value()->version : 0;
+    }
+    if (run.progress.version != 0) {
+      std::string key = run.checkpoint_key;
+      const auto removed = co_await ctx_.checkpoints->remove(std::move(key), run.progress.version);
+      if (!removed.ok()) co_return needs_review(ReviewReason::compensation_failed);
+    }
   }
   if (out.committed) {
-    // Without a workflow deadline the marker is kept for good.
-    if (ctx_.checkpoints != nullptr && run.version != 0 && deadline != runtime::Instant::max()) {
-      committed_.push_back(CommittedMarker{deadline, id, run.version});
+    // Without a workflow deadline the marker is kept for good. One whose
+    // version is unknown is left where it is (it says "committed", which
+    // is true): a removal at a guessed version would only conflict.
+    if (ctx_.checkpoints != nullptr && run.progress.version != 0 && !run.progress.version_unknown &&
+        deadline != runtime::Instant::max()) {
+      committed_.push_back(CommittedMarker{deadline, id, run.progress.version});
     }
     co_return StepReply{};
   }

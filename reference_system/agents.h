@@ -188,7 +188,16 @@ class AccountingAgent final : public Agent {
   Task<Outcome<>> reverse(std::uint64_t id);
   template <class Make>
   Task<Outcome<>> notify(std::uint64_t id, Make& make);
-  Task<Outcome<>> save_progress(const std::string& key, std::uint64_t id, std::uint64_t& version,
+  // Where a saga's progress record ("saga/<id>") stands for one run: the
+  // version this run last saved or loaded (0: none), and whether a save's
+  // outcome is unknown (its reply was lost, or it met a version it did not
+  // expect): the record may then hold a state at a version this run never
+  // learnt, which it must look up before it can remove it.
+  struct ProgressRecord {
+    std::uint64_t version = 0;
+    bool version_unknown = false;
+  };
+  Task<Outcome<>> save_progress(const std::string& key, std::uint64_t id, ProgressRecord& record,
                                 std::size_t completed);
   // A saga built once, its actions bound to the inputs of the run that
   // borrows it (handle() fills them in): building the steps' names and
@@ -200,9 +209,9 @@ class AccountingAgent final : public Agent {
   // Waits until no handler holds the invoice, or the deadline passes
   // (false: the request expired and was recorded so).
   Task<bool> wait_turn(const Message& request);
-  Task<Outcome<>> await_progress(Task<Outcome<std::uint64_t>> saving, std::uint64_t id, std::uint64_t& version,
+  Task<Outcome<>> await_progress(Task<Outcome<std::uint64_t>> saving, std::uint64_t id, ProgressRecord& record,
                                  std::size_t completed, std::int64_t bytes);
-  void progress_saved(std::uint64_t id, std::uint64_t& version, std::size_t completed, std::int64_t bytes,
+  void progress_saved(std::uint64_t id, ProgressRecord& record, std::size_t completed, std::int64_t bytes,
                       const Outcome<std::uint64_t>& saved);
 
   AgentContext ctx_;

@@ -14,6 +14,9 @@ namespace faultline::resilience {
 namespace {
 
 constexpr std::string_view kFormat = "dlq1\n";
+// Slots a push tries (one, and the next ones while they are taken by other
+// keys) before it fails with the conflict.
+constexpr std::size_t kSlotsTried = 8;
 
 void put(std::string& out, std::string_view field) {
   out += std::to_string(field.size());
@@ -134,12 +137,35 @@ runtime::Task<Outcome<std::uint64_t>> DeadLetterQueue::push(std::string key, std
   }
   DeadLetter entry{next_sequence_, std::move(key), std::move(payload), std::move(reason), attempts,
                    at};
-  auto saved = co_await store_->save(store_key(entry.sequence), 0, "dead_letter", encode(entry));
-  if (!saved) {
-    ++counters_.store_failures;
-    co_return std::move(saved).failure();
+  // The slot for the next sequence is written only if it is free (a save at
+  // version 0). Taken (a conflict), it holds either this key's entry, from
+  // an earlier push whose reply was lost after the store wrote it (a
+  // networked store that went away mid-call: the push failed, yet landed),
+  // which is then the entry pushed; or another key's, which moves this one
+  // to the next slot. Without this, every later push would meet the same
+  // taken slot and fail for good.
+  for (std::size_t slot = 0;; ++slot) {
+    auto saved = co_await store_->save(store_key(entry.sequence), 0, "dead_letter", encode(entry));
+    if (saved) break;
+    if (saved.error_class() != ErrorClass::conflict || slot + 1 >= kSlotsTried) {
+      ++counters_.store_failures;
+      co_return std::move(saved).failure();
+    }
+    auto there = co_await store_->load(store_key(entry.sequence));
+    if (!there) {
+      ++counters_.store_failures;
+      co_return std::move(there).failure();
+    }
+    if (!there.value()) continue;  // freed meanwhile: tried again
+    auto stored = decode(there.value()->state);
+    if (stored && stored->key == entry.key) {
+      entry = std::move(*stored);
+      break;
+    }
+    next_sequence_ = entry.sequence + 1;
+    entry.sequence = next_sequence_;
   }
-  ++next_sequence_;
+  next_sequence_ = entry.sequence + 1;
   ++counters_.pushed;
   const ErrorClass error_class = entry.reason.error_class;
   const std::uint64_t sequence = entry.sequence;

@@ -17,6 +17,11 @@
 //
 // Entries are kept in memory as well (bounded by capacity) so size() and
 // peeking cost nothing; the store is the source of truth at open().
+//
+// A push whose store call failed may have been written all the same (a
+// networked store that went away after the write: its reply was lost). The
+// next push of that key finds its own entry in the slot and takes it as
+// pushed, rather than failing on the taken slot again and again.
 #pragma once
 
 #include <cstdint>

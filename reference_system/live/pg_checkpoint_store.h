@@ -13,9 +13,10 @@
 //   CheckpointStore& store = *opened.value();
 //
 // Fault model: what the connection gives (pg_connection.h): transient when
-// the server is unreachable or the connection drops, timeout when it stalls;
-// a save whose reply was lost may have committed, which the next save's
-// compare-and-set reveals as a conflict, never as a silent overwrite.
+// the server is unreachable or the connection drops before a statement went
+// out, timeout when it stalls or drops after: a save that failed with
+// timeout may have committed, which the next save's compare-and-set reveals
+// as a conflict, never as a silent overwrite.
 // Durability is the server's: a save is acknowledged after its commit
 // (fsync on, synchronous_commit on in harness/live_servers).
 #pragma once

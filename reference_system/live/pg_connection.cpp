@@ -367,6 +367,21 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     return Failure{ErrorClass::transient, std::string("postgres: ") + what + ": " + why};
   }
 
+  // The connection went after a statement had gone out in full (its sync
+  // with it) and before its result came back: the server may have
+  // committed it (a crash after the commit record was flushed, a backend
+  // that finished after its client was cut off). Its reply is lost, not
+  // necessarily its statement, as with a call abandoned at its deadline:
+  // ErrorClass::timeout, which callers treat as an outcome to find out or
+  // undo, never as "nothing happened".
+  Failure lost_reply(const char* what) {
+    std::string why = trimmed(PQerrorMessage(conn));
+    drop();
+    ++stats.replies_lost;
+    return Failure{ErrorClass::timeout, std::string("postgres: ") + what + ": " + why +
+                                            " (the statement had gone out: whether it committed is unknown)"};
+  }
+
   Failure stalled() {
     ++stats.timeouts;
     drop();
@@ -397,21 +412,27 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
   }
 
   // Waits until PQgetResult would not block. On a failure the connection
-  // is dropped and `in_flight` disarmed.
+  // is dropped and `in_flight` disarmed. Every statement waited for here
+  // went out in full: a connection lost now leaves its outcome unknown, even
+  // one the server ended with a FATAL of its own (libpq keeps no SQLSTATE
+  // for it, so it cannot be told from one sent after the commit).
   Task<Outcome<>> until_not_busy(InFlight& in_flight) {
     while (PQisBusy(conn) != 0) {
       const WaitResult w = co_await SocketWait(*this, true, false, options.query_timeout);
       if (w.timed_out || PQconsumeInput(conn) == 0) {
         in_flight.active = false;
-        co_return w.timed_out ? stalled() : lost("reading the result");
+        co_return w.timed_out ? stalled() : lost_reply("reading the result");
       }
     }
     co_return resilience::ok();
   }
 
   // The failure an error result says (freed here); the connection is
-  // dropped when it is gone with it.
-  Failure failure_of(PGresult* error) {
+  // dropped when it is gone with it. A session's FATAL ends its
+  // transaction uncommitted (transient), unless it came after the statement
+  // had completed (`completed`: a result before the error), during the
+  // commit: then whether it committed is unknown (timeout, as lost_reply).
+  Failure failure_of(PGresult* error, bool completed) {
     // Both point into `error`: copied before it is freed.
     const char* state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
     const std::string code = state != nullptr ? state : "";
@@ -419,6 +440,11 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     PQclear(error);
     if (PQstatus(conn) != CONNECTION_OK) {
       drop();
+      if (completed) {
+        ++stats.replies_lost;
+        return Failure{ErrorClass::timeout, "postgres: connection lost after the statement completed: " + message +
+                                                " (whether it committed is unknown)"};
+      }
       return Failure{ErrorClass::transient, "postgres: connection lost: " + message};
     }
     return Failure{class_of_sqlstate(code), "postgres: " + message + (code.empty() ? "" : " [" + code + "]")};
@@ -452,12 +478,13 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     }
     in_flight.active = false;
     if (error != nullptr) {
+      const bool completed = last != nullptr;
       PQclear(last);
-      co_return failure_of(error);
+      co_return failure_of(error, completed);
     }
     if (PQstatus(conn) != CONNECTION_OK) {
       PQclear(last);
-      co_return lost("after the statement");
+      co_return lost_reply("after the statement");
     }
     co_return PgResult(last);
   }
@@ -518,7 +545,8 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     ~BatchGuard() {
       for (std::size_t i = 1; i < batch->size(); ++i) {
         if (Pending* p = (*batch)[i]; p != nullptr) {
-          p->settle(Failure{ErrorClass::transient, "postgres: the connection was dropped mid-batch"});
+          // Its statement may have gone out with the batch: an unknown outcome.
+          p->settle(Failure{ErrorClass::timeout, "postgres: the connection was dropped mid-batch"});
         }
       }
     }
@@ -697,7 +725,7 @@ struct PgConnection::Impl : std::enable_shared_from_this<PgConnection::Impl> {
     PQclear(sync);
     in_flight.active = false;
     if (!synced || PQexitPipelineMode(conn) == 0 || PQstatus(conn) != CONNECTION_OK) {
-      co_return lost("ending the pipeline");
+      co_return lost_reply("ending the pipeline");
     }
     if (all_ok) {
       for (Sent& one : sent) {

@@ -22,16 +22,21 @@
 // column holds any bytes, NUL included), integers are int8. Results give
 // bytea and text columns as bytes and int2/int4/int8/bool as integers.
 //
-// Fault model: a refused or lost connection is a transient Failure (whether
-// a statement in flight committed is unknown, as with any network call) and
-// the next query reconnects; a connection the server closed while idle is
-// found before the next query is sent. A query or connection step that makes
-// no progress for `query_timeout` (`connect_timeout`) drops the connection
-// and fails with ErrorClass::timeout; either fails every query of the batch
+// Fault model: a refused connection, or one lost before a statement had
+// gone out in full, is a transient Failure (nothing was committed) and the
+// next query reconnects; a connection the server closed while idle is found
+// before the next query is sent. A connection lost after a statement went
+// out and before its result came back (the server crashed or restarted, the
+// network cut) fails it with ErrorClass::timeout: its reply is lost, and
+// whether it committed is unknown (a server killed after flushing the
+// commit record has committed it), so a caller must find out or undo it,
+// never take it as not done. A query or connection step that makes no
+// progress for `query_timeout` (`connect_timeout`) drops the connection and
+// fails with ErrorClass::timeout too; either fails every query of the batch
 // in flight. A caller abandoned mid-query (its task cancelled by a timeout)
 // while its query leads a batch drops the connection too (the batch's other
-// queries fail transiently): its statement's fate is the server's, the next
-// query starts clean. One abandoned while a batch led by another query
+// queries fail with ErrorClass::timeout, their outcome unknown): its
+// statement's fate is the server's, the next query starts clean. One abandoned while a batch led by another query
 // carries its statement leaves that batch running: its statement may
 // commit, as any statement in flight when its caller gives up. The server's errors
 // are classed by SQLSTATE: serialization failures, deadlocks, lock waits
@@ -127,6 +132,7 @@ struct PgStats {
   std::uint64_t refused_full = 0;  // queries refused at max_waiting
   std::uint64_t batches = 0;       // pipelines of several queries, one transaction each
   std::uint64_t batches_rerun = 0;  // of them, run again one query at a time (a statement failed)
+  std::uint64_t replies_lost = 0;   // statements failed with an unknown outcome (sent, connection lost)
 };
 
 class PgConnection {

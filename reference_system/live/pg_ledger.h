@@ -19,8 +19,9 @@
 //   auto receipt = co_await ledger->post({id, "inv-42", vendor, po, cents});
 //
 // Fault model: the connection's (pg_connection.h). A post whose reply was
-// lost may have committed; posting it again with its key is the remedy, and
-// gives back the first entry as a duplicate.
+// lost (ErrorClass::timeout) may have committed; posting it again with its
+// key is the remedy, and gives back the first entry as a duplicate, or
+// reversing the invoice (the saga's compensation) is.
 #pragma once
 
 #include <cstdint>

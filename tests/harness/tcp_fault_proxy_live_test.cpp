@@ -12,6 +12,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include "faults/fault.h"
 #include "harness/live/live_proxies.h"
@@ -69,7 +70,7 @@ TEST(TcpFaultProxyUrls, ScenariosWithoutProxiedFaultsStartNoProxy) {
   EXPECT_FALSE(live_proxy_fault(crash));
 }
 
-TEST(TcpFaultProxyLive, PgConnectionFailsTransientlyWhileRefusedOrResetAndReconnectsAfter) {
+TEST(TcpFaultProxyLive, PgConnectionFailsWhileRefusedOrResetAndReconnectsAfter) {
   runtime::LiveRuntime rt{1};
   const std::string url = test_support::live_servers().postgres;
   auto proxy = proxy_to(url);
@@ -98,7 +99,8 @@ TEST(TcpFaultProxyLive, PgConnectionFailsTransientlyWhileRefusedOrResetAndReconn
   auto after_idle_reset = run_task(rt, pg.query("SELECT 4::int8"));
   ASSERT_TRUE(after_idle_reset.ok()) << after_idle_reset.failure().message;
 
-  // Reset in the middle of a statement: that statement fails, the next one runs.
+  // Reset in the middle of a statement: that statement fails, its outcome
+  // unknown (it had gone out: timeout, not transient), the next one runs.
   std::optional<Outcome<live::PgResult>> slow;
   rt.spawn([](live::PgConnection& pg, std::optional<Outcome<live::PgResult>>& out) -> Task<void> {
     out.emplace(co_await pg.query("SELECT pg_sleep(2)::text"));
@@ -111,11 +113,60 @@ TEST(TcpFaultProxyLive, PgConnectionFailsTransientlyWhileRefusedOrResetAndReconn
   rt.run();
   ASSERT_TRUE(slow.has_value());
   ASSERT_FALSE(slow->ok());
-  EXPECT_EQ(slow->error_class(), ErrorClass::transient) << slow->failure().message;
+  EXPECT_EQ(slow->error_class(), ErrorClass::timeout) << slow->failure().message;
   EXPECT_EQ(proxy->counts().reset_busy, 1u) << "a statement was unanswered";
   auto last = run_task(rt, pg.query("SELECT 5::int8"));
   ASSERT_TRUE(last.ok()) << last.failure().message;
   EXPECT_EQ(last->integer(0, 0), 5);
+}
+
+// An insert whose connection is cut after it went out commits all the same
+// (the server finishes it, then cannot answer): the client must report that
+// as an unknown outcome (timeout), never as transient ("nothing happened"),
+// or a saga would leave the effect in place while undoing the rest (a post
+// left live after its reservation was released: live-postgres-restart.json).
+TEST(TcpFaultProxyLive, AStatementCutOffAfterItWentOutIsOfUnknownOutcomeAndMayHaveCommitted) {
+  runtime::LiveRuntime rt{1};
+  const std::string url = test_support::live_servers().postgres;
+  const std::string table = test_support::unique_name("cut_off");
+  live::PgConnection direct(rt, url);
+  auto made = run_task(rt, direct.execute("CREATE TABLE " + table + " (id bigint)"));
+  ASSERT_TRUE(made.ok()) << made.failure().message;
+  auto proxy = proxy_to(url);
+  live::PgConnection pg(rt, url_through(url, proxy->host(), proxy->port()));
+  ASSERT_TRUE(run_task(rt, pg.query("SELECT 1::int8")).ok());
+
+  std::optional<Outcome<live::PgResult>> insert;
+  rt.spawn([](live::PgConnection& pg, std::string table, std::optional<Outcome<live::PgResult>>& out) -> Task<void> {
+    out.emplace(co_await pg.query("INSERT INTO " + table + " SELECT $1::int8 FROM pg_sleep(0.5)", 7));
+  }(pg, table, insert));
+  rt.spawn([](runtime::LiveRuntime& rt, TcpFaultProxy& proxy) -> Task<void> {
+    co_await rt.sleep(150ms);  // the insert is in the server, sleeping
+    proxy.reset();
+    proxy.pass();
+  }(rt, *proxy));
+  rt.run();
+  ASSERT_TRUE(insert.has_value());
+  ASSERT_FALSE(insert->ok());
+  EXPECT_EQ(insert->error_class(), ErrorClass::timeout) << insert->failure().message;
+  EXPECT_EQ(pg.stats().replies_lost, 1u);
+
+  // The server went on without its client: the row is there.
+  std::int64_t rows = 0;
+  for (int i = 0; i < 100 && rows == 0; ++i) {  // bounded: 10 s of 100 ms polls
+    auto counted = run_task(rt, direct.query("SELECT count(*) FROM " + table));
+    ASSERT_TRUE(counted.ok()) << counted.failure().message;
+    rows = counted->integer(0, 0);
+    if (rows == 0) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(rows, 1) << "the statement whose reply was lost committed";
+  (void)run_task(rt, direct.execute("DROP TABLE " + table));
+
+  // Refused before a statement could go out: transient (nothing was sent).
+  proxy->refuse();
+  auto refused = run_task(rt, pg.query("SELECT 2::int8"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error_class(), ErrorClass::transient) << refused.failure().message;
 }
 
 TEST(TcpFaultProxyLive, TheCheckpointStoreLosesNothingAcrossAnOutage) {

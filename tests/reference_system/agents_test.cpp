@@ -7,6 +7,7 @@
 #include "reference_system/agents.h"
 #include "reference_system/bus.h"
 #include "runtime/sim_runtime.h"
+#include "tests/support/lost_reply_checkpoint_store.h"
 #include "tests/support/run_task.h"
 #include "world/service_models.h"
 
@@ -240,6 +241,34 @@ TEST(AccountingAgent, FailedCompensationNeedsAHuman) {
   const StepReply reply = run_task(r.f.rt, r.agent->handle(r.f.request(9)));
   EXPECT_EQ(reply.status, StepStatus::needs_review);
   EXPECT_EQ(reply.review_reason, static_cast<std::uint8_t>(ReviewReason::compensation_failed));
+}
+
+// The reserve's progress save lands but its reply is lost (PostgreSQL killed
+// after the commit): the saga goes on without knowing the record's version.
+// When a later step fails and the saga is undone, the record goes too, looked
+// up at the version it holds: left behind, it would tell the next delivery
+// that the reserve (just released) is done, and that one would post without
+// a reservation.
+TEST(AccountingAgent, AnUndoneSagaRemovesAProgressRecordWhoseSaveLostItsReply) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).compensation = true;
+  r.f.policy.agent(AgentId::accounting).idempotency_key = true;
+  test_support::LostReplyCheckpointStore lossy(r.f.store, "saga/", 1);
+  AgentContext ctx = r.f.ctx();
+  ctx.checkpoints = &lossy;
+  r.clients = make_service_clients(ctx);
+  AccountingAgent agent(ctx, r.clients, r.budget, r.ledger, r.notifier);
+  r.notifier->up = false;
+  EXPECT_EQ(run_task(r.f.rt, agent.handle(r.f.request(9))).status, StepStatus::failed);
+  EXPECT_EQ(lossy.replies_lost(), 1);
+  EXPECT_FALSE(r.budget->has_reservation(9));
+  EXPECT_EQ(r.ledger->live_entries(9), 0u);
+  EXPECT_EQ(r.f.store.size(), 0u) << "the undone saga's progress record is gone";
+
+  r.notifier->up = true;
+  EXPECT_EQ(run_task(r.f.rt, agent.handle(r.f.request(9))).status, StepStatus::ok);
+  EXPECT_EQ(r.ledger->live_entries(9), 1u);
+  EXPECT_TRUE(r.budget->has_reservation(9)) << "posted with its reservation";
 }
 
 TEST(AccountingAgent, UndoTakesBackACommittedSagaAndItsProgressRecord) {

@@ -1,6 +1,7 @@
 // The dead-letter queue: bounded (refusals counted), durable through the
 // checkpoint store (a new queue on a reopened SQLite file sees every entry),
-// alert threshold, FIFO pop, and an encoding that keeps arbitrary bytes.
+// alert threshold, FIFO pop, an encoding that keeps arbitrary bytes, and a
+// push that landed though its reply was lost.
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "resilience/dead_letter.h"
 #include "resilience/sqlite_checkpoint_store.h"
 #include "test_util.h"
+#include "tests/support/lost_reply_checkpoint_store.h"
 
 namespace faultline::resilience {
 namespace {
@@ -94,6 +96,51 @@ TEST(DeadLetterQueue, SurvivesAProcessRestartThroughTheSqliteStore) {
   // New entries continue the sequence.
   EXPECT_EQ(run_now(reopened.push("inv-3", "", exhausted(), 1, at(10s))).value(), 3u);
   fs::remove_all(dir);
+}
+
+// A push whose write landed but whose reply was lost (a networked store that
+// went away mid-call: a PostgreSQL restart) failed; the next push of that key
+// finds its own entry in the slot and takes it as pushed, once, and the pushes
+// after it go on to the next slots instead of meeting the taken one forever.
+TEST(DeadLetterQueue, APushThatLandedWithoutItsReplyIsFoundByTheNextPushOfItsKey) {
+  InMemoryCheckpointStore store;
+  test_support::LostReplyCheckpointStore lossy(store, "dlq/", 1);
+  DeadLetterQueue dlq(lossy, {.name = "inv", .capacity = 10, .alert_threshold = 5});
+  ASSERT_TRUE(run_now(dlq.open()).ok());
+  auto lost = run_now(dlq.push("inv-7", "p7", exhausted(), 2, at(1s)));
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.error_class(), ErrorClass::timeout);
+  EXPECT_EQ(store.size(), 1u) << "the write landed all the same";
+  EXPECT_EQ(dlq.size(), 0u);
+
+  auto again = run_now(dlq.push("inv-7", "p7", exhausted(), 2, at(5s)));
+  ASSERT_TRUE(again.ok()) << again.failure().message;
+  EXPECT_EQ(again.value(), 1u);
+  EXPECT_EQ(store.size(), 1u) << "stored once";
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(dlq.entries().front().at, at(1s)) << "the queue holds the entry the store holds";
+  EXPECT_EQ(run_now(dlq.push("inv-8", "p8", exhausted(), 2, at(6s))).value(), 2u);
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_EQ(dlq.counters().pushed, 2u);
+}
+
+// A slot another writer took after this queue opened (a second queue on the
+// same store) moves the push on to the next free slot.
+TEST(DeadLetterQueue, ASlotTakenByAnotherKeyMovesThePushOn) {
+  InMemoryCheckpointStore store;
+  const DeadLetterConfig config{.name = "inv", .capacity = 10, .alert_threshold = 5};
+  DeadLetterQueue one(store, config);
+  DeadLetterQueue other(store, config);
+  ASSERT_TRUE(run_now(one.open()).ok());
+  ASSERT_TRUE(run_now(other.open()).ok());
+  EXPECT_EQ(run_now(one.push("a", "pa", exhausted(), 1, at(1s))).value(), 1u);
+  EXPECT_EQ(run_now(other.push("b", "pb", exhausted(), 1, at(2s))).value(), 2u);
+  EXPECT_EQ(run_now(other.push("c", "pc", exhausted(), 1, at(3s))).value(), 3u);
+  EXPECT_EQ(store.size(), 3u);
+  DeadLetterQueue reopened(store, config);
+  ASSERT_TRUE(run_now(reopened.open()).ok());
+  ASSERT_EQ(reopened.size(), 3u);
+  EXPECT_EQ(reopened.entries()[1].key, "b");
 }
 
 TEST(DeadLetterQueue, EncodingKeepsArbitraryBytes) {

@@ -35,9 +35,14 @@ constexpr std::array<std::string_view, 6> kRoleNames = {"ocr",        "validatio
 
 // At most this many intake entries per read.
 constexpr std::size_t kIntakeBatch = 64;
-// Outcome records that fail are tried again this often before the entry is
-// left pending (a restart of the orchestrator then finishes it).
-constexpr int kRecordAttempts = 20;
+// An outcome record or refusal that fails (PostgreSQL down or restarting:
+// a crash and its recovery take seconds) is tried again after this backoff
+// (real time), doubling up to the cap, for as long as the process runs: its
+// intake entry stays pending meanwhile, and a running orchestrator never
+// re-reads an entry whose record is being written, so giving up would leave
+// the invoice in no terminal store until the orchestrator restarted.
+constexpr std::chrono::milliseconds kRecordRetryFirst{100};
+constexpr std::chrono::milliseconds kRecordRetryMax{2'000};
 // The intake stream is trimmed after this many acks.
 constexpr std::uint64_t kTrimEvery = 256;
 
@@ -116,8 +121,9 @@ struct RoleProcess::Impl {
   // Intake entry per invoice the orchestrator holds, acked at its outcome.
   runtime::FlatHashMap<std::uint64_t, std::string> intake_entries;
   // Intake entries of finished invoices whose outcome record is being
-  // written, or could not be: acked once it is, never by a re-read (one
-  // that was not stays pending for the next run of this consumer).
+  // written, and of refused ones whose refusal is: acked once it is, never
+  // by a re-read (one the process stopped before writing stays pending for
+  // the next run of this consumer).
   std::set<std::string> recording_entries;
 
   // A policy without a checkpoint store ("store": "none") runs its
@@ -359,6 +365,7 @@ struct RoleProcess::Impl {
           // A second entry under an id this run holds or finished (the first
           // one is acked at its outcome), or a new one while full: refused,
           // recorded, then acked.
+          recording_entries.insert(entry_id);
           rt->spawn(refuse(entry_id, id, result));
         }
         // refused_overloaded below the bound without refuse_when_full cannot
@@ -369,16 +376,22 @@ struct RoleProcess::Impl {
   }
 
   Task<void> refuse(std::string entry_id, std::uint64_t id, SubmitResult result) {
-    bool stored = false;
-    for (int attempt = 0; attempt < kRecordAttempts && !stored; ++attempt) {
-      stored = (co_await records->refused(entry_id, id, reference_system::to_string(result))).ok();
-      if (!stored) co_await rt->sleep(scenario(*rt, std::chrono::milliseconds(100)));
+    auto backoff = kRecordRetryFirst;
+    while (!(co_await records->refused(entry_id, id, reference_system::to_string(result))).ok()) {
+      // Stopped: left pending, the next run of this consumer reads it again.
+      if (!co_await record_backoff(backoff)) co_return;
     }
-    if (!stored) {
-      ++counters.records_failed;
-      co_return;  // left pending: the next run of this consumer reads it again
-    }
+    recording_entries.erase(entry_id);
     co_await send_ack(std::move(entry_id));
+  }
+
+  // Sleeps before an outcome record or refusal is tried again (kRecordRetryFirst,
+  // doubling to kRecordRetryMax); false once the process is stopping.
+  Task<bool> record_backoff(std::chrono::milliseconds& backoff) {
+    ++counters.record_retries;
+    co_await rt->sleep(scenario(*rt, backoff));
+    backoff = std::min(backoff * 2, kRecordRetryMax);
+    co_return running;
   }
 
   void ack_intake(const std::string& entry_id) {
@@ -448,10 +461,9 @@ struct RoleProcess::Impl {
   // its terminal store holds it (the ledger, the dead-letter queue are
   // written before the outcome).
   Task<void> record(std::uint64_t id, InvoiceOutcome outcome, std::optional<ReviewReason> reason, std::string entry_id) {
-    bool stored = true;
     if (outcome == InvoiceOutcome::manual_review || outcome == InvoiceOutcome::rejected_invalid) {
-      stored = false;
-      for (int attempt = 0; attempt < kRecordAttempts && !stored; ++attempt) {
+      auto backoff = kRecordRetryFirst;
+      for (;;) {
         // (No co_await inside ?: here: GCC 12 destroys such temporaries twice.)
         std::optional<Outcome<>> written;
         if (outcome == InvoiceOutcome::manual_review) {
@@ -459,12 +471,12 @@ struct RoleProcess::Impl {
         } else {
           written.emplace(co_await records->rejected(id));
         }
-        stored = written->ok();
-        if (!stored) co_await rt->sleep(scenario(*rt, std::chrono::milliseconds(100)));
+        if (written->ok()) break;
+        // Stopped: the entry stays pending for the next run of this consumer.
+        if (!co_await record_backoff(backoff)) co_return;
       }
-      if (!stored) ++counters.records_failed;
     }
-    if (stored && !entry_id.empty()) {
+    if (!entry_id.empty()) {
       recording_entries.erase(entry_id);
       co_await send_ack(std::move(entry_id));
     }

@@ -122,7 +122,7 @@ struct RoleCounters {
   std::uint64_t intake_undecodable = 0;
   std::uint64_t intake_acked = 0;
   std::uint64_t intake_trimmed = 0;    // acked entries trimmed from the intake stream
-  std::uint64_t records_failed = 0;    // outcome records that did not reach PostgreSQL
+  std::uint64_t record_retries = 0;    // outcome records (and refusals) tried again after a failure
 };
 
 class RoleProcess {

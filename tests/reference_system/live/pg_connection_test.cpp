@@ -3,9 +3,10 @@
 // coroutines taking turns (queued ones in one batch, one transaction, each
 // run alone again when one of them fails), errors classed by SQLSTATE, and
 // its fault model:
-// refused, a backend terminated while idle (reconnected before the next
-// statement) and mid-statement (transient), a statement that makes no
-// progress (timeout) and a caller abandoned mid-statement.
+// refused (transient), a backend terminated while idle (reconnected before
+// the next statement) and mid-statement (an unknown outcome: timeout), a
+// statement that makes no progress (timeout) and a caller abandoned
+// mid-statement.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -178,7 +179,10 @@ TEST_F(PgConnectionTest, ABackendTerminatedWhileIdleIsReplacedBeforeTheNextState
   EXPECT_EQ(victim.stats().connects, 2u);
 }
 
-TEST_F(PgConnectionTest, ABackendTerminatedMidStatementFailsItTransiently) {
+// Its statement had gone out: its outcome is unknown to the client (a
+// backend may be terminated after its commit as well as before), so it fails
+// with ErrorClass::timeout, as a lost reply does, never as transient.
+TEST_F(PgConnectionTest, ABackendTerminatedMidStatementFailsItAsOfUnknownOutcome) {
   PgConnection victim(rt, url);
   PgConnection killer(rt, url);
   const std::string marker = test_support::unique_name("sleeper");
@@ -199,7 +203,8 @@ TEST_F(PgConnectionTest, ABackendTerminatedMidStatementFailsItTransiently) {
   rt.run();
   ASSERT_TRUE(slept.has_value());
   ASSERT_FALSE(slept->ok());
-  EXPECT_EQ(slept->error_class(), ErrorClass::transient) << slept->failure().message;
+  EXPECT_EQ(slept->error_class(), ErrorClass::timeout) << slept->failure().message;
+  EXPECT_EQ(victim.stats().replies_lost, 1u);
   EXPECT_TRUE(run_task(rt, victim.query("SELECT 1")).ok()) << "the next statement reconnects";
 }
 
