@@ -83,6 +83,8 @@ TEST(Explore, BadInputExitsTwoNamingWhatWasWrong) {
   };
   const std::vector<Case> cases = {
       {{"explore", "--policy", rec, "--faults", "latency,bogus", "--runs", "1"}, "--faults"},
+      // network is live-only: the simulator explore runs cannot play it.
+      {{"explore", "--policy", rec, "--faults", "network", "--runs", "1"}, "fault kinds the simulator runs"},
       {{"explore", "--policy", rec, "--runs", "3", "--budget", "1m"}, "either --budget or --runs"},
       {{"explore", "--policy", rec, "--budget", "0s"}, "--budget"},
       {{"explore", "--policy", rec, "--runs", "0"}, "--runs"},
