@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "runtime/assert.h"
 
@@ -126,9 +127,12 @@ resilience::Outcome<LiveProxies::Hop> LiveProxies::hop_in_front_of(const std::st
 
 resilience::Outcome<std::unique_ptr<LiveProxies>> LiveProxies::open(const std::vector<faults::FaultSpec>& faults,
                                                                     const std::string& redis_url,
-                                                                    const std::string& postgres_url) {
+                                                                    const std::string& postgres_url,
+                                                                    double time_scale) {
+  FAULTLINE_ASSERT(time_scale > 0);
   auto proxies = std::make_unique<LiveProxies>();
   LiveProxies& p = *proxies;
+  p.time_scale_ = time_scale;
   p.redis_url_ = redis_url;
   p.postgres_url_ = postgres_url;
   p.redis_address_ = address_of(redis_url, 6379);
@@ -224,10 +228,16 @@ void LiveProxies::apply(const Link& link) const {
     }
     const auto& spec = faults_[link.open.back()];
     switch (spec.network_mode) {
-      case faults::NetworkMode::delay:
-        proxy.delay(std::chrono::duration_cast<std::chrono::milliseconds>(spec.delay));
+      case faults::NetworkMode::delay: {
+        const auto real = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::duration<double, std::milli>(runtime::to_seconds(spec.delay) * 1000.0 / time_scale_));
+        proxy.delay(std::max(std::chrono::milliseconds(1), real));
         break;
-      case faults::NetworkMode::bandwidth: proxy.bandwidth(spec.bytes_per_second); break;
+      }
+      case faults::NetworkMode::bandwidth:
+        proxy.bandwidth(
+            static_cast<std::uint64_t>(std::llround(static_cast<double>(spec.bytes_per_second) * time_scale_)));
+        break;
       case faults::NetworkMode::reset: proxy.reset(); break;
       case faults::NetworkMode::black_hole: proxy.black_hole(); break;
     }

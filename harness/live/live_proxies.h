@@ -66,9 +66,14 @@ std::string url_through(const std::string& url, const std::string& host, std::ui
 class LiveProxies {
  public:
   // Starts a proxy for each kind the scenario's faults need (none: none).
+  // A network fault's delay and bandwidth are in scenario time: the proxy
+  // delays delay / time_scale (at least 1 ms) and lets bytes_per_second x
+  // time_scale through, so the link is as slow against the policy's
+  // timeouts at any time scale.
   static resilience::Outcome<std::unique_ptr<LiveProxies>> open(const std::vector<faults::FaultSpec>& faults,
                                                                 const std::string& redis_url,
-                                                                const std::string& postgres_url);
+                                                                const std::string& postgres_url,
+                                                                double time_scale = 1.0);
 
   // The URLs a role's workers get: through the proxies in front of them
   // where there are some, else as given.
@@ -122,6 +127,7 @@ class LiveProxies {
   std::string postgres_url_;
   std::string redis_address_;
   std::string postgres_address_;
+  double time_scale_ = 1.0;
   int checkpoint_windows_open_ = 0;
   int bus_windows_open_ = 0;
   std::vector<faults::FaultSpec> faults_;  // the scenario's, in its order

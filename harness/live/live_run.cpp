@@ -1008,7 +1008,7 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
   std::unique_ptr<LiveProxies> proxies;
   std::string proxy_error;
   if (std::any_of(s.faults.begin(), s.faults.end(), [](const auto& f) { return live_proxy_fault(f); })) {
-    auto opened = LiveProxies::open(s.faults, h.redis_url, h.postgres_url);
+    auto opened = LiveProxies::open(s.faults, h.redis_url, h.postgres_url, h.options.time_scale);
     if (opened) proxies = std::move(opened).value();
     else proxy_error = opened.failure().message;
   }
