@@ -181,7 +181,10 @@ void expect_nothing_lost(const nlohmann::json& s) {
 // differs from every other role's, which all share the direct one.
 void expect_only_role_proxied(const std::map<std::string, WorkerView>& workers, const std::string& role,
                               const std::string& to) {
-  ASSERT_EQ(workers.size(), 6u) << "workers seen: " << workers.size();
+  std::string seen;
+  for (const auto& [r, w] : workers) seen += r + ": " + w.redis + " " + w.postgres + " " + w.checkpoint_postgres + "\n";
+  SCOPED_TRACE("workers as they ran:\n" + seen);
+  ASSERT_EQ(workers.size(), 6u);
   auto url = [&](const WorkerView& w) { return to == "redis" ? w.redis : w.postgres; };
   const std::string proxied = url(workers.at(role));
   const std::string direct = url(workers.at(role == "ocr" ? "matching" : "ocr"));
