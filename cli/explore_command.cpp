@@ -52,12 +52,14 @@ std::optional<std::vector<faults::FaultKind>> parse_kinds(const std::string& tex
   std::string name;
   while (std::getline(in, name, ',')) {
     const auto kind = faults::fault_kind_from(name);
-    if (!kind) {
+    // explore runs the simulator: a live-only kind (network) is not one it can draw.
+    if (!kind || faults::live_only_kind(*kind)) {
       std::string all;
       for (std::size_t i = 0; i < faults::kFaultKindCount; ++i) {
+        if (faults::live_only_kind(static_cast<faults::FaultKind>(i))) continue;
         all += (all.empty() ? "" : ", ") + std::string(faults::to_string(static_cast<faults::FaultKind>(i)));
       }
-      refuse("explore", "--faults", "fault kinds separated by commas (" + all + ")", text);
+      refuse("explore", "--faults", "fault kinds the simulator runs, separated by commas (" + all + ")", text);
       return std::nullopt;
     }
     if (*kind == faults::FaultKind::pause) {

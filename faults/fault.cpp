@@ -9,7 +9,7 @@ namespace {
 constexpr std::array<std::string_view, kFaultKindCount> kKindNames = {
     "latency",     "hang",          "error",           "outage",     "crash",
     "saturation",  "corrupted_input", "duplicate_delivery", "reordering", "checkpoint_outage",
-    "bus_partition", "invalid_output", "pause"};
+    "bus_partition", "invalid_output", "pause", "network"};
 
 constexpr std::array<std::string_view, kCorruptionCount> kCorruptionNames = {
     "truncated",  "bit_flips",    "missing_field", "wrong_type", "negative_amount",
@@ -46,6 +46,20 @@ std::string_view to_string(TargetFamily f) noexcept {
   }
   return "?";
 }
+
+std::string_view to_string(NetworkLink l) noexcept { return l == NetworkLink::redis ? "redis" : "postgres"; }
+
+std::string_view to_string(NetworkMode m) noexcept {
+  switch (m) {
+    case NetworkMode::delay: return "delay";
+    case NetworkMode::bandwidth: return "bandwidth";
+    case NetworkMode::reset: return "reset";
+    case NetworkMode::black_hole: return "black_hole";
+  }
+  return "?";
+}
+
+bool live_only_kind(FaultKind kind) noexcept { return kind == FaultKind::network; }
 
 std::optional<FaultKind> fault_kind_from(std::string_view name) noexcept {
   for (std::size_t i = 0; i < kKindNames.size(); ++i) {
@@ -113,9 +127,40 @@ bool kind_accepts(FaultKind kind, TargetFamily family) noexcept {
     case FaultKind::reordering:
     case FaultKind::bus_partition: return family == TargetFamily::bus;
     case FaultKind::checkpoint_outage: return family == TargetFamily::checkpoint_store;
+    case FaultKind::network: return family == TargetFamily::agent;
   }
   return false;
 }
+
+namespace {
+
+// A network fault: a role's link to a server, through a TCP fault proxy of
+// its own, in live mode only (harness/live/live_proxies.h).
+void parse_network(const runtime::JsonView& node, FaultSpec& spec) {
+  spec.link = node.choice("to", {"redis", "postgres"}) == "redis" ? NetworkLink::redis : NetworkLink::postgres;
+  const auto mode = node.choice("mode", {"delay", "bandwidth", "reset", "black_hole"});
+  spec.network_mode = mode == "delay"       ? NetworkMode::delay
+                      : mode == "bandwidth" ? NetworkMode::bandwidth
+                      : mode == "reset"     ? NetworkMode::reset
+                                            : NetworkMode::black_hole;
+  // The proxy acts on every connection of the role's link, not on a share.
+  if (spec.probability != 1.0) {
+    node["probability"].fail("1 (or no probability): a network fault acts on every connection of the role's link");
+  }
+  if (spec.network_mode == NetworkMode::delay) {
+    spec.delay = node.duration("delay");
+    if (spec.delay <= runtime::Duration::zero()) node["delay"].fail("a positive duration such as \"200ms\"");
+  } else if (node.has("delay")) {
+    node["delay"].fail("no \"delay\" (it is for mode \"delay\" only)");
+  }
+  if (spec.network_mode == NetworkMode::bandwidth) {
+    spec.bytes_per_second = static_cast<std::uint64_t>(node.integer("bytes_per_second", 1, 1'000'000'000'000));
+  } else if (node.has("bytes_per_second")) {
+    node["bytes_per_second"].fail("no \"bytes_per_second\" (it is for mode \"bandwidth\" only)");
+  }
+}
+
+}  // namespace
 
 FaultSpec parse_fault(const runtime::JsonView& node, std::size_t index) {
   if (!node.is_object()) node.fail("an object describing one fault");
@@ -135,6 +180,7 @@ FaultSpec parse_fault(const runtime::JsonView& node, std::size_t index) {
     case FaultKind::duplicate_delivery: keys.push_back("copies"); break;
     case FaultKind::reordering: keys.push_back("window"); break;
     case FaultKind::invalid_output: keys.push_back("modes"); break;
+    case FaultKind::network: keys.insert(keys.end(), {"to", "mode", "delay", "bytes_per_second"}); break;
     default: break;
   }
   node.expect_keys(keys);
@@ -214,6 +260,7 @@ FaultSpec parse_fault(const runtime::JsonView& node, std::size_t index) {
         spec.outputs = {InvalidOutput::refusal, InvalidOutput::garbage};
       }
       break;
+    case FaultKind::network: parse_network(node, spec); break;
     default: break;
   }
   return spec;
@@ -246,6 +293,12 @@ nlohmann::json to_json(const FaultSpec& spec) {
       for (auto o : spec.outputs) modes.push_back(std::string(to_string(o)));
       break;
     }
+    case FaultKind::network:
+      j["to"] = std::string(to_string(spec.link));
+      j["mode"] = std::string(to_string(spec.network_mode));
+      if (spec.network_mode == NetworkMode::delay) j["delay"] = runtime::format_duration(spec.delay);
+      if (spec.network_mode == NetworkMode::bandwidth) j["bytes_per_second"] = spec.bytes_per_second;
+      break;
     default: break;
   }
   return j;

@@ -11,8 +11,10 @@
 //   bus (by agent)    pause (the agent frozen for the window: what it would
 //                     receive and what it sends are held until the end;
 //                     faults/pause_faults.h)
-//   live harness      crash of a server (redis, postgres): live mode only,
-//                     the simulator refuses it (harness::check_sim_scenario)
+//   live harness      crash of a server (redis, postgres), and network (a
+//                     role's link to Redis or PostgreSQL through a TCP fault
+//                     proxy): live mode only, the simulator refuses them
+//                     (harness::check_sim_scenario)
 //   workload          saturation (arrival multiplier), corrupted_input
 //
 //   auto spec = parse_fault(root["faults"].elements()[0]);   // throws ConfigError
@@ -45,8 +47,9 @@ enum class FaultKind : std::uint8_t {
   bus_partition,
   invalid_output,
   pause,
+  network,
 };
-inline constexpr std::size_t kFaultKindCount = 13;
+inline constexpr std::size_t kFaultKindCount = 14;
 
 // What corrupted input looks like (the article's "invalid data").
 enum class Corruption : std::uint8_t {
@@ -65,6 +68,10 @@ inline constexpr std::size_t kCorruptionCount = 10;
 
 // What an LLM-like engine returns instead of an answer.
 enum class InvalidOutput : std::uint8_t { refusal, garbage };
+
+// network: which server a role's link leads to, and what the link does.
+enum class NetworkLink : std::uint8_t { redis, postgres };
+enum class NetworkMode : std::uint8_t { delay, bandwidth, reset, black_hole };
 
 // The family a target belongs to decides which kinds may aim at it.
 // `server`: Redis or PostgreSQL themselves, which only live mode has.
@@ -91,6 +98,9 @@ struct FaultSpec {
   std::uint32_t copies = 1;                         // duplicate_delivery: extra copies
   runtime::Duration reorder_window{};               // reordering: max hold-back
   std::vector<InvalidOutput> outputs;               // invalid_output: modes drawn from
+  NetworkLink link = NetworkLink::redis;            // network: "to"
+  NetworkMode network_mode = NetworkMode::delay;    // network: "mode" (delay: `delay` above)
+  std::uint64_t bytes_per_second = 0;               // network, bandwidth mode
 
   runtime::Duration end() const { return start + duration; }
   bool active_at(runtime::Duration since_start) const {
@@ -102,6 +112,8 @@ std::string_view to_string(FaultKind kind) noexcept;
 std::string_view to_string(Corruption c) noexcept;
 std::string_view to_string(InvalidOutput o) noexcept;
 std::string_view to_string(TargetFamily f) noexcept;
+std::string_view to_string(NetworkLink l) noexcept;
+std::string_view to_string(NetworkMode m) noexcept;
 std::optional<FaultKind> fault_kind_from(std::string_view name) noexcept;
 std::optional<Corruption> corruption_from(std::string_view name) noexcept;
 
@@ -115,6 +127,9 @@ const std::vector<Target>& known_targets();
 // Targets only live mode has: the servers (redis, postgres) a crash may kill.
 const std::vector<Target>& live_only_targets();
 bool live_only_target(std::string_view name) noexcept;
+// Kinds only live mode plays (network): the simulator refuses them and
+// explore never draws them.
+bool live_only_kind(FaultKind kind) noexcept;
 // The family of a known or live-only target.
 std::optional<TargetFamily> target_family(std::string_view name) noexcept;
 // Whether `kind` can aim at a target of `family`.

@@ -98,6 +98,7 @@ std::string explore_markdown(const ExploreResult& r) {
   md += "## Coverage\n\nFault kinds and targets the runs scheduled (touched: the fault struck a call, a message "
         "or an invoice):\n\n| kind | faults | touched | runs | targets |\n|---|---:|---:|---:|---|\n";
   for (std::size_t k = 0; k < r.kinds.size(); ++k) {
+    if (faults::live_only_kind(static_cast<faults::FaultKind>(k))) continue;  // never drawn
     const auto& kc = r.kinds[k];
     std::string targets;
     for (const auto& [t, n] : kc.targets) targets += fmt::format("{}{} {}", targets.empty() ? "" : ", ", t, n);
@@ -162,6 +163,7 @@ ordered_json explore_json(const ExploreResult& r) {
   }
   auto& kinds = j["coverage"]["fault_kinds"] = ordered_json::object();
   for (std::size_t k = 0; k < r.kinds.size(); ++k) {
+    if (faults::live_only_kind(static_cast<faults::FaultKind>(k))) continue;  // never drawn
     const auto& kc = r.kinds[k];
     kinds[std::string(faults::to_string(static_cast<faults::FaultKind>(k)))] = {
         {"faults", kc.tried}, {"touched", kc.touched}, {"runs", kc.runs}, {"targets", kc.targets}};

@@ -253,6 +253,13 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
 void check_sim_scenario(const Scenario& s) {
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     const auto& target = s.faults[i].target;
+    if (faults::live_only_kind(s.faults[i].kind)) {
+      throw runtime::ConfigError(
+          s.file, fmt::format("$.faults[{}].kind", i),
+          fmt::format("a live-only fault kind: a '{}' fault acts on a role's TCP connections to Redis or PostgreSQL, "
+                      "which the simulator does not have; run this scenario with --mode live",
+                      faults::to_string(s.faults[i].kind)));
+    }
     if (!faults::live_only_target(target)) continue;
     throw runtime::ConfigError(
         s.file, fmt::format("$.faults[{}].target", i),

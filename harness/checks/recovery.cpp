@@ -227,6 +227,7 @@ bool reacts_to(const faults::FaultSpec& spec, const Reactions& who, const Index&
       if (is<he::Refused>(e)) return read<he::Refused>(e).result == rs::SubmitResult::refused_overloaded;
       return is<se::DeadLettered>(e) && e.source == who.orchestrator && who.orchestrator != 0 &&
              read<se::DeadLettered>(e).cause == resilience::ErrorClass::capacity_exceeded;
+    case FaultKind::network: return false;  // live only: the simulator refuses it (check_sim_scenario)
   }
   return false;
 }

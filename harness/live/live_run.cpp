@@ -297,8 +297,8 @@ void check_live_scenario(const Scenario& s, const std::map<std::string, AgentSpe
                     "role's worker at the start, restart at the end), 'pause' faults (SIGSTOP and SIGCONT), "
                     "latency, hang, error, outage and invalid_output on a service (injected in the worker that "
                     "calls it), duplicate_delivery and reordering on the bus (in every worker's bus), saturation and "
-                    "corrupted_input on the workload (the harness's driver), and checkpoint_outage and bus_partition "
-                    "(through a TCP fault proxy); run this scenario with --mode sim",
+                    "corrupted_input on the workload (the harness's driver), and checkpoint_outage, bus_partition "
+                    "and network (through a TCP fault proxy); run this scenario with --mode sim",
                     faults::to_string(kind), s.faults[i].target));
   }
 }
@@ -1048,16 +1048,15 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
     out << doc.dump(2) << "\n";
     if (!out) throw runtime::ConfigError(faults_file->string(), "$", "cannot write the faults for the workers");
   }
-  // checkpoint_outage, bus_partition: the workers reach those servers through proxies.
+  // checkpoint_outage, bus_partition, network: the workers reach those servers through proxies.
   std::unique_ptr<LiveProxies> proxies;
   std::string proxy_error;
   if (std::any_of(s.faults.begin(), s.faults.end(), [](const auto& f) { return live_proxy_fault(f); })) {
-    auto opened = LiveProxies::open(s.faults, h.redis_url, h.postgres_url);
+    auto opened = LiveProxies::open(s.faults, h.redis_url, h.postgres_url, h.options.time_scale);
     if (opened) proxies = std::move(opened).value();
     else proxy_error = opened.failure().message;
   }
   h.proxies = proxies.get();
-  const std::string worker_redis = proxies ? proxies->worker_redis_url() : h.redis_url;
   std::vector<Worker> workers;
   const auto agents = merged_agents(s, h.options.agents);
   std::vector<std::string> played_by;  // for the report: who played which role
@@ -1069,6 +1068,10 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
       played_by.push_back(fmt::format("{}: {} process(es) of {}", role, replicas,
                                       foreign ? quoted(spec->second.command) : "faultline-agent"));
     }
+    // A role's URLs: through its own proxies (network) or the shared ones, else direct.
+    const std::string worker_redis = proxies ? proxies->redis_url_for(role) : h.redis_url;
+    const std::string worker_postgres = proxies ? proxies->postgres_url_for(role) : h.postgres_url;
+    const std::string checkpoint_postgres = proxies ? proxies->checkpoint_postgres_url_for(role) : h.postgres_url;
     for (std::uint32_t i = 0; i < replicas; ++i) {
       Worker w;
       w.role = std::string(role);
@@ -1083,7 +1086,7 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
         settings.consumer = w.consumer;
         settings.prefix = schema + ":";
         settings.redis_url = worker_redis;
-        settings.postgres_url = h.postgres_url;
+        settings.postgres_url = worker_postgres;
         settings.time_scale = h.options.time_scale;
         settings.claim_idle = std::max(std::chrono::milliseconds(1),
                                        std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -1096,14 +1099,14 @@ reports::ScenarioResult LiveHarness::run(const Scenario& s, std::size_t index) {
         continue;
       }
       w.args = {h.options.agent_binary.string(), "--role", w.role, "--redis", worker_redis, "--postgres",
-                h.postgres_url, "--policy", fs::absolute(policy_file).string(), "--world", world_file.string(),
+                worker_postgres, "--policy", fs::absolute(policy_file).string(), "--world", world_file.string(),
                 "--time-scale", fmt::format("{}", h.options.time_scale), "--consumer", w.consumer, "--schema", schema,
                 "--prefix", schema + ":", "--seed", std::to_string(seed)};
       // The orchestrator refuses at the door past its bound, as in sim.
       if (role == "orchestrator") w.args.push_back("--refuse-when-full");
-      if (proxies && proxies->checkpoint_postgres_url() != h.postgres_url) {
+      if (checkpoint_postgres != worker_postgres) {
         w.args.push_back("--checkpoint-postgres");
-        w.args.push_back(proxies->checkpoint_postgres_url());
+        w.args.push_back(checkpoint_postgres);
       }
       if (faults_file) {
         w.args.push_back("--faults");

@@ -45,7 +45,10 @@
 // delivers them in order) for the window; the harness's own connections
 // stay direct. Their touches are the proxy's counts in the window:
 // connection attempts refused (plus connections reset with a request
-// unanswered), or chunks held.
+// unanswered), or chunks held. A `network` fault puts a proxy of one role's
+// own between its workers and Redis or PostgreSQL, in the fault's mode for
+// the window (delay, bandwidth, reset, black_hole); the other roles' links
+// stay as they were (live_proxies.h says how it composes and counts).
 // A `crash` of `redis` or `postgres` (harness/live/server_faults.h) kills
 // the server the harness started and restarts it at the window's end; the
 // harness's submissions wait for Redis and go in after.

@@ -254,6 +254,9 @@ struct TcpFaultProxy::Impl {
           chunk.due += delay;
           ++totals.chunks_delayed;
           if (r != nullptr) ++r->chunks_delayed;
+        } else if (mode == ProxyMode::bandwidth) {
+          ++totals.chunks_paced;
+          if (r != nullptr) ++r->chunks_paced;
         } else if (mode == ProxyMode::black_hole) {
           ++totals.chunks_held;
           totals.bytes_held += n;

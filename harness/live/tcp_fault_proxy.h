@@ -61,6 +61,7 @@ struct ProxyCounts {
   std::uint64_t bytes_up = 0;           // forwarded client -> upstream
   std::uint64_t bytes_down = 0;         // forwarded upstream -> client
   std::uint64_t chunks_delayed = 0;     // chunks read under delay
+  std::uint64_t chunks_paced = 0;       // chunks read under bandwidth (forwarded at its pace)
   std::uint64_t chunks_held = 0;        // chunks held under black_hole (read then, or waiting when it began)
   std::uint64_t bytes_held = 0;
   std::uint64_t bytes_dropped = 0;      // delayed or held bytes lost with a connection that was reset or broke
@@ -75,6 +76,7 @@ struct ProxyConnection {
   std::uint64_t bytes_up = 0;
   std::uint64_t bytes_down = 0;
   std::uint64_t chunks_delayed = 0;
+  std::uint64_t chunks_paced = 0;
   std::uint64_t chunks_held = 0;
 };
 std::string_view to_string(ProxyConnection::State state) noexcept;

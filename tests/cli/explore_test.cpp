@@ -84,6 +84,8 @@ TEST(Explore, BadInputExitsTwoNamingWhatWasWrong) {
   const std::vector<Case> cases = {
       {{"explore", "--policy", rec, "--faults", "latency,bogus", "--runs", "1"}, "--faults"},
       {{"explore", "--policy", rec, "--faults", "crash,pause", "--runs", "1"}, "pause is not one yet"},
+      // network is live-only: the simulator explore runs cannot play it.
+      {{"explore", "--policy", rec, "--faults", "network", "--runs", "1"}, "fault kinds the simulator runs"},
       {{"explore", "--policy", rec, "--runs", "3", "--budget", "1m"}, "either --budget or --runs"},
       {{"explore", "--policy", rec, "--budget", "0s"}, "--budget"},
       {{"explore", "--policy", rec, "--runs", "0"}, "--runs"},

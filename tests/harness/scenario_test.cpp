@@ -131,6 +131,28 @@ TEST(Scenario, AServerCrashIsReadButRefusedByTheSimulator) {
   EXPECT_NE(latency.find("$.faults[0].target: expected a target for a latency fault"), std::string::npos) << latency;
 }
 
+// A network fault is a valid scenario (live mode plays it through a TCP
+// fault proxy); the simulator refuses it naming the fault's kind.
+TEST(Scenario, ANetworkFaultIsReadButRefusedByTheSimulator) {
+  const auto s = parse_scenario(
+      runtime::parse_json_text(good_with("{\"kind\": \"crash\", \"target\": \"accounting\"",
+                                         "{\"kind\": \"network\", \"target\": \"validation\", \"to\": "
+                                         "\"redis\", \"mode\": \"black_hole\""),
+                               "s.json"),
+      "dir/s.json");
+  EXPECT_EQ(s.faults[2].kind, faults::FaultKind::network);
+  EXPECT_EQ(s.faults[2].label, "fault/2/network");
+  std::string refused;
+  try {
+    check_sim_scenario(s);
+  } catch (const runtime::ConfigError& e) {
+    refused = e.what();
+  }
+  EXPECT_NE(refused.find("dir/s.json: $.faults[2].kind: "), std::string::npos) << refused;
+  EXPECT_NE(refused.find("a live-only fault kind"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("--mode live"), std::string::npos) << refused;
+}
+
 TEST(Scenario, ReadsEveryField) {
   const auto s = parse_scenario(runtime::parse_json_text(kGood, "s.json"), "dir/s.json");
   EXPECT_EQ(s.name, "ocr-delay");
@@ -307,7 +329,11 @@ TEST(Scenario, SuiteFilesPassTheJsonSchema) {
   const auto root = source_root();
   std::string cmd = "python3 " + root + "/tests/harness/check_scenario_schema.py " + root +
                     "/scenarios/scenario.schema.json";
-  for (const auto& f : expand_scenario_paths({root + "/scenarios", root + "/scenarios/regressions"})) cmd += " " + f;
+  // tests/cli/scenarios: the examples the CLI tests run (a live-only network fault among them).
+  for (const auto& f :
+       expand_scenario_paths({root + "/scenarios", root + "/scenarios/regressions", root + "/tests/cli/scenarios"})) {
+    cmd += " " + f;
+  }
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 }
 

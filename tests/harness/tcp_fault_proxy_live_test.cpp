@@ -64,10 +64,83 @@ TEST(TcpFaultProxyUrls, ScenariosWithoutProxiedFaultsStartNoProxy) {
   crash.target = "ocr";
   auto proxies = LiveProxies::open({crash}, "redis://127.0.0.1:1", "postgresql://x@127.0.0.1:2/db");
   ASSERT_TRUE(proxies.ok()) << proxies.failure().message;
-  EXPECT_EQ(proxies.value()->worker_redis_url(), "redis://127.0.0.1:1");
-  EXPECT_EQ(proxies.value()->checkpoint_postgres_url(), "postgresql://x@127.0.0.1:2/db");
+  EXPECT_EQ(proxies.value()->redis_url_for("ocr"), "redis://127.0.0.1:1");
+  EXPECT_EQ(proxies.value()->postgres_url_for("ocr"), "postgresql://x@127.0.0.1:2/db");
+  EXPECT_EQ(proxies.value()->checkpoint_postgres_url_for("ocr"), "postgresql://x@127.0.0.1:2/db");
   EXPECT_TRUE(proxies.value()->evidence().empty());
   EXPECT_FALSE(live_proxy_fault(crash));
+}
+
+faults::FaultSpec network(std::string role, faults::NetworkLink to, faults::NetworkMode mode) {
+  faults::FaultSpec f;
+  f.kind = faults::FaultKind::network;
+  f.target = std::move(role);
+  f.link = to;
+  f.network_mode = mode;
+  f.delay = 200ms;
+  f.bytes_per_second = 2'000;
+  return f;
+}
+
+// A network fault proxies its role's link only; the other roles keep their
+// URLs (direct, or the shared proxies'). A role's Redis proxy leads into the
+// bus_partition proxy, its checkpoint connections into the
+// checkpoint_outage proxy, so the faults compose.
+TEST(TcpFaultProxyUrls, ANetworkFaultProxiesItsRolesLinkOnlyAndComposesWithTheSharedProxies) {
+  const std::string redis = "redis://127.0.0.1:1";
+  const std::string postgres = "postgresql://x@127.0.0.1:2/db";
+  {
+    auto opened = LiveProxies::open({network("validation", faults::NetworkLink::redis, faults::NetworkMode::black_hole),
+                                     network("accounting", faults::NetworkLink::postgres, faults::NetworkMode::delay)},
+                                    redis, postgres);
+    ASSERT_TRUE(opened.ok()) << opened.failure().message;
+    const LiveProxies& p = *opened.value();
+    EXPECT_NE(p.redis_url_for("validation"), redis);
+    EXPECT_EQ(p.postgres_url_for("validation"), postgres);
+    EXPECT_NE(p.postgres_url_for("accounting"), postgres);
+    EXPECT_EQ(p.checkpoint_postgres_url_for("accounting"), p.postgres_url_for("accounting")) << "one proxy for both";
+    EXPECT_EQ(p.redis_url_for("accounting"), redis);
+    for (const char* role : {"ocr", "matching", "orchestrator", "archive"}) {
+      EXPECT_EQ(p.redis_url_for(role), redis) << role;
+      EXPECT_EQ(p.postgres_url_for(role), postgres) << role;
+      EXPECT_EQ(p.checkpoint_postgres_url_for(role), postgres) << role;
+    }
+    const auto lines = p.evidence();
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[0].find("fault proxy (validation's Redis) -> 127.0.0.1:1:"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find("fault proxy (accounting's PostgreSQL) -> 127.0.0.1:2:"), std::string::npos) << lines[1];
+  }
+  faults::FaultSpec outage;
+  outage.kind = faults::FaultKind::checkpoint_outage;
+  outage.target = "checkpoint_store";
+  faults::FaultSpec partition;
+  partition.kind = faults::FaultKind::bus_partition;
+  partition.target = "bus";
+  auto opened = LiveProxies::open({network("validation", faults::NetworkLink::redis, faults::NetworkMode::reset),
+                                   outage, partition,
+                                   network("accounting", faults::NetworkLink::postgres, faults::NetworkMode::bandwidth)},
+                                  redis, postgres);
+  ASSERT_TRUE(opened.ok()) << opened.failure().message;
+  const LiveProxies& p = *opened.value();
+  const std::string bus = p.redis_url_for("ocr");
+  const std::string checkpoints = p.checkpoint_postgres_url_for("ocr");
+  EXPECT_NE(bus, redis);
+  EXPECT_NE(checkpoints, postgres);
+  EXPECT_EQ(p.postgres_url_for("ocr"), postgres);
+  EXPECT_NE(p.redis_url_for("validation"), bus);
+  EXPECT_EQ(p.redis_url_for("accounting"), bus);
+  EXPECT_NE(p.postgres_url_for("accounting"), postgres);
+  EXPECT_NE(p.checkpoint_postgres_url_for("accounting"), checkpoints);
+  EXPECT_NE(p.checkpoint_postgres_url_for("accounting"), p.postgres_url_for("accounting"));
+  const auto lines = p.evidence();
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_NE(lines[2].find("(validation's Redis) -> the workers' Redis proxy -> 127.0.0.1:1:"), std::string::npos)
+      << lines[2];
+  EXPECT_NE(lines[3].find("(accounting's PostgreSQL, --postgres) -> 127.0.0.1:2:"), std::string::npos) << lines[3];
+  EXPECT_NE(lines[4].find("(accounting's PostgreSQL, --checkpoint-postgres) -> the checkpoint store's proxy -> "
+                          "127.0.0.1:2:"),
+            std::string::npos)
+      << lines[4];
 }
 
 TEST(TcpFaultProxyLive, PgConnectionFailsWhileRefusedOrResetAndReconnectsAfter) {
@@ -263,11 +336,12 @@ TEST(TcpFaultProxyLive, LiveProxiesCountAnOutagesAndAPartitionsTouchesInTheirWin
   auto opened = LiveProxies::open({outage, partition}, servers.redis, servers.postgres);
   ASSERT_TRUE(opened.ok()) << opened.failure().message;
   LiveProxies& proxies = *opened.value();
-  EXPECT_NE(proxies.worker_redis_url(), servers.redis);
-  EXPECT_NE(proxies.checkpoint_postgres_url(), servers.postgres);
+  EXPECT_NE(proxies.redis_url_for("ocr"), servers.redis);
+  EXPECT_NE(proxies.checkpoint_postgres_url_for("ocr"), servers.postgres);
+  EXPECT_EQ(proxies.postgres_url_for("ocr"), servers.postgres) << "the ledger's connections stay direct";
 
-  live::PgConnection pg(rt, proxies.checkpoint_postgres_url());
-  live::RedisConnection redis(rt, proxies.worker_redis_url());
+  live::PgConnection pg(rt, proxies.checkpoint_postgres_url_for("ocr"));
+  live::RedisConnection redis(rt, proxies.redis_url_for("ocr"));
   ASSERT_TRUE(run_task(rt, pg.query("SELECT 1::int8")).ok());
   ASSERT_TRUE(run_task(rt, redis.command("PING")).ok());
   EXPECT_EQ(proxies.touched(0), 0u) << "no window yet";
@@ -296,6 +370,60 @@ TEST(TcpFaultProxyLive, LiveProxiesCountAnOutagesAndAPartitionsTouchesInTheirWin
   const auto lines = proxies.evidence();
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_NE(lines[0].find("refused"), std::string::npos) << lines[0];
+  proxies.stop();
+}
+
+// A network fault's touches by mode, on the fixture's servers: delay counts
+// the chunks delayed (a PING and its PONG), reset the busy connection reset
+// at its start (an idle one is not a touch) and each new connection reset,
+// bandwidth the chunks paced on the role's PostgreSQL link. The other
+// roles' URLs are not proxied.
+TEST(TcpFaultProxyLive, ANetworkFaultCountsWhatItsModeDidOnItsRolesLinkInItsWindow) {
+  runtime::LiveRuntime rt{1};
+  const auto servers = test_support::live_servers();
+  auto opened = LiveProxies::open({network("validation", faults::NetworkLink::redis, faults::NetworkMode::delay),
+                                   network("validation", faults::NetworkLink::redis, faults::NetworkMode::reset),
+                                   network("accounting", faults::NetworkLink::postgres, faults::NetworkMode::bandwidth)},
+                                  servers.redis, servers.postgres);
+  ASSERT_TRUE(opened.ok()) << opened.failure().message;
+  LiveProxies& proxies = *opened.value();
+  EXPECT_EQ(proxies.redis_url_for("ocr"), servers.redis);
+  EXPECT_EQ(proxies.postgres_url_for("ocr"), servers.postgres);
+  live::RedisOptions redis_options;
+  redis_options.command_timeout = 2'000ms;
+  live::RedisConnection redis(rt, proxies.redis_url_for("validation"), redis_options);
+  ASSERT_TRUE(run_task(rt, redis.command("PING")).ok());
+
+  proxies.begin(0);
+  const auto sent = std::chrono::steady_clock::now();
+  ASSERT_TRUE(run_task(rt, redis.command("PING")).ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, 380ms) << "200 ms each way";
+  proxies.end(0);
+  EXPECT_EQ(proxies.touched(0), 2u) << "the PING and the PONG";
+  ASSERT_TRUE(run_task(rt, redis.command("PING")).ok());
+  EXPECT_EQ(proxies.touched(0), 2u) << "counted in the window only";
+
+  proxies.begin(1);
+  EXPECT_EQ(proxies.touched(1), 0u) << "an idle connection reset is not a touch";
+  EXPECT_FALSE(run_task(rt, redis.command("PING")).ok()) << "reset";
+  EXPECT_FALSE(run_task(rt, redis.command("PING")).ok()) << "its reconnection reset too";
+  const std::uint64_t resets = proxies.touched(1);
+  EXPECT_GE(resets, 1u) << "the new connections reset";
+  proxies.end(1);
+  ASSERT_TRUE(run_task(rt, redis.command("PING")).ok()) << "passes again";
+  EXPECT_EQ(proxies.touched(1), resets);
+
+  live::PgConnection pg(rt, proxies.postgres_url_for("accounting"));
+  ASSERT_TRUE(run_task(rt, pg.query("SELECT 1::int8")).ok());
+  proxies.begin(2);
+  auto paced = run_task(rt, pg.query("SELECT repeat('x', 3000)"));
+  ASSERT_TRUE(paced.ok()) << paced.failure().message;
+  proxies.end(2);
+  EXPECT_GE(proxies.touched(2), 2u) << "the query and its answer went at 2 kB/s";
+  const auto lines = proxies.evidence();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("(validation's Redis)"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("(accounting's PostgreSQL)"), std::string::npos) << lines[1];
   proxies.stop();
 }
 

@@ -277,6 +277,16 @@ TEST(TcpFaultProxy, BandwidthPacesEachDirection) {
   EXPECT_TRUE(eventually([&] { return proxy->counts().bytes_up == payload.size(); }))
       << "bytes_up " << proxy->counts().bytes_up;
   EXPECT_EQ(echo.bytes_received(), payload.size());
+  // Every chunk read under bandwidth is counted paced, up and down: at
+  // least one each way; pass paces nothing more.
+  const auto paced = proxy->counts().chunks_paced;
+  EXPECT_GE(paced, 2u);
+  EXPECT_EQ(proxy->connections()[0].chunks_paced, paced);
+  proxy->pass();
+  a.send("y");
+  EXPECT_EQ(a.read(1, 5'000ms).bytes, "y");
+  EXPECT_EQ(proxy->counts().chunks_paced, paced) << "pass paces nothing";
+  EXPECT_EQ(proxy->counts().chunks_delayed + proxy->counts().chunks_held, 0u);
 }
 
 TEST(TcpFaultProxy, BlackHoleHoldsBytesAndDeliversThemInOrderWhenItHeals) {
