@@ -340,6 +340,7 @@ auto ServiceClient::call(std::uint64_t invoice_id, ServiceOp op, Make& make)
   const bool retrying = retry_.policy().max_attempts > 1;
   std::optional<resilience::Retry::Loop> loop;
   if (retrying) loop.emplace(retry_, *rt_, invoice_id);
+  bool timed_out = false;  // an attempt timed out: it may have taken effect
   for (std::uint32_t number = 1;; ++number) {
     if (retrying) loop->begin_attempt();
     started(invoice_id, op, number);
@@ -358,7 +359,13 @@ auto ServiceClient::call(std::uint64_t invoice_id, ServiceOp op, Make& make)
       co_return std::move(*result);
     }
     const std::optional<runtime::Duration> delay = loop->failed(rng_, result->failure());
-    if (!delay) co_return std::move(*result);
+    if (!delay) {
+      if (!timed_out || result->failure().error_class == ErrorClass::timeout) co_return std::move(*result);
+      Failure last = std::move(*result).failure();
+      last.effects_unknown = true;
+      co_return Result(std::move(last));
+    }
+    timed_out = timed_out || result->failure().error_class == ErrorClass::timeout;
     co_await rt_->sleep(*delay);
   }
 }

@@ -85,6 +85,11 @@ struct Failure {
   std::string message;
   // For rate_limited: how long the service asked us to wait (zero: it did not say).
   Duration retry_after = Duration::zero();
+  // An earlier attempt of the same operation timed out, so it may have
+  // taken effect although this, the last failure, says otherwise (a retry
+  // that met an open breaker after a post whose reply was lost). A saga
+  // undoes such a step as it undoes one that timed out.
+  bool effects_unknown = false;
 
   friend bool operator==(const Failure&, const Failure&) = default;
 };

@@ -66,8 +66,10 @@ runtime::Task<SagaOutcome> Saga::run(runtime::Runtime& rt, std::uint64_t subject
       out.failure = std::move(result).failure();
       observer_.record(subject, pattern_events::SagaAborted{i, out.failure->error_class});
       // A step that timed out may have taken effect (its reply was lost, not
-      // its request), so it is undone with the completed ones.
-      const bool uncertain = out.steps_completed == i && out.failure->error_class == ErrorClass::timeout;
+      // its request), so it is undone with the completed ones; so is one
+      // whose last failure was another but an earlier try timed out.
+      const bool uncertain = out.steps_completed == i && (out.failure->error_class == ErrorClass::timeout ||
+                                                          out.failure->effects_unknown);
       co_await compensate_into(out, subject, uncertain ? i + 1 : out.steps_completed);
       co_return out;
     }

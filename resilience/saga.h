@@ -3,8 +3,9 @@
 // order; a compensation that fails is recorded and the remaining ones still
 // run, so the outcome says exactly what was and was not undone. A step that
 // failed with a timeout may have taken effect (its reply was lost, not its
-// request), so it is compensated too: compensations must be safe to run on
-// what never happened. The accounting agent's reserve budget -> post entry
+// request), so it is compensated too, as is one whose failure says
+// effects_unknown (an earlier try timed out): compensations must be safe to
+// run on what never happened. The accounting agent's reserve budget -> post entry
 // -> notify is one.
 //
 //   Saga saga("accounting", Observer::named(rt.log(), "accounting"));

@@ -179,6 +179,28 @@ class ReverseFailsLedger final : public Ledger {
   std::shared_ptr<SimLedger> inner_;
 };
 
+// Books the first post and then never answers it (its reply is lost: the
+// client's timeout ends the wait); every later post fails at once.
+class LostReplyThenDownLedger final : public Ledger {
+ public:
+  LostReplyThenDownLedger(runtime::SimRuntime& rt, std::shared_ptr<SimLedger> inner)
+      : rt_(&rt), inner_(std::move(inner)) {}
+  Task<Outcome<LedgerReceipt>> post(LedgerPost e) override {
+    if (posts_++ == 0) {
+      (void)co_await inner_->post(std::move(e));
+      co_await rt_->sleep(std::chrono::hours(1));
+      co_return Failure{ErrorClass::transient, "never seen"};
+    }
+    co_return Failure{ErrorClass::transient, "down"};
+  }
+  Task<Outcome<>> reverse(std::uint64_t id) override { return inner_->reverse(id); }
+
+ private:
+  runtime::SimRuntime* rt_;
+  std::shared_ptr<SimLedger> inner_;
+  int posts_ = 0;
+};
+
 struct AccountingRig {
   Fixture f;
   std::shared_ptr<SimBudgetService> budget = std::make_shared<SimBudgetService>(f.rt, ServiceModel{});
@@ -222,6 +244,23 @@ TEST(AccountingAgent, FailedNotifyIsCompensatedInReverse) {
   r.notifier->up = true;
   EXPECT_EQ(run_task(r.f.rt, r.agent->handle(r.f.request(9))).status, StepStatus::ok);
   EXPECT_EQ(r.ledger->live_entries(9), 1u);
+}
+
+// A post whose first try timed out (booked, its reply lost) and whose last
+// try failed otherwise: its effects are unknown, so the saga reverses it
+// with the reservation, as it does a post whose last try timed out.
+TEST(AccountingAgent, APostWhoseEarlierTryTimedOutIsReversedWhateverItsLastFailure) {
+  AccountingRig r;
+  r.f.policy.agent(AgentId::accounting).compensation = true;
+  r.f.policy.agent(AgentId::accounting).idempotency_key = true;
+  r.f.policy.service(ServiceId::ledger).timeout = std::chrono::seconds(5);
+  r.f.policy.service(ServiceId::ledger).retry.max_attempts = 2;
+  r.build(std::make_shared<LostReplyThenDownLedger>(r.f.rt, r.ledger));
+  const StepReply reply = run_task(r.f.rt, r.agent->handle(r.f.request(9)));
+  EXPECT_EQ(reply.status, StepStatus::failed);
+  ASSERT_EQ(r.ledger->entries().size(), 1u) << "the first try booked the entry";
+  EXPECT_EQ(r.ledger->live_entries(9), 0u) << "booked by a try whose reply was lost: reversed";
+  EXPECT_FALSE(r.budget->has_reservation(9));
 }
 
 TEST(AccountingAgent, WithoutCompensationAFailedSagaLeavesItsEffects) {

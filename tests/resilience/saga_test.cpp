@@ -70,6 +70,20 @@ TEST(Saga, AStepThatTimedOutIsUndoneTooForItMayHaveTakenEffect) {
       .step("post", k.failing("post", ErrorClass::transient), k.ok("reverse"));
   (void)run_task(rt, plain.run(rt, 6));
   EXPECT_EQ(k.entries, (std::vector<std::string>{"reserve", "post", "release"}));
+
+  // Its last try met an open breaker, but an earlier one timed out (the
+  // service client says effects_unknown): reversed too.
+  Journal u;
+  Saga unknown("accounting", Observer::named(rt.log(), "accounting"));
+  unknown.step("reserve", u.ok("reserve"), u.ok("release"))
+      .step("post",
+            [&u]() -> Task<Outcome<>> {
+              u.entries.push_back("post");
+              co_return Failure{ErrorClass::circuit_open, "ledger breaker open", {}, true};
+            },
+            u.ok("reverse"));
+  (void)run_task(rt, unknown.run(rt, 7));
+  EXPECT_EQ(u.entries, (std::vector<std::string>{"reserve", "post", "reverse", "release"}));
 }
 
 TEST(Saga, CompensatesCompletedStepsInReverseAndRecordsAFailingCompensation) {
