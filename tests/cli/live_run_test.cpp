@@ -138,6 +138,10 @@ struct LiveDir {
     o.alarm = alarm;
     return o;
   }
+  // The first scenario of the latest run's report.json under `out`.
+  nlohmann::json first_scenario() const {
+    return nlohmann::json::parse(ct::read_file(out / "latest/report.json"))["scenarios"][0];
+  }
   // The first scenario's orchestrator log, once the run directory exists.
   fs::path orchestrator_log() const {
     std::error_code ec;
@@ -251,8 +255,7 @@ TEST(LiveRun, NotifierOutageTouchesCallsAndConservationHoldsFromTheStores) {
   const auto took = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_LT(took.count(), 60) << "the live run took " << took.count() << " s";
-  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
-  const auto& s = report["scenarios"][0];
+  const auto s = d.first_scenario();
   EXPECT_EQ(s["verdict"], "pass") << s["verdict_reason"];
   ASSERT_EQ(s["faults"].size(), 1u);
   EXPECT_EQ(s["faults"][0]["kind"], "outage");
@@ -280,8 +283,7 @@ TEST(LiveRun, AServiceFaultThatTouchesNothingIsInconclusive) {
   auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--out", d.out.string()},
                          d.options(180s));
   EXPECT_NE(r.exit_code, 0) << r.out << r.err;
-  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
-  const auto& s = report["scenarios"][0];
+  const auto s = d.first_scenario();
   EXPECT_EQ(s["verdict"], "inconclusive") << r.out;
   EXPECT_NE(s["verdict_reason"].get<std::string>().find("touched nothing: fault 0 (error on notifier)"),
             std::string::npos)
@@ -305,8 +307,7 @@ TEST(LiveRun, ACrashWhoseDrawMissesDoesNothingAsInTheSimulator) {
   auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "60", "--out", d.out.string()},
                          d.options(180s));
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
-  const auto& s = report["scenarios"][0];
+  const auto s = d.first_scenario();
   EXPECT_EQ(s["verdict"], "inconclusive") << r.out;
   EXPECT_NE(s["verdict_reason"].get<std::string>().find("touched nothing: fault 0 (crash on accounting)"),
             std::string::npos)
@@ -335,8 +336,7 @@ TEST(LiveRun, AWorkloadThatSubmitsNothingIsInconclusive) {
   auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "60", "--out", d.out.string()},
                          d.options(180s));
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
-  const auto& sc = report["scenarios"][0];
+  const auto sc = d.first_scenario();
   EXPECT_EQ(sc["outcomes"]["submitted"], 0);
   EXPECT_EQ(sc["verdict"], "inconclusive") << r.out;
   EXPECT_NE(sc["verdict_reason"].get<std::string>().find("submitted no invoice"), std::string::npos)
@@ -361,8 +361,7 @@ TEST(LiveRun, CheckpointOutagePassesThroughTheProxyWithItsTouchesInTheReports) {
   const auto took = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_LT(took.count(), 120) << "the live run took " << took.count() << " s";
-  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
-  const auto& s = report["scenarios"][0];
+  const auto s = d.first_scenario();
   EXPECT_EQ(s["verdict"], "pass") << s["verdict_reason"];
   ASSERT_EQ(s["faults"].size(), 3u);
   EXPECT_EQ(s["faults"][0]["kind"], "checkpoint_outage");
@@ -413,8 +412,7 @@ TEST(LiveRun, BusPartitionHealsWithNothingLostAndItsHeldBytesCounted) {
   ct::write_file(d.scenario, scenario.dump(2));
   auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--out", d.out.string()},
                          d.options(240s));
-  const auto report = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"));
-  const auto& s = report["scenarios"][0];
+  const auto s = d.first_scenario();
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << s["invariants"].dump(1);
   EXPECT_EQ(s["verdict"], "pass") << s["verdict_reason"];
   ASSERT_EQ(s["faults"].size(), 1u);
@@ -605,7 +603,7 @@ TEST(LiveRun, ReorderingOnTheBusHoldsMessagesBackAndLosesNothing) {
   auto r = ct::faultline({"run", d.scenario.string(), "--mode", "live", "--time-scale", "20", "--out", d.out.string()},
                          d.options(180s));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  const auto s = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"))["scenarios"][0];
+  const auto s = d.first_scenario();
   EXPECT_EQ(s["verdict"], "pass") << s["verdict_reason"];
   ASSERT_EQ(s["faults"].size(), 1u);
   EXPECT_GT(s["faults"][0]["hit_count"].get<int>(), 0) << "no publish was held back";
@@ -667,7 +665,7 @@ TEST(LiveRun, APausedRoleIsReallyStoppedForItsWindowAndLosesNothing) {
   const auto r = child.wait();
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(most, 2u) << "both validation workers should have been seen in state T during the window";
-  const auto s = nlohmann::json::parse(ct::read_file(d.out / "latest/report.json"))["scenarios"][0];
+  const auto s = d.first_scenario();
   EXPECT_EQ(s["verdict"], "pass") << s["verdict_reason"];
   ASSERT_EQ(s["faults"].size(), 1u);
   EXPECT_EQ(s["faults"][0]["kind"], "pause");
