@@ -27,18 +27,8 @@ constexpr const char* kExample = "/usr/bin/python3 examples/agents/validation_ag
 constexpr const char* kAcksFirst = "/usr/bin/python3 examples/agents/broken/acks_first.py";
 constexpr const char* kNotIdempotent = "/usr/bin/python3 examples/agents/broken/not_idempotent.py";
 
-struct AuditDir {
-  fs::path root = ct::fresh_dir("agent-audit");
-  AuditDir() {
-    // PostgreSQL's own user must reach its data directory below.
-    fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-    fs::create_directories(root / "tmp");
-  }
-  ~AuditDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
+struct AuditDir : ct::LiveDir {
+  AuditDir() : ct::LiveDir("agent-audit") {}
 };
 
 struct LiveResult {

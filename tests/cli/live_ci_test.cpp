@@ -28,25 +28,9 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 namespace ct = faultline::cli_testing;
 
-struct Dir {
-  fs::path root = ct::fresh_dir("live-ci");
-  fs::path tmp = root / "tmp";
-  Dir() {
-    // PostgreSQL runs as `postgres` under root: it must reach its directory.
-    fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-    fs::create_directories(tmp);
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  ct::Options options(std::chrono::seconds alarm = 300s) const {
-    ct::Options o;
-    o.env["TMPDIR"] = tmp.string();
-    o.alarm = alarm;
-    return o;
-  }
+struct Dir : ct::LiveDir {
+  Dir() : ct::LiveDir("live-ci") {}
+  ct::Options options(std::chrono::seconds alarm = 300s) const { return ct::LiveDir::options(alarm); }
 };
 
 nlohmann::json first_scenario(const fs::path& out) {

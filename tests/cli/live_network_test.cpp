@@ -91,27 +91,12 @@ std::map<std::string, WorkerView> wait_workers(const fs::path& dir, std::chrono:
   return seen;
 }
 
-struct LiveDir {
-  fs::path root = ct::fresh_dir("live-network");
-  fs::path tmp = root / "tmp";
-  fs::path out = root / "runs";
-  fs::path scenario = root / "scenario.json";
-  LiveDir() {
-    // PostgreSQL's own user (the server runs as `postgres` under root) must
-    // reach its data directory below.
-    fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-    fs::create_directories(tmp);
-  }
-  ~LiveDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
+// A replaced agent runs where faultline runs: in the test's directory.
+struct LiveDir : ct::LiveDir {
+  LiveDir() : ct::LiveDir("live-network") {}
   ct::Options options(std::chrono::seconds alarm) const {
-    ct::Options o;
-    o.env["TMPDIR"] = tmp.string();
-    o.alarm = alarm;
-    o.cwd = root;  // a replaced agent runs where faultline runs
+    ct::Options o = ct::LiveDir::options(alarm);
+    o.cwd = root;
     return o;
   }
 };

@@ -115,29 +115,8 @@ std::string joined(const std::vector<std::string>& v) {
   return out;
 }
 
-struct LiveDir {
-  fs::path root = ct::fresh_dir("live-run");
-  fs::path tmp = root / "tmp";
-  fs::path out = root / "runs";
-  fs::path scenario = root / "scenario.json";
-  LiveDir() {
-    // mkdtemp's 0700 would keep PostgreSQL's own user (the server runs as
-    // `postgres` under root) out of its data directory below.
-    fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-    fs::create_directories(tmp);
-    ct::write_file(scenario, crash_scenario());
-  }
-  ~LiveDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
-  ct::Options options(std::chrono::seconds alarm) const {
-    ct::Options o;
-    o.env["TMPDIR"] = tmp.string();
-    o.alarm = alarm;
-    return o;
-  }
+struct LiveDir : ct::LiveDir {
+  LiveDir() : ct::LiveDir("live-run") { ct::write_file(scenario, crash_scenario()); }
   // The first scenario of the latest run's report.json under `out`.
   nlohmann::json first_scenario() const {
     return nlohmann::json::parse(ct::read_file(out / "latest/report.json"))["scenarios"][0];

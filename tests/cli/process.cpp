@@ -30,6 +30,24 @@ fs::path fresh_dir(const std::string& stem) {
   return pattern;
 }
 
+LiveDir::LiveDir(const std::string& stem) : root(fresh_dir(stem)) {
+  fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  fs::create_directories(tmp);
+}
+
+LiveDir::~LiveDir() {
+  std::error_code ec;
+  fs::remove_all(root, ec);
+}
+
+Options LiveDir::options(std::chrono::seconds alarm) const {
+  Options o;
+  o.env["TMPDIR"] = tmp.string();
+  o.alarm = alarm;
+  return o;
+}
+
 void write_file(const fs::path& file, const std::string& text) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   out << text;

@@ -68,4 +68,24 @@ std::string read_file(const std::filesystem::path& file);
 // The repository root (FAULTLINE_SOURCE_DIR, set by CTest; else the cwd).
 std::filesystem::path source_dir();
 
+// The directory of a test that runs faultline live: `root` (made reachable
+// by PostgreSQL's own user, which runs the server under root), `tmp` (the
+// children's TMPDIR, where the servers' data directories go), `out` (run
+// directories), `scenario` (a file the test may write). Removed with all
+// it holds when the test ends.
+struct LiveDir {
+  explicit LiveDir(const std::string& stem);  // a fresh_dir(stem)
+  ~LiveDir();
+  LiveDir(const LiveDir&) = delete;
+  LiveDir& operator=(const LiveDir&) = delete;
+
+  // TMPDIR = tmp, and the alarm.
+  Options options(std::chrono::seconds alarm) const;
+
+  std::filesystem::path root;
+  std::filesystem::path tmp = root / "tmp";
+  std::filesystem::path out = root / "runs";
+  std::filesystem::path scenario = root / "scenario.json";
+};
+
 }  // namespace faultline::cli_testing

@@ -287,33 +287,20 @@ bool stale_dir(const std::string& name, const std::string& stem) {
          !fs::exists(fs::path("/proc") / pid);
 }
 
-// The test's directory (scenario, runs, the servers' data directories),
-// removed at the end; those a test killed outright left are removed first.
-fs::path test_dir() {
+// The stem of the test's directory (a ct::LiveDir: scenario, runs, the
+// servers' data directories, removed at the end); the directories a test
+// killed outright left are removed first.
+std::string test_dir_stem() {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
     if (stale_dir(entry.path().filename().string(), "several-hosts")) fs::remove_all(entry.path(), ec);
   }
-  return ct::fresh_dir("several-hosts-" + std::to_string(::getpid()));
+  return "several-hosts-" + std::to_string(::getpid());
 }
 
-struct TestDir {
-  fs::path root = test_dir();
-  fs::path tmp = root / "tmp";
-  fs::path out = root / "runs";
-  fs::path scenario = root / "scenario.json";
+struct TestDir : ct::LiveDir {
   fs::path run_log = root / "run.log";  // faultline's output
-  TestDir() {
-    // PostgreSQL runs as `postgres` under root: its data directory below
-    // must be reachable.
-    fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec);
-    fs::create_directories(tmp);
-  }
-  ~TestDir() {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
+  TestDir() : ct::LiveDir(test_dir_stem()) {}
   // Whether every worker of the first scenario has said it is ready.
   bool workers_ready() const {
     std::error_code ec;
